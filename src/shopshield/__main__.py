@@ -1,0 +1,5 @@
+"""``python -m shopshield`` runs the CLI."""
+
+from shopshield.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Access events: the record of every read of personal data and every refusal, and daily quotas."""

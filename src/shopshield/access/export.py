@@ -1,0 +1,92 @@
+"""Writing access events to Parquet in the shared "Access events" format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from shopshield.access.models import AccessEventRow
+
+BATCH = 50_000
+
+# The shared format's columns first, then ShopShield's own (ignored by tools that do not know them).
+SCHEMA = pa.schema(
+    [
+        ("ts", pa.timestamp("us", tz="UTC")),
+        ("actor_id", pa.string()),
+        ("actor_kind", pa.string()),
+        ("action", pa.string()),
+        ("customer_id", pa.string()),
+        ("order_id", pa.string()),
+        ("fields", pa.string()),
+        ("channel", pa.string()),
+        ("source_ip", pa.string()),
+        ("actor_role", pa.string()),
+        ("purpose", pa.string()),
+        ("ticket_id", pa.string()),
+        ("outcome", pa.string()),
+        ("reason", pa.string()),
+        ("seq", pa.int64()),
+    ]
+)
+_COLUMNS = [AccessEventRow.ts] + [getattr(AccessEventRow, name) for name in SCHEMA.names[1:]]
+
+
+def _window(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if since is not None:
+        conditions.append(AccessEventRow.ts >= since)
+    if until is not None:
+        conditions.append(AccessEventRow.ts < until)
+    return conditions
+
+
+def count(session: Session, since: datetime | None, until: datetime | None) -> int:
+    return int(
+        session.scalar(select(func.count()).select_from(AccessEventRow).where(*_window(since, until))) or 0
+    )
+
+
+def export_parquet(
+    sessions: sessionmaker[Session],
+    out: Path,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Stream events in ``[since, until)`` to ``out`` in batches; returns how many were written.
+
+    Written to a temporary file and renamed, so a failed export never leaves a truncated file.
+    """
+    tmp = out.with_name(out.name + ".partial")
+    written = 0
+    with sessions() as session, pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
+        last = 0
+        while True:
+            rows = session.execute(
+                select(*_COLUMNS)
+                .where(AccessEventRow.seq > last, *_window(since, until))
+                .order_by(AccessEventRow.seq)
+                .limit(BATCH)
+            ).all()
+            if not rows:
+                break
+            columns = list(zip(*rows, strict=True))
+            writer.write_table(
+                pa.Table.from_arrays(
+                    [pa.array(c, type=f.type) for c, f in zip(columns, SCHEMA, strict=True)], schema=SCHEMA
+                )
+            )
+            last = rows[-1][-1]
+            written += len(rows)
+            if progress is not None:
+                progress(len(rows))
+    tmp.replace(out)
+    return written

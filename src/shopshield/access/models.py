@@ -1,0 +1,88 @@
+"""Tables for access events and per-principal daily quota counters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shopshield.db import Base
+
+# Outcomes of an access attempt.
+OK = "ok"
+DENIED = "denied"
+NOT_FOUND = "not_found"
+QUOTA_EXCEEDED = "quota_exceeded"
+NO_MATCH = "no_match"
+
+
+class AccessEventRow(Base):
+    """One access to personal data, or one refused attempt.
+
+    Designed for the tamper-evident log: ``seq`` is the arrival order; ``leaf_index`` is the
+    position in the Merkle tree, assigned by the log's sequencer once the row is committed (so
+    concurrent writers on PostgreSQL, whose sequences can commit out of order, still give a
+    gapless tree), and ``leaf_hash`` is SHA-256(0x00 || canonical bytes of the event).
+    Nothing here is personal data: customers and actors are identified by id only.
+    """
+
+    __tablename__ = "access_events"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    event_id: Mapped[str] = mapped_column(String(36), unique=True, nullable=False)
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    actor_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    actor_kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    actor_role: Mapped[str] = mapped_column(String(32), nullable=False)
+    action: Mapped[str] = mapped_column(String(16), nullable=False)
+    customer_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    order_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    fields: Mapped[str] = mapped_column(String(400), nullable=False, default="")
+    channel: Mapped[str] = mapped_column(String(32), nullable=False)
+    source_ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
+    purpose: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ticket_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16), nullable=False)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    leaf_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True, unique=True)
+    leaf_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+
+    __table_args__ = (
+        Index("ix_access_events_customer_ts", "customer_id", "ts"),
+        Index("ix_access_events_actor_ts", "actor_id", "ts"),
+        Index("ix_access_events_ts", "ts"),
+    )
+
+
+class QuotaUsageRow(Base):
+    """How many views or reveals a principal used on one local day."""
+
+    __tablename__ = "quota_usage"
+
+    principal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    used: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+@dataclass(frozen=True)
+class AccessEvent:
+    """An access event as services build it, before it is stored."""
+
+    actor_id: str
+    actor_kind: str
+    actor_role: str
+    action: str
+    channel: str
+    outcome: str
+    customer_id: str | None = None
+    order_id: str | None = None
+    fields: tuple[str, ...] = field(default_factory=tuple)
+    source_ip: str | None = None
+    purpose: str | None = None
+    ticket_id: str | None = None
+    reason: str | None = None

@@ -1,0 +1,1 @@
+"""Tamper-evident audit log: Merkle tree, checkpoints and proofs over access events."""

@@ -1,0 +1,85 @@
+"""The one place that wires ShopShield's parts together from its settings.
+
+Nothing happens at import time: ``build`` creates engines, migrates, opens the key file and
+loads policies; ``Container.close`` releases them. The CLI, the HTTP app, tests and benchmarks
+all start here, so they run the same wiring.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from shopshield import migrations
+from shopshield.db import make_engine, session_factory
+from shopshield.keys.keyring import LocalKeyFile
+from shopshield.keys.service import DataKeys
+from shopshield.principals.service import Authenticator
+from shopshield.settings import Settings
+from shopshield.vault.policy import PolicySet, load_policies
+from shopshield.vault.service import Vault
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    keystore_engine: Engine
+    keystore_sessions: sessionmaker[Session]
+    master: LocalKeyFile
+    policies: PolicySet
+    data_keys: DataKeys
+    vault: Vault
+    authenticator: Authenticator
+
+    def close(self) -> None:
+        self.engine.dispose()
+        self.keystore_engine.dispose()
+
+
+def build(settings: Settings, *, migrate: bool = True) -> Container:
+    """Wire every adapter for ``settings``: SQLite or PostgreSQL, the local key file, policies."""
+    settings.ensure_data_dir()
+    engine = make_engine(settings.effective_database_url())
+    keystore_engine = make_engine(settings.effective_keystore_url())
+    if migrate:
+        migrations.upgrade(engine, "main")
+        migrations.upgrade(keystore_engine, "keystore")
+    master = LocalKeyFile.open_or_create(settings.effective_master_key_file())
+    policies = load_policies(settings.policy_file)
+    keystore_sessions = session_factory(keystore_engine)
+    data_keys = DataKeys(
+        keystore=keystore_sessions,
+        master=master,
+        cache_seconds=settings.data_key_cache_seconds,
+        refresh_master=master.refresh,
+    )
+    sessions = session_factory(engine)
+    vault = Vault(
+        keys=data_keys,
+        blind_index_key=master.blind_index_key,
+        policies=policies,
+        tz=ZoneInfo(settings.timezone),
+    )
+    authenticator = Authenticator(
+        sessions=sessions, policies=policies, cache_seconds=settings.token_cache_seconds
+    )
+    return Container(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        keystore_engine=keystore_engine,
+        keystore_sessions=keystore_sessions,
+        master=master,
+        policies=policies,
+        data_keys=data_keys,
+        vault=vault,
+        authenticator=authenticator,
+    )

@@ -1,0 +1,70 @@
+"""The ``shopshield`` command: serve the API and administer principals, keys and exports."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from rich.console import Console
+
+from shopshield.access.cli import app as export_app
+from shopshield.cliutil import fail, open_container, settings_from_env
+from shopshield.keys.cli import app as keys_app
+from shopshield.principals.cli import app as principals_app
+
+app = typer.Typer(
+    name="shopshield",
+    help="ShopShield: keep customer data from leaking; protect customers from the scams it feeds.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(principals_app, name="principals")
+app.add_typer(keys_app, name="keys")
+app.add_typer(export_app, name="export")
+console = Console(stderr=True)
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Address to listen on (default SHOPSHIELD_HOST or 127.0.0.1)"),
+    port: int | None = typer.Option(None, help="Port (default SHOPSHIELD_PORT or 8080)"),
+) -> None:
+    """Run the HTTP API on the configured database and keys (migrating first)."""
+    import uvicorn
+
+    from shopshield.app import create_app
+
+    settings = settings_from_env()
+    container = open_container(settings)
+    console.print(
+        f"ShopShield on http://{host or settings.host}:{port or settings.port} "
+        f"(data in {settings.resolved_data_dir()}, API docs at /docs)"
+    )
+    try:
+        uvicorn.run(
+            create_app(container),
+            host=host or settings.host,
+            port=port or settings.port,
+            access_log=False,  # our own request log leaves query strings out
+            log_level=settings.log_level.lower(),
+        )
+    finally:
+        container.close()
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database and the key store to the latest schema."""
+    container = open_container(settings_from_env())
+    container.close()
+    console.print("database and key store are up to date")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except KeyboardInterrupt:
+        fail("interrupted", code=130)
+    sys.exit(0)

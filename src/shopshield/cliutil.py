@@ -1,0 +1,54 @@
+"""Helpers every domain's CLI shares: settings, the wired container, clean failures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from shopshield.bootstrap import Container, build
+from shopshield.errors import ShopShieldError
+from shopshield.keys.keyring import KeyFileError
+from shopshield.settings import Settings
+from shopshield.vault.policy import PolicyError
+
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def settings_from_env() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"SHOPSHIELD_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        fail(f"invalid configuration: {problems}", code=2)
+
+
+def open_container(settings: Settings) -> Container:
+    try:
+        return build(settings)
+    except (KeyFileError, PolicyError, ShopShieldError) as exc:
+        fail(str(exc), code=2)
+
+
+def parse_moment(text: str | None, option: str) -> datetime | None:
+    """An ISO 8601 date or timestamp; a naive one is taken as UTC."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        fail(
+            f"{option}: expected an ISO 8601 date or time such as 2026-11-28 or 2026-11-28T08:00+08:00",
+            2,
+        )
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

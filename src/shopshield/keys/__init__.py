@@ -1,0 +1,1 @@
+"""Key management: the versioned master key, per-customer data keys, field encryption, blind indexes."""

@@ -1,0 +1,1 @@
+"""Principals: the staff, couriers, merchants, partners and services that call ShopShield."""

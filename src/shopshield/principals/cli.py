@@ -1,0 +1,82 @@
+"""``shopshield principals``: create, list and disable API principals."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shopshield.cliutil import fail, open_container, settings_from_env
+from shopshield.db import unit_of_work
+from shopshield.errors import ShopShieldError
+from shopshield.principals import service
+
+app = typer.Typer(
+    help="Manage the principals (staff, couriers, merchants, partners, services) that call ShopShield."
+)
+out = Console()
+
+
+@app.command("create")
+def create(
+    name: str = typer.Argument(..., help="Unique login-style name, e.g. agent-042"),
+    role: str = typer.Option(..., "--role", help="Role from the policy file, e.g. cs_agent, admin"),
+    link: str | None = typer.Option(
+        None, "--link", help="Store's courier or merchant id (couriers, merchants)"
+    ),
+    principal_id: str | None = typer.Option(None, "--id", help="Principal id to use (default: generated)"),
+) -> None:
+    """Create a principal and print its API token. The token is shown once and stored only hashed."""
+    container = open_container(settings_from_env())
+    try:
+        with unit_of_work(container.sessions) as session:
+            created = service.create(
+                session=session,
+                policies=container.policies,
+                name=name,
+                role=role,
+                link_id=link,
+                principal_id=principal_id,
+            )
+    except ShopShieldError as exc:
+        fail(exc.message, code=2)
+    finally:
+        container.close()
+    p = created.principal
+    typer.echo(f"principal_id: {p.principal_id}\nrole: {p.role}\ntoken: {created.token}")
+
+
+@app.command("list")
+def list_principals() -> None:
+    """List principals (never their tokens)."""
+    container = open_container(settings_from_env())
+    try:
+        with container.sessions() as session:
+            rows = service.list_all(session=session)
+    finally:
+        container.close()
+    table = Table("principal_id", "name", "role", "link", "created", "disabled")
+    for row in rows:
+        table.add_row(
+            row.principal_id,
+            row.name,
+            row.role,
+            row.link_id or "",
+            row.created_at.isoformat(timespec="seconds"),
+            row.disabled_at.isoformat(timespec="seconds") if row.disabled_at else "",
+        )
+    out.print(table)
+
+
+@app.command("disable")
+def disable(principal_id: str = typer.Argument(..., help="Principal id to disable")) -> None:
+    """Disable a principal: its token stops working within the token cache time."""
+    container = open_container(settings_from_env())
+    try:
+        with unit_of_work(container.sessions) as session:
+            service.disable(session=session, principal_id=principal_id)
+    except ShopShieldError as exc:
+        fail(exc.message, code=2)
+    finally:
+        container.close()
+    typer.echo(f"disabled {principal_id}")

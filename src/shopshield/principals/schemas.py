@@ -1,0 +1,16 @@
+"""Input schemas for principals."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+from shopshield.vault.schemas import RecordId, Strict
+
+
+class PrincipalIn(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    role: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")]
+    link_id: RecordId | None = None
+    principal_id: RecordId | None = None

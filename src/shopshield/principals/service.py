@@ -1,0 +1,123 @@
+"""Creating principals and authenticating their API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from shopshield.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from shopshield.principals.models import Principal, PrincipalRow
+from shopshield.vault.policy import PolicySet
+
+TOKEN_PREFIX = "ss_"  # noqa: S105 (a prefix that marks tokens, not a secret)
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class NewPrincipal:
+    principal: Principal
+    token: str  # shown once, never stored
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def create(
+    *,
+    session: Session,
+    policies: PolicySet,
+    name: str,
+    role: str,
+    link_id: str | None = None,
+    principal_id: str | None = None,
+) -> NewPrincipal:
+    if not _NAME.match(name):
+        raise InvalidInput("name: 1-100 letters, digits, '_', '.', '@' or '-'", field="name")
+    if role not in policies.roles:
+        raise InvalidInput(f"role: must be one of {', '.join(sorted(policies.roles))}", field="role")
+    policy = policies.roles[role]
+    if policy.scope != "all" and not link_id:
+        raise InvalidInput(f"link_id: a {role} must be linked to the store's {role} id", field="link_id")
+    if link_id is not None and not _ID.match(link_id):
+        raise InvalidInput("link_id: 1-64 letters, digits, '_', '.', ':' or '-'", field="link_id")
+    if principal_id is None:
+        principal_id = f"{policy.actor_kind}-{uuid.uuid4().hex[:12]}"
+    elif not _ID.match(principal_id):
+        raise InvalidInput("principal_id: 1-64 letters, digits, '_', '.', ':' or '-'", field="principal_id")
+    if session.scalar(select(PrincipalRow.principal_id).where(PrincipalRow.name == name)) is not None:
+        raise Conflict(f"a principal named {name!r} already exists")
+    if session.get(PrincipalRow, principal_id) is not None:
+        raise Conflict(f"principal id {principal_id!r} is taken")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(
+        PrincipalRow(
+            principal_id=principal_id,
+            name=name,
+            role=role,
+            link_id=link_id,
+            token_hash=hash_token(token),
+            created_at=datetime.now(UTC),
+        )
+    )
+    session.flush()
+    return NewPrincipal(Principal(principal_id, name, role, policy.actor_kind, link_id), token)
+
+
+def disable(*, session: Session, principal_id: str) -> None:
+    result = session.execute(
+        update(PrincipalRow)
+        .where(PrincipalRow.principal_id == principal_id, PrincipalRow.disabled_at.is_(None))
+        .values(disabled_at=datetime.now(UTC))
+    )
+    if not getattr(result, "rowcount", 0):
+        raise NotFound(f"no active principal with id {principal_id!r}")
+
+
+def list_all(*, session: Session) -> list[PrincipalRow]:
+    return list(session.scalars(select(PrincipalRow).order_by(PrincipalRow.created_at)))
+
+
+class Authenticator:
+    """Turns a bearer token into a principal; verified tokens are cached for a few seconds so the
+    hot read path skips a database round trip, which bounds how long a disabled token still works."""
+
+    def __init__(self, *, sessions: sessionmaker[Session], policies: PolicySet, cache_seconds: float) -> None:
+        self._sessions = sessions
+        self._policies = policies
+        self._cache_seconds = cache_seconds
+        self._cache: dict[bytes, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, token: str | None) -> Principal:
+        if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+            raise Unauthenticated("a valid API token is required: Authorization: Bearer ss_...")
+        digest = hash_token(token)
+        cached = self._cache.get(digest)
+        now = time.monotonic()
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        with self._sessions() as session:
+            row = session.scalar(select(PrincipalRow).where(PrincipalRow.token_hash == digest))
+        if row is None or row.disabled_at is not None:
+            raise Unauthenticated("the API token is unknown or disabled")
+        policy = self._policies.roles.get(row.role)
+        if policy is None:
+            raise Unauthenticated("the token's role is no longer in the policy")
+        principal = Principal(row.principal_id, row.name, row.role, policy.actor_kind, row.link_id)
+        if self._cache_seconds > 0:
+            with self._lock:
+                if len(self._cache) > 10_000:
+                    self._cache.clear()
+                self._cache[digest] = (principal, now + self._cache_seconds)
+        return principal

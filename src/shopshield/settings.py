@@ -1,0 +1,78 @@
+"""The one typed settings object, read from ``SHOPSHIELD_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable about a ShopShield instance.
+
+    Passed explicitly to whatever needs it (never read from a module global) so tests can run
+    several differently configured instances in one process.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SHOPSHIELD_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("./var"), description="Directory for the embedded database and keys.")
+    database_url: SecretStr | None = Field(
+        default=None, description="SQLAlchemy URL; default is a SQLite file in the data directory."
+    )
+    keystore_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the data-key store. Kept apart from the main database so that a database "
+            "backup never holds the keys of an erased customer. Default: a SQLite file under data_dir/keys."
+        ),
+    )
+    master_key_file: Path | None = Field(
+        default=None, description="Versioned master key file; default data_dir/keys/master-keys.json."
+    )
+    policy_file: Path | None = Field(
+        default=None, description="Role policy TOML; default is the policy shipped with the package."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    log_level: str = "INFO"
+    data_key_cache_seconds: float = Field(
+        default=30.0,
+        ge=0.0,
+        description="How long an unwrapped data key stays in memory; bounds how long another instance may "
+        "still decrypt an erased customer's cached key.",
+    )
+    token_cache_seconds: float = Field(
+        default=5.0,
+        ge=0.0,
+        description="How long a verified API token stays cached; bounds revocation delay.",
+    )
+    timezone: str = Field(default="Asia/Shanghai", description="Time zone that defines a 'day' for quotas.")
+
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    def ensure_data_dir(self) -> Path:
+        """Create the data directory (and keys/ below it) readable by the owner only."""
+        path = self.resolved_data_dir()
+        for directory in (path, path / "keys"):
+            directory.mkdir(parents=True, exist_ok=True)
+            os.chmod(directory, 0o700)
+        return path
+
+    def effective_database_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.resolved_data_dir() / 'shopshield.db'}"
+
+    def effective_keystore_url(self) -> str:
+        if self.keystore_url is not None:
+            return self.keystore_url.get_secret_value()
+        return f"sqlite:///{self.resolved_data_dir() / 'keys' / 'keystore.db'}"
+
+    def effective_master_key_file(self) -> Path:
+        if self.master_key_file is not None:
+            return self.master_key_file.expanduser().resolve()
+        return self.resolved_data_dir() / "keys" / "master-keys.json"

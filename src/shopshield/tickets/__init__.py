@@ -1,0 +1,1 @@
+"""Tickets: the customer-service cases that justify revealing a full personal value."""

@@ -1,0 +1,1 @@
+"""The personal-data vault: customers, addresses, orders, field encryption and masked views."""

@@ -1,0 +1,702 @@
+"""The vault's operations: store, view, reveal, search and erase customers; store and view orders.
+
+Every function runs inside the caller's transaction (see ``db.unit_of_work``) and adds the access
+event for what it reads to that same transaction, so no response carries personal data unless its
+event commits with it. Checks come before writes, so a refusal writes only its own event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
+from typing import Any, NoReturn
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shopshield.access import service as access
+from shopshield.access.models import DENIED, NO_MATCH, NOT_FOUND, OK, QUOTA_EXCEEDED, AccessEvent
+from shopshield.errors import (
+    AccessDenied,
+    Conflict,
+    CustomerNotFound,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    QuotaExceeded,
+)
+from shopshield.keys.envelope import blind_index, field_aad, open_sealed, seal
+from shopshield.keys.service import DataKeyMissing, DataKeys
+from shopshield.principals.models import Principal
+from shopshield.tickets.models import OPEN, TicketRow
+from shopshield.vault import render
+from shopshield.vault.models import AddressRow, CustomerRow, OrderRow, ReturnRequestRow
+from shopshield.vault.normalize import (
+    InvalidIdentifier,
+    normalize_email,
+    normalize_id_number,
+    normalize_mobile,
+)
+from shopshield.vault.policy import ADDRESS_FIELDS, CUSTOMER_FIELDS, PolicySet, RolePolicy
+from shopshield.vault.schemas import CustomerIn, OrderIn, ReturnIn, RevealIn
+
+log = logging.getLogger(__name__)
+
+Json = dict[str, Any]
+SEARCHABLE: dict[str, Callable[[str], str]] = {
+    "mobile": normalize_mobile,
+    "email": normalize_email,
+    "id_number": normalize_id_number,
+}
+_REGION_SEP = "\x1f"
+
+
+@dataclass(frozen=True)
+class Vault:
+    """What the vault's operations need besides a session; built once in ``bootstrap``."""
+
+    keys: DataKeys
+    blind_index_key: Callable[[], bytes]
+    policies: PolicySet
+    tz: tzinfo
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking and through what: becomes the actor columns of the access event."""
+
+    principal: Principal
+    channel: str = "api"
+    source_ip: str | None = None
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def _event(caller: Caller, action: str, outcome: str, **kw: Any) -> AccessEvent:
+    p = caller.principal
+    return AccessEvent(
+        actor_id=p.principal_id,
+        actor_kind=p.actor_kind,
+        actor_role=p.role,
+        action=action,
+        channel=caller.channel,
+        outcome=outcome,
+        source_ip=caller.source_ip,
+        **kw,
+    )
+
+
+def _refuse(
+    vault: Vault,
+    session: Session,
+    caller: Caller,
+    error: type[AccessDenied] | type[CustomerNotFound],
+    message: str,
+    *,
+    action: str,
+    outcome: str,
+    **kw: Any,
+) -> NoReturn:
+    access.record(session, _event(caller, action, outcome, reason=message, **kw), now=vault.clock())
+    raise error(message)
+
+
+def _require(vault: Vault, caller: Caller, permission: str) -> RolePolicy:
+    policy = vault.policies.role(caller.principal.role)
+    if permission not in policy.permissions:
+        raise Forbidden(f"role {caller.principal.role!r} lacks the permission {permission!r}")
+    return policy
+
+
+def _consume(
+    vault: Vault, session: Session, caller: Caller, kind: str, limit: int, amount: int = 1, **event: Any
+) -> None:
+    ok = access.consume_quota(
+        session,
+        principal_id=caller.principal.principal_id,
+        kind=kind,
+        limit=limit,
+        amount=amount,
+        now=vault.clock(),
+        tz=vault.tz,
+    )
+    if not ok:
+        message = f"daily {kind} quota of {limit} is used up"
+        access.record(
+            session,
+            _event(caller, event.pop("action"), QUOTA_EXCEEDED, reason=message, **event),
+            now=vault.clock(),
+        )
+        raise QuotaExceeded(message, kind=kind, limit=limit)
+
+
+def _seal(aead: AESGCM, record: str, name: str, value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    return seal(aead, value.encode(), field_aad(record, name))
+
+
+def _open(aead: AESGCM, record: str, name: str, sealed: bytes | None) -> str | None:
+    if sealed is None:
+        return None
+    return open_sealed(aead, sealed, field_aad(record, name)).decode()
+
+
+def _bidx(vault: Vault, name: str, value: str | None) -> bytes | None:
+    return None if value is None else blind_index(vault.blind_index_key(), name, value)
+
+
+def _customer_record(customer_id: str) -> str:
+    return f"customer:{customer_id}"
+
+
+def _address_record(address_id: str) -> str:
+    return f"address:{address_id}"
+
+
+def _order_record(order_id: str) -> str:
+    return f"order:{order_id}"
+
+
+def _return_record(return_id: str) -> str:
+    return f"return:{return_id}"
+
+
+def _linked_filter(policy: RolePolicy, principal: Principal) -> Any:
+    """SQL condition on OrderRow restricting a courier or merchant to its own orders."""
+    if policy.scope == "courier_orders":
+        return OrderRow.courier_id == principal.link_id
+    if policy.scope == "merchant_orders":
+        return OrderRow.merchant_id == principal.link_id
+    return None
+
+
+def _aead_for(vault: Vault, row: CustomerRow) -> AESGCM:
+    try:
+        return vault.keys.get(row.key_id)
+    except DataKeyMissing:
+        # The key is gone but the row is not marked: an erasure was interrupted after shredding.
+        raise NotFound(f"customer {row.customer_id!r} has been erased") from None
+
+
+# -- customers ------------------------------------------------------------------------------------
+
+
+def store_customer(*, vault: Vault, session: Session, caller: Caller, customer: CustomerIn) -> Json:
+    """Encrypt and store a new customer with their addresses under a fresh data key."""
+    _require(vault, caller, "customers.write")
+    if session.get(CustomerRow, customer.customer_id) is not None:
+        raise Conflict(f"customer {customer.customer_id!r} already exists")
+    ids = [a.address_id for a in customer.addresses]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("addresses: address_id values must be unique", field="addresses")
+    if ids and session.scalar(select(AddressRow.address_id).where(AddressRow.address_id.in_(ids))):
+        raise Conflict("addresses: an address_id is already in use")
+    key_id, aead = vault.keys.create()
+    try:
+        record = _customer_record(customer.customer_id)
+        session.add(
+            CustomerRow(
+                customer_id=customer.customer_id,
+                key_id=key_id,
+                created_at=vault.clock(),
+                name_ct=_seal(aead, record, "name", customer.name),
+                mobile_ct=_seal(aead, record, "mobile", customer.mobile),
+                email_ct=_seal(aead, record, "email", customer.email),
+                id_number_ct=_seal(aead, record, "id_number", customer.id_number),
+                mobile_bidx=_bidx(vault, "mobile", customer.mobile),
+                email_bidx=_bidx(vault, "email", customer.email),
+                id_number_bidx=_bidx(vault, "id_number", customer.id_number),
+            )
+        )
+        session.flush()
+        for address in customer.addresses:
+            session.add(_address_row(aead, customer.customer_id, address))
+        session.flush()
+        access.record(
+            session,
+            _event(caller, "write", OK, customer_id=customer.customer_id, fields=_present_fields(customer)),
+            now=vault.clock(),
+        )
+    except IntegrityError:
+        vault.keys.discard(key_id)
+        raise Conflict(f"customer {customer.customer_id!r} or one of its addresses already exists") from None
+    except BaseException:
+        vault.keys.discard(key_id)
+        raise
+    return {"customer_id": customer.customer_id, "addresses": len(customer.addresses)}
+
+
+def _present_fields(customer: CustomerIn) -> tuple[str, ...]:
+    present = [f for f in CUSTOMER_FIELDS if getattr(customer, f) is not None]
+    if customer.addresses:
+        present.extend(ADDRESS_FIELDS)
+    return tuple(present)
+
+
+def _address_row(aead: AESGCM, customer_id: str, address: Any) -> AddressRow:
+    record = _address_record(address.address_id)
+    region = _REGION_SEP.join((address.province, address.city, address.district))
+    return AddressRow(
+        address_id=address.address_id,
+        customer_id=customer_id,
+        recipient_ct=_seal(aead, record, "recipient", address.recipient),
+        phone_ct=_seal(aead, record, "phone", address.phone),
+        region_ct=_seal(aead, record, "region", region),
+        street_ct=_seal(aead, record, "street", address.street),
+    )
+
+
+def _load_visible_customer(
+    vault: Vault, session: Session, caller: Caller, policy: RolePolicy, customer_id: str, action: str
+) -> CustomerRow:
+    """The customer row, or a recorded refusal if it is missing, erased or out of the caller's scope."""
+    row = session.get(CustomerRow, customer_id)
+    if row is None or row.erased_at is not None:
+        _refuse(
+            vault,
+            session,
+            caller,
+            CustomerNotFound,
+            f"no customer {customer_id!r}",
+            action=action,
+            outcome=NOT_FOUND,
+            customer_id=customer_id,
+        )
+    linked = _linked_filter(policy, caller.principal)
+    if linked is not None and not session.scalar(
+        select(exists().where(OrderRow.customer_id == customer_id, linked))
+    ):
+        _refuse(
+            vault,
+            session,
+            caller,
+            AccessDenied,
+            f"customer {customer_id!r} has no order linked to this {caller.principal.role}",
+            action=action,
+            outcome=DENIED,
+            customer_id=customer_id,
+        )
+    return row
+
+
+def _addresses_for(
+    session: Session, policy: RolePolicy, principal: Principal, customer_id: str
+) -> list[AddressRow]:
+    query = select(AddressRow).where(AddressRow.customer_id == customer_id).order_by(AddressRow.address_id)
+    linked = _linked_filter(policy, principal)
+    if linked is not None:
+        # A courier or merchant sees only the addresses its own orders ship to.
+        query = query.where(
+            AddressRow.address_id.in_(
+                select(OrderRow.address_id).where(OrderRow.customer_id == customer_id, linked)
+            )
+        )
+    return list(session.scalars(query))
+
+
+def _render_customer(
+    aead: AESGCM, policy: RolePolicy, row: CustomerRow, addresses: Sequence[AddressRow]
+) -> tuple[Json, tuple[str, ...]]:
+    record = _customer_record(row.customer_id)
+    out: Json = {"customer_id": row.customer_id}
+    shown: list[str] = []
+    for name in CUSTOMER_FIELDS:
+        if not policy.visible(name):
+            continue
+        value = _open(aead, record, name, getattr(row, f"{name}_ct"))
+        if value is not None:
+            out[name] = render.render_value(policy, name, value)
+            shown.append(name)
+    if any(policy.visible(f) for f in ADDRESS_FIELDS):
+        out["addresses"] = [_render_address(aead, policy, a) for a in addresses]
+        if addresses:
+            shown.extend(f for f in ADDRESS_FIELDS if policy.visible(f))
+    out.update(render.access_summary(policy, tuple(shown)))
+    return out, tuple(shown)
+
+
+def _render_address(aead: AESGCM, policy: RolePolicy, address: AddressRow) -> Json:
+    record = _address_record(address.address_id)
+    out: Json = {"address_id": address.address_id}
+    for name in ("recipient", "phone", "street"):
+        if policy.visible(name):
+            value = _open(aead, record, name, getattr(address, f"{name}_ct"))
+            if value is not None:
+                out[name] = render.render_value(policy, name, value)
+    if policy.visible("region"):
+        region = _open(aead, record, "region", address.region_ct)
+        if region is not None:
+            province, city, district = region.split(_REGION_SEP)
+            render.render_region(policy, (province, city, district), out)
+    return out
+
+
+def view_customer(*, vault: Vault, session: Session, caller: Caller, customer_id: str) -> Json:
+    """The customer as the caller's role may see them: masked unless the policy says full."""
+    policy = vault.policies.role(caller.principal.role)
+    row = _load_visible_customer(vault, session, caller, policy, customer_id, "view")
+    _consume(vault, session, caller, "view", policy.views_per_day, action="view", customer_id=customer_id)
+    aead = _aead_for(vault, row)
+    addresses = _addresses_for(session, policy, caller.principal, customer_id)
+    out, shown = _render_customer(aead, policy, row, addresses)
+    access.record(
+        session, _event(caller, "view", OK, customer_id=customer_id, fields=shown), now=vault.clock()
+    )
+    return out
+
+
+def reveal(*, vault: Vault, session: Session, caller: Caller, customer_id: str, request: RevealIn) -> Json:
+    """Full values, only for a stated purpose on an open ticket assigned to the caller about this customer."""
+    policy = vault.policies.role(caller.principal.role)
+    if request.purpose not in vault.policies.purposes:
+        raise InvalidInput(
+            f"purpose: must be one of {', '.join(sorted(vault.policies.purposes))}", field="purpose"
+        )
+    fields = tuple(dict.fromkeys(request.fields))
+    event: Json = {
+        "action": "reveal",
+        "customer_id": customer_id,
+        "fields": fields,
+        "purpose": request.purpose,
+        "ticket_id": request.ticket_id,
+    }
+    not_allowed = [f for f in fields if not policy.may_reveal(f)]
+    if not_allowed:
+        _refuse(
+            vault,
+            session,
+            caller,
+            AccessDenied,
+            f"role {caller.principal.role!r} may not reveal {', '.join(not_allowed)}",
+            outcome=DENIED,
+            **event,
+        )
+    row = _load_visible_customer(vault, session, caller, policy, customer_id, "reveal")
+    ticket = session.get(TicketRow, request.ticket_id)
+    problem = _ticket_problem(ticket, caller.principal, customer_id)
+    if problem is not None:
+        _refuse(vault, session, caller, AccessDenied, problem, outcome=DENIED, **event)
+    _consume(vault, session, caller, "reveal", policy.reveals_per_day, **event)
+    aead = _aead_for(vault, row)
+    record = _customer_record(customer_id)
+    out: Json = {"customer_id": customer_id, "purpose": request.purpose, "ticket_id": request.ticket_id}
+    for name in fields:
+        if name in CUSTOMER_FIELDS:
+            out[name] = _open(aead, record, name, getattr(row, f"{name}_ct"))
+    address_fields = [f for f in fields if f in ADDRESS_FIELDS]
+    if address_fields:
+        out["addresses"] = [
+            {"address_id": a.address_id}
+            | {
+                f: _open(aead, _address_record(a.address_id), f, getattr(a, f"{f}_ct"))
+                for f in address_fields
+            }
+            for a in _addresses_for(session, policy, caller.principal, customer_id)
+        ]
+    access.record(session, _event(caller, outcome=OK, **event), now=vault.clock())
+    return out
+
+
+def _ticket_problem(ticket: TicketRow | None, principal: Principal, customer_id: str) -> str | None:
+    if ticket is None:
+        return "ticket does not exist"
+    if ticket.status != OPEN:
+        return "ticket is not open"
+    if ticket.assignee_id != principal.principal_id:
+        return "ticket is not assigned to the caller"
+    if ticket.customer_id != customer_id:
+        return "ticket is about another customer"
+    return None
+
+
+def search(*, vault: Vault, session: Session, caller: Caller, by: str, value: str) -> list[Json]:
+    """Equality search through a blind index; each customer found is a recorded access."""
+    if by not in SEARCHABLE:
+        raise InvalidInput(f"search by one of {', '.join(SEARCHABLE)}", field=by)
+    policy = vault.policies.role(caller.principal.role)
+    try:
+        normalized = SEARCHABLE[by](value)
+    except InvalidIdentifier as exc:
+        raise InvalidInput(str(exc), field=by) from None
+    if not policy.visible(by):
+        _refuse(
+            vault,
+            session,
+            caller,
+            AccessDenied,
+            f"role {caller.principal.role!r} may not search by {by}",
+            action="search",
+            outcome=DENIED,
+            fields=(by,),
+        )
+    column = {
+        "mobile": CustomerRow.mobile_bidx,
+        "email": CustomerRow.email_bidx,
+        "id_number": CustomerRow.id_number_bidx,
+    }[by]
+    query = (
+        select(CustomerRow)
+        .where(
+            column == blind_index(vault.blind_index_key(), by, normalized), CustomerRow.erased_at.is_(None)
+        )
+        .order_by(CustomerRow.customer_id)
+        .limit(50)
+    )
+    linked = _linked_filter(policy, caller.principal)
+    if linked is not None:
+        query = query.where(exists().where(OrderRow.customer_id == CustomerRow.customer_id, linked))
+    rows = list(session.scalars(query))
+    if not rows:
+        access.record(session, _event(caller, "search", NO_MATCH, fields=(by,)), now=vault.clock())
+        return []
+    _consume(
+        vault, session, caller, "view", policy.views_per_day, amount=len(rows), action="search", fields=(by,)
+    )
+    results = []
+    now = vault.clock()
+    for row in rows:
+        try:
+            aead = vault.keys.get(row.key_id)
+        except DataKeyMissing:
+            continue
+        out, shown = _render_customer(
+            aead, policy, row, _addresses_for(session, policy, caller.principal, row.customer_id)
+        )
+        access.record(
+            session, _event(caller, "search", OK, customer_id=row.customer_id, fields=shown), now=now
+        )
+        results.append(out)
+    return results
+
+
+def erase(*, vault: Vault, session: Session, caller: Caller, customer_id: str) -> Json:
+    """Crypto-shred a customer: destroy the data key, then drop the ciphertexts and indexes.
+
+    The key goes first and for good: once it is gone, this customer's ciphertexts in the database
+    and in every backup taken before are unreadable, even if the steps after it fail (a repeated
+    erase finishes them). Orders keep their non-personal fields.
+    """
+    _require(vault, caller, "customers.erase")
+    row = session.get(CustomerRow, customer_id)
+    if row is None:
+        raise NotFound(f"no customer {customer_id!r}")
+    shredded = vault.keys.shred(row.key_id)
+    now = vault.clock()
+    session.execute(
+        update(CustomerRow)
+        .where(CustomerRow.customer_id == customer_id)
+        .values(
+            erased_at=row.erased_at or now,
+            name_ct=None,
+            mobile_ct=None,
+            email_ct=None,
+            id_number_ct=None,
+            mobile_bidx=None,
+            email_bidx=None,
+            id_number_bidx=None,
+        )
+    )
+    session.execute(
+        update(AddressRow)
+        .where(AddressRow.customer_id == customer_id)
+        .values(recipient_ct=None, phone_ct=None, region_ct=None, street_ct=None)
+    )
+    order_ids = select(OrderRow.order_id).where(OrderRow.customer_id == customer_id).scalar_subquery()
+    session.execute(update(OrderRow).where(OrderRow.customer_id == customer_id).values(items_ct=None))
+    session.execute(
+        update(ReturnRequestRow).where(ReturnRequestRow.order_id.in_(order_ids)).values(reason_ct=None)
+    )
+    access.record(session, _event(caller, "erase", OK, customer_id=customer_id), now=now)
+    return {
+        "customer_id": customer_id,
+        "erased_at": (row.erased_at or now).isoformat(),
+        "key_destroyed": shredded,
+    }
+
+
+# -- orders ---------------------------------------------------------------------------------------
+
+
+def _customer_for_write(vault: Vault, session: Session, customer_id: str) -> tuple[CustomerRow, AESGCM]:
+    row = session.get(CustomerRow, customer_id)
+    if row is None or row.erased_at is not None:
+        raise NotFound(f"no customer {customer_id!r}")
+    return row, _aead_for(vault, row)
+
+
+def store_order(*, vault: Vault, session: Session, caller: Caller, order: OrderIn) -> Json:
+    _require(vault, caller, "orders.write")
+    if session.get(OrderRow, order.order_id) is not None:
+        raise Conflict(f"order {order.order_id!r} already exists")
+    _row, aead = _customer_for_write(vault, session, order.customer_id)
+    if order.address_id is not None:
+        owner = session.scalar(
+            select(AddressRow.customer_id).where(AddressRow.address_id == order.address_id)
+        )
+        if owner != order.customer_id:
+            raise InvalidInput("address_id: must be one of this customer's addresses", field="address_id")
+    items = json.dumps(
+        [
+            {"title": i.title, "model": i.model, "price": str(i.price), "quantity": i.quantity}
+            for i in order.items
+        ],
+        ensure_ascii=False,
+    )
+    session.add(
+        OrderRow(
+            order_id=order.order_id,
+            customer_id=order.customer_id,
+            merchant_id=order.merchant_id,
+            courier_id=order.courier_id,
+            address_id=order.address_id,
+            placed_at=_aware(order.placed_at),
+            status=order.status,
+            currency=order.currency,
+            item_count=sum(i.quantity for i in order.items),
+            items_ct=_seal(aead, _order_record(order.order_id), "items", items),
+        )
+    )
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"order {order.order_id!r} already exists") from None
+    access.record(
+        session,
+        _event(
+            caller, "write", OK, customer_id=order.customer_id, order_id=order.order_id, fields=("items",)
+        ),
+        now=vault.clock(),
+    )
+    return {"order_id": order.order_id, "customer_id": order.customer_id}
+
+
+def add_return(*, vault: Vault, session: Session, caller: Caller, order_id: str, request: ReturnIn) -> Json:
+    _require(vault, caller, "orders.write")
+    order = session.get(OrderRow, order_id)
+    if order is None:
+        raise NotFound(f"no order {order_id!r}")
+    _row, aead = _customer_for_write(vault, session, order.customer_id)
+    return_id = request.return_id or f"rt-{uuid.uuid4().hex[:16]}"
+    if session.get(ReturnRequestRow, return_id) is not None:
+        raise Conflict(f"return request {return_id!r} already exists")
+    requested_at = _aware(request.requested_at) if request.requested_at else vault.clock()
+    session.add(
+        ReturnRequestRow(
+            return_id=return_id,
+            order_id=order_id,
+            kind=request.kind,
+            requested_at=requested_at,
+            status="requested",
+            reason_ct=_seal(aead, _return_record(return_id), "reason", request.reason),
+        )
+    )
+    session.flush()
+    access.record(
+        session,
+        _event(caller, "write", OK, customer_id=order.customer_id, order_id=order_id, fields=("returns",)),
+        now=vault.clock(),
+    )
+    return {
+        "return_id": return_id,
+        "order_id": order_id,
+        "kind": request.kind,
+        "requested_at": requested_at.isoformat(),
+    }
+
+
+def view_order(*, vault: Vault, session: Session, caller: Caller, order_id: str) -> Json:
+    """The order with its items, returns and shipping address as the caller's role may see them."""
+    policy = vault.policies.role(caller.principal.role)
+    order = session.get(OrderRow, order_id)
+    if order is None:
+        _refuse(
+            vault,
+            session,
+            caller,
+            CustomerNotFound,
+            f"no order {order_id!r}",
+            action="view",
+            outcome=NOT_FOUND,
+            order_id=order_id,
+        )
+    event: Json = {"action": "view", "customer_id": order.customer_id, "order_id": order_id}
+    if (policy.scope == "courier_orders" and order.courier_id != caller.principal.link_id) or (
+        policy.scope == "merchant_orders" and order.merchant_id != caller.principal.link_id
+    ):
+        _refuse(
+            vault,
+            session,
+            caller,
+            AccessDenied,
+            f"order {order_id!r} is not linked to this {caller.principal.role}",
+            outcome=DENIED,
+            **event,
+        )
+    _consume(vault, session, caller, "view", policy.views_per_day, **event)
+    out: Json = {
+        "order_id": order.order_id,
+        "customer_id": order.customer_id,
+        "merchant_id": order.merchant_id,
+        "courier_id": order.courier_id,
+        "placed_at": _aware(order.placed_at).isoformat(),
+        "status": order.status,
+        "currency": order.currency,
+        "item_count": order.item_count,
+    }
+    shown: list[str] = []
+    customer = session.get(CustomerRow, order.customer_id)
+    if customer is None or customer.erased_at is not None:
+        out["customer_erased"] = True
+    else:
+        aead = _aead_for(vault, customer)
+        if policy.visible("items") and order.items_ct is not None:
+            items = json.loads(_open(aead, _order_record(order_id), "items", order.items_ct) or "[]")
+            out["items"] = render.render_items(
+                policy,
+                [render.Item(i["title"], i["model"], Decimal(i["price"]), int(i["quantity"])) for i in items],
+            )
+            shown.append("items")
+        if policy.visible("returns"):
+            out["returns"] = render.render_returns(policy, _returns(session, aead, order_id))
+            shown.append("returns")
+        if order.address_id is not None and any(policy.visible(f) for f in ADDRESS_FIELDS):
+            address = session.get(AddressRow, order.address_id)
+            if address is not None:
+                out["shipping_address"] = _render_address(aead, policy, address)
+                shown.extend(f for f in ADDRESS_FIELDS if policy.visible(f))
+    out.update(render.access_summary(policy, tuple(shown)))
+    access.record(session, _event(caller, outcome=OK, fields=tuple(shown), **event), now=vault.clock())
+    return out
+
+
+def _returns(session: Session, aead: AESGCM, order_id: str) -> list[render.ReturnRequest]:
+    rows = session.scalars(
+        select(ReturnRequestRow)
+        .where(ReturnRequestRow.order_id == order_id)
+        .order_by(ReturnRequestRow.requested_at)
+    )
+    return [
+        render.ReturnRequest(
+            r.return_id,
+            r.kind,
+            _aware(r.requested_at).isoformat(),
+            r.status,
+            _open(aead, _return_record(r.return_id), "reason", r.reason_ct),
+        )
+        for r in rows
+    ]
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything ShopShield stores is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

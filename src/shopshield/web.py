@@ -1,0 +1,134 @@
+"""What every HTTP router shares: the wired container, the authenticated caller, JSON responses,
+and the mapping from domain errors to HTTP status codes."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shopshield.bootstrap import Container
+from shopshield.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    QuotaExceeded,
+    ShopShieldError,
+    Unauthenticated,
+)
+from shopshield.principals.models import Principal
+from shopshield.vault.service import Caller
+
+log = logging.getLogger(__name__)
+
+CHANNELS = frozenset(
+    {"api", "cs-console", "courier-app", "merchant-portal", "partner-api", "export", "web", "app"}
+)
+STATUS = (
+    (Unauthenticated, 401),
+    (QuotaExceeded, 429),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (InvalidInput, 422),
+)
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def container(request: Request) -> Container:
+    found: Container = request.app.state.container
+    return found
+
+
+ContainerDep = Annotated[Container, Depends(container)]
+
+
+def principal(
+    request: Request,
+    authorization: Annotated[str | None, Header(description="Bearer ss_... API token")] = None,
+) -> Principal:
+    token = None
+    if authorization is not None:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer":
+            token = value.strip()
+    return container(request).authenticator.authenticate(token)
+
+
+PrincipalDep = Annotated[Principal, Depends(principal)]
+
+
+def caller(
+    request: Request,
+    who: PrincipalDep,
+    x_shopshield_channel: Annotated[
+        str | None, Header(description="System the request comes from, e.g. cs-console, courier-app")
+    ] = None,
+) -> Caller:
+    channel = x_shopshield_channel or "api"
+    if channel not in CHANNELS:
+        raise InvalidInput(f"X-ShopShield-Channel: must be one of {', '.join(sorted(CHANNELS))}")
+    source_ip = request.client.host if request.client else None
+    return Caller(principal=who, channel=channel, source_ip=source_ip)
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> JSON:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSON({"error": code, "message": message, **extra}, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def domain_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ShopShieldError)
+        status = next((code for kind, code in STATUS if isinstance(exc, kind)), 400)
+        extra: dict[str, Any] = {}
+        if isinstance(exc, InvalidInput) and exc.field:
+            extra["field"] = exc.field
+        if isinstance(exc, QuotaExceeded):
+            extra.update(kind=exc.kind, limit=exc.limit)
+        return _error(status, exc.code, exc.message, **extra)
+
+    async def validation_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        problems = []
+        for error in exc.errors():
+            if error.get("type") == "json_invalid":
+                return _error(400, "malformed_json", "the request body is not valid JSON")
+            # Only where and what: pydantic's own report also echoes the input, which may be
+            # a phone number or an ID number.
+            location = ".".join(str(part) for part in error.get("loc", ()))
+            message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+            problems.append({"loc": location, "problem": message})
+        summary = "; ".join(f"{p['loc']}: {p['problem']}" for p in problems[:5])
+        return _error(422, "invalid_input", summary or "invalid request", problems=problems)
+
+    async def http_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return _error(exc.status_code, "http_error", str(exc.detail))
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # Type and frames only: an exception's message can carry the values it failed on.
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.url.path, frames)
+        return _error(500, "internal_error", "internal error; the request was not completed")
+
+    app.add_exception_handler(ShopShieldError, domain_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)
