@@ -61,3 +61,9 @@ class QuotaExceeded(RecordedRefusal):
         super().__init__(message)
         self.kind = kind
         self.limit = limit
+
+
+class StoredDataTampered(ShopShieldError):
+    """A stored ciphertext failed authentication: moved between rows or fields, or altered."""
+
+    code = "integrity_error"

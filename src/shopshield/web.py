@@ -21,6 +21,7 @@ from shopshield.errors import (
     NotFound,
     QuotaExceeded,
     ShopShieldError,
+    StoredDataTampered,
     Unauthenticated,
 )
 from shopshield.principals.models import Principal
@@ -38,6 +39,7 @@ STATUS = (
     (NotFound, 404),
     (Conflict, 409),
     (InvalidInput, 422),
+    (StoredDataTampered, 500),
 )
 
 

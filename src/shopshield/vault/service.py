@@ -31,8 +31,9 @@ from shopshield.errors import (
     InvalidInput,
     NotFound,
     QuotaExceeded,
+    StoredDataTampered,
 )
-from shopshield.keys.envelope import blind_index, field_aad, open_sealed, seal
+from shopshield.keys.envelope import DecryptionError, blind_index, field_aad, open_sealed, seal
 from shopshield.keys.service import DataKeyMissing, DataKeys
 from shopshield.principals.models import Principal
 from shopshield.tickets.models import OPEN, TicketRow
@@ -148,7 +149,11 @@ def _seal(aead: AESGCM, record: str, name: str, value: str | None) -> bytes | No
 def _open(aead: AESGCM, record: str, name: str, sealed: bytes | None) -> str | None:
     if sealed is None:
         return None
-    return open_sealed(aead, sealed, field_aad(record, name)).decode()
+    try:
+        return open_sealed(aead, sealed, field_aad(record, name)).decode()
+    except DecryptionError:
+        log.error("ciphertext of %s field %s failed authentication", record, name)
+        raise StoredDataTampered(f"stored {name} of {record} failed authentication") from None
 
 
 def _bidx(vault: Vault, name: str, value: str | None) -> bytes | None:
