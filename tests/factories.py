@@ -32,6 +32,10 @@ def mobile(rng: random.Random) -> str:
     return rng.choice(["138", "139", "150", "186", "177", "199"]) + f"{rng.randrange(0, 10**8):08d}"
 
 
+def _street(rng: random.Random) -> str:
+    return f"幸福路{rng.randrange(1, 999)}号{rng.randrange(1, 30)}栋{rng.randrange(101, 2999)}室"
+
+
 def customer(n: int, rng: random.Random | None = None, *, addresses: int = 1) -> dict[str, Any]:
     rng = rng or random.Random(n)
     name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice([1, 2])))
@@ -50,7 +54,7 @@ def customer(n: int, rng: random.Random | None = None, *, addresses: int = 1) ->
                 "province": region[0],
                 "city": region[1],
                 "district": region[2],
-                "street": f"幸福路{rng.randrange(1, 999)}号{rng.randrange(1, 30)}栋{rng.randrange(101, 2999)}室",
+                "street": _street(rng),
             }
             for i, region in enumerate(rng.sample(REGIONS, addresses))
         ],
