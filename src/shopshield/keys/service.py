@@ -123,11 +123,8 @@ class DataKeys:
 
     def usage(self) -> list[VersionUsage]:
         with self._keystore() as ks:
-            counts = dict(
-                ks.execute(
-                    select(DataKey.master_version, func.count()).group_by(DataKey.master_version)
-                ).tuples()
-            )
+            rows = ks.execute(select(DataKey.master_version, func.count()).group_by(DataKey.master_version))
+            counts = {int(version): int(n) for version, n in rows}
         return [
             VersionUsage(v.version, v.state, int(counts.get(v.version, 0))) for v in self._master.versions()
         ]
