@@ -22,9 +22,7 @@ from shopshield.bootstrap import Container, build
 from shopshield.db import Base, KeystoreBase, make_engine
 from shopshield.settings import Settings
 
-POSTGRES_URL = os.environ.get(
-    "SHOPSHIELD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_URL = os.environ.get("SHOPSHIELD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = [b for b in os.environ.get("SHOPSHIELD_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 
 
@@ -66,9 +64,7 @@ def _schema_url(schema: str) -> str:
 
 
 def _truncate_postgres(schema: str) -> None:
-    tables = [t.name for t in Base.metadata.sorted_tables] + [
-        t.name for t in KeystoreBase.metadata.sorted_tables
-    ]
+    tables = [t.name for t in Base.metadata.sorted_tables] + [t.name for t in KeystoreBase.metadata.sorted_tables]
     engine = create_engine(_schema_url(schema))
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))

@@ -68,9 +68,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
         policies=policies,
         tz=ZoneInfo(settings.timezone),
     )
-    authenticator = Authenticator(
-        sessions=sessions, policies=policies, cache_seconds=settings.token_cache_seconds
-    )
+    authenticator = Authenticator(sessions=sessions, policies=policies, cache_seconds=settings.token_cache_seconds)
     return Container(
         settings=settings,
         engine=engine,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, MetaData, create_engine, event
@@ -88,3 +90,82 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+class Statement:
+    """SQL written once with ``:name`` placeholders, turned into each driver's style on first use.
+
+    The hot read path (masked views, reveals, searches) runs a handful of these on the driver
+    connection: going through the ORM costs several times the SQL itself (see docs/benchmarks.md).
+    """
+
+    __slots__ = ("_by_dialect", "sql")
+    _PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+    def __init__(self, sql: str) -> None:
+        self.sql = sql
+        self._by_dialect: dict[str, str] = {}
+
+    def text(self, dialect: str) -> str:
+        found = self._by_dialect.get(dialect)
+        if found is None:
+            found = self.sql if dialect == "sqlite" else self._PLACEHOLDER.sub(r"%(\1)s", self.sql)
+            self._by_dialect[dialect] = found
+        return found
+
+
+class Tx:
+    """One transaction on a driver connection: pre-written statements, plain tuples back."""
+
+    __slots__ = ("_conn", "dialect")
+
+    def __init__(self, driver_connection: Any, dialect: str) -> None:
+        self._conn = driver_connection
+        self.dialect = dialect
+
+    @classmethod
+    def of_session(cls, session: Session) -> Tx:
+        """The driver connection under a session's open transaction, to share that transaction."""
+        connection = session.connection()
+        return cls(connection.connection.driver_connection, connection.dialect.name)
+
+    def execute(self, statement: Statement, params: Mapping[str, Any]) -> Any:
+        cursor = self._conn.cursor()
+        cursor.execute(statement.text(self.dialect), params)
+        return cursor
+
+    def one(self, statement: Statement, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self.execute(statement, params).fetchone()
+        return row
+
+    def all(self, statement: Statement, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = self.execute(statement, params).fetchall()
+        return rows
+
+    def timestamp(self, moment: datetime) -> Any:
+        """A UTC timestamp as the column type expects it; SQLite stores SQLAlchemy's text form."""
+        if self.dialect == "sqlite":
+            return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return moment
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Tx]:
+    """Like ``unit_of_work`` but on the driver connection, for the hot read path."""
+    raw = engine.raw_connection()
+    driver = raw.driver_connection
+    tx = Tx(driver, engine.dialect.name)
+    try:
+        if tx.dialect == "sqlite" and driver is not None:
+            # Autocommit mode at the driver (see make_engine): the transaction is ours to open.
+            driver.execute("BEGIN IMMEDIATE")
+        yield tx
+        raw.commit()
+    except RecordedRefusal:
+        raw.commit()
+        raise
+    except BaseException:
+        raw.rollback()
+        raise
+    finally:
+        raw.close()

@@ -29,9 +29,7 @@ from shopshield.vault.service import Caller
 
 log = logging.getLogger(__name__)
 
-CHANNELS = frozenset(
-    {"api", "cs-console", "courier-app", "merchant-portal", "partner-api", "export", "web", "app"}
-)
+CHANNELS = frozenset({"api", "cs-console", "courier-app", "merchant-portal", "partner-api", "export", "web", "app"})
 STATUS = (
     (Unauthenticated, 401),
     (QuotaExceeded, 429),

@@ -410,9 +410,7 @@ def test_tampered_inclusion_proofs_are_rejected(case: tuple[int, int], data: st.
     with pytest.raises(ProofError):
         verify_inclusion(other, size, leaf, proof, root)
     with pytest.raises(ProofError):
-        verify_inclusion(
-            index, size, flip_bit(leaf, data.draw(st.integers(0, 255), label="leaf bit")), proof, root
-        )
+        verify_inclusion(index, size, flip_bit(leaf, data.draw(st.integers(0, 255), label="leaf bit")), proof, root)
 
 
 @PROPERTY

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from shopshield.bootstrap import build
-from shopshield.db import unit_of_work
+from shopshield.db import transaction, unit_of_work
 from shopshield.keys.envelope import DecryptionError
 from shopshield.keys.keyring import KeyFileError, LocalKeyFile
 from shopshield.keys.models import DataKey
@@ -25,9 +25,7 @@ from tests.factories import customer
 
 def _fill(container: Any, count: int) -> vault.Caller:
     with unit_of_work(container.sessions) as session:
-        created = principals.create(
-            session=session, policies=container.policies, name="backend", role="service"
-        )
+        created = principals.create(session=session, policies=container.policies, name="backend", role="service")
     caller = vault.Caller(created.principal)
     for n in range(count):
         with unit_of_work(container.sessions) as session:
@@ -38,10 +36,8 @@ def _fill(container: Any, count: int) -> vault.Caller:
 
 
 def _view(container: Any, caller: vault.Caller, n: int) -> dict[str, Any]:
-    with unit_of_work(container.sessions) as session:
-        return vault.view_customer(
-            vault=container.vault, session=session, caller=caller, customer_id=f"c{n:07d}"
-        )
+    with transaction(container.engine) as tx:
+        return vault.view_customer(vault=container.vault, tx=tx, caller=caller, customer_id=f"c{n:07d}")
 
 
 def test_key_material_is_owner_only(container: Any, settings: Settings) -> None:

@@ -47,9 +47,7 @@ def _events(container: Container, **where: Any) -> list[AccessEventRow]:
 
 
 def test_agent_sees_chinese_masks(world: World) -> None:
-    body = _store(
-        world, name="刘杰", mobile="13812345678", email="liujie@example.cn", id_number="11010119900307125X"
-    )
+    body = _store(world, name="刘杰", mobile="13812345678", email="liujie@example.cn", id_number="11010119900307125X")
     response = world.get("agent", f"/v1/customers/{body['customer_id']}")
     assert response.status_code == 200
     view = response.json()
@@ -100,9 +98,7 @@ def test_courier_and_merchant_see_only_their_orders(world: World) -> None:
 
 def test_order_view_shows_returns_and_items_to_agents(world: World) -> None:
     _body, placed = _store_with_order(world)
-    response = world.post(
-        "service", f"/v1/orders/{placed['order_id']}/returns", {"kind": "refund", "reason": "不合身"}
-    )
+    response = world.post("service", f"/v1/orders/{placed['order_id']}/returns", {"kind": "refund", "reason": "不合身"})
     assert response.status_code == 201
     view = world.get("agent", f"/v1/orders/{placed['order_id']}").json()
     assert view["items"] == [{"title": "真丝连衣裙", "model": "M 藏青", "price": "499.00", "quantity": 1}]
@@ -117,20 +113,14 @@ def test_reveal_requires_open_assigned_ticket_about_the_customer(world: World) -
     cid = body["customer_id"]
     reveal = {"fields": ["mobile"], "purpose": "refund_dispute"}
 
-    assert (
-        world.post("agent", f"/v1/customers/{cid}/reveal", reveal | {"ticket_id": "nope"}).status_code == 403
-    )
+    assert world.post("agent", f"/v1/customers/{cid}/reveal", reveal | {"ticket_id": "nope"}).status_code == 403
     ticket_other_agent = world.ticket("agent2", cid)
     assert (
-        world.post(
-            "agent", f"/v1/customers/{cid}/reveal", reveal | {"ticket_id": ticket_other_agent}
-        ).status_code
+        world.post("agent", f"/v1/customers/{cid}/reveal", reveal | {"ticket_id": ticket_other_agent}).status_code
         == 403
     )
     ticket_other_customer = world.ticket("agent", other["customer_id"])
-    response = world.post(
-        "agent", f"/v1/customers/{cid}/reveal", reveal | {"ticket_id": ticket_other_customer}
-    )
+    response = world.post("agent", f"/v1/customers/{cid}/reveal", reveal | {"ticket_id": ticket_other_customer})
     assert response.status_code == 403 and "another customer" in response.json()["message"]
 
     ticket = world.ticket("agent", cid)
@@ -207,10 +197,7 @@ def test_search_normalises_and_records(world: World) -> None:
 def test_search_rejects_bad_values_without_echoing_them(world: World) -> None:
     response = world.get("agent", "/v1/customers", params={"mobile": "555-0199"})
     assert response.status_code == 422 and "555" not in response.text
-    assert (
-        world.get("agent", "/v1/customers", params={"mobile": "13812345678", "email": "a@b.cn"}).status_code
-        == 422
-    )
+    assert world.get("agent", "/v1/customers", params={"mobile": "13812345678", "email": "a@b.cn"}).status_code == 422
     assert world.get("agent", "/v1/customers").status_code == 422
 
 
@@ -344,15 +331,11 @@ def test_ciphertext_swapped_between_rows_or_fields_fails(world: World) -> None:
         assert row_a is not None
         # Same customer, another field: the name ciphertext pasted into the mobile column.
         session.execute(
-            update(CustomerRow)
-            .where(CustomerRow.customer_id == a["customer_id"])
-            .values(mobile_ct=row_a.name_ct)
+            update(CustomerRow).where(CustomerRow.customer_id == a["customer_id"]).values(mobile_ct=row_a.name_ct)
         )
         # Same field, another customer (and another key).
         session.execute(
-            update(CustomerRow)
-            .where(CustomerRow.customer_id == b["customer_id"])
-            .values(name_ct=row_a.name_ct)
+            update(CustomerRow).where(CustomerRow.customer_id == b["customer_id"]).values(name_ct=row_a.name_ct)
         )
     for cid, leaked in ((a["customer_id"], a["name"]), (b["customer_id"], a["name"])):
         response = world.get("service", f"/v1/customers/{cid}")
@@ -372,9 +355,7 @@ def test_ciphertext_swapped_between_rows_or_fields_fails(world: World) -> None:
         (lambda c: {k: v for k, v in c.items() if k != "name"}, 422),
     ],
 )
-def test_bad_customer_input_names_the_problem_without_the_value(
-    world: World, mutate: Any, status: int
-) -> None:
+def test_bad_customer_input_names_the_problem_without_the_value(world: World, mutate: Any, status: int) -> None:
     body = mutate(customer(7))
     response = world.post("service", "/v1/customers", body)
     assert response.status_code == status
@@ -407,9 +388,7 @@ def test_authentication_and_permissions(world: World) -> None:
     response = world.post("admin", "/v1/principals", {"name": "agent-new", "role": "cs_agent"})
     assert response.status_code == 201
     token = response.json()["token"]
-    assert (
-        world.client.get("/v1/customers/c1", headers={"Authorization": f"Bearer {token}"}).status_code == 404
-    )
+    assert world.client.get("/v1/customers/c1", headers={"Authorization": f"Bearer {token}"}).status_code == 404
     assert world.post("agent", "/v1/principals", {"name": "x", "role": "admin"}).status_code == 403
 
 

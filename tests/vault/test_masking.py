@@ -216,9 +216,7 @@ def test_email_masks(value: str, expected: str) -> None:
 
 
 @_property
-@given(
-    local=st.from_regex(r"\A[a-z0-9._+-]{1,64}\Z"), domain=st.from_regex(r"\A[a-z0-9]{1,20}\.[a-z]{2,6}\Z")
-)
+@given(local=st.from_regex(r"\A[a-z0-9._+-]{1,64}\Z"), domain=st.from_regex(r"\A[a-z0-9]{1,20}\.[a-z]{2,6}\Z"))
 def test_masked_email_shows_first_char_three_stars_and_domain(local: str, domain: str) -> None:
     assert mask_email(f"{local}@{domain}") == f"{local[0]}***@{domain}"
 

@@ -48,9 +48,7 @@ def _window(since: datetime | None, until: datetime | None) -> list[ColumnElemen
 
 
 def count(session: Session, since: datetime | None, until: datetime | None) -> int:
-    return int(
-        session.scalar(select(func.count()).select_from(AccessEventRow).where(*_window(since, until))) or 0
-    )
+    return int(session.scalar(select(func.count()).select_from(AccessEventRow).where(*_window(since, until))) or 0)
 
 
 def export_parquet(

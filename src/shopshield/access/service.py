@@ -5,14 +5,19 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, tzinfo
 
-from sqlalchemy import insert, text
-from sqlalchemy.orm import Session
+from shopshield.access.models import AccessEvent
+from shopshield.db import Statement, Tx
 
-from shopshield.access.models import AccessEvent, AccessEventRow
+_INSERT_EVENT = Statement(
+    "INSERT INTO access_events (event_id, ts, actor_id, actor_kind, actor_role, action, customer_id, "
+    "order_id, fields, channel, source_ip, purpose, ticket_id, outcome, reason) VALUES (:event_id, :ts, "
+    ":actor_id, :actor_kind, :actor_role, :action, :customer_id, :order_id, :fields, :channel, :source_ip, "
+    ":purpose, :ticket_id, :outcome, :reason)"
+)
 
-# One statement, atomic on SQLite and PostgreSQL: the counter only moves while under the limit,
-# so concurrent requests cannot overshoot it and a refused request writes nothing.
-_CONSUME_QUOTA = text(
+# One statement, atomic on SQLite and PostgreSQL: the counter only moves while the request fits
+# under the limit, so concurrent requests cannot overshoot it and a refused one writes nothing.
+_CONSUME_QUOTA = Statement(
     "INSERT INTO quota_usage (principal_id, day, kind, used) "
     "SELECT :p, :d, :k, :n WHERE :n <= :limit "
     "ON CONFLICT (principal_id, day, kind) DO UPDATE SET used = quota_usage.used + :n "
@@ -20,33 +25,32 @@ _CONSUME_QUOTA = text(
 )
 
 
-def record(session: Session, event: AccessEvent, *, now: datetime) -> None:
+def record(tx: Tx, event: AccessEvent, *, now: datetime) -> None:
     """Add an access event to the current transaction; it commits with the read it records."""
-    session.execute(insert(AccessEventRow), [event_row_values(event, now=now)])
-
-
-def event_row_values(event: AccessEvent, *, now: datetime) -> dict[str, object]:
-    return {
-        "event_id": str(uuid.uuid4()),
-        "ts": now,
-        "actor_id": event.actor_id,
-        "actor_kind": event.actor_kind,
-        "actor_role": event.actor_role,
-        "action": event.action,
-        "customer_id": event.customer_id,
-        "order_id": event.order_id,
-        "fields": "|".join(event.fields),
-        "channel": event.channel,
-        "source_ip": event.source_ip,
-        "purpose": event.purpose,
-        "ticket_id": event.ticket_id,
-        "outcome": event.outcome,
-        "reason": event.reason,
-    }
+    tx.execute(
+        _INSERT_EVENT,
+        {
+            "event_id": str(uuid.uuid4()),
+            "ts": tx.timestamp(now),
+            "actor_id": event.actor_id,
+            "actor_kind": event.actor_kind,
+            "actor_role": event.actor_role,
+            "action": event.action,
+            "customer_id": event.customer_id,
+            "order_id": event.order_id,
+            "fields": "|".join(event.fields),
+            "channel": event.channel,
+            "source_ip": event.source_ip,
+            "purpose": event.purpose,
+            "ticket_id": event.ticket_id,
+            "outcome": event.outcome,
+            "reason": event.reason,
+        },
+    )
 
 
 def consume_quota(
-    session: Session,
+    tx: Tx,
     *,
     principal_id: str,
     kind: str,
@@ -59,7 +63,5 @@ def consume_quota(
     if amount > limit:
         return False
     day = now.astimezone(tz).date().isoformat()
-    used = session.execute(
-        _CONSUME_QUOTA, {"p": principal_id, "d": day, "k": kind, "n": amount, "limit": limit}
-    ).scalar_one_or_none()
-    return used is not None
+    row = tx.one(_CONSUME_QUOTA, {"p": principal_id, "d": day, "k": kind, "n": amount, "limit": limit})
+    return row is not None

@@ -105,9 +105,7 @@ class CompactRange:
         if size < 0:
             raise ValueError(f"tree size must not be negative, got {size}")
         if len(hashes) != size.bit_count():
-            raise ValueError(
-                f"a tree of size {size} has {size.bit_count()} frontier hashes, got {len(hashes)}"
-            )
+            raise ValueError(f"a tree of size {size} has {size.bit_count()} frontier hashes, got {len(hashes)}")
         for position, value in enumerate(hashes):
             if len(value) != HASH_SIZE:
                 raise ValueError(f"frontier hash {position} is {len(value)} bytes, expected {HASH_SIZE}")
@@ -196,9 +194,7 @@ class MemoryNodeStore:
             levels.append([])
         row = levels[level]
         if index != len(row):
-            raise ValueError(
-                f"node ({level}, {index}) is out of order; the next index at level {level} is {len(row)}"
-            )
+            raise ValueError(f"node ({level}, {index}) is out of order; the next index at level {level} is {len(row)}")
         row.append(node)
 
     def extend(self, nodes: Iterable[NodeEntry]) -> None:
@@ -340,9 +336,7 @@ def _require_proof_hashes(proof: Sequence[bytes], expected: int, what: str) -> N
         _require_hash(f"proof hash {position}", value)
 
 
-def root_from_inclusion_proof(
-    leaf_index: int, tree_size: int, leaf_hash: bytes, proof: Sequence[bytes]
-) -> bytes:
+def root_from_inclusion_proof(leaf_index: int, tree_size: int, leaf_hash: bytes, proof: Sequence[bytes]) -> bytes:
     """Return the root that an inclusion proof leads to, following RFC 9162 §2.1.3.2.
 
     Raises ``ProofError`` when the index, the hash sizes or the proof length cannot be right.
@@ -378,9 +372,7 @@ def root_from_inclusion_proof(
     return result
 
 
-def verify_inclusion(
-    leaf_index: int, tree_size: int, leaf_hash: bytes, proof: Sequence[bytes], root: bytes
-) -> None:
+def verify_inclusion(leaf_index: int, tree_size: int, leaf_hash: bytes, proof: Sequence[bytes], root: bytes) -> None:
     """Check that ``leaf_hash`` is leaf ``leaf_index`` of the tree with ``root`` (RFC 9162 §2.1.3.2)."""
     _require_hash("root", root)
     calculated = root_from_inclusion_proof(leaf_index, tree_size, leaf_hash, proof)

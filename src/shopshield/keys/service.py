@@ -125,9 +125,7 @@ class DataKeys:
         with self._keystore() as ks:
             rows = ks.execute(select(DataKey.master_version, func.count()).group_by(DataKey.master_version))
             counts = {int(version): int(n) for version, n in rows}
-        return [
-            VersionUsage(v.version, v.state, int(counts.get(v.version, 0))) for v in self._master.versions()
-        ]
+        return [VersionUsage(v.version, v.state, int(counts.get(v.version, 0))) for v in self._master.versions()]
 
     def rewrap_all(
         self,
@@ -152,9 +150,7 @@ class DataKeys:
 
     def _count_not_under(self, version: int) -> int:
         with self._keystore() as ks:
-            count = ks.scalar(
-                select(func.count()).select_from(DataKey).where(DataKey.master_version != version)
-            )
+            count = ks.scalar(select(func.count()).select_from(DataKey).where(DataKey.master_version != version))
         return int(count or 0)
 
     def _rewrap_pass(

@@ -11,9 +11,7 @@ from shopshield.db import unit_of_work
 from shopshield.errors import ShopShieldError
 from shopshield.principals import service
 
-app = typer.Typer(
-    help="Manage the principals (staff, couriers, merchants, partners, services) that call ShopShield."
-)
+app = typer.Typer(help="Manage the principals (staff, couriers, merchants, partners, services) that call ShopShield.")
 out = Console()
 
 
@@ -21,9 +19,7 @@ out = Console()
 def create(
     name: str = typer.Argument(..., help="Unique login-style name, e.g. agent-042"),
     role: str = typer.Option(..., "--role", help="Role from the policy file, e.g. cs_agent, admin"),
-    link: str | None = typer.Option(
-        None, "--link", help="Store's courier or merchant id (couriers, merchants)"
-    ),
+    link: str | None = typer.Option(None, "--link", help="Store's courier or merchant id (couriers, merchants)"),
     principal_id: str | None = typer.Option(None, "--id", help="Principal id to use (default: generated)"),
 ) -> None:
     """Create a principal and print its API token. The token is shown once and stored only hashed."""

@@ -29,9 +29,7 @@ def _json(ticket: TicketRow) -> dict[str, object]:
     }
 
 
-def open_ticket(
-    *, session: Session, policies: PolicySet, caller: Principal, ticket: TicketIn
-) -> dict[str, object]:
+def open_ticket(*, session: Session, policies: PolicySet, caller: Principal, ticket: TicketIn) -> dict[str, object]:
     """Open a ticket about a customer and assign it.
 
     Agents cannot open tickets for themselves: a ticket comes from the store's ticket system (the
@@ -71,9 +69,7 @@ def open_ticket(
     return _json(row)
 
 
-def close_ticket(
-    *, session: Session, policies: PolicySet, caller: Principal, ticket_id: str
-) -> dict[str, object]:
+def close_ticket(*, session: Session, policies: PolicySet, caller: Principal, ticket_id: str) -> dict[str, object]:
     row = session.get(TicketRow, ticket_id)
     if row is None:
         raise NotFound(f"no ticket {ticket_id!r}")

@@ -146,7 +146,5 @@ def mask(kind: str, value: str) -> str:
     try:
         masker = MASKERS[kind]
     except KeyError:
-        raise KeyError(
-            f"no masker for field kind {kind!r}; known kinds: {', '.join(sorted(MASKERS))}"
-        ) from None
+        raise KeyError(f"no masker for field kind {kind!r}; known kinds: {', '.join(sorted(MASKERS))}") from None
     return masker(value)

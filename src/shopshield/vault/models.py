@@ -50,9 +50,7 @@ class OrderRow(Base):
     )
     merchant_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     courier_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
-    address_id: Mapped[str | None] = mapped_column(
-        String(64), ForeignKey("addresses.address_id"), nullable=True
-    )
+    address_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("addresses.address_id"), nullable=True)
     placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     status: Mapped[str] = mapped_column(String(32), nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False, default="CNY")
@@ -65,9 +63,7 @@ class ReturnRequestRow(Base):
     __tablename__ = "return_requests"
 
     return_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    order_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("orders.order_id"), nullable=False, index=True
-    )
+    order_id: Mapped[str] = mapped_column(String(64), ForeignKey("orders.order_id"), nullable=False, index=True)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)

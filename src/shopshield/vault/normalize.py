@@ -39,9 +39,7 @@ _CN_MOBILE: Final = re.compile(r"1[3-9][0-9]{9}")
 _CN_MOBILE_WITH_COUNTRY: Final = re.compile(r"(?:\+86|0086|86)(1[3-9][0-9]{9})")
 _E164: Final = re.compile(r"\+[1-9][0-9]{7,14}")
 
-_MOBILE_REASON: Final = (
-    "must be a Chinese mobile number (11 digits starting with 1) or an E.164 number starting with +"
-)
+_MOBILE_REASON: Final = "must be a Chinese mobile number (11 digits starting with 1) or an E.164 number starting with +"
 _CN_NOT_MOBILE_REASON: Final = "a +86 number must be a Chinese mobile number (11 digits starting with 13-19)"
 
 
@@ -93,9 +91,7 @@ def normalize_email(raw: str) -> str:
     if "." not in domain:
         raise InvalidIdentifier("email", "domain must contain a dot")
     if "" in domain.split("."):
-        raise InvalidIdentifier(
-            "email", "domain must not have empty labels (leading, trailing or double dot)"
-        )
+        raise InvalidIdentifier("email", "domain must not have empty labels (leading, trailing or double dot)")
     return value
 
 
@@ -138,9 +134,7 @@ def normalize_id_number(raw: str) -> str:
     except ValueError:
         raise InvalidIdentifier("id_number", "birth date (characters 7-14) is not a real date") from None
     if not _EARLIEST_BIRTH <= birth <= date.today():
-        raise InvalidIdentifier(
-            "id_number", "birth date (characters 7-14) must be between 1900-01-01 and today"
-        )
+        raise InvalidIdentifier("id_number", "birth date (characters 7-14) must be between 1900-01-01 and today")
     return value
 
 

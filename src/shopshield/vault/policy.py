@@ -52,9 +52,7 @@ class RolePolicy(BaseModel):
         missing = [f for f in ALL_FIELDS if f not in self.fields]
         unknown = [f for f in self.fields if f not in ALL_FIELDS]
         if missing or unknown:
-            raise ValueError(
-                f"fields must name exactly {', '.join(ALL_FIELDS)}; missing {missing}, unknown {unknown}"
-            )
+            raise ValueError(f"fields must name exactly {', '.join(ALL_FIELDS)}; missing {missing}, unknown {unknown}")
         bad = sorted(set(self.permissions) - set(PERMISSIONS))
         if bad:
             raise ValueError(f"unknown permissions {bad}; known: {', '.join(PERMISSIONS)}")
@@ -86,9 +84,7 @@ class PolicySet(BaseModel):
         try:
             return self.roles[name]
         except KeyError:
-            raise PolicyError(
-                f"role {name!r} is not in the policy; known: {', '.join(sorted(self.roles))}"
-            ) from None
+            raise PolicyError(f"role {name!r} is not in the policy; known: {', '.join(sorted(self.roles))}") from None
 
 
 def load_policies(path: Path | None = None) -> PolicySet:

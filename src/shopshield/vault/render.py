@@ -65,15 +65,10 @@ def render_region(policy: RolePolicy, region: tuple[str, str, str], out: Json) -
 
 def render_items(policy: RolePolicy, items: list[Item]) -> list[Json]:
     if policy.shows_full("items") or policy.access("items") is Access.REVEALABLE:
-        return [
-            {"title": i.title, "model": i.model, "price": str(i.price), "quantity": i.quantity} for i in items
-        ]
+        return [{"title": i.title, "model": i.model, "price": str(i.price), "quantity": i.quantity} for i in items]
     # Masked items tell a merchant-facing screen how many lines there are, not what was bought
     # or for how much: the 2016 scammers quoted exactly those.
-    return [
-        {"title": mask_free_text(i.title), "model": "****", "price": None, "quantity": i.quantity}
-        for i in items
-    ]
+    return [{"title": mask_free_text(i.title), "model": "****", "price": None, "quantity": i.quantity} for i in items]
 
 
 def render_returns(policy: RolePolicy, returns: list[ReturnRequest]) -> list[Json]:

@@ -17,12 +17,13 @@ from decimal import Decimal
 from typing import Any, NoReturn
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import exists, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shopshield.access import service as access
 from shopshield.access.models import DENIED, NO_MATCH, NOT_FOUND, OK, QUOTA_EXCEEDED, AccessEvent
+from shopshield.db import Tx
 from shopshield.errors import (
     AccessDenied,
     Conflict,
@@ -36,7 +37,8 @@ from shopshield.errors import (
 from shopshield.keys.envelope import DecryptionError, blind_index, field_aad, open_sealed, seal
 from shopshield.keys.service import DataKeyMissing, DataKeys
 from shopshield.principals.models import Principal
-from shopshield.tickets.models import OPEN, TicketRow
+from shopshield.tickets.models import OPEN
+from shopshield.vault import queries as q
 from shopshield.vault import render
 from shopshield.vault.models import AddressRow, CustomerRow, OrderRow, ReturnRequestRow
 from shopshield.vault.normalize import (
@@ -98,7 +100,7 @@ def _event(caller: Caller, action: str, outcome: str, **kw: Any) -> AccessEvent:
 
 def _refuse(
     vault: Vault,
-    session: Session,
+    tx: Tx,
     caller: Caller,
     error: type[AccessDenied] | type[CustomerNotFound],
     message: str,
@@ -107,7 +109,7 @@ def _refuse(
     outcome: str,
     **kw: Any,
 ) -> NoReturn:
-    access.record(session, _event(caller, action, outcome, reason=message, **kw), now=vault.clock())
+    access.record(tx, _event(caller, action, outcome, reason=message, **kw), now=vault.clock())
     raise error(message)
 
 
@@ -118,11 +120,9 @@ def _require(vault: Vault, caller: Caller, permission: str) -> RolePolicy:
     return policy
 
 
-def _consume(
-    vault: Vault, session: Session, caller: Caller, kind: str, limit: int, amount: int = 1, **event: Any
-) -> None:
+def _consume(vault: Vault, tx: Tx, caller: Caller, kind: str, limit: int, amount: int = 1, **event: Any) -> None:
     ok = access.consume_quota(
-        session,
+        tx,
         principal_id=caller.principal.principal_id,
         kind=kind,
         limit=limit,
@@ -133,7 +133,7 @@ def _consume(
     if not ok:
         message = f"daily {kind} quota of {limit} is used up"
         access.record(
-            session,
+            tx,
             _event(caller, event.pop("action"), QUOTA_EXCEEDED, reason=message, **event),
             now=vault.clock(),
         )
@@ -176,16 +176,7 @@ def _return_record(return_id: str) -> str:
     return f"return:{return_id}"
 
 
-def _linked_filter(policy: RolePolicy, principal: Principal) -> Any:
-    """SQL condition on OrderRow restricting a courier or merchant to its own orders."""
-    if policy.scope == "courier_orders":
-        return OrderRow.courier_id == principal.link_id
-    if policy.scope == "merchant_orders":
-        return OrderRow.merchant_id == principal.link_id
-    return None
-
-
-def _aead_for(vault: Vault, row: CustomerRow) -> AESGCM:
+def _aead_for(vault: Vault, row: CustomerRow | q.CustomerRecord) -> AESGCM:
     try:
         return vault.keys.get(row.key_id)
     except DataKeyMissing:
@@ -228,7 +219,7 @@ def store_customer(*, vault: Vault, session: Session, caller: Caller, customer: 
             session.add(_address_row(aead, customer.customer_id, address))
         session.flush()
         access.record(
-            session,
+            Tx.of_session(session),
             _event(caller, "write", OK, customer_id=customer.customer_id, fields=_present_fields(customer)),
             now=vault.clock(),
         )
@@ -262,14 +253,14 @@ def _address_row(aead: AESGCM, customer_id: str, address: Any) -> AddressRow:
 
 
 def _load_visible_customer(
-    vault: Vault, session: Session, caller: Caller, policy: RolePolicy, customer_id: str, action: str
-) -> CustomerRow:
-    """The customer row, or a recorded refusal if it is missing, erased or out of the caller's scope."""
-    row = session.get(CustomerRow, customer_id)
-    if row is None or row.erased_at is not None:
+    vault: Vault, tx: Tx, caller: Caller, policy: RolePolicy, customer_id: str, action: str
+) -> q.CustomerRecord:
+    """The customer, or a recorded refusal if missing, erased or out of the caller's scope."""
+    found = tx.one(q.CUSTOMER, {"customer_id": customer_id})
+    if found is None or found[2] is not None:
         _refuse(
             vault,
-            session,
+            tx,
             caller,
             CustomerNotFound,
             f"no customer {customer_id!r}",
@@ -277,13 +268,11 @@ def _load_visible_customer(
             outcome=NOT_FOUND,
             customer_id=customer_id,
         )
-    linked = _linked_filter(policy, caller.principal)
-    if linked is not None and not session.scalar(
-        select(exists().where(OrderRow.customer_id == customer_id, linked))
-    ):
+    linked = q.LINKED.get(policy.scope)
+    if linked is not None and tx.one(linked, {"customer_id": customer_id, "link": caller.principal.link_id}) is None:
         _refuse(
             vault,
-            session,
+            tx,
             caller,
             AccessDenied,
             f"customer {customer_id!r} has no order linked to this {caller.principal.role}",
@@ -291,26 +280,17 @@ def _load_visible_customer(
             outcome=DENIED,
             customer_id=customer_id,
         )
-    return row
+    return q.CustomerRecord._make(found)
 
 
-def _addresses_for(
-    session: Session, policy: RolePolicy, principal: Principal, customer_id: str
-) -> list[AddressRow]:
-    query = select(AddressRow).where(AddressRow.customer_id == customer_id).order_by(AddressRow.address_id)
-    linked = _linked_filter(policy, principal)
-    if linked is not None:
-        # A courier or merchant sees only the addresses its own orders ship to.
-        query = query.where(
-            AddressRow.address_id.in_(
-                select(OrderRow.address_id).where(OrderRow.customer_id == customer_id, linked)
-            )
-        )
-    return list(session.scalars(query))
+def _addresses_for(tx: Tx, policy: RolePolicy, principal: Principal, customer_id: str) -> list[q.AddressRecord]:
+    statement = q.ADDRESSES[policy.scope if policy.scope in q.SCOPE_COLUMN else None]
+    rows = tx.all(statement, {"customer_id": customer_id, "link": principal.link_id})
+    return [q.AddressRecord._make(row) for row in rows]
 
 
 def _render_customer(
-    aead: AESGCM, policy: RolePolicy, row: CustomerRow, addresses: Sequence[AddressRow]
+    aead: AESGCM, policy: RolePolicy, row: q.CustomerRecord, addresses: Sequence[q.AddressRecord]
 ) -> tuple[Json, tuple[str, ...]]:
     record = _customer_record(row.customer_id)
     out: Json = {"customer_id": row.customer_id}
@@ -330,7 +310,7 @@ def _render_customer(
     return out, tuple(shown)
 
 
-def _render_address(aead: AESGCM, policy: RolePolicy, address: AddressRow) -> Json:
+def _render_address(aead: AESGCM, policy: RolePolicy, address: q.AddressRecord) -> Json:
     record = _address_record(address.address_id)
     out: Json = {"address_id": address.address_id}
     for name in ("recipient", "phone", "street"):
@@ -346,27 +326,27 @@ def _render_address(aead: AESGCM, policy: RolePolicy, address: AddressRow) -> Js
     return out
 
 
-def view_customer(*, vault: Vault, session: Session, caller: Caller, customer_id: str) -> Json:
+def _needs_addresses(policy: RolePolicy) -> bool:
+    return any(policy.visible(f) for f in ADDRESS_FIELDS)
+
+
+def view_customer(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str) -> Json:
     """The customer as the caller's role may see them: masked unless the policy says full."""
     policy = vault.policies.role(caller.principal.role)
-    row = _load_visible_customer(vault, session, caller, policy, customer_id, "view")
-    _consume(vault, session, caller, "view", policy.views_per_day, action="view", customer_id=customer_id)
+    row = _load_visible_customer(vault, tx, caller, policy, customer_id, "view")
+    _consume(vault, tx, caller, "view", policy.views_per_day, action="view", customer_id=customer_id)
     aead = _aead_for(vault, row)
-    addresses = _addresses_for(session, policy, caller.principal, customer_id)
+    addresses = _addresses_for(tx, policy, caller.principal, customer_id) if _needs_addresses(policy) else []
     out, shown = _render_customer(aead, policy, row, addresses)
-    access.record(
-        session, _event(caller, "view", OK, customer_id=customer_id, fields=shown), now=vault.clock()
-    )
+    access.record(tx, _event(caller, "view", OK, customer_id=customer_id, fields=shown), now=vault.clock())
     return out
 
 
-def reveal(*, vault: Vault, session: Session, caller: Caller, customer_id: str, request: RevealIn) -> Json:
+def reveal(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str, request: RevealIn) -> Json:
     """Full values, only for a stated purpose on an open ticket assigned to the caller about this customer."""
     policy = vault.policies.role(caller.principal.role)
     if request.purpose not in vault.policies.purposes:
-        raise InvalidInput(
-            f"purpose: must be one of {', '.join(sorted(vault.policies.purposes))}", field="purpose"
-        )
+        raise InvalidInput(f"purpose: must be one of {', '.join(sorted(vault.policies.purposes))}", field="purpose")
     fields = tuple(dict.fromkeys(request.fields))
     event: Json = {
         "action": "reveal",
@@ -379,19 +359,18 @@ def reveal(*, vault: Vault, session: Session, caller: Caller, customer_id: str, 
     if not_allowed:
         _refuse(
             vault,
-            session,
+            tx,
             caller,
             AccessDenied,
             f"role {caller.principal.role!r} may not reveal {', '.join(not_allowed)}",
             outcome=DENIED,
             **event,
         )
-    row = _load_visible_customer(vault, session, caller, policy, customer_id, "reveal")
-    ticket = session.get(TicketRow, request.ticket_id)
-    problem = _ticket_problem(ticket, caller.principal, customer_id)
+    row = _load_visible_customer(vault, tx, caller, policy, customer_id, "reveal")
+    problem = _ticket_problem(tx.one(q.TICKET, {"ticket_id": request.ticket_id}), caller.principal, customer_id)
     if problem is not None:
-        _refuse(vault, session, caller, AccessDenied, problem, outcome=DENIED, **event)
-    _consume(vault, session, caller, "reveal", policy.reveals_per_day, **event)
+        _refuse(vault, tx, caller, AccessDenied, problem, outcome=DENIED, **event)
+    _consume(vault, tx, caller, "reveal", policy.reveals_per_day, **event)
     aead = _aead_for(vault, row)
     record = _customer_record(customer_id)
     out: Json = {"customer_id": customer_id, "purpose": request.purpose, "ticket_id": request.ticket_id}
@@ -402,29 +381,27 @@ def reveal(*, vault: Vault, session: Session, caller: Caller, customer_id: str, 
     if address_fields:
         out["addresses"] = [
             {"address_id": a.address_id}
-            | {
-                f: _open(aead, _address_record(a.address_id), f, getattr(a, f"{f}_ct"))
-                for f in address_fields
-            }
-            for a in _addresses_for(session, policy, caller.principal, customer_id)
+            | {f: _open(aead, _address_record(a.address_id), f, getattr(a, f"{f}_ct")) for f in address_fields}
+            for a in _addresses_for(tx, policy, caller.principal, customer_id)
         ]
-    access.record(session, _event(caller, outcome=OK, **event), now=vault.clock())
+    access.record(tx, _event(caller, outcome=OK, **event), now=vault.clock())
     return out
 
 
-def _ticket_problem(ticket: TicketRow | None, principal: Principal, customer_id: str) -> str | None:
+def _ticket_problem(ticket: tuple[Any, ...] | None, principal: Principal, customer_id: str) -> str | None:
     if ticket is None:
         return "ticket does not exist"
-    if ticket.status != OPEN:
+    status, assignee_id, ticket_customer = ticket
+    if status != OPEN:
         return "ticket is not open"
-    if ticket.assignee_id != principal.principal_id:
+    if assignee_id != principal.principal_id:
         return "ticket is not assigned to the caller"
-    if ticket.customer_id != customer_id:
+    if ticket_customer != customer_id:
         return "ticket is about another customer"
     return None
 
 
-def search(*, vault: Vault, session: Session, caller: Caller, by: str, value: str) -> list[Json]:
+def search(*, vault: Vault, tx: Tx, caller: Caller, by: str, value: str) -> list[Json]:
     """Equality search through a blind index; each customer found is a recorded access."""
     if by not in SEARCHABLE:
         raise InvalidInput(f"search by one of {', '.join(SEARCHABLE)}", field=by)
@@ -436,7 +413,7 @@ def search(*, vault: Vault, session: Session, caller: Caller, by: str, value: st
     if not policy.visible(by):
         _refuse(
             vault,
-            session,
+            tx,
             caller,
             AccessDenied,
             f"role {caller.principal.role!r} may not search by {by}",
@@ -444,29 +421,16 @@ def search(*, vault: Vault, session: Session, caller: Caller, by: str, value: st
             outcome=DENIED,
             fields=(by,),
         )
-    column = {
-        "mobile": CustomerRow.mobile_bidx,
-        "email": CustomerRow.email_bidx,
-        "id_number": CustomerRow.id_number_bidx,
-    }[by]
-    query = (
-        select(CustomerRow)
-        .where(
-            column == blind_index(vault.blind_index_key(), by, normalized), CustomerRow.erased_at.is_(None)
-        )
-        .order_by(CustomerRow.customer_id)
-        .limit(50)
+    scope = policy.scope if policy.scope in q.SCOPE_COLUMN else None
+    found = tx.all(
+        q.SEARCH[(by, scope)],
+        {"digest": blind_index(vault.blind_index_key(), by, normalized), "link": caller.principal.link_id},
     )
-    linked = _linked_filter(policy, caller.principal)
-    if linked is not None:
-        query = query.where(exists().where(OrderRow.customer_id == CustomerRow.customer_id, linked))
-    rows = list(session.scalars(query))
+    rows = [q.CustomerRecord._make(row) for row in found]
     if not rows:
-        access.record(session, _event(caller, "search", NO_MATCH, fields=(by,)), now=vault.clock())
+        access.record(tx, _event(caller, "search", NO_MATCH, fields=(by,)), now=vault.clock())
         return []
-    _consume(
-        vault, session, caller, "view", policy.views_per_day, amount=len(rows), action="search", fields=(by,)
-    )
+    _consume(vault, tx, caller, "view", policy.views_per_day, amount=len(rows), action="search", fields=(by,))
     results = []
     now = vault.clock()
     for row in rows:
@@ -474,12 +438,9 @@ def search(*, vault: Vault, session: Session, caller: Caller, by: str, value: st
             aead = vault.keys.get(row.key_id)
         except DataKeyMissing:
             continue
-        out, shown = _render_customer(
-            aead, policy, row, _addresses_for(session, policy, caller.principal, row.customer_id)
-        )
-        access.record(
-            session, _event(caller, "search", OK, customer_id=row.customer_id, fields=shown), now=now
-        )
+        addresses = _addresses_for(tx, policy, caller.principal, row.customer_id) if _needs_addresses(policy) else []
+        out, shown = _render_customer(aead, policy, row, addresses)
+        access.record(tx, _event(caller, "search", OK, customer_id=row.customer_id, fields=shown), now=now)
         results.append(out)
     return results
 
@@ -518,10 +479,8 @@ def erase(*, vault: Vault, session: Session, caller: Caller, customer_id: str) -
     )
     order_ids = select(OrderRow.order_id).where(OrderRow.customer_id == customer_id).scalar_subquery()
     session.execute(update(OrderRow).where(OrderRow.customer_id == customer_id).values(items_ct=None))
-    session.execute(
-        update(ReturnRequestRow).where(ReturnRequestRow.order_id.in_(order_ids)).values(reason_ct=None)
-    )
-    access.record(session, _event(caller, "erase", OK, customer_id=customer_id), now=now)
+    session.execute(update(ReturnRequestRow).where(ReturnRequestRow.order_id.in_(order_ids)).values(reason_ct=None))
+    access.record(Tx.of_session(session), _event(caller, "erase", OK, customer_id=customer_id), now=now)
     return {
         "customer_id": customer_id,
         "erased_at": (row.erased_at or now).isoformat(),
@@ -545,16 +504,11 @@ def store_order(*, vault: Vault, session: Session, caller: Caller, order: OrderI
         raise Conflict(f"order {order.order_id!r} already exists")
     _row, aead = _customer_for_write(vault, session, order.customer_id)
     if order.address_id is not None:
-        owner = session.scalar(
-            select(AddressRow.customer_id).where(AddressRow.address_id == order.address_id)
-        )
+        owner = session.scalar(select(AddressRow.customer_id).where(AddressRow.address_id == order.address_id))
         if owner != order.customer_id:
             raise InvalidInput("address_id: must be one of this customer's addresses", field="address_id")
     items = json.dumps(
-        [
-            {"title": i.title, "model": i.model, "price": str(i.price), "quantity": i.quantity}
-            for i in order.items
-        ],
+        [{"title": i.title, "model": i.model, "price": str(i.price), "quantity": i.quantity} for i in order.items],
         ensure_ascii=False,
     )
     session.add(
@@ -576,10 +530,8 @@ def store_order(*, vault: Vault, session: Session, caller: Caller, order: OrderI
     except IntegrityError:
         raise Conflict(f"order {order.order_id!r} already exists") from None
     access.record(
-        session,
-        _event(
-            caller, "write", OK, customer_id=order.customer_id, order_id=order.order_id, fields=("items",)
-        ),
+        Tx.of_session(session),
+        _event(caller, "write", OK, customer_id=order.customer_id, order_id=order.order_id, fields=("items",)),
         now=vault.clock(),
     )
     return {"order_id": order.order_id, "customer_id": order.customer_id}
@@ -607,7 +559,7 @@ def add_return(*, vault: Vault, session: Session, caller: Caller, order_id: str,
     )
     session.flush()
     access.record(
-        session,
+        Tx.of_session(session),
         _event(caller, "write", OK, customer_id=order.customer_id, order_id=order_id, fields=("returns",)),
         now=vault.clock(),
     )
@@ -619,14 +571,14 @@ def add_return(*, vault: Vault, session: Session, caller: Caller, order_id: str,
     }
 
 
-def view_order(*, vault: Vault, session: Session, caller: Caller, order_id: str) -> Json:
+def view_order(*, vault: Vault, tx: Tx, caller: Caller, order_id: str) -> Json:
     """The order with its items, returns and shipping address as the caller's role may see them."""
     policy = vault.policies.role(caller.principal.role)
-    order = session.get(OrderRow, order_id)
-    if order is None:
+    found = tx.one(q.ORDER, {"order_id": order_id})
+    if found is None:
         _refuse(
             vault,
-            session,
+            tx,
             caller,
             CustomerNotFound,
             f"no order {order_id!r}",
@@ -634,36 +586,36 @@ def view_order(*, vault: Vault, session: Session, caller: Caller, order_id: str)
             outcome=NOT_FOUND,
             order_id=order_id,
         )
+    order = q.OrderRecord._make(found)
     event: Json = {"action": "view", "customer_id": order.customer_id, "order_id": order_id}
-    if (policy.scope == "courier_orders" and order.courier_id != caller.principal.link_id) or (
-        policy.scope == "merchant_orders" and order.merchant_id != caller.principal.link_id
-    ):
+    column = q.SCOPE_COLUMN.get(policy.scope)
+    if column is not None and getattr(order, column) != caller.principal.link_id:
         _refuse(
             vault,
-            session,
+            tx,
             caller,
             AccessDenied,
             f"order {order_id!r} is not linked to this {caller.principal.role}",
             outcome=DENIED,
             **event,
         )
-    _consume(vault, session, caller, "view", policy.views_per_day, **event)
+    _consume(vault, tx, caller, "view", policy.views_per_day, **event)
     out: Json = {
         "order_id": order.order_id,
         "customer_id": order.customer_id,
         "merchant_id": order.merchant_id,
         "courier_id": order.courier_id,
-        "placed_at": _aware(order.placed_at).isoformat(),
+        "placed_at": q.moment(order.placed_at).isoformat(),
         "status": order.status,
         "currency": order.currency,
         "item_count": order.item_count,
     }
     shown: list[str] = []
-    customer = session.get(CustomerRow, order.customer_id)
-    if customer is None or customer.erased_at is not None:
+    customer = tx.one(q.CUSTOMER, {"customer_id": order.customer_id})
+    if customer is None or customer[2] is not None:
         out["customer_erased"] = True
     else:
-        aead = _aead_for(vault, customer)
+        aead = _aead_for(vault, q.CustomerRecord._make(customer))
         if policy.visible("items") and order.items_ct is not None:
             items = json.loads(_open(aead, _order_record(order_id), "items", order.items_ct) or "[]")
             out["items"] = render.render_items(
@@ -672,29 +624,25 @@ def view_order(*, vault: Vault, session: Session, caller: Caller, order_id: str)
             )
             shown.append("items")
         if policy.visible("returns"):
-            out["returns"] = render.render_returns(policy, _returns(session, aead, order_id))
+            out["returns"] = render.render_returns(policy, _returns(tx, aead, order_id))
             shown.append("returns")
-        if order.address_id is not None and any(policy.visible(f) for f in ADDRESS_FIELDS):
-            address = session.get(AddressRow, order.address_id)
+        if order.address_id is not None and _needs_addresses(policy):
+            address = tx.one(q.ADDRESS, {"address_id": order.address_id})
             if address is not None:
-                out["shipping_address"] = _render_address(aead, policy, address)
+                out["shipping_address"] = _render_address(aead, policy, q.AddressRecord._make(address))
                 shown.extend(f for f in ADDRESS_FIELDS if policy.visible(f))
     out.update(render.access_summary(policy, tuple(shown)))
-    access.record(session, _event(caller, outcome=OK, fields=tuple(shown), **event), now=vault.clock())
+    access.record(tx, _event(caller, outcome=OK, fields=tuple(shown), **event), now=vault.clock())
     return out
 
 
-def _returns(session: Session, aead: AESGCM, order_id: str) -> list[render.ReturnRequest]:
-    rows = session.scalars(
-        select(ReturnRequestRow)
-        .where(ReturnRequestRow.order_id == order_id)
-        .order_by(ReturnRequestRow.requested_at)
-    )
+def _returns(tx: Tx, aead: AESGCM, order_id: str) -> list[render.ReturnRequest]:
+    rows = [q.ReturnRecord._make(row) for row in tx.all(q.RETURNS, {"order_id": order_id})]
     return [
         render.ReturnRequest(
             r.return_id,
             r.kind,
-            _aware(r.requested_at).isoformat(),
+            q.moment(r.requested_at).isoformat(),
             r.status,
             _open(aead, _return_record(r.return_id), "reason", r.reason_ct),
         )

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from shopshield.db import unit_of_work
+from shopshield.db import transaction, unit_of_work
 from shopshield.errors import InvalidInput
 from shopshield.vault import service
 from shopshield.vault.schemas import CustomerIn, OrderIn, ReturnIn, RevealIn
@@ -53,26 +53,22 @@ def _search(ctx: Any, caller: Any, terms: dict[str, str | None]) -> JSON:
     if len(given) != 1:
         raise InvalidInput("give exactly one of mobile, email, id_number")
     by, value = given[0]
-    with unit_of_work(ctx.sessions) as session:
-        results = service.search(vault=ctx.vault, session=session, caller=caller, by=by, value=value)
+    with transaction(ctx.engine) as tx:
+        results = service.search(vault=ctx.vault, tx=tx, caller=caller, by=by, value=value)
     return JSON({"customers": results})
 
 
 @router.get("/customers/{customer_id}", summary="The customer as the caller's role may see them")
 def get_customer(customer_id: CustomerId, ctx: ContainerDep, caller: CallerDep) -> JSON:
-    with unit_of_work(ctx.sessions) as session:
-        result = service.view_customer(
-            vault=ctx.vault, session=session, caller=caller, customer_id=customer_id
-        )
+    with transaction(ctx.engine) as tx:
+        result = service.view_customer(vault=ctx.vault, tx=tx, caller=caller, customer_id=customer_id)
     return JSON(result)
 
 
 @router.post("/customers/{customer_id}/reveal", summary="Full values for a purpose on an assigned ticket")
 def reveal_customer(customer_id: CustomerId, body: RevealIn, ctx: ContainerDep, caller: CallerDep) -> JSON:
-    with unit_of_work(ctx.sessions) as session:
-        result = service.reveal(
-            vault=ctx.vault, session=session, caller=caller, customer_id=customer_id, request=body
-        )
+    with transaction(ctx.engine) as tx:
+        result = service.reveal(vault=ctx.vault, tx=tx, caller=caller, customer_id=customer_id, request=body)
     return JSON(result)
 
 
@@ -92,15 +88,13 @@ def create_order(body: OrderIn, ctx: ContainerDep, caller: CallerDep) -> JSON:
 
 @router.get("/orders/{order_id}", summary="The order as the caller's role may see it")
 def get_order(order_id: OrderId, ctx: ContainerDep, caller: CallerDep) -> JSON:
-    with unit_of_work(ctx.sessions) as session:
-        result = service.view_order(vault=ctx.vault, session=session, caller=caller, order_id=order_id)
+    with transaction(ctx.engine) as tx:
+        result = service.view_order(vault=ctx.vault, tx=tx, caller=caller, order_id=order_id)
     return JSON(result)
 
 
 @router.post("/orders/{order_id}/returns", status_code=201, summary="Record a return or refund request")
 def create_return(order_id: OrderId, body: ReturnIn, ctx: ContainerDep, caller: CallerDep) -> JSON:
     with unit_of_work(ctx.sessions) as session:
-        result = service.add_return(
-            vault=ctx.vault, session=session, caller=caller, order_id=order_id, request=body
-        )
+        result = service.add_return(vault=ctx.vault, session=session, caller=caller, order_id=order_id, request=body)
     return JSON(result, status_code=201)

@@ -1,0 +1,143 @@
+"""Migrations build exactly the schema the models describe, on SQLite and PostgreSQL, and rerun as no-ops."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, MetaData, create_engine, inspect, text
+
+import shopshield.tables  # noqa: F401  (registers every table on the metadata)
+from shopshield import migrations
+from shopshield.db import Base, KeystoreBase, make_engine
+from tests.conftest import POSTGRES_URL, _schema_url
+
+TREES: dict[migrations.Tree, tuple[MetaData, str]] = {
+    "main": (Base.metadata, "alembic_version"),
+    "keystore": (KeystoreBase.metadata, "keystore_alembic_version"),
+}
+
+
+@pytest.fixture
+def fresh_engines(backend: str, tmp_path: Path) -> Iterator[dict[migrations.Tree, Engine]]:
+    """One empty database per migration tree: SQLite files, or PostgreSQL schemas made for this test."""
+    if backend == "sqlite":
+        engines: dict[migrations.Tree, Engine] = {
+            "main": make_engine(f"sqlite:///{tmp_path / 'main.db'}"),
+            "keystore": make_engine(f"sqlite:///{tmp_path / 'keystore.db'}"),
+        }
+        yield engines
+        for engine in engines.values():
+            engine.dispose()
+        return
+    admin = create_engine(POSTGRES_URL)
+    schemas = {tree: f"m_{tree}_{uuid.uuid4().hex[:10]}" for tree in TREES}
+    with admin.begin() as conn:
+        for schema in schemas.values():
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engines = {tree: make_engine(_schema_url(schema)) for tree, schema in schemas.items()}
+    try:
+        yield engines
+    finally:
+        for engine in engines.values():
+            engine.dispose()
+        with admin.begin() as conn:
+            for schema in schemas.values():
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _diff(engine: Engine, tree: migrations.Tree) -> list[Any]:
+    metadata, version_table = TREES[tree]
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "version_table": version_table})
+        return list(compare_metadata(context, metadata))
+
+
+def _current(engine: Engine, tree: migrations.Tree) -> str | None:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"version_table": TREES[tree][1]})
+        return context.get_current_revision()
+
+
+def _head(tree: migrations.Tree) -> str:
+    head = ScriptDirectory.from_config(migrations.config(tree)).get_current_head()
+    assert head is not None
+    return head
+
+
+def test_fresh_database_matches_the_models(fresh_engines: dict[migrations.Tree, Engine]) -> None:
+    for tree, engine in fresh_engines.items():
+        assert inspect(engine).get_table_names() == []
+        migrations.upgrade(engine, tree)
+        assert _current(engine, tree) == _head(tree)
+        tables = set(inspect(engine).get_table_names())
+        metadata, version_table = TREES[tree]
+        assert tables == set(metadata.tables) | {version_table}
+        assert _diff(engine, tree) == [], f"{tree}: the migrations and the models differ"
+
+
+def test_a_schema_differing_from_the_models_is_detected(fresh_engines: dict[migrations.Tree, Engine]) -> None:
+    engine = fresh_engines["main"]
+    migrations.upgrade(engine, "main")
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_access_events_ts"))
+        conn.execute(text("CREATE TABLE stray (id INTEGER PRIMARY KEY)"))
+    kinds = {entry[0] for entry in _diff(engine, "main") if isinstance(entry, tuple)}
+    assert {"add_index", "remove_table"} <= kinds
+
+
+def test_upgrading_twice_is_a_no_op(fresh_engines: dict[migrations.Tree, Engine]) -> None:
+    now = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    main, keystore = fresh_engines["main"], fresh_engines["keystore"]
+    migrations.upgrade(main, "main")
+    migrations.upgrade(keystore, "keystore")
+    with main.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO principals (principal_id, name, role, token_hash, created_at) "
+                "VALUES ('p-1', 'someone', 'admin', :h, :t)"
+            ),
+            {"h": b"\x01" * 32, "t": now},
+        )
+    with keystore.begin() as conn:
+        conn.execute(
+            text("INSERT INTO vault_data_keys (key_id, master_version, wrapped, created_at) VALUES ('k-1', 1, :w, :t)"),
+            {"w": b"\x02" * 60, "t": now},
+        )
+    before = {tree: _snapshot(engine) for tree, engine in fresh_engines.items()}
+
+    migrations.upgrade(main, "main")
+    migrations.upgrade(keystore, "keystore")
+
+    for tree, engine in fresh_engines.items():
+        assert _snapshot(engine) == before[tree]
+        assert _current(engine, tree) == _head(tree)
+        assert _diff(engine, tree) == []
+    with main.connect() as conn:
+        assert conn.execute(text("SELECT name FROM principals")).scalars().all() == ["someone"]
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
+    with keystore.connect() as conn:
+        assert conn.execute(text("SELECT key_id FROM vault_data_keys")).scalars().all() == ["k-1"]
+        assert conn.execute(text("SELECT count(*) FROM keystore_alembic_version")).scalar_one() == 1
+
+
+def _snapshot(engine: Engine) -> dict[str, Any]:
+    """Tables with their columns, indexes and constraints, as the database reports them."""
+    inspector = inspect(engine)
+    out: dict[str, Any] = {}
+    for table in sorted(inspector.get_table_names()):
+        out[table] = {
+            "columns": [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
+            "indexes": sorted((i["name"] or "", tuple(i["column_names"])) for i in inspector.get_indexes(table)),
+            "unique": sorted(u["name"] or "" for u in inspector.get_unique_constraints(table)),
+            "pk": inspector.get_pk_constraint(table)["constrained_columns"],
+        }
+    return out

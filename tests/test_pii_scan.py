@@ -1,0 +1,307 @@
+"""No personal value in plaintext in the database files, a database dump, logs or error messages."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from shopshield import bootstrap
+from shopshield.db import unit_of_work
+from shopshield.principals import service as principals
+from shopshield.settings import Settings
+from shopshield.vault import views as vault_views
+from shopshield.vault.schemas import CustomerIn
+from shopshield.vault.service import Caller, store_customer
+from tests import factories
+from tests.helpers import World, make_world
+
+CUSTOMERS = 1000
+BATCH = 100
+# Loggers of the test's own HTTP client (httpx logs every URL it requests, query string included):
+# they are not ShopShield's logs, so they are left out of the log scan.
+CLIENT_LOGGERS = ("httpx", "httpcore")
+
+
+class Scanner:
+    """Finds any of a set of plaintext values in bytes.
+
+    Checking thousands of needles one by one against megabytes is too slow, so the scanner first
+    finds runs of bytes that could belong to a needle (bytes of the needles' own alphabet) and looks
+    every needle-sized window of those runs up in a set. E-mail addresses, whose alphabet is most of
+    ASCII, are found through their "@" instead.
+    """
+
+    _EMAIL = re.compile(rb"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}")
+
+    def __init__(self, values: Iterable[str], emails: Iterable[str] = ()) -> None:
+        encoded = {v.encode() for v in values}
+        assert encoded and all(encoded)
+        self.needles = encoded
+        self.lengths = sorted({len(n) for n in encoded})
+        alphabet = b"".join(re.escape(bytes([b])) for b in sorted(set(b"".join(encoded))))
+        self.runs = re.compile(b"[" + alphabet + b"]{%d,}" % self.lengths[0])
+        self.emails = {e.encode() for e in emails}
+
+    def find(self, data: bytes) -> set[str]:
+        hits: set[bytes] = set()
+        for match in self.runs.finditer(data):
+            run = match.group()
+            for length in self.lengths:
+                for start in range(len(run) - length + 1):
+                    window = run[start : start + length]
+                    if window in self.needles:
+                        hits.add(window)
+        if self.emails:
+            for match in self._EMAIL.finditer(data):
+                token = match.group().rstrip(b".")
+                local, _, domain = token.partition(b"@")
+                # A random byte before the address can extend its local part: try every suffix.
+                for start in range(len(local)):
+                    candidate = local[start:] + b"@" + domain
+                    for email in self.emails:
+                        if candidate.startswith(email):
+                            hits.add(email)
+        return {h.decode() for h in hits}
+
+
+def _personal_values(customers: list[dict[str, Any]]) -> tuple[set[str], set[str]]:
+    values: set[str] = set()
+    emails: set[str] = set()
+    for c in customers:
+        values.update((c["name"], c["mobile"], c["id_number"]))
+        emails.add(c["email"])
+    return values, emails
+
+
+def _files(root: Path) -> Iterator[Path]:
+    yield from (p for p in sorted(root.rglob("*")) if p.is_file())
+
+
+def _pg_dump(settings: Settings) -> str:
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        pytest.fail("pg_dump is not on PATH: it is needed to scan a PostgreSQL dump for plaintext")
+    assert settings.database_url is not None
+    url = make_url(settings.database_url.get_secret_value())
+    options = str(url.query.get("options", ""))
+    schema = options.removeprefix("-csearch_path=")
+    assert schema and schema != options, f"no search_path in the test database URL: {options!r}"
+    env = {**os.environ}
+    if url.password:
+        env["PGPASSWORD"] = url.password
+    command = [
+        pg_dump,
+        f"--host={url.host or '127.0.0.1'}",
+        f"--port={url.port or 5432}",
+        f"--username={url.username or 'postgres'}",
+        f"--schema={schema}",
+        "--no-owner",
+        "--no-password",
+        str(url.database),
+    ]
+    done = subprocess.run(command, capture_output=True, env=env, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    return done.stdout.decode()
+
+
+def _log_text(records: Iterable[logging.LogRecord]) -> str:
+    formatter = logging.Formatter("%(levelname)s %(name)s %(message)s")
+    return "\n".join(formatter.format(r) for r in records if not r.name.startswith(CLIENT_LOGGERS))
+
+
+def _exercise_http(world: World, customers: list[dict[str, Any]]) -> list[bytes]:
+    """Views, searches, a reveal, and many requests that fail; returns every error response body."""
+    first, second, third = customers[0], customers[1], customers[2]
+    errors: list[bytes] = []
+
+    def expect(response: Any, status: int) -> None:
+        assert response.status_code == status, response.text
+        if status >= 400:
+            body = response.content
+            # Also the JSON re-encoded without escapes, in case a value hides behind \\u escapes.
+            errors.append(body)
+            errors.append(json.dumps(json.loads(body), ensure_ascii=False).encode())
+
+    cid = first["customer_id"]
+    expect(world.get("agent", f"/v1/customers/{cid}"), 200)
+    expect(world.get("service", "/v1/customers", params={"mobile": first["mobile"]}), 200)
+    expect(world.get("partner", "/v1/customers", params={"mobile": second["mobile"]}), 200)
+    expect(world.post("service", "/v1/customers/search", {"id_number": third["id_number"]}), 200)
+    ticket = world.ticket("agent", cid)
+    reveal = {"fields": ["mobile"], "purpose": "refund_dispute", "ticket_id": ticket}
+    revealed = world.post("agent", f"/v1/customers/{cid}/reveal", reveal)
+    expect(revealed, 200)
+    assert revealed.json()["mobile"] == first["mobile"]
+
+    # Refusals recorded as access events.
+    expect(world.get("agent", "/v1/customers", params={"id_number": first["id_number"]}), 403)
+    expect(world.get("courier", f"/v1/customers/{cid}"), 403)
+    expect(world.get("agent", "/v1/customers/c-none"), 404)
+    expect(world.post("agent2", f"/v1/customers/{cid}/reveal", reveal), 403)
+    expect(world.post("agent", f"/v1/customers/{cid}/reveal", {**reveal, "fields": ["id_number"]}), 403)
+    expect(world.post("agent", f"/v1/customers/{cid}/reveal", {**reveal, "ticket_id": "tk-none"}), 403)
+    # Conflicts and invalid input carrying personal values.
+    expect(world.post("service", "/v1/customers", first), 409)
+    expect(world.post("agent", "/v1/customers", factories.customer(CUSTOMERS + 1)), 403)
+    swapped = {**factories.customer(CUSTOMERS + 2), "mobile": first["id_number"]}
+    expect(world.post("service", "/v1/customers", swapped), 422)
+    swapped = {**factories.customer(CUSTOMERS + 3), "id_number": second["mobile"]}
+    expect(world.post("service", "/v1/customers", swapped), 422)
+    expect(world.post("service", "/v1/customers", {**second, "nickname": second["name"]}), 422)
+    bad_email = {**factories.customer(CUSTOMERS + 4), "email": f"{third['name']} {third['mobile']}"}
+    expect(world.post("service", "/v1/customers", bad_email), 422)
+    typo = third["id_number"][:-1] + ("0" if third["id_number"][-1] != "0" else "1")
+    expect(world.get("service", "/v1/customers", params={"id_number": typo}), 422)
+    expect(world.get("service", "/v1/customers", params={"mobile": f"{first['name']}{first['mobile']}"}), 422)
+    expect(world.post("service", "/v1/customers/search", {"phone": second["mobile"]}), 422)
+    expect(
+        world.get("service", "/v1/customers", params={"mobile": first["mobile"], "email": first["email"]}),
+        422,
+    )
+    malformed = f'{{"customer_id": "c-x", "name": "{first["name"]}", "mobile": {first["mobile"]}'
+    response = world.client.post(
+        "/v1/customers",
+        content=malformed.encode(),
+        headers={**world.headers("service"), "Content-Type": "application/json"},
+    )
+    expect(response, 400)
+    # Authentication failures, one with a personal value where the token should be.
+    expect(world.client.get(f"/v1/customers/{cid}"), 401)
+    expect(world.client.get(f"/v1/customers/{cid}", headers={"Authorization": f"Bearer {first['mobile']}"}), 401)
+    expect(
+        world.client.get(f"/v1/customers/{cid}", headers={"Authorization": f"Bearer ss_{first['mobile']}"}),
+        401,
+    )
+    channel = {**world.headers("agent"), "X-ShopShield-Channel": second["mobile"]}
+    expect(world.client.get(f"/v1/customers/{cid}", headers=channel), 422)
+    return errors
+
+
+def _unexpected_error(world: World, customers: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """A 500 from an exception whose message carries personal values."""
+    victim = customers[3]
+
+    def broken(**_kw: Any) -> Any:
+        raise RuntimeError(f"failed on {victim['name']} {victim['mobile']} {victim['id_number']}")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(vault_views.service, "view_customer", broken)
+        response = world.get("agent", f"/v1/customers/{victim['customer_id']}")
+    assert response.status_code == 500, response.text
+    assert response.json()["error"] == "internal_error"
+    return response.content
+
+
+def test_scanner_catches_a_planted_plaintext(tmp_path: Path) -> None:
+    customers = [factories.customer(n) for n in range(50)]
+    values, emails = _personal_values(customers)
+    scanner = Scanner(values, emails)
+    planted = customers[17]
+    scratch = tmp_path / "scratch.bin"
+    noise = os.urandom(20_000)
+    scratch.write_bytes(
+        noise[:5000]
+        + planted["name"].encode()
+        + noise[5000:12_000]
+        + planted["mobile"].encode()
+        + noise[12_000:]
+        + planted["id_number"].encode()
+        + b"x"
+        + planted["email"].encode()
+    )
+    assert scanner.find(scratch.read_bytes()) == {
+        planted["name"],
+        planted["mobile"],
+        planted["id_number"],
+        planted["email"],
+    }
+    # Embedded in longer digit runs and in text, as a log line or a dump would carry them.
+    line = f"INFO x: [('{planted['name']}', '+86{planted['mobile']}0', 'ID{planted['id_number']}')]"
+    assert scanner.find(line.encode()) == {planted["name"], planted["mobile"], planted["id_number"]}
+    assert scanner.find(os.urandom(200_000)) == set()
+
+
+def test_no_personal_value_in_plaintext_anywhere(
+    settings: Settings, backend: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy")
+    customers = [factories.customer(n) for n in range(CUSTOMERS)]
+    values, emails = _personal_values(customers)
+    scanner = Scanner(values, emails)
+
+    container = bootstrap.build(settings, migrate=False)
+    try:
+        with unit_of_work(container.sessions) as session:
+            loader = principals.create(session=session, policies=container.policies, name="bulk-loader", role="service")
+        caller = Caller(principal=loader.principal, channel="api", source_ip="10.0.0.7")
+        for start in range(0, CUSTOMERS, BATCH):
+            with unit_of_work(container.sessions) as session:
+                for raw in customers[start : start + BATCH]:
+                    store_customer(
+                        vault=container.vault,
+                        session=session,
+                        caller=caller,
+                        customer=CustomerIn.model_validate(raw),
+                    )
+        world = make_world(container)
+        error_bodies = _exercise_http(world, customers)
+        error_bodies.append(_unexpected_error(world, customers, monkeypatch))
+        world.client.close()
+
+        # The database files while the service still has them open (WAL and shared memory present).
+        scanned: dict[str, bytes] = {}
+        leaks: dict[str, set[str]] = {}
+        data_dir = settings.resolved_data_dir()
+        for path in _files(data_dir):
+            data = path.read_bytes()
+            scanned[f"open:{path.relative_to(data_dir)}"] = data
+    finally:
+        container.close()
+    for path in _files(data_dir):
+        scanned[f"closed:{path.relative_to(data_dir)}"] = path.read_bytes()
+
+    if backend == "sqlite":
+        names = {name.split(":", 1)[1] for name in scanned}
+        assert {"shopshield.db", "keys/keystore.db", "keys/master-keys.json"} <= names, names
+        assert "shopshield.db-wal" in names, names
+        main_db = b"".join(data for name, data in scanned.items() if "shopshield.db" in name)
+        # Non-personal ids are stored in plaintext: finding them shows the scan reads real rows.
+        for c in (customers[0], customers[-1]):
+            assert c["customer_id"].encode() in main_db
+    else:
+        dump = _pg_dump(settings)
+        for c in (customers[0], customers[-1]):
+            assert c["customer_id"] in dump
+        assert "COPY" in dump and "vault_data_keys" in dump
+        scanned["pg_dump"] = dump.encode()
+
+    for name, data in scanned.items():
+        found = scanner.find(data)
+        if found:
+            leaks[name] = found
+
+    log_text = _log_text(caplog.records)
+    # The capture saw the SQL the database was sent (with parameters) and ShopShield's request log.
+    assert "INSERT INTO customers" in log_text
+    assert "GET /v1/customers 200" in log_text
+    assert "unhandled RuntimeError on GET" in log_text
+    found = scanner.find(log_text.encode())
+    if found:
+        leaks["logs"] = found
+    for i, body in enumerate(error_bodies):
+        found = scanner.find(body)
+        if found:
+            leaks[f"error response {i}: {body[:300]!r}"] = found
+
+    assert not leaks, {where: sorted(found)[:5] for where, found in leaks.items()}
