@@ -11,6 +11,7 @@ import orjson
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shopshield.bootstrap import Container
@@ -48,7 +49,9 @@ class JSON(Response):
         return orjson.dumps(content)
 
 
-def container(request: Request) -> Container:
+# Dependencies are async on purpose: a sync dependency costs a thread-pool hop per request, and
+# these only read memory (the token check goes to the thread pool only on a cache miss).
+async def container(request: Request) -> Container:
     found: Container = request.app.state.container
     return found
 
@@ -56,7 +59,7 @@ def container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(container)]
 
 
-def principal(
+async def principal(
     request: Request,
     authorization: Annotated[str | None, Header(description="Bearer ss_... API token")] = None,
 ) -> Principal:
@@ -65,13 +68,18 @@ def principal(
         scheme, _, value = authorization.partition(" ")
         if scheme.lower() == "bearer":
             token = value.strip()
-    return container(request).authenticator.authenticate(token)
+    authenticator = request.app.state.container.authenticator
+    cached: Principal | None = authenticator.cached(token)
+    if cached is not None:
+        return cached
+    found: Principal = await run_in_threadpool(authenticator.authenticate, token)
+    return found
 
 
 PrincipalDep = Annotated[Principal, Depends(principal)]
 
 
-def caller(
+async def caller(
     request: Request,
     who: PrincipalDep,
     x_shopshield_channel: Annotated[
