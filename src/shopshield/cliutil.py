@@ -8,6 +8,7 @@ from typing import NoReturn
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from shopshield.bootstrap import Container, build
 from shopshield.errors import ShopShieldError
@@ -50,3 +51,10 @@ def parse_moment(text: str | None, option: str) -> datetime | None:
             2,
         )
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def progress_bar(label: str) -> Progress:
+    """The progress bar every long-running command shows on stderr (stdout stays for results)."""
+    return Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True)
+    )

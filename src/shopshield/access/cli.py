@@ -6,10 +6,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from shopshield.access.export import count, export_parquet
-from shopshield.cliutil import fail, open_container, parse_moment, settings_from_env
+from shopshield.cliutil import fail, open_container, parse_moment, progress_bar, settings_from_env
 
 app = typer.Typer(help="Export records in the shared formats.")
 out = Console()
@@ -33,12 +32,7 @@ def accesses(
     try:
         with container.sessions() as session:
             total = count(session, start, end)
-        with Progress(
-            TextColumn("exporting access events"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=Console(stderr=True),
-        ) as bar:
+        with progress_bar("exporting access events") as bar:
             task = bar.add_task("export", total=total)
             written = export_parquet(
                 container.sessions, out_file, since=start, until=end, progress=lambda n: bar.advance(task, n)

@@ -6,10 +6,9 @@ import time
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from shopshield.cliutil import open_container, settings_from_env
+from shopshield.cliutil import open_container, progress_bar, settings_from_env
 from shopshield.keys.rotation import rotate
 
 app = typer.Typer(help="Master key versions and rotation.")
@@ -39,13 +38,7 @@ def rotate_command(
     container = open_container(settings_from_env())
     started = time.perf_counter()
     try:
-        with Progress(
-            TextColumn("rewrapping data keys"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-        ) as bar:
+        with progress_bar("rewrapping data keys") as bar:
             task = bar.add_task("rewrap", total=None)
             report = rotate(
                 container.master,

@@ -1,17 +1,6 @@
-"""Alembic environment for the main tree; ShopShield passes the connection in."""
+"""Alembic environment for the main database."""
 
-from alembic import context
-
-import shopshield.tables  # noqa: F401  (registers every table on the metadata)
 from shopshield.db import Base
+from shopshield.migrations.environment import run
 
-connection = context.config.attributes["connection"]
-context.configure(
-    connection=connection,
-    target_metadata=Base.metadata,
-    version_table="alembic_version",
-    render_as_batch=True,
-    compare_type=True,
-)
-with context.begin_transaction():
-    context.run_migrations()
+run(Base.metadata, "alembic_version")
