@@ -12,6 +12,7 @@ import os
 import platform
 import re
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from typing import Protocol
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
+# Wide enough for the result tables when output goes to a file or a pipe (Rich assumes 80 there).
+console = Console() if sys.stdout.isatty() else Console(width=180)
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS_FILE = ROOT / "docs" / "benchmarks.md"

@@ -244,7 +244,7 @@ def _wrk(base: str, spec: LoadSpec, *, seconds: float, connections: int) -> Load
             ids_path = Path(tmp) / "ids.txt"
             ids_path.write_text("\n".join(spec.ids) + "\n")
             ids_file = str(ids_path)
-        headers = ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in spec.headers.items())
+        headers = ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in spec.headers.items())
         script = Path(tmp) / "load.lua"
         script.write_text(
             _LUA.format(

@@ -5,8 +5,8 @@ pyca/cryptography: one table holds each customer's AES-GCM-encrypted fields (nam
 ID number and one address) in ShopShield's sealed format and associated data; a data key per
 customer lives in an in-memory dict (as ShopShield's key cache holds it when warm). A view selects
 the row, decrypts and masks every field with ``shopshield.vault.masking``, inserts an access-event
-row shaped like ShopShield's (same columns and indexes), commits (WAL, synchronous=NORMAL) and
-serialises the JSON with orjson.
+row shaped like ShopShield's (same columns and, by default, the same five indexes), commits (WAL,
+synchronous=NORMAL) and serialises the JSON with orjson.
 """
 
 from __future__ import annotations
@@ -39,13 +39,19 @@ CREATE TABLE customers (
 );
 CREATE TABLE access_events (
     seq INTEGER PRIMARY KEY,
-    event_id TEXT NOT NULL UNIQUE,
+    event_id TEXT NOT NULL,
     ts TEXT NOT NULL,
     actor_id TEXT NOT NULL, actor_kind TEXT NOT NULL, actor_role TEXT NOT NULL,
     action TEXT NOT NULL, customer_id TEXT, order_id TEXT, fields TEXT NOT NULL,
     channel TEXT NOT NULL, source_ip TEXT, purpose TEXT, ticket_id TEXT,
-    outcome TEXT NOT NULL, reason TEXT, leaf_index INTEGER UNIQUE, leaf_hash BLOB
+    outcome TEXT NOT NULL, reason TEXT, leaf_index INTEGER, leaf_hash BLOB
 );
+"""
+# ShopShield's access_events indexes; without them (``event_indexes=False``) the event table keeps
+# only its rowid, the cheapest insert SQLite can do.
+_EVENT_INDEXES = """
+CREATE UNIQUE INDEX uq_access_events_event_id ON access_events (event_id);
+CREATE UNIQUE INDEX uq_access_events_leaf_index ON access_events (leaf_index);
 CREATE INDEX ix_access_events_actor_ts ON access_events (actor_id, ts);
 CREATE INDEX ix_access_events_customer_ts ON access_events (customer_id, ts);
 CREATE INDEX ix_access_events_ts ON access_events (ts);
@@ -77,11 +83,11 @@ def _open(aead: AESGCM, record: str, field: str, sealed: bytes) -> str:
 class DirectStore:
     """The baseline's database and key dict."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, event_indexes: bool = True) -> None:
         self.conn = sqlite3.connect(path)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.executescript(_SCHEMA)
+        self.conn.executescript(_SCHEMA + (_EVENT_INDEXES if event_indexes else ""))
         self.keys: dict[str, AESGCM] = {}
 
     def close(self) -> None:

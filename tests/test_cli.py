@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect, select, text
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from shopshield.app import create_app
 from shopshield.bootstrap import Container, build
@@ -121,7 +120,9 @@ def test_create_rejects_a_duplicate_name(settings: Settings) -> None:
     assert "token" not in result.stdout
     listed = _run(_env(settings), "principals", "list")
     assert listed.exit_code == 0, listed.output
-    assert listed.stdout.count(first["principal_id"]) == 1
+    rows = [line for line in listed.stdout.splitlines() if "agent-007" in line]
+    assert len(rows) == 1 and "cs_agent" in rows[0] and "admin" not in rows[0], listed.stdout
+    assert first["token"] not in listed.output
 
 
 def test_list_never_prints_tokens(settings: Settings) -> None:
@@ -145,6 +146,19 @@ def test_list_never_prints_tokens(settings: Settings) -> None:
         assert expected in result.stdout
 
 
+def test_list_shows_whole_principal_ids(settings: Settings) -> None:
+    """The list is where an operator finds the id that ``principals disable`` needs, also when the
+    output is piped (no terminal, so 80 columns)."""
+    created = _created(
+        _run(_env(settings), "principals", "create", "courier-0815", "--role", "courier", "--link", "k-9")
+    )
+
+    result = _run(_env(settings), "principals", "list")
+
+    assert result.exit_code == 0, result.output
+    assert created["principal_id"] in result.stdout, result.stdout
+
+
 def test_disable_makes_the_token_fail(settings: Settings) -> None:
     uncached = settings.model_copy(update={"token_cache_seconds": 0.0})
     container = build(uncached, migrate=False)
@@ -163,7 +177,8 @@ def test_disable_makes_the_token_fail(settings: Settings) -> None:
         assert response.json()["error"] == "unauthenticated"
         listed = _run(_env(settings), "principals", "list")
         row = next(line for line in listed.stdout.splitlines() if "agent-9" in line)
-        assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d.*\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", row), row
+        # Both "created" and "disabled" hold a timestamp now.
+        assert len(re.findall(r"\d{4}-\d\d-\d\dT", row)) == 2, row
 
         again = _run(_env(settings), "principals", "disable", created["principal_id"])
         assert again.exit_code == 2, again.output
@@ -215,7 +230,10 @@ def test_keys_status_and_rotate(container: Container, settings: Settings) -> Non
                 customer["id_number"],
             )
         # New customers are wrapped with the new version.
-        assert client.post("/v1/customers", json=factories.customer(99), headers=world.headers("service")).status_code == 201
+        assert (
+            client.post("/v1/customers", json=factories.customer(99), headers=world.headers("service")).status_code
+            == 201
+        )
     finally:
         fresh.close()
     assert _status_rows(_run(_env(settings), "keys", "status")) == {2: ("active", 7)}
@@ -259,8 +277,10 @@ def test_migrate_on_an_empty_data_dir(backend: str, empty_target: dict[str, str 
         keystore_url = f"sqlite:///{data_dir / 'keys' / 'keystore.db'}"
     else:
         main_url = keystore_url = str(empty_target["SHOPSHIELD_DATABASE_URL"])
-    for url, expected in ((main_url, {"customers", "access_events", "principals", "alembic_version"}),
-                          (keystore_url, {"vault_data_keys", "keystore_alembic_version"})):
+    for url, expected in (
+        (main_url, {"customers", "access_events", "principals", "alembic_version"}),
+        (keystore_url, {"vault_data_keys", "keystore_alembic_version"}),
+    ):
         engine = create_engine(url)
         try:
             assert expected <= set(inspect(engine).get_table_names())

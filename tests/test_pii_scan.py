@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from shopshield import bootstrap
 from shopshield.db import unit_of_work
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
-from shopshield.vault import views as vault_views
+from shopshield.vault import service as vault_service
 from shopshield.vault.schemas import CustomerIn
 from shopshield.vault.service import Caller, store_customer
 from tests import factories
@@ -83,8 +83,9 @@ def _personal_values(customers: list[dict[str, Any]]) -> tuple[set[str], set[str
     return values, emails
 
 
-def _files(root: Path) -> Iterator[Path]:
-    yield from (p for p in sorted(root.rglob("*")) if p.is_file())
+def _read_dir(root: Path, label: str) -> dict[str, bytes]:
+    """The raw bytes of every file below ``root``, keyed by label and relative path."""
+    return {f"{label}:{p.relative_to(root)}": p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def _pg_dump(settings: Settings) -> str:
@@ -195,11 +196,11 @@ def _unexpected_error(world: World, customers: list[dict[str, Any]], monkeypatch
         raise RuntimeError(f"failed on {victim['name']} {victim['mobile']} {victim['id_number']}")
 
     with monkeypatch.context() as patch:
-        patch.setattr(vault_views.service, "view_customer", broken)
+        patch.setattr(vault_service, "view_customer", broken)
         response = world.get("agent", f"/v1/customers/{victim['customer_id']}")
     assert response.status_code == 500, response.text
     assert response.json()["error"] == "internal_error"
-    return response.content
+    return bytes(response.content)
 
 
 def test_scanner_catches_a_planted_plaintext(tmp_path: Path) -> None:
@@ -232,7 +233,11 @@ def test_scanner_catches_a_planted_plaintext(tmp_path: Path) -> None:
 
 
 def test_no_personal_value_in_plaintext_anywhere(
-    settings: Settings, backend: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    settings: Settings,
+    backend: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="sqlalchemy")
@@ -259,17 +264,23 @@ def test_no_personal_value_in_plaintext_anywhere(
         error_bodies.append(_unexpected_error(world, customers, monkeypatch))
         world.client.close()
 
-        # The database files while the service still has them open (WAL and shared memory present).
-        scanned: dict[str, bytes] = {}
-        leaks: dict[str, set[str]] = {}
+        # The database files while the service still has them open (WAL and shared memory present),
+        # and again once it has closed them (SQLite checkpoints the WAL into the database file).
         data_dir = settings.resolved_data_dir()
-        for path in _files(data_dir):
-            data = path.read_bytes()
-            scanned[f"open:{path.relative_to(data_dir)}"] = data
+        scanned = _read_dir(data_dir, "open")
     finally:
         container.close()
-    for path in _files(data_dir):
-        scanned[f"closed:{path.relative_to(data_dir)}"] = path.read_bytes()
+    scanned.update(_read_dir(data_dir, "closed"))
+
+    # Positive control through the same reading and scanning: a plaintext written to a scratch file.
+    control_dir = tmp_path / "control"
+    (control_dir / "keys").mkdir(parents=True)
+    planted = customers[CUSTOMERS // 2]
+    (control_dir / "keys" / "scratch.db").write_bytes(
+        os.urandom(4096) + planted["mobile"].encode() + os.urandom(4096) + planted["name"].encode()
+    )
+    control = _read_dir(control_dir, "control")
+    assert [scanner.find(data) for data in control.values()] == [{planted["mobile"], planted["name"]}]
 
     if backend == "sqlite":
         names = {name.split(":", 1)[1] for name in scanned}
@@ -286,6 +297,7 @@ def test_no_personal_value_in_plaintext_anywhere(
         assert "COPY" in dump and "vault_data_keys" in dump
         scanned["pg_dump"] = dump.encode()
 
+    leaks: dict[str, set[str]] = {}
     for name, data in scanned.items():
         found = scanner.find(data)
         if found:

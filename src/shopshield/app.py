@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,6 +17,7 @@ from shopshield.vault.views import router as vault_router
 from shopshield.web import JSON, install_error_handlers
 
 access_log = logging.getLogger("shopshield.http")
+log = logging.getLogger(__name__)
 
 
 def create_app(container: Container) -> FastAPI:
@@ -40,19 +42,24 @@ def create_app(container: Container) -> FastAPI:
 
 
 class RequestLog:
-    """Our own access log: method, path, status and time, never the query string, which can hold
-    a mobile number or an ID number (GET /v1/customers?mobile=...). Plain ASGI: cheaper than
-    Starlette's BaseHTTPMiddleware on the hot path."""
+    """The outermost layer of our own: logs each request and turns any escaped exception into a
+    plain 500.
+
+    It logs method, route template and status: never the query string (searches carry mobile
+    numbers there) and never the raw path (a caller may put a phone number where an id belongs).
+    It does not re-raise: Starlette's error middleware would, and uvicorn would then log the
+    exception's message, which can carry personal values.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not access_log.isEnabledFor(logging.INFO):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
+        status = 0
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -62,11 +69,20 @@ class RequestLog:
 
         try:
             await self.app(scope, receive, send_wrapper)
-        finally:
-            access_log.info(
-                "%s %s %d %.1fms",
-                scope["method"],
-                scope["path"],
-                status,
-                (time.perf_counter() - started) * 1000,
-            )
+        except Exception as exc:
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("unhandled %s on %s %s\n%s", type(exc).__name__, scope["method"], _route(scope), frames)
+            if status == 0:
+                status = 500
+                await JSON(
+                    {"error": "internal_error", "message": "internal error; the request was not completed"},
+                    status_code=500,
+                )(scope, receive, send)
+        if access_log.isEnabledFor(logging.INFO):
+            elapsed = (time.perf_counter() - started) * 1000
+            access_log.info("%s %s %d %.1fms", scope["method"], _route(scope), status, elapsed)
+
+
+def _route(scope: Scope) -> str:
+    route = scope.get("route")
+    return str(getattr(route, "path", "(no route)"))

@@ -4,7 +4,6 @@ and the mapping from domain errors to HTTP status codes."""
 from __future__ import annotations
 
 import logging
-import traceback
 from typing import Annotated, Any
 
 import orjson
@@ -130,13 +129,6 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         return _error(exc.status_code, "http_error", str(exc.detail))
 
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        # Type and frames only: an exception's message can carry the values it failed on.
-        frames = "".join(traceback.format_tb(exc.__traceback__))
-        log.error("unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.url.path, frames)
-        return _error(500, "internal_error", "internal error; the request was not completed")
-
     app.add_exception_handler(ShopShieldError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(Exception, unexpected)

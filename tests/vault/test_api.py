@@ -406,3 +406,11 @@ def test_order_validation(world: World) -> None:
     negative["items"][0]["price"] = "-1"
     assert world.post("service", "/v1/orders", negative).status_code == 422
     assert world.post("service", "/v1/orders/o-missing/returns", {"reason": "x"}).status_code == 404
+
+
+def test_phone_number_in_an_id_slot_is_not_echoed(world: World) -> None:
+    response = world.get("agent", "/v1/customers/13812345678")
+    assert response.status_code == 404
+    assert "13812345678" not in response.text
+    [event] = _events(world.container, outcome="not_found")
+    assert "13812345678" not in (event.reason or "")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -39,12 +39,17 @@ _COLUMNS = [AccessEventRow.ts] + [getattr(AccessEventRow, name) for name in SCHE
 
 
 def _window(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    # SQLite keeps timestamps as UTC text and compares them as text: convert before comparing.
     conditions: list[ColumnElement[bool]] = []
     if since is not None:
-        conditions.append(AccessEventRow.ts >= since)
+        conditions.append(AccessEventRow.ts >= _utc(since))
     if until is not None:
-        conditions.append(AccessEventRow.ts < until)
+        conditions.append(AccessEventRow.ts < _utc(until))
     return conditions
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def count(session: Session, since: datetime | None, until: datetime | None) -> int:

@@ -51,9 +51,9 @@ def list_principals() -> None:
             rows = service.list_all(session=session)
     finally:
         container.close()
-    table = Table("principal_id", "name", "role", "link", "created", "disabled")
-    for row in rows:
-        table.add_row(
+    header = ("principal_id", "name", "role", "link", "created", "disabled")
+    lines = [
+        (
             row.principal_id,
             row.name,
             row.role,
@@ -61,6 +61,16 @@ def list_principals() -> None:
             row.created_at.isoformat(timespec="seconds"),
             row.disabled_at.isoformat(timespec="seconds") if row.disabled_at else "",
         )
+        for row in rows
+    ]
+    if not out.is_terminal:
+        # Piped or scripted: whole values, tab-separated, never cut to a terminal's width.
+        for line in (header, *lines):
+            typer.echo("\t".join(line))
+        return
+    table = Table(*header)
+    for line in lines:
+        table.add_row(*line)
     out.print(table)
 
 

@@ -43,7 +43,7 @@ def open_ticket(*, session: Session, policies: PolicySet, caller: Principal, tic
         )
     customer = session.get(CustomerRow, ticket.customer_id)
     if customer is None or customer.erased_at is not None:
-        raise NotFound(f"no customer {ticket.customer_id!r}")
+        raise NotFound("no such customer")
     if ticket.order_id is not None:
         order = session.get(OrderRow, ticket.order_id)
         if order is None or order.customer_id != ticket.customer_id:
@@ -53,7 +53,7 @@ def open_ticket(*, session: Session, policies: PolicySet, caller: Principal, tic
         raise InvalidInput("assignee_id: must be an active principal", field="assignee_id")
     ticket_id = ticket.ticket_id or f"tk-{uuid.uuid4().hex[:16]}"
     if session.get(TicketRow, ticket_id) is not None:
-        raise Conflict(f"ticket {ticket_id!r} already exists")
+        raise Conflict("the ticket already exists")
     row = TicketRow(
         ticket_id=ticket_id,
         customer_id=ticket.customer_id,
@@ -72,12 +72,12 @@ def open_ticket(*, session: Session, policies: PolicySet, caller: Principal, tic
 def close_ticket(*, session: Session, policies: PolicySet, caller: Principal, ticket_id: str) -> dict[str, object]:
     row = session.get(TicketRow, ticket_id)
     if row is None:
-        raise NotFound(f"no ticket {ticket_id!r}")
+        raise NotFound("no such ticket")
     may_manage = "tickets.write" in policies.role(caller.role).permissions
     if row.assignee_id != caller.principal_id and not may_manage:
         raise Forbidden("only the assignee or a role with tickets.write may close this ticket")
     if row.status == CLOSED:
-        raise Conflict(f"ticket {ticket_id!r} is already closed")
+        raise Conflict("the ticket is already closed")
     row.status = CLOSED
     row.closed_at = datetime.now(UTC)
     session.flush()

@@ -181,7 +181,7 @@ def _aead_for(vault: Vault, row: CustomerRow | q.CustomerRecord) -> AESGCM:
         return vault.keys.get(row.key_id)
     except DataKeyMissing:
         # The key is gone but the row is not marked: an erasure was interrupted after shredding.
-        raise NotFound(f"customer {row.customer_id!r} has been erased") from None
+        raise NotFound("the customer has been erased") from None
 
 
 # -- customers ------------------------------------------------------------------------------------
@@ -191,7 +191,7 @@ def store_customer(*, vault: Vault, session: Session, caller: Caller, customer: 
     """Encrypt and store a new customer with their addresses under a fresh data key."""
     _require(vault, caller, "customers.write")
     if session.get(CustomerRow, customer.customer_id) is not None:
-        raise Conflict(f"customer {customer.customer_id!r} already exists")
+        raise Conflict("the customer already exists")
     ids = [a.address_id for a in customer.addresses]
     if len(set(ids)) != len(ids):
         raise InvalidInput("addresses: address_id values must be unique", field="addresses")
@@ -225,7 +225,7 @@ def store_customer(*, vault: Vault, session: Session, caller: Caller, customer: 
         )
     except IntegrityError:
         vault.keys.discard(key_id)
-        raise Conflict(f"customer {customer.customer_id!r} or one of its addresses already exists") from None
+        raise Conflict("the customer or one of its addresses already exists") from None
     except BaseException:
         vault.keys.discard(key_id)
         raise
@@ -263,7 +263,7 @@ def _load_visible_customer(
             tx,
             caller,
             CustomerNotFound,
-            f"no customer {customer_id!r}",
+            "no such customer",
             action=action,
             outcome=NOT_FOUND,
             customer_id=customer_id,
@@ -275,7 +275,7 @@ def _load_visible_customer(
             tx,
             caller,
             AccessDenied,
-            f"customer {customer_id!r} has no order linked to this {caller.principal.role}",
+            f"the customer has no order linked to this {caller.principal.role}",
             action=action,
             outcome=DENIED,
             customer_id=customer_id,
@@ -455,7 +455,7 @@ def erase(*, vault: Vault, session: Session, caller: Caller, customer_id: str) -
     _require(vault, caller, "customers.erase")
     row = session.get(CustomerRow, customer_id)
     if row is None:
-        raise NotFound(f"no customer {customer_id!r}")
+        raise NotFound("no such customer")
     shredded = vault.keys.shred(row.key_id)
     now = vault.clock()
     session.execute(
@@ -494,14 +494,14 @@ def erase(*, vault: Vault, session: Session, caller: Caller, customer_id: str) -
 def _customer_for_write(vault: Vault, session: Session, customer_id: str) -> tuple[CustomerRow, AESGCM]:
     row = session.get(CustomerRow, customer_id)
     if row is None or row.erased_at is not None:
-        raise NotFound(f"no customer {customer_id!r}")
+        raise NotFound("no such customer")
     return row, _aead_for(vault, row)
 
 
 def store_order(*, vault: Vault, session: Session, caller: Caller, order: OrderIn) -> Json:
     _require(vault, caller, "orders.write")
     if session.get(OrderRow, order.order_id) is not None:
-        raise Conflict(f"order {order.order_id!r} already exists")
+        raise Conflict("the order already exists")
     _row, aead = _customer_for_write(vault, session, order.customer_id)
     if order.address_id is not None:
         owner = session.scalar(select(AddressRow.customer_id).where(AddressRow.address_id == order.address_id))
@@ -528,7 +528,7 @@ def store_order(*, vault: Vault, session: Session, caller: Caller, order: OrderI
     try:
         session.flush()
     except IntegrityError:
-        raise Conflict(f"order {order.order_id!r} already exists") from None
+        raise Conflict("the order already exists") from None
     access.record(
         Tx.of_session(session),
         _event(caller, "write", OK, customer_id=order.customer_id, order_id=order.order_id, fields=("items",)),
@@ -541,11 +541,11 @@ def add_return(*, vault: Vault, session: Session, caller: Caller, order_id: str,
     _require(vault, caller, "orders.write")
     order = session.get(OrderRow, order_id)
     if order is None:
-        raise NotFound(f"no order {order_id!r}")
+        raise NotFound("no such order")
     _row, aead = _customer_for_write(vault, session, order.customer_id)
     return_id = request.return_id or f"rt-{uuid.uuid4().hex[:16]}"
     if session.get(ReturnRequestRow, return_id) is not None:
-        raise Conflict(f"return request {return_id!r} already exists")
+        raise Conflict("the return request already exists")
     requested_at = _aware(request.requested_at) if request.requested_at else vault.clock()
     session.add(
         ReturnRequestRow(
@@ -581,7 +581,7 @@ def view_order(*, vault: Vault, tx: Tx, caller: Caller, order_id: str) -> Json:
             tx,
             caller,
             CustomerNotFound,
-            f"no order {order_id!r}",
+            "no such order",
             action="view",
             outcome=NOT_FOUND,
             order_id=order_id,
@@ -595,7 +595,7 @@ def view_order(*, vault: Vault, tx: Tx, caller: Caller, order_id: str) -> Json:
             tx,
             caller,
             AccessDenied,
-            f"order {order_id!r} is not linked to this {caller.principal.role}",
+            f"the order is not linked to this {caller.principal.role}",
             outcome=DENIED,
             **event,
         )
