@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import weakref
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,11 +40,18 @@ class KeystoreBase(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+# SQLite has one writer at a time. Threads of one process queue on this lock instead of on
+# SQLite's busy handler, which sleeps and retries and turned 8 concurrent requests into
+# second-long tail latencies. Other processes (a CLI during `serve`) still meet busy_timeout.
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine tuned for the backend behind ``url``."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 30})
         _tune_sqlite(engine)
+        _WRITE_LOCKS[engine] = threading.RLock()
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
@@ -78,18 +87,21 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     A refusal is committed because its only write is the access event that records it: a refused
     read must leave evidence, and the service checks before it writes anything else.
     """
-    session = factory()
-    try:
-        yield session
-        session.commit()
-    except RecordedRefusal:
-        session.commit()
-        raise
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    bind = factory.kw.get("bind")
+    lock = _WRITE_LOCKS.get(bind) if isinstance(bind, Engine) else None
+    with lock or nullcontext():
+        session = factory()
+        try:
+            yield session
+            session.commit()
+        except RecordedRefusal:
+            session.commit()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
 
 
 class Statement:
@@ -152,20 +164,21 @@ class Tx:
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Tx]:
     """Like ``unit_of_work`` but on the driver connection, for the hot read path."""
-    raw = engine.raw_connection()
-    driver = raw.driver_connection
-    tx = Tx(driver, engine.dialect.name)
-    try:
-        if tx.dialect == "sqlite" and driver is not None:
-            # Autocommit mode at the driver (see make_engine): the transaction is ours to open.
-            driver.execute("BEGIN IMMEDIATE")
-        yield tx
-        raw.commit()
-    except RecordedRefusal:
-        raw.commit()
-        raise
-    except BaseException:
-        raw.rollback()
-        raise
-    finally:
-        raw.close()
+    with _WRITE_LOCKS.get(engine) or nullcontext():
+        raw = engine.raw_connection()
+        driver = raw.driver_connection
+        tx = Tx(driver, engine.dialect.name)
+        try:
+            if tx.dialect == "sqlite" and driver is not None:
+                # Autocommit mode at the driver (see make_engine): the transaction is ours to open.
+                driver.execute("BEGIN IMMEDIATE")
+            yield tx
+            raw.commit()
+        except RecordedRefusal:
+            raw.commit()
+            raise
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            raw.close()
