@@ -22,7 +22,7 @@ def _load(name: str) -> Benchmark:
     module = importlib.import_module(BENCHMARKS[name])
     if not hasattr(module, "run"):
         raise SystemExit(f"benchmark module {module.__name__} has no run(options)")
-    return module  # type: ignore[return-value]
+    return module
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,6 +12,7 @@ import os
 import platform
 import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -228,22 +229,42 @@ def machine_summary() -> str:
     )
 
 
+def git_revision() -> str:
+    """The checked-out commit (read-only git calls), marked when tracked files have local changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown commit"
+    if not head:
+        return "unknown commit"
+    return f"commit {head}" + (" with local changes" if dirty else "")
+
+
 def run_stamp(options: Options) -> str:
     mode = "quick" if options.quick else "full"
-    return f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {mode} run, {machine_summary()}"
+    return f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {mode} run at {git_revision()}, {machine_summary()}"
 
 
 def _markers(name: str) -> tuple[str, str]:
     return f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
 
 
-def _intro(options: Options) -> str:
+def _intro(stamp: str) -> str:
     return (
         "# Benchmarks\n\n"
         "Figures below are produced by `python -m bench` (`make bench`); each benchmark rewrites only\n"
         "its own section, so sections can come from different runs: each states its own date.\n"
         "Run `.venv/bin/python -m bench NAME` for one benchmark, `--quick` for a small smoke run.\n\n"
-        f"Latest run: {run_stamp(options)}.\n"
+        f"Latest run: {stamp}.\n"
     )
 
 
@@ -257,10 +278,11 @@ def replace_section(text: str, name: str, body: str) -> str:
     return text.rstrip("\n") + ("\n\n" if text.strip() else "") + block + "\n"
 
 
-def write_section(name: str, body: str, options: Options, path: Path = DOCS_FILE) -> Path:
-    """Rewrite the ``name`` section of docs/benchmarks.md and the intro, leaving other sections."""
+def write_section(name: str, body: str, stamp: str, path: Path = DOCS_FILE) -> Path:
+    """Rewrite the ``name`` section of docs/benchmarks.md and the intro (which names the latest run,
+    ``stamp`` from :func:`run_stamp`), leaving other sections as they are."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    text = replace_section(text, INTRO_NAME, _intro(options))
+    text = replace_section(text, INTRO_NAME, _intro(stamp))
     text = replace_section(text, name, body)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
