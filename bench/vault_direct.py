@@ -5,7 +5,7 @@ pyca/cryptography: one table holds each customer's AES-GCM-encrypted fields (nam
 ID number and one address) in ShopShield's sealed format and associated data; a data key per
 customer lives in an in-memory dict (as ShopShield's key cache holds it when warm). A view selects
 the row, decrypts and masks every field with ``shopshield.vault.masking``, inserts an access-event
-row shaped like ShopShield's (same columns and, by default, the same five indexes), commits (WAL,
+row shaped like ShopShield's (same columns and, by default, the same three indexes), commits (WAL,
 synchronous=NORMAL) and serialises the JSON with orjson.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +38,6 @@ CREATE TABLE customers (
 );
 CREATE TABLE access_events (
     seq INTEGER PRIMARY KEY,
-    event_id TEXT NOT NULL,
     ts TEXT NOT NULL,
     actor_id TEXT NOT NULL, actor_kind TEXT NOT NULL, actor_role TEXT NOT NULL,
     action TEXT NOT NULL, customer_id TEXT, order_id TEXT, fields TEXT NOT NULL,
@@ -50,19 +48,17 @@ CREATE TABLE access_events (
 # ShopShield's access_events indexes; without them (``event_indexes=False``) the event table keeps
 # only its rowid, the cheapest insert SQLite can do.
 _EVENT_INDEXES = """
-CREATE UNIQUE INDEX uq_access_events_event_id ON access_events (event_id);
-CREATE UNIQUE INDEX uq_access_events_leaf_index ON access_events (leaf_index);
+CREATE UNIQUE INDEX uq_access_events_leaf_index ON access_events (leaf_index) WHERE leaf_index IS NOT NULL;
 CREATE INDEX ix_access_events_actor_ts ON access_events (actor_id, ts);
 CREATE INDEX ix_access_events_customer_ts ON access_events (customer_id, ts);
-CREATE INDEX ix_access_events_ts ON access_events (ts);
 """
 _SELECT = (
     "SELECT name_ct, mobile_ct, email_ct, id_number_ct, address_id, recipient_ct, phone_ct, region_ct, "
     "street_ct FROM customers WHERE customer_id = ?"
 )
 _INSERT_EVENT = (
-    "INSERT INTO access_events (event_id, ts, actor_id, actor_kind, actor_role, action, customer_id, "
-    "fields, channel, outcome) VALUES (?, ?, ?, ?, ?, 'view', ?, ?, 'api', 'ok')"
+    "INSERT INTO access_events (ts, actor_id, actor_kind, actor_role, action, customer_id, "
+    "fields, channel, outcome) VALUES (?, ?, ?, ?, 'view', ?, ?, 'api', 'ok')"
 )
 _FIELDS = "|".join(MASKED)
 
@@ -152,7 +148,7 @@ class DirectStore:
         }
         self.conn.execute(
             _INSERT_EVENT,
-            (str(uuid.uuid4()), datetime.now(UTC).isoformat(), *ACTOR, customer_id, _FIELDS),
+            (datetime.now(UTC).isoformat(), *ACTOR, customer_id, _FIELDS),
         )
         self.conn.commit()
         return orjson.dumps(out)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, tzinfo
 
 from shopshield.access.models import AccessEvent
 from shopshield.db import Statement, Tx
 
 _INSERT_EVENT = Statement(
-    "INSERT INTO access_events (event_id, ts, actor_id, actor_kind, actor_role, action, customer_id, "
-    "order_id, fields, channel, source_ip, purpose, ticket_id, outcome, reason) VALUES (:event_id, :ts, "
+    "INSERT INTO access_events (ts, actor_id, actor_kind, actor_role, action, customer_id, "
+    "order_id, fields, channel, source_ip, purpose, ticket_id, outcome, reason) VALUES (:ts, "
     ":actor_id, :actor_kind, :actor_role, :action, :customer_id, :order_id, :fields, :channel, :source_ip, "
     ":purpose, :ticket_id, :outcome, :reason)"
 )
@@ -30,7 +29,6 @@ def record(tx: Tx, event: AccessEvent, *, now: datetime) -> None:
     tx.execute(
         _INSERT_EVENT,
         {
-            "event_id": str(uuid.uuid4()),
             "ts": tx.timestamp(now),
             "actor_id": event.actor_id,
             "actor_kind": event.actor_kind,

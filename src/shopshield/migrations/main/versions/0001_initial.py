@@ -1,8 +1,8 @@
-"""initial vault, principals, tickets, access events
+"""initial
 
 Revision ID: 0001_main
 Revises:
-Create Date: 2026-11-28 18:40:41.440263
+Create Date: 2026-11-28 19:11:14.207542
 """
 
 from collections.abc import Sequence
@@ -21,7 +21,6 @@ def upgrade() -> None:
     op.create_table(
         "access_events",
         sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
-        sa.Column("event_id", sa.String(length=36), nullable=False),
         sa.Column("ts", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sa.String(length=64), nullable=False),
         sa.Column("actor_kind", sa.String(length=16), nullable=False),
@@ -39,13 +38,17 @@ def upgrade() -> None:
         sa.Column("leaf_index", sa.BigInteger(), nullable=True),
         sa.Column("leaf_hash", sa.LargeBinary(length=32), nullable=True),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_access_events")),
-        sa.UniqueConstraint("event_id", name=op.f("uq_access_events_event_id")),
-        sa.UniqueConstraint("leaf_index", name=op.f("uq_access_events_leaf_index")),
     )
     with op.batch_alter_table("access_events", schema=None) as batch_op:
         batch_op.create_index("ix_access_events_actor_ts", ["actor_id", "ts"], unique=False)
         batch_op.create_index("ix_access_events_customer_ts", ["customer_id", "ts"], unique=False)
-        batch_op.create_index("ix_access_events_ts", ["ts"], unique=False)
+        batch_op.create_index(
+            "uq_access_events_leaf_index",
+            ["leaf_index"],
+            unique=True,
+            sqlite_where=sa.text("leaf_index IS NOT NULL"),
+            postgresql_where=sa.text("leaf_index IS NOT NULL"),
+        )
 
     op.create_table(
         "customers",
@@ -201,7 +204,11 @@ def downgrade() -> None:
 
     op.drop_table("customers")
     with op.batch_alter_table("access_events", schema=None) as batch_op:
-        batch_op.drop_index("ix_access_events_ts")
+        batch_op.drop_index(
+            "uq_access_events_leaf_index",
+            sqlite_where=sa.text("leaf_index IS NOT NULL"),
+            postgresql_where=sa.text("leaf_index IS NOT NULL"),
+        )
         batch_op.drop_index("ix_access_events_customer_ts")
         batch_op.drop_index("ix_access_events_actor_ts")
 
