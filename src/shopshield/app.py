@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopshield import __version__
@@ -20,8 +23,23 @@ access_log = logging.getLogger("shopshield.http")
 log = logging.getLogger(__name__)
 
 
-def create_app(container: Container) -> FastAPI:
+def create_app(container: Container, *, checkpoints: bool = True) -> FastAPI:
+    """The app over ``container``; while it runs (its lifespan), checkpoints are signed in the
+    background unless ``checkpoints`` is False."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        checkpointer = container.checkpointer() if checkpoints else None
+        if checkpointer is not None:
+            checkpointer.start()
+        try:
+            yield
+        finally:
+            if checkpointer is not None:
+                await run_in_threadpool(checkpointer.stop)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="ShopShield",
         version=__version__,
         description="Keeps a store's customer data from leaking and protects its customers from scams.",

@@ -15,7 +15,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from shopshield import migrations
-from shopshield.db import make_engine, session_factory
+from shopshield.audit.service import AuditLog, Checkpointer
+from shopshield.audit.signing import CheckpointSigner
+from shopshield.audit.witness import FileWitness
+from shopshield.db import make_engine, session_factory, transaction
 from shopshield.keys.keyring import LocalKeyFile
 from shopshield.keys.service import DataKeys
 from shopshield.principals.service import Authenticator
@@ -38,6 +41,17 @@ class Container:
     data_keys: DataKeys
     vault: Vault
     authenticator: Authenticator
+    audit: AuditLog
+    witness: FileWitness
+
+    def checkpointer(self) -> Checkpointer:
+        """The checkpoint signer ``serve`` runs in the background (not started)."""
+        return Checkpointer(
+            audit=self.audit,
+            transaction=lambda: transaction(self.engine),
+            witness=self.witness,
+            interval=self.settings.checkpoint_interval_seconds,
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -62,11 +76,13 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
         refresh_master=master.refresh,
     )
     sessions = session_factory(engine)
+    audit = AuditLog(signer=CheckpointSigner(settings.effective_signing_key_file(), settings.audit_origin))
     vault = Vault(
         keys=data_keys,
         blind_index_key=master.blind_index_key,
         policies=policies,
         tz=ZoneInfo(settings.timezone),
+        audit=audit,
     )
     authenticator = Authenticator(sessions=sessions, policies=policies, cache_seconds=settings.token_cache_seconds)
     return Container(
@@ -80,4 +96,6 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
         data_keys=data_keys,
         vault=vault,
         authenticator=authenticator,
+        audit=audit,
+        witness=FileWitness(settings.effective_witness_file()),
     )

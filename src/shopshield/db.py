@@ -6,7 +6,7 @@ import logging
 import re
 import threading
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +44,9 @@ class KeystoreBase(DeclarativeBase):
 # SQLite's busy handler, which sleeps and retries and turned 8 concurrent requests into
 # second-long tail latencies. Other processes (a CLI during `serve`) still meet busy_timeout.
 _WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+# How many idle driver connections ``transaction`` keeps per engine (more are opened under load
+# and closed when they come back).
+_HOT_CONNECTIONS = 8
 
 
 def make_engine(url: str) -> Engine:
@@ -93,8 +96,10 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         session = factory()
         try:
             yield session
+            _flush_session(session)
             session.commit()
         except RecordedRefusal:
+            _flush_session(session)
             session.commit()
             raise
         except BaseException:
@@ -126,25 +131,46 @@ class Statement:
         return found
 
 
-class Tx:
-    """One transaction on a driver connection: pre-written statements, plain tuples back."""
+Deferred = Callable[["Tx", list[Any]], None]
 
-    __slots__ = ("_conn", "dialect")
+
+class Tx:
+    """One transaction on a driver connection: pre-written statements, plain tuples back.
+
+    Work can be deferred to just before commit (``defer``): the audit log appends a transaction's
+    access events there, in one go, so the lock on the tree is held only while committing.
+    """
+
+    __slots__ = ("_conn", "_deferred", "dialect")
 
     def __init__(self, driver_connection: Any, dialect: str) -> None:
         self._conn = driver_connection
         self.dialect = dialect
+        self._deferred: dict[Deferred, list[Any]] = {}
 
     @classmethod
     def of_session(cls, session: Session) -> Tx:
-        """The driver connection under a session's open transaction, to share that transaction."""
+        """The driver connection under a session's open transaction, to share that transaction.
+
+        One ``Tx`` per session, so work deferred through it runs when ``unit_of_work`` commits.
+        """
+        found = session.info.get(_SESSION_TX)
+        if isinstance(found, Tx):
+            return found
         connection = session.connection()
-        return cls(connection.connection.driver_connection, connection.dialect.name)
+        tx = cls(connection.connection.driver_connection, connection.dialect.name)
+        session.info[_SESSION_TX] = tx
+        return tx
 
     def execute(self, statement: Statement, params: Mapping[str, Any]) -> Any:
         cursor = self._conn.cursor()
         cursor.execute(statement.text(self.dialect), params)
         return cursor
+
+    def many(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            cursor = self._conn.cursor()
+            cursor.executemany(statement.text(self.dialect), rows)
 
     def one(self, statement: Statement, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         row: tuple[Any, ...] | None = self.execute(statement, params).fetchone()
@@ -157,28 +183,112 @@ class Tx:
     def timestamp(self, moment: datetime) -> Any:
         """A UTC timestamp as the column type expects it; SQLite stores SQLAlchemy's text form."""
         if self.dialect == "sqlite":
-            return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
         return moment
+
+    def defer(self, flush: Deferred, item: Any) -> None:
+        """Queue ``item``; ``flush(tx, items)`` runs once with every queued item before commit."""
+        queued = self._deferred.get(flush)
+        if queued is None:
+            self._deferred[flush] = [item]
+        else:
+            queued.append(item)
+
+    def flush_deferred(self) -> None:
+        """Run the deferred work; called by ``transaction`` and ``unit_of_work`` before commit."""
+        while self._deferred:
+            deferred, self._deferred = self._deferred, {}
+            for flush, items in deferred.items():
+                flush(self, items)
+
+
+_SESSION_TX = "shopshield.tx"
+
+
+def _flush_session(session: Session) -> None:
+    tx = session.info.pop(_SESSION_TX, None)
+    if isinstance(tx, Tx):
+        tx.flush_deferred()
+
+
+class _DriverPool:
+    """Idle driver connections for ``transaction``, outside SQLAlchemy's pool.
+
+    Checking a connection out of SQLAlchemy's pool and back in (fairy objects, weakref finalizers,
+    reset-on-return) cost about a tenth of an HTTP masked view. These connections come from the
+    engine once (so its connect-time PRAGMAs have run), are detached from its pool, and are
+    reused last-in first-out; ``engine.dispose()`` closes the idle ones. A connection that failed
+    to roll back is closed rather than reused.
+    """
+
+    def __init__(self, engine: Engine, keep: int) -> None:
+        self._engine = engine
+        self._keep = keep
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+        event.listen(engine, "engine_disposed", lambda _engine: self.close_idle())
+
+    def acquire(self) -> Any:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        fairy = self._engine.raw_connection()
+        driver = fairy.driver_connection
+        fairy.detach()
+        return driver
+
+    def release(self, connection: Any) -> None:
+        with self._lock:
+            if len(self._idle) < self._keep:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+    def close_idle(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+
+_DRIVER_POOLS: weakref.WeakKeyDictionary[Engine, _DriverPool] = weakref.WeakKeyDictionary()
+
+
+def _driver_pool(engine: Engine) -> _DriverPool:
+    found = _DRIVER_POOLS.get(engine)
+    if found is None:
+        found = _DRIVER_POOLS.setdefault(engine, _DriverPool(engine, keep=_HOT_CONNECTIONS))
+    return found
 
 
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Tx]:
-    """Like ``unit_of_work`` but on the driver connection, for the hot read path."""
+    """Like ``unit_of_work`` but on a driver connection, for the hot read path."""
+    pool = _driver_pool(engine)
     with _WRITE_LOCKS.get(engine) or nullcontext():
-        raw = engine.raw_connection()
-        driver = raw.driver_connection
+        driver = pool.acquire()
         tx = Tx(driver, engine.dialect.name)
+        reusable = True
         try:
-            if tx.dialect == "sqlite" and driver is not None:
+            if tx.dialect == "sqlite":
                 # Autocommit mode at the driver (see make_engine): the transaction is ours to open.
                 driver.execute("BEGIN IMMEDIATE")
             yield tx
-            raw.commit()
+            tx.flush_deferred()
+            driver.commit()
         except RecordedRefusal:
-            raw.commit()
+            tx.flush_deferred()
+            driver.commit()
             raise
         except BaseException:
-            raw.rollback()
+            try:
+                driver.rollback()
+            except Exception:
+                reusable = False
+                raise
             raise
         finally:
-            raw.close()
+            if reusable:
+                pool.release(driver)
+            else:
+                driver.close()

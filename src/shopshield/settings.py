@@ -50,6 +50,31 @@ class Settings(BaseSettings):
         description="How long a verified API token stays cached; bounds revocation delay.",
     )
     timezone: str = Field(default="Asia/Shanghai", description="Time zone that defines a 'day' for quotas.")
+    audit_origin: str = Field(
+        default="shopshield/audit",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\s+]+$",
+        description="Name of this access log in its signed checkpoints; unique per log.",
+    )
+    audit_signing_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 key that signs checkpoints, kept outside the database; default "
+        "data_dir/keys/audit-checkpoint.pem (created on first use).",
+    )
+    audit_witness_file: Path | None = Field(
+        default=None,
+        description="Append-only file that receives every signed checkpoint, outside the data directory so "
+        "that a restored or rewritten database cannot take it along; default <data_dir>-witness/checkpoints.jsonl.",
+    )
+    checkpoint_interval_seconds: float = Field(
+        default=1.0, gt=0.0, le=3600.0, description="How often `serve` signs a checkpoint while events arrive."
+    )
+    audit_retention_days: int = Field(
+        default=3 * 365 + 1,
+        ge=3 * 365,
+        description="Events younger than this are never archived out of the database (at least 3 years).",
+    )
 
     def resolved_data_dir(self) -> Path:
         return self.data_dir.expanduser().resolve()
@@ -71,6 +96,17 @@ class Settings(BaseSettings):
         if self.keystore_url is not None:
             return self.keystore_url.get_secret_value()
         return f"sqlite:///{self.resolved_data_dir() / 'keys' / 'keystore.db'}"
+
+    def effective_signing_key_file(self) -> Path:
+        if self.audit_signing_key_file is not None:
+            return self.audit_signing_key_file.expanduser().resolve()
+        return self.resolved_data_dir() / "keys" / "audit-checkpoint.pem"
+
+    def effective_witness_file(self) -> Path:
+        if self.audit_witness_file is not None:
+            return self.audit_witness_file.expanduser().resolve()
+        data = self.resolved_data_dir()
+        return data.parent / f"{data.name}-witness" / "checkpoints.jsonl"
 
     def effective_master_key_file(self) -> Path:
         if self.master_key_file is not None:

@@ -1,9 +1,10 @@
 """Imports every table module so the metadata is complete (for Alembic and for tests)."""
 
 from shopshield.access import models as access_models
+from shopshield.audit import models as audit_models
 from shopshield.keys import models as keys_models
 from shopshield.principals import models as principals_models
 from shopshield.tickets import models as tickets_models
 from shopshield.vault import models as vault_models
 
-MODULES = (access_models, keys_models, principals_models, tickets_models, vault_models)
+MODULES = (access_models, audit_models, keys_models, principals_models, tickets_models, vault_models)

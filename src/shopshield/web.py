@@ -4,10 +4,11 @@ and the mapping from domain errors to HTTP status codes."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +30,7 @@ from shopshield.vault.service import Caller
 
 log = logging.getLogger(__name__)
 
+CHANNEL_HEADER = "x-shopshield-channel"
 CHANNELS = frozenset({"api", "cs-console", "courier-app", "merchant-portal", "partner-api", "export", "web", "app"})
 STATUS = (
     (Unauthenticated, 401),
@@ -48,51 +50,45 @@ class JSON(Response):
         return orjson.dumps(content)
 
 
-# Dependencies are async on purpose: a sync dependency costs a thread-pool hop per request, and
-# these only read memory (the token check goes to the thread pool only on a cache miss).
-async def container(request: Request) -> Container:
-    found: Container = request.app.state.container
-    return found
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What a route needs to know about its request: the wired container and who is calling."""
+
+    ctx: Container
+    caller: Caller
+
+    @property
+    def who(self) -> Principal:
+        return self.caller.principal
 
 
-ContainerDep = Annotated[Container, Depends(container)]
+def bearer_token(authorization: str | None) -> str | None:
+    if authorization is None:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
 
 
-async def principal(
-    request: Request,
-    authorization: Annotated[str | None, Header(description="Bearer ss_... API token")] = None,
-) -> Principal:
-    token = None
-    if authorization is not None:
-        scheme, _, value = authorization.partition(" ")
-        if scheme.lower() == "bearer":
-            token = value.strip()
-    authenticator = request.app.state.container.authenticator
-    cached: Principal | None = authenticator.cached(token)
-    if cached is not None:
-        return cached
-    found: Principal = await run_in_threadpool(authenticator.authenticate, token)
-    return found
-
-
-PrincipalDep = Annotated[Principal, Depends(principal)]
-
-
-async def caller(
-    request: Request,
-    who: PrincipalDep,
-    x_shopshield_channel: Annotated[
-        str | None, Header(description="System the request comes from, e.g. cs-console, courier-app")
-    ] = None,
-) -> Caller:
-    channel = x_shopshield_channel or "api"
+# One dependency, async, with no parameters of its own, on purpose: FastAPI solves every declared
+# sub-dependency and header parameter per request, and on the masked-view path that solving cost
+# about as much as the view itself. Reading the two headers here keeps it to one call; app.py
+# documents them in the OpenAPI schema instead. Async, because a sync dependency costs a
+# thread-pool hop, and this only reads memory (the token goes to the thread pool on a cache miss).
+async def call(request: Request) -> Call:
+    ctx: Container = request.app.state.container
+    headers = request.headers
+    channel = headers.get(CHANNEL_HEADER) or "api"
+    token = bearer_token(headers.get("authorization"))
+    who = ctx.authenticator.cached(token)
+    if who is None:
+        who = await run_in_threadpool(ctx.authenticator.authenticate, token)
     if channel not in CHANNELS:
-        raise InvalidInput(f"X-ShopShield-Channel: must be one of {', '.join(sorted(CHANNELS))}")
+        raise InvalidInput(f"{CHANNEL_HEADER}: must be one of {', '.join(sorted(CHANNELS))}")
     source_ip = request.client.host if request.client else None
-    return Caller(principal=who, channel=channel, source_ip=source_ip)
+    return Call(ctx, Caller(principal=who, channel=channel, source_ip=source_ip))
 
 
-CallerDep = Annotated[Caller, Depends(caller)]
+CallDep = Annotated[Call, Depends(call)]
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> JSON:

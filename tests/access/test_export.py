@@ -116,7 +116,7 @@ def test_export_writes_the_shared_format(container: Container, tmp_path: Path) -
         "refund_dispute",
         "tk-none",
     )
-    assert [r["seq"] for r in rows] == sorted(r["seq"] for r in rows)
+    assert [r["leaf_index"] for r in rows] == sorted(r["leaf_index"] for r in rows)
 
 
 @pytest.mark.parametrize(

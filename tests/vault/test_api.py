@@ -40,7 +40,7 @@ def _store_with_order(world: World, n: int = 1, **order_kw: Any) -> tuple[dict[s
 
 def _events(container: Container, **where: Any) -> list[AccessEventRow]:
     with container.sessions() as session:
-        query = select(AccessEventRow).order_by(AccessEventRow.seq)
+        query = select(AccessEventRow).order_by(AccessEventRow.leaf_index)
         for column, value in where.items():
             query = query.where(getattr(AccessEventRow, column) == value)
         return list(session.scalars(query))
@@ -244,30 +244,36 @@ def test_channel_header_is_recorded_and_validated(world: World) -> None:
     assert world.client.get(f"/v1/customers/{body['customer_id']}", headers=headers).status_code == 422
 
 
+def _event_count(world: World) -> int:
+    with world.container.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(AccessEventRow)) or 0)
+
+
 def test_no_response_without_committed_event(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     body = _store(world)
-    from shopshield.access import service as access
+    before = _event_count(world)
 
     def broken(*_args: Any, **_kw: Any) -> None:
         raise RuntimeError("log unavailable")
 
-    monkeypatch.setattr(access, "record", broken)
+    # The append runs just before commit, after the view has been decrypted and rendered.
+    monkeypatch.setattr(world.container.audit, "_append", broken)
     response = world.get("agent", f"/v1/customers/{body['customer_id']}")
     assert response.status_code == 500
+    assert _event_count(world) == before
     assert body["mobile"][-4:] not in response.text and body["name"] not in response.text
 
 
 def test_failed_customer_write_leaves_nothing(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    from shopshield.access import service as access
+    audit = world.container.audit
+    real = audit._append
 
-    real = access.record
-
-    def fail_on_write(session: Any, event: Any, *, now: Any) -> None:
-        if event.action == "write":
+    def fail_on_write(tx: Any, items: list[Any]) -> None:
+        if any(event.action == "write" for _now, event in items):
             raise RuntimeError("disk full")
-        real(session, event, now=now)
+        real(tx, items)
 
-    monkeypatch.setattr(access, "record", fail_on_write)
+    monkeypatch.setattr(audit, "_append", fail_on_write)
     response = world.post("service", "/v1/customers", customer(1, addresses=2))
     assert response.status_code == 500
     with world.container.sessions() as session:

@@ -32,7 +32,9 @@ SCHEMA = pa.schema(
         ("ticket_id", pa.string()),
         ("outcome", pa.string()),
         ("reason", pa.string()),
-        ("seq", pa.int64()),
+        ("leaf_hash", pa.binary(32)),
+        # Last, and the batch cursor: commit order, and the event's position in the audit tree.
+        ("leaf_index", pa.int64()),
     ]
 )
 _COLUMNS = [AccessEventRow.ts] + [getattr(AccessEventRow, name) for name in SCHEMA.names[1:]]
@@ -71,12 +73,12 @@ def export_parquet(
     tmp = out.with_name(out.name + ".partial")
     written = 0
     with sessions() as session, pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
-        last = 0
+        last = -1
         while True:
             rows = session.execute(
                 select(*_COLUMNS)
-                .where(AccessEventRow.seq > last, *_window(since, until))
-                .order_by(AccessEventRow.seq)
+                .where(AccessEventRow.leaf_index > last, *_window(since, until))
+                .order_by(AccessEventRow.leaf_index)
                 .limit(BATCH)
             ).all()
             if not rows:

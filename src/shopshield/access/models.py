@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, String, text
+from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopshield.db import Base
@@ -19,18 +19,20 @@ NO_MATCH = "no_match"
 
 
 class AccessEventRow(Base):
-    """One access to personal data, or one refused attempt.
+    """One access to personal data, or one refused attempt: a leaf of the tamper-evident log.
 
-    Designed for the tamper-evident log: ``seq`` is the arrival order; ``leaf_index`` is the
-    position in the Merkle tree, assigned by the log's sequencer once the row is committed (so
-    concurrent writers on PostgreSQL, whose sequences can commit out of order, still give a
-    gapless tree), and ``leaf_hash`` is SHA-256(0x00 || canonical bytes of the event).
-    Nothing here is personal data: customers and actors are identified by id only.
+    ``leaf_index`` is the event's position in the Merkle tree and the primary key (on SQLite the
+    rowid itself, so the log costs no extra index); it is assigned when the event's transaction
+    commits, in commit order, so the tree has no gaps even with concurrent writers. ``leaf_hash``
+    is SHA-256(0x00 || canonical bytes of the event, see ``audit.canonical``). Nothing here is
+    personal data: customers and actors are identified by id only.
     """
 
     __tablename__ = "access_events"
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    leaf_index: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     actor_id: Mapped[str] = mapped_column(String(64), nullable=False)
     actor_kind: Mapped[str] = mapped_column(String(16), nullable=False)
@@ -45,22 +47,13 @@ class AccessEventRow(Base):
     ticket_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     outcome: Mapped[str] = mapped_column(String(16), nullable=False)
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    leaf_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    leaf_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
 
     __table_args__ = (
+        # Every index here is paid on every read of personal data (docs/benchmarks.md), so there
+        # are two; time windows are served by ``leaf_index``, which follows commit order.
         Index("ix_access_events_customer_ts", "customer_id", "ts"),
         Index("ix_access_events_actor_ts", "actor_id", "ts"),
-        # Partial: rows not yet sequenced into the tree add nothing to it. Every index here is paid
-        # on every read of personal data (docs/benchmarks.md), so there are only three; time
-        # windows are served by ``seq``, which follows arrival order.
-        Index(
-            "uq_access_events_leaf_index",
-            "leaf_index",
-            unique=True,
-            sqlite_where=text("leaf_index IS NOT NULL"),
-            postgresql_where=text("leaf_index IS NOT NULL"),
-        ),
     )
 
 

@@ -1,18 +1,10 @@
-"""Recording access events and enforcing daily quotas, inside the caller's transaction."""
+"""Daily quotas, enforced inside the caller's transaction. Access events go to ``audit.service.AuditLog``."""
 
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from shopshield.access.models import AccessEvent
 from shopshield.db import Statement, Tx
-
-_INSERT_EVENT = Statement(
-    "INSERT INTO access_events (ts, actor_id, actor_kind, actor_role, action, customer_id, "
-    "order_id, fields, channel, source_ip, purpose, ticket_id, outcome, reason) VALUES (:ts, "
-    ":actor_id, :actor_kind, :actor_role, :action, :customer_id, :order_id, :fields, :channel, :source_ip, "
-    ":purpose, :ticket_id, :outcome, :reason)"
-)
 
 # One statement, atomic on SQLite and PostgreSQL: the counter only moves while the request fits
 # under the limit, so concurrent requests cannot overshoot it and a refused one writes nothing.
@@ -22,29 +14,6 @@ _CONSUME_QUOTA = Statement(
     "ON CONFLICT (principal_id, day, kind) DO UPDATE SET used = quota_usage.used + :n "
     "WHERE quota_usage.used + :n <= :limit RETURNING used"
 )
-
-
-def record(tx: Tx, event: AccessEvent, *, now: datetime) -> None:
-    """Add an access event to the current transaction; it commits with the read it records."""
-    tx.execute(
-        _INSERT_EVENT,
-        {
-            "ts": tx.timestamp(now),
-            "actor_id": event.actor_id,
-            "actor_kind": event.actor_kind,
-            "actor_role": event.actor_role,
-            "action": event.action,
-            "customer_id": event.customer_id,
-            "order_id": event.order_id,
-            "fields": "|".join(event.fields),
-            "channel": event.channel,
-            "source_ip": event.source_ip,
-            "purpose": event.purpose,
-            "ticket_id": event.ticket_id,
-            "outcome": event.outcome,
-            "reason": event.reason,
-        },
-    )
 
 
 def consume_quota(

@@ -9,21 +9,21 @@ from fastapi import APIRouter, Path
 from shopshield.db import unit_of_work
 from shopshield.tickets import service
 from shopshield.tickets.schemas import TicketIn
-from shopshield.web import JSON, ContainerDep, PrincipalDep
+from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 TicketId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
 
 
 @router.post("", status_code=201, summary="Open a ticket about a customer and assign it")
-def open_ticket(body: TicketIn, ctx: ContainerDep, who: PrincipalDep) -> JSON:
-    with unit_of_work(ctx.sessions) as session:
-        result = service.open_ticket(session=session, policies=ctx.policies, caller=who, ticket=body)
+def open_ticket(body: TicketIn, call: CallDep) -> JSON:
+    with unit_of_work(call.ctx.sessions) as session:
+        result = service.open_ticket(session=session, policies=call.ctx.policies, caller=call.who, ticket=body)
     return JSON(result, status_code=201)
 
 
 @router.post("/{ticket_id}/close", summary="Close a ticket; its assignee can no longer reveal with it")
-def close_ticket(ticket_id: TicketId, ctx: ContainerDep, who: PrincipalDep) -> JSON:
-    with unit_of_work(ctx.sessions) as session:
-        result = service.close_ticket(session=session, policies=ctx.policies, caller=who, ticket_id=ticket_id)
+def close_ticket(ticket_id: TicketId, call: CallDep) -> JSON:
+    with unit_of_work(call.ctx.sessions) as session:
+        result = service.close_ticket(session=session, policies=call.ctx.policies, caller=call.who, ticket_id=ticket_id)
     return JSON(result)

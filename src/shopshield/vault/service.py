@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from shopshield.access import service as access
 from shopshield.access.models import DENIED, NO_MATCH, NOT_FOUND, OK, QUOTA_EXCEEDED, AccessEvent
+from shopshield.audit.service import AuditLog
 from shopshield.db import Tx
 from shopshield.errors import (
     AccessDenied,
@@ -69,6 +70,7 @@ class Vault:
     blind_index_key: Callable[[], bytes]
     policies: PolicySet
     tz: tzinfo
+    audit: AuditLog
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -109,7 +111,7 @@ def _refuse(
     outcome: str,
     **kw: Any,
 ) -> NoReturn:
-    access.record(tx, _event(caller, action, outcome, reason=message, **kw), now=vault.clock())
+    vault.audit.record(tx, _event(caller, action, outcome, reason=message, **kw), now=vault.clock())
     raise error(message)
 
 
@@ -132,7 +134,7 @@ def _consume(vault: Vault, tx: Tx, caller: Caller, kind: str, limit: int, amount
     )
     if not ok:
         message = f"daily {kind} quota of {limit} is used up"
-        access.record(
+        vault.audit.record(
             tx,
             _event(caller, event.pop("action"), QUOTA_EXCEEDED, reason=message, **event),
             now=vault.clock(),
@@ -218,11 +220,14 @@ def store_customer(*, vault: Vault, session: Session, caller: Caller, customer: 
         for address in customer.addresses:
             session.add(_address_row(aead, customer.customer_id, address))
         session.flush()
-        access.record(
-            Tx.of_session(session),
+        tx = Tx.of_session(session)
+        vault.audit.record(
+            tx,
             _event(caller, "write", OK, customer_id=customer.customer_id, fields=_present_fields(customer)),
             now=vault.clock(),
         )
+        # Append now rather than at commit, so a log failure still discards the new data key.
+        tx.flush_deferred()
     except IntegrityError:
         vault.keys.discard(key_id)
         raise Conflict("the customer or one of its addresses already exists") from None
@@ -338,7 +343,7 @@ def view_customer(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str) -> 
     aead = _aead_for(vault, row)
     addresses = _addresses_for(tx, policy, caller.principal, customer_id) if _needs_addresses(policy) else []
     out, shown = _render_customer(aead, policy, row, addresses)
-    access.record(tx, _event(caller, "view", OK, customer_id=customer_id, fields=shown), now=vault.clock())
+    vault.audit.record(tx, _event(caller, "view", OK, customer_id=customer_id, fields=shown), now=vault.clock())
     return out
 
 
@@ -384,7 +389,7 @@ def reveal(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str, request: R
             | {f: _open(aead, _address_record(a.address_id), f, getattr(a, f"{f}_ct")) for f in address_fields}
             for a in _addresses_for(tx, policy, caller.principal, customer_id)
         ]
-    access.record(tx, _event(caller, outcome=OK, **event), now=vault.clock())
+    vault.audit.record(tx, _event(caller, outcome=OK, **event), now=vault.clock())
     return out
 
 
@@ -428,7 +433,7 @@ def search(*, vault: Vault, tx: Tx, caller: Caller, by: str, value: str) -> list
     )
     rows = [q.CustomerRecord._make(row) for row in found]
     if not rows:
-        access.record(tx, _event(caller, "search", NO_MATCH, fields=(by,)), now=vault.clock())
+        vault.audit.record(tx, _event(caller, "search", NO_MATCH, fields=(by,)), now=vault.clock())
         return []
     _consume(vault, tx, caller, "view", policy.views_per_day, amount=len(rows), action="search", fields=(by,))
     results = []
@@ -440,7 +445,7 @@ def search(*, vault: Vault, tx: Tx, caller: Caller, by: str, value: str) -> list
             continue
         addresses = _addresses_for(tx, policy, caller.principal, row.customer_id) if _needs_addresses(policy) else []
         out, shown = _render_customer(aead, policy, row, addresses)
-        access.record(tx, _event(caller, "search", OK, customer_id=row.customer_id, fields=shown), now=now)
+        vault.audit.record(tx, _event(caller, "search", OK, customer_id=row.customer_id, fields=shown), now=now)
         results.append(out)
     return results
 
@@ -480,7 +485,7 @@ def erase(*, vault: Vault, session: Session, caller: Caller, customer_id: str) -
     order_ids = select(OrderRow.order_id).where(OrderRow.customer_id == customer_id).scalar_subquery()
     session.execute(update(OrderRow).where(OrderRow.customer_id == customer_id).values(items_ct=None))
     session.execute(update(ReturnRequestRow).where(ReturnRequestRow.order_id.in_(order_ids)).values(reason_ct=None))
-    access.record(Tx.of_session(session), _event(caller, "erase", OK, customer_id=customer_id), now=now)
+    vault.audit.record(Tx.of_session(session), _event(caller, "erase", OK, customer_id=customer_id), now=now)
     return {
         "customer_id": customer_id,
         "erased_at": (row.erased_at or now).isoformat(),
@@ -529,7 +534,7 @@ def store_order(*, vault: Vault, session: Session, caller: Caller, order: OrderI
         session.flush()
     except IntegrityError:
         raise Conflict("the order already exists") from None
-    access.record(
+    vault.audit.record(
         Tx.of_session(session),
         _event(caller, "write", OK, customer_id=order.customer_id, order_id=order.order_id, fields=("items",)),
         now=vault.clock(),
@@ -558,7 +563,7 @@ def add_return(*, vault: Vault, session: Session, caller: Caller, order_id: str,
         )
     )
     session.flush()
-    access.record(
+    vault.audit.record(
         Tx.of_session(session),
         _event(caller, "write", OK, customer_id=order.customer_id, order_id=order_id, fields=("returns",)),
         now=vault.clock(),
@@ -632,7 +637,7 @@ def view_order(*, vault: Vault, tx: Tx, caller: Caller, order_id: str) -> Json:
                 out["shipping_address"] = _render_address(aead, policy, q.AddressRecord._make(address))
                 shown.extend(f for f in ADDRESS_FIELDS if policy.visible(f))
     out.update(render.access_summary(policy, tuple(shown)))
-    access.record(tx, _event(caller, outcome=OK, fields=tuple(shown), **event), now=vault.clock())
+    vault.audit.record(tx, _event(caller, outcome=OK, fields=tuple(shown), **event), now=vault.clock())
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
@@ -10,7 +10,7 @@ from shopshield.db import transaction, unit_of_work
 from shopshield.errors import InvalidInput
 from shopshield.vault import service
 from shopshield.vault.schemas import CustomerIn, OrderIn, ReturnIn, RevealIn
-from shopshield.web import JSON, CallerDep, ContainerDep
+from shopshield.web import JSON, Call, CallDep
 
 router = APIRouter(prefix="/v1", tags=["vault"])
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
@@ -20,81 +20,82 @@ SearchValue = Annotated[str | None, Query(max_length=254)]
 
 
 @router.post("/customers", status_code=201, summary="Store a customer, encrypted field by field")
-def create_customer(body: CustomerIn, ctx: ContainerDep, caller: CallerDep) -> JSON:
-    with unit_of_work(ctx.sessions) as session:
-        result = service.store_customer(vault=ctx.vault, session=session, caller=caller, customer=body)
+def create_customer(body: CustomerIn, call: CallDep) -> JSON:
+    with unit_of_work(call.ctx.sessions) as session:
+        result = service.store_customer(vault=call.ctx.vault, session=session, caller=call.caller, customer=body)
     return JSON(result, status_code=201)
 
 
 @router.get("/customers", summary="Find customers by mobile, email or ID number (exactly one)")
 def search_customers(
-    ctx: ContainerDep,
-    caller: CallerDep,
+    call: CallDep,
     mobile: SearchValue = None,
     email: SearchValue = None,
     id_number: SearchValue = None,
 ) -> JSON:
-    return _search(ctx, caller, {"mobile": mobile, "email": email, "id_number": id_number})
+    return _search(call, {"mobile": mobile, "email": email, "id_number": id_number})
 
 
 @router.post(
     "/customers/search",
     summary="The same search with the value in the body, so it stays out of URLs and proxy logs",
 )
-def search_customers_body(body: dict[str, str], ctx: ContainerDep, caller: CallerDep) -> JSON:
+def search_customers_body(body: dict[str, str], call: CallDep) -> JSON:
     unknown = set(body) - set(service.SEARCHABLE)
     if unknown:
         raise InvalidInput(f"search takes only {', '.join(service.SEARCHABLE)}")
-    return _search(ctx, caller, dict(body))
+    return _search(call, dict(body))
 
 
-def _search(ctx: Any, caller: Any, terms: dict[str, str | None]) -> JSON:
+def _search(call: Call, terms: dict[str, str | None]) -> JSON:
     given = [(k, v) for k, v in terms.items() if v is not None]
     if len(given) != 1:
         raise InvalidInput("give exactly one of mobile, email, id_number")
     by, value = given[0]
-    with transaction(ctx.engine) as tx:
-        results = service.search(vault=ctx.vault, tx=tx, caller=caller, by=by, value=value)
+    with transaction(call.ctx.engine) as tx:
+        results = service.search(vault=call.ctx.vault, tx=tx, caller=call.caller, by=by, value=value)
     return JSON({"customers": results})
 
 
 @router.get("/customers/{customer_id}", summary="The customer as the caller's role may see them")
-def get_customer(customer_id: CustomerId, ctx: ContainerDep, caller: CallerDep) -> JSON:
-    with transaction(ctx.engine) as tx:
-        result = service.view_customer(vault=ctx.vault, tx=tx, caller=caller, customer_id=customer_id)
+def get_customer(customer_id: CustomerId, call: CallDep) -> JSON:
+    with transaction(call.ctx.engine) as tx:
+        result = service.view_customer(vault=call.ctx.vault, tx=tx, caller=call.caller, customer_id=customer_id)
     return JSON(result)
 
 
 @router.post("/customers/{customer_id}/reveal", summary="Full values for a purpose on an assigned ticket")
-def reveal_customer(customer_id: CustomerId, body: RevealIn, ctx: ContainerDep, caller: CallerDep) -> JSON:
-    with transaction(ctx.engine) as tx:
-        result = service.reveal(vault=ctx.vault, tx=tx, caller=caller, customer_id=customer_id, request=body)
+def reveal_customer(customer_id: CustomerId, body: RevealIn, call: CallDep) -> JSON:
+    with transaction(call.ctx.engine) as tx:
+        result = service.reveal(vault=call.ctx.vault, tx=tx, caller=call.caller, customer_id=customer_id, request=body)
     return JSON(result)
 
 
 @router.delete("/customers/{customer_id}", summary="Erase a customer by destroying their data key")
-def erase_customer(customer_id: CustomerId, ctx: ContainerDep, caller: CallerDep) -> JSON:
-    with unit_of_work(ctx.sessions) as session:
-        result = service.erase(vault=ctx.vault, session=session, caller=caller, customer_id=customer_id)
+def erase_customer(customer_id: CustomerId, call: CallDep) -> JSON:
+    with unit_of_work(call.ctx.sessions) as session:
+        result = service.erase(vault=call.ctx.vault, session=session, caller=call.caller, customer_id=customer_id)
     return JSON(result)
 
 
 @router.post("/orders", status_code=201, summary="Store an order; items are sealed with the customer's key")
-def create_order(body: OrderIn, ctx: ContainerDep, caller: CallerDep) -> JSON:
-    with unit_of_work(ctx.sessions) as session:
-        result = service.store_order(vault=ctx.vault, session=session, caller=caller, order=body)
+def create_order(body: OrderIn, call: CallDep) -> JSON:
+    with unit_of_work(call.ctx.sessions) as session:
+        result = service.store_order(vault=call.ctx.vault, session=session, caller=call.caller, order=body)
     return JSON(result, status_code=201)
 
 
 @router.get("/orders/{order_id}", summary="The order as the caller's role may see it")
-def get_order(order_id: OrderId, ctx: ContainerDep, caller: CallerDep) -> JSON:
-    with transaction(ctx.engine) as tx:
-        result = service.view_order(vault=ctx.vault, tx=tx, caller=caller, order_id=order_id)
+def get_order(order_id: OrderId, call: CallDep) -> JSON:
+    with transaction(call.ctx.engine) as tx:
+        result = service.view_order(vault=call.ctx.vault, tx=tx, caller=call.caller, order_id=order_id)
     return JSON(result)
 
 
 @router.post("/orders/{order_id}/returns", status_code=201, summary="Record a return or refund request")
-def create_return(order_id: OrderId, body: ReturnIn, ctx: ContainerDep, caller: CallerDep) -> JSON:
-    with unit_of_work(ctx.sessions) as session:
-        result = service.add_return(vault=ctx.vault, session=session, caller=caller, order_id=order_id, request=body)
+def create_return(order_id: OrderId, body: ReturnIn, call: CallDep) -> JSON:
+    with unit_of_work(call.ctx.sessions) as session:
+        result = service.add_return(
+            vault=call.ctx.vault, session=session, caller=call.caller, order_id=order_id, request=body
+        )
     return JSON(result, status_code=201)

@@ -1,0 +1,93 @@
+"""The canonical bytes of an access event: what its Merkle leaf is the hash of.
+
+The encoding is specified in docs/audit-log.md and must never change for version 1; a test pins
+its exact bytes. In short: a JSON object in the JSON Canonicalization Scheme (RFC 8785) with
+exactly the keys of ``KEYS``, where every value is a string, an integer, null, or (``fields``) an
+array of strings, and ``ts`` is UTC with microseconds and a ``Z``. For those value types orjson's
+compact output with sorted keys is RFC 8785 (tests check it against the standard library), so
+the bytes are the same whichever database the event came back from.
+
+The leaf index is part of the bytes: an event is bound to its position, so swapping two rows'
+positions changes both rows' leaf hashes, not only the tree above them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Final
+
+import orjson
+
+from shopshield.access.models import AccessEvent
+
+VERSION: Final = 1
+KEYS: Final = (
+    "action",
+    "actor_id",
+    "actor_kind",
+    "actor_role",
+    "channel",
+    "customer_id",
+    "fields",
+    "i",
+    "order_id",
+    "outcome",
+    "purpose",
+    "reason",
+    "source_ip",
+    "ticket_id",
+    "ts",
+    "v",
+)
+_sha256 = hashlib.sha256
+_dumps = orjson.dumps
+_SORTED = orjson.OPT_SORT_KEYS
+
+
+def format_ts(moment: datetime) -> str:
+    """``2026-11-28T08:30:00.000001Z``: UTC, always six fraction digits."""
+    if moment.tzinfo is None:
+        # SQLite hands timestamps back naive; everything ShopShield stores is UTC.
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_bytes(leaf_index: int, ts: str, event: AccessEvent) -> bytes:
+    """The version-1 canonical encoding of ``event`` at ``leaf_index``; ``ts`` from ``format_ts``."""
+    return _dumps(
+        {
+            "v": VERSION,
+            "i": leaf_index,
+            "ts": ts,
+            "actor_id": event.actor_id,
+            "actor_kind": event.actor_kind,
+            "actor_role": event.actor_role,
+            "action": event.action,
+            "customer_id": event.customer_id,
+            "order_id": event.order_id,
+            "fields": list(event.fields),
+            "channel": event.channel,
+            "source_ip": event.source_ip,
+            "purpose": event.purpose,
+            "ticket_id": event.ticket_id,
+            "outcome": event.outcome,
+            "reason": event.reason,
+        },
+        option=_SORTED,
+    )
+
+
+def event_leaf_hash(leaf_index: int, ts: str, event: AccessEvent) -> bytes:
+    """SHA-256(0x00 || canonical bytes): the RFC 9162 leaf hash of the event."""
+    return _sha256(b"\x00" + canonical_bytes(leaf_index, ts, event)).digest()
+
+
+def split_fields(stored: str) -> tuple[str, ...]:
+    """The ``fields`` column is ``|``-joined (the shared export format); empty means none."""
+    return tuple(stored.split("|")) if stored else ()
+
+
+def join_fields(fields: Sequence[str]) -> str:
+    return "|".join(fields)

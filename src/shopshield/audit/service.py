@@ -1,0 +1,312 @@
+"""The tamper-evident access log: appending events as Merkle leaves, proofs, signed checkpoints.
+
+Appending happens inside the transaction that carries the read it records: ``record`` queues the
+event on the transaction and ``_append`` runs once just before commit, giving every queued event
+the next leaf index, storing it with its leaf hash, storing the subtree nodes it completes (on
+every ``STRIDE``-th level) and rewriting the frontier row. So an event is in the tree the moment
+it commits, and the read it records cannot commit without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from shopshield.access.models import AccessEvent
+from shopshield.audit import merkle
+from shopshield.audit.canonical import event_leaf_hash, format_ts, join_fields
+from shopshield.audit.models import STRIDE
+from shopshield.audit.signing import Checkpoint, CheckpointSigner
+from shopshield.audit.witness import Witness
+from shopshield.db import Statement, Tx
+from shopshield.errors import InvalidInput, NotFound
+
+log = logging.getLogger(__name__)
+
+_TAIL = Statement("SELECT leaf_index, leaf_hash FROM access_events ORDER BY leaf_index DESC LIMIT 1")
+# Appenders on PostgreSQL queue on this transaction-scoped advisory lock (SQLite's write lock does
+# the same there); the number is arbitrary but fixed: b"SSlog" as an integer.
+_PG_LOCK = Statement("SELECT pg_advisory_xact_lock(358580497255)")
+_INSERT_EVENT = Statement(
+    "INSERT INTO access_events (ts, actor_id, actor_kind, actor_role, action, customer_id, order_id, "
+    "fields, channel, source_ip, purpose, ticket_id, outcome, reason, leaf_index, leaf_hash) VALUES (:ts, "
+    ":actor_id, :actor_kind, :actor_role, :action, :customer_id, :order_id, :fields, :channel, :source_ip, "
+    ":purpose, :ticket_id, :outcome, :reason, :leaf_index, :leaf_hash)"
+)
+_INSERT_NODE = Statement("INSERT INTO audit_nodes (level, idx, hash) VALUES (:level, :idx, :hash)")
+_NODE = Statement("SELECT hash FROM audit_nodes WHERE level = :level AND idx = :idx")
+_NODES = Statement(
+    "SELECT idx, hash FROM audit_nodes WHERE level = :level AND idx >= :first AND idx < :end ORDER BY idx"
+)
+_LEAVES = Statement(
+    "SELECT leaf_index, leaf_hash FROM access_events WHERE leaf_index >= :first AND leaf_index < :end "
+    "ORDER BY leaf_index"
+)
+_ARCHIVED_UP_TO = Statement("SELECT MAX(end_leaf) FROM audit_archives")
+_LATEST_CHECKPOINT = Statement(
+    "SELECT tree_size, root_hash, signed_at, note FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1"
+)
+_CHECKPOINT = Statement("SELECT tree_size, root_hash, signed_at, note FROM audit_checkpoints WHERE tree_size = :size")
+_INSERT_CHECKPOINT = Statement(
+    "INSERT INTO audit_checkpoints (tree_size, root_hash, signed_at, key_id, note) "
+    "VALUES (:size, :root, :signed_at, :key_id, :note)"
+)
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    tree_size: int
+    root_hash: bytes
+    signed_at: datetime
+    note: str
+
+
+class AuditLog:
+    """Appends access events to the Merkle tree and answers for it; one per database."""
+
+    def __init__(self, *, signer: CheckpointSigner, clock: Callable[[], datetime] | None = None) -> None:
+        self.signer = signer
+        self._clock = clock or (lambda: datetime.now(UTC))
+        # (size, last leaf hash, tree) as this process last appended: reused while it is current.
+        self._cached: tuple[int, bytes, merkle.CompactRange] | None = None
+        self._cache_lock = threading.Lock()
+
+    # -- appending ----------------------------------------------------------------------------
+
+    def record(self, tx: Tx, event: AccessEvent, *, now: datetime) -> None:
+        """Queue ``event`` on ``tx``; it is appended to the tree when ``tx`` commits."""
+        tx.defer(self._append, (now, event))
+
+    def _append(self, tx: Tx, items: list[Any]) -> None:
+        tree = self._locked_tree(tx)
+        events: list[dict[str, Any]] = []
+        nodes: list[dict[str, Any]] = []
+        leaf = b""
+        for now, event in items:
+            index = tree.size
+            leaf = event_leaf_hash(index, format_ts(now), event)
+            for level, idx, node in tree.append(leaf):
+                if level and not level % STRIDE:
+                    nodes.append({"level": level, "idx": idx, "hash": node})
+            events.append(_event_row(tx, index, leaf, now, event))
+        tx.many(_INSERT_EVENT, events)
+        tx.many(_INSERT_NODE, nodes)
+        with self._cache_lock:
+            self._cached = (tree.size, leaf, tree)
+
+    def _locked_tree(self, tx: Tx) -> merkle.CompactRange:
+        """The tree as committed, locked for appending until ``tx`` ends.
+
+        The frontier this process wrote last is reused when the last leaf is still the one it
+        wrote; otherwise (another process appended, or that transaction rolled back) it is read
+        back from the stored nodes.
+        """
+        tail = lock_tail(tx)
+        size, last = (0, b"") if tail is None else (tail[0] + 1, tail[1])
+        with self._cache_lock:
+            cached = self._cached
+        if cached is not None and cached[0] == size and cached[1] == last:
+            # A copy: the cached range must stay as committed if this transaction rolls back.
+            return merkle.CompactRange.from_state(size, cached[2].to_state())
+        return frontier(StoredNodes(tx), size)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def size(self, tx: Tx) -> int:
+        row = tx.one(_TAIL, {})
+        return int(row[0]) + 1 if row else 0
+
+    def inclusion_proof(self, tx: Tx, leaf_index: int, tree_size: int) -> list[bytes]:
+        self._check_sizes(tx, tree_size, leaf_index + 1, "leaf_index")
+        return merkle.inclusion_proof(StoredNodes(tx), leaf_index, tree_size)
+
+    def consistency_proof(self, tx: Tx, first: int, second: int) -> list[bytes]:
+        self._check_sizes(tx, second, first, "first")
+        return merkle.consistency_proof(StoredNodes(tx), first, second)
+
+    def root(self, tx: Tx, tree_size: int) -> bytes:
+        self._check_sizes(tx, tree_size, 0, "tree_size")
+        return merkle.tree_root(StoredNodes(tx), tree_size)
+
+    def _check_sizes(self, tx: Tx, tree_size: int, needed: int, what: str) -> None:
+        if tree_size < 0 or needed < 0:
+            raise InvalidInput("tree sizes and leaf indexes are not negative")
+        if needed > tree_size:
+            raise InvalidInput(f"{what} must lie within tree_size")
+        if tree_size > self.size(tx):
+            raise NotFound("the log is not that large yet")
+
+    # -- checkpoints --------------------------------------------------------------------------
+
+    def checkpoint(self, tx: Tx) -> StoredCheckpoint | None:
+        """Sign and store a checkpoint of the current tree if it grew since the last one."""
+        tree = self._locked_tree(tx)
+        size = tree.size
+        latest = self.latest_checkpoint(tx)
+        if size == 0 or (latest is not None and latest.tree_size >= size):
+            return None
+        root = tree.root()
+        now = self._clock()
+        note = self.signer.sign(Checkpoint(self.signer.origin, size, root, now))
+        tx.execute(
+            _INSERT_CHECKPOINT,
+            {
+                "size": size,
+                "root": root,
+                "signed_at": tx.timestamp(now),
+                "key_id": self.signer.verifier.key_id.hex(),
+                "note": note,
+            },
+        )
+        return StoredCheckpoint(size, root, now, note)
+
+    def latest_checkpoint(self, tx: Tx) -> StoredCheckpoint | None:
+        row = tx.one(_LATEST_CHECKPOINT, {})
+        return _checkpoint(row) if row else None
+
+    def checkpoint_at(self, tx: Tx, tree_size: int) -> StoredCheckpoint | None:
+        row = tx.one(_CHECKPOINT, {"size": tree_size})
+        return _checkpoint(row) if row else None
+
+
+def lock_tail(tx: Tx) -> tuple[int, bytes] | None:
+    """The last leaf's index and hash (None for an empty log), locked for appending until ``tx`` ends."""
+    if tx.dialect == "postgresql":
+        tx.execute(_PG_LOCK, {})
+    row = tx.one(_TAIL, {})
+    return None if row is None else (int(row[0]), bytes(row[1]))
+
+
+def frontier(source: merkle.NodeSource, size: int) -> merkle.CompactRange:
+    """The compact range of a tree of ``size`` leaves, from its perfect subtrees' stored hashes."""
+    hashes: list[bytes] = []
+    start = 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            hashes.append(source.get(level, start >> level))
+            start += 1 << level
+    return merkle.CompactRange.from_state(size, hashes)
+
+
+def _event_row(tx: Tx, index: int, leaf: bytes, now: datetime, event: AccessEvent) -> dict[str, Any]:
+    return {
+        "ts": tx.timestamp(now),
+        "actor_id": event.actor_id,
+        "actor_kind": event.actor_kind,
+        "actor_role": event.actor_role,
+        "action": event.action,
+        "customer_id": event.customer_id,
+        "order_id": event.order_id,
+        "fields": join_fields(event.fields),
+        "channel": event.channel,
+        "source_ip": event.source_ip,
+        "purpose": event.purpose,
+        "ticket_id": event.ticket_id,
+        "outcome": event.outcome,
+        "reason": event.reason,
+        "leaf_index": index,
+        "leaf_hash": leaf,
+    }
+
+
+def _checkpoint(row: Sequence[Any]) -> StoredCheckpoint:
+    signed_at = row[2]
+    if isinstance(signed_at, str):
+        signed_at = datetime.fromisoformat(signed_at)
+    if signed_at.tzinfo is None:
+        signed_at = signed_at.replace(tzinfo=UTC)
+    return StoredCheckpoint(int(row[0]), bytes(row[1]), signed_at, str(row[3]))
+
+
+class ArchivedLeaf(NotFound):
+    """A proof would need leaf hashes that were archived out of the database."""
+
+
+class StoredNodes:
+    """``merkle.NodeSource`` over the database: stored levels are read, the levels between are
+    recomputed from at most ``2**(STRIDE-1)`` stored nodes or leaf hashes."""
+
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+        self._cache: dict[tuple[int, int], bytes] = {}
+
+    def get(self, level: int, index: int) -> bytes:
+        found = self._cache.get((level, index))
+        if found is not None:
+            return found
+        base = level - level % STRIDE
+        if base == level and level > 0:
+            row = self._tx.one(_NODE, {"level": level, "idx": index})
+            if row is None:
+                raise ArchivedLeaf(f"tree node {level}/{index} is not stored")
+            node = bytes(row[0])
+        else:
+            span = level - base
+            first, end = index << span, (index + 1) << span
+            if base == 0:
+                rows = self._tx.all(_LEAVES, {"first": first, "end": end})
+            else:
+                rows = self._tx.all(_NODES, {"level": base, "first": first, "end": end})
+            if len(rows) != end - first:
+                raise ArchivedLeaf("a proof needs leaf hashes that are no longer in the database (archived)")
+            node = merkle.root_from_leaf_hashes([bytes(r[1]) for r in rows])
+        self._cache[(level, index)] = node
+        return node
+
+
+class Checkpointer:
+    """Signs a checkpoint every ``interval`` seconds while the tree grows and hands it to the witness.
+
+    Runs as a daemon thread in ``serve``. Several instances on one database may each run one: the
+    checkpoint is taken under the tree's lock, so two never sign different roots for one size.
+    """
+
+    def __init__(
+        self,
+        *,
+        audit: AuditLog,
+        transaction: Callable[[], AbstractContextManager[Tx]],
+        witness: Witness | None,
+        interval: float,
+    ) -> None:
+        self._audit = audit
+        self._transaction = transaction
+        self._witness = witness
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> StoredCheckpoint | None:
+        """Take one checkpoint now if the tree grew; hand it to the witness."""
+        with self._transaction() as tx:
+            made = self._audit.checkpoint(tx)
+        if made is not None and self._witness is not None:
+            self._witness.add(made.tree_size, made.note)
+        return made
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="audit-checkpointer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._safe_tick()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._safe_tick()
+
+    def _safe_tick(self) -> None:
+        try:
+            self.tick()
+        except Exception:
+            # Logged, not raised: the next tick retries, and a witness that refuses is what
+            # `audit verify` reports on. The message carries no personal data (sizes and hashes).
+            log.exception("audit checkpoint failed")
