@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from shopshield.access.cli import app as export_app
+from shopshield.audit.cli import app as audit_app
 from shopshield.cliutil import fail, open_container, settings_from_env
 from shopshield.keys.cli import app as keys_app
 from shopshield.principals.cli import app as principals_app
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.add_typer(principals_app, name="principals")
 app.add_typer(keys_app, name="keys")
 app.add_typer(export_app, name="export")
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
 
 

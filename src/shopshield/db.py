@@ -292,3 +292,28 @@ def transaction(engine: Engine) -> Iterator[Tx]:
                 pool.release(driver)
             else:
                 driver.close()
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Tx]:
+    """A read-only snapshot on a driver connection: every statement sees the same committed state,
+    and no write lock is taken, so long reads (verifying the log, proofs) never hold up requests."""
+    pool = _driver_pool(engine)
+    driver = pool.acquire()
+    tx = Tx(driver, engine.dialect.name)
+    reusable = True
+    try:
+        if tx.dialect == "sqlite":
+            driver.execute("BEGIN")
+        else:
+            driver.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield tx
+    finally:
+        try:
+            driver.rollback()
+        except Exception:
+            reusable = False
+        if reusable:
+            pool.release(driver)
+        else:
+            driver.close()

@@ -70,7 +70,7 @@ class Verifier:
     @classmethod
     def parse(cls, text: str) -> Verifier:
         try:
-            name, hex_id, encoded = text.strip().split("+")
+            name, hex_id, encoded = text.strip().split("+", 2)
             raw = base64.b64decode(encoded, validate=True)
             if raw[:1] != _ED25519 or len(raw) != 33:
                 raise CheckpointError("verifier key: only Ed25519 keys are supported")

@@ -1,0 +1,234 @@
+"""``shopshield audit``: verify the log, prove inclusion and consistency, sign a checkpoint now,
+print the checkpoint key, archive old events."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import orjson
+import typer
+from rich.console import Console
+
+from shopshield.audit import merkle
+from shopshield.audit.archive import archive_before
+from shopshield.audit.service import StoredNodes
+from shopshield.audit.verify import verify_log
+from shopshield.bootstrap import Container
+from shopshield.cliutil import fail, open_container, parse_moment, progress_bar, settings_from_env
+from shopshield.db import Tx, reading
+from shopshield.errors import ShopShieldError
+
+app = typer.Typer(help="The tamper-evident access log: verify, prove, checkpoint, archive.", no_args_is_help=True)
+prove_app = typer.Typer(help="Merkle proofs against signed checkpoints (RFC 9162).", no_args_is_help=True)
+app.add_typer(prove_app, name="prove")
+out = Console()
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def _print_json(document: object) -> None:
+    out.print_json(orjson.dumps(document).decode())
+
+
+@app.command()
+def verify(
+    archive_dir: Path | None = typer.Option(None, help="Directory holding archived Parquet files, to check them too"),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
+) -> None:
+    """Recompute the tree from the stored events and check it against every signed checkpoint,
+    the stored nodes and the witness. Exit 0 when intact, 1 naming the first bad event."""
+    if archive_dir is not None and not archive_dir.is_dir():
+        fail(f"--archive-dir: {archive_dir} is not a directory", code=2)
+    container = open_container(settings_from_env())
+    try:
+        with reading(container.engine) as tx:
+            total = container.audit.size(tx)
+            with progress_bar("verifying the access log") as bar:
+                task = bar.add_task("verify", total=total)
+                report = verify_log(
+                    tx,
+                    verifier=container.audit.signer.verifier,
+                    witness=container.witness,
+                    archive_dir=archive_dir,
+                    progress=lambda n: bar.advance(task, n),
+                )
+    finally:
+        container.close()
+    if as_json:
+        _print_json(
+            {
+                "ok": report.ok,
+                "tree_size": report.tree_size,
+                "events_checked": report.events_checked,
+                "checkpoints_checked": report.checkpoints_checked,
+                "witnessed_checked": report.witnessed_checked,
+                "archived_leaves": report.archived_leaves,
+                "first_bad_leaf": report.first_bad_leaf,
+                "problems": [{"leaf": p.leaf, "message": p.message} for p in report.problems],
+                "notes": report.notes,
+            }
+        )
+    else:
+        for note in report.notes:
+            out.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+        if report.ok:
+            out.print(
+                f"intact: {report.tree_size} events, {report.checkpoints_checked} stored and "
+                f"{report.witnessed_checked} witnessed checkpoints match",
+                highlight=False,
+            )
+        else:
+            first = report.first_bad_leaf
+            where = f" (first bad event: leaf {first})" if first is not None else ""
+            out.print(f"[red]TAMPERED[/red]{where}", highlight=False)
+            for problem in report.problems:
+                out.print(f"- {problem.message}", highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@prove_app.command("inclusion")
+def prove_inclusion(
+    leaf_index: int = typer.Option(..., "--leaf-index", min=0, help="Position of the event in the log"),
+    tree_size: int | None = typer.Option(None, min=1, help="Tree size to prove against (default: latest checkpoint)"),
+) -> None:
+    """Print an inclusion proof, checked against the signed checkpoint before it is printed."""
+    container = open_container(settings_from_env())
+    try:
+        with reading(container.engine) as tx:
+            size, root, note = _checkpoint(container, tx, tree_size)
+            if leaf_index >= size:
+                fail("--leaf-index must be smaller than the tree size", code=2)
+            proof = container.audit.inclusion_proof(tx, leaf_index, size)
+            leaf = merkle_leaf(tx, leaf_index)
+    except ShopShieldError as exc:
+        fail(exc.message, code=1)
+    finally:
+        container.close()
+    merkle.verify_inclusion(leaf_index, size, leaf, proof, root)
+    _print_json(
+        {
+            "leaf_index": leaf_index,
+            "tree_size": size,
+            "leaf_hash": _b64(leaf),
+            "root_hash": _b64(root),
+            "proof": [_b64(h) for h in proof],
+            "checkpoint": note,
+        }
+    )
+
+
+@prove_app.command("consistency")
+def prove_consistency(
+    first: int = typer.Option(..., min=0, help="The smaller tree size"),
+    second: int | None = typer.Option(None, min=1, help="The larger tree size (default: latest checkpoint)"),
+) -> None:
+    """Print a consistency proof between two tree sizes, checked before it is printed."""
+    container = open_container(settings_from_env())
+    try:
+        with reading(container.engine) as tx:
+            size2, root2, note2 = _checkpoint(container, tx, second)
+            if first > size2:
+                fail("--first must not be larger than --second", code=2)
+            proof = container.audit.consistency_proof(tx, first, size2)
+            root1 = container.audit.root(tx, first)
+            stored1 = container.audit.checkpoint_at(tx, first)
+    except ShopShieldError as exc:
+        fail(exc.message, code=1)
+    finally:
+        container.close()
+    if first > 0:
+        merkle.verify_consistency(first, size2, proof, root1, root2)
+    _print_json(
+        {
+            "first": first,
+            "second": size2,
+            "first_root": _b64(root1),
+            "second_root": _b64(root2),
+            "proof": [_b64(h) for h in proof],
+            "checkpoints": [stored1.note if stored1 else None, note2],
+        }
+    )
+
+
+@app.command()
+def checkpoint() -> None:
+    """Sign a checkpoint of the current tree now and hand it to the witness."""
+    container = open_container(settings_from_env())
+    try:
+        made = container.checkpointer().tick()
+        if made is None:
+            with reading(container.engine) as tx:
+                latest = container.audit.latest_checkpoint(tx)
+            if latest is None:
+                fail("the log is empty: nothing to sign yet", code=1)
+            out.print(f"no new events since the checkpoint of {latest.tree_size} events", highlight=False)
+            out.print(latest.note, end="", highlight=False)
+            return
+        out.print(made.note, end="", highlight=False)
+    finally:
+        container.close()
+
+
+@app.command()
+def key() -> None:
+    """Print the verifier key of the checkpoint signer (for witnesses and auditors)."""
+    container = open_container(settings_from_env())
+    try:
+        out.print(container.audit.signer.verifier_key, highlight=False)
+    finally:
+        container.close()
+
+
+@app.command()
+def archive(
+    before: str = typer.Option(..., help="Archive events logged before this ISO 8601 date/time"),
+    out_dir: Path = typer.Option(..., "--out", help="Directory for the Parquet file"),
+) -> None:
+    """Move the oldest events (older than the retention period) to Parquet, keeping the log verifiable."""
+    moment = parse_moment(before, "--before")
+    assert moment is not None
+    settings = settings_from_env()
+    container = open_container(settings)
+    try:
+        with progress_bar("archiving access events") as bar:
+            task = bar.add_task("archive", total=None)
+            done = archive_before(
+                container.engine,
+                out_dir,
+                before=moment,
+                retention_days=settings.audit_retention_days,
+                progress=lambda n: bar.advance(task, n),
+            )
+    except ShopShieldError as exc:
+        fail(exc.message, code=2)
+    finally:
+        container.close()
+    if done is None:
+        out.print("nothing to archive: no events old enough", highlight=False)
+        return
+    out.print(
+        f"archived leaves {done.first_leaf}..{done.end_leaf - 1} to {done.path} (sha256 {done.sha256.hex()})",
+        highlight=False,
+    )
+
+
+def _checkpoint(container: Container, tx: Tx, size: int | None) -> tuple[int, bytes, str | None]:
+    """Size, root and note of the checkpoint to prove against (the root is computed for a size
+    that was never checkpointed, and then there is no note)."""
+    if size is None:
+        latest = container.audit.latest_checkpoint(tx)
+        if latest is None:
+            fail("no checkpoint has been signed yet: run `shopshield audit checkpoint`", code=1)
+        return latest.tree_size, latest.root_hash, latest.note
+    stored = container.audit.checkpoint_at(tx, size)
+    if stored is not None:
+        return size, stored.root_hash, stored.note
+    return size, container.audit.root(tx, size), None
+
+
+def merkle_leaf(tx: Tx, leaf_index: int) -> bytes:
+    return StoredNodes(tx).get(0, leaf_index)
