@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopshield import __version__
+from shopshield.access.views import router as access_router
 from shopshield.audit.views import router as audit_router
 from shopshield.bootstrap import Container
 from shopshield.principals.views import router as principals_router
@@ -51,6 +52,7 @@ def create_app(container: Container, *, checkpoints: bool = True) -> FastAPI:
     app.include_router(principals_router)
     app.include_router(vault_router)
     app.include_router(tickets_router)
+    app.include_router(access_router)
     app.include_router(audit_router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")

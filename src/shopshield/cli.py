@@ -8,6 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
+from shopshield.access.cli import access_report
 from shopshield.access.cli import app as export_app
 from shopshield.audit.cli import app as audit_app
 from shopshield.cliutil import fail, open_container, settings_from_env
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.add_typer(principals_app, name="principals")
 app.add_typer(keys_app, name="keys")
 app.add_typer(export_app, name="export")
+app.command("access-report")(access_report)
 app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
 

@@ -43,7 +43,9 @@ class KeystoreBase(DeclarativeBase):
 # SQLite has one writer at a time. Threads of one process queue on this lock instead of on
 # SQLite's busy handler, which sleeps and retries and turned 8 concurrent requests into
 # second-long tail latencies. Other processes (a CLI during `serve`) still meet busy_timeout.
-_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+# A plain Lock, not an RLock: a shared group commit (``_GroupCommit``) is released by whichever
+# thread commits it.
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 # How many idle driver connections ``transaction`` keeps per engine (more are opened under load
 # and closed when they come back).
 _HOT_CONNECTIONS = 8
@@ -54,7 +56,8 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 30})
         _tune_sqlite(engine)
-        _WRITE_LOCKS[engine] = threading.RLock()
+        _WRITE_LOCKS[engine] = threading.Lock()
+        _GROUPS[engine] = _GroupCommit(engine)
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
@@ -168,9 +171,12 @@ class Tx:
         return cursor
 
     def many(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
-            cursor = self._conn.cursor()
-            cursor.executemany(statement.text(self.dialect), rows)
+        if len(rows) == 1:
+            # One row is the common case (a transaction that records one read); executemany
+            # costs measurably more for it.
+            self._conn.cursor().execute(statement.text(self.dialect), rows[0])
+        elif rows:
+            self._conn.cursor().executemany(statement.text(self.dialect), rows)
 
     def one(self, statement: Statement, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         row: tuple[Any, ...] | None = self.execute(statement, params).fetchone()
@@ -263,35 +269,176 @@ def _driver_pool(engine: Engine) -> _DriverPool:
 
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Tx]:
-    """Like ``unit_of_work`` but on a driver connection, for the hot read path."""
+    """Like ``unit_of_work`` but on a driver connection, for the hot read path.
+
+    On SQLite, transactions that overlap in time share one database transaction and one commit
+    (see ``_GroupCommit``); each still commits or fails as a whole, and none returns before the
+    commit that makes its writes durable.
+    """
+    group = _GROUPS.get(engine)
+    if group is not None:
+        with group.member() as tx:
+            yield tx
+        return
     pool = _driver_pool(engine)
-    with _WRITE_LOCKS.get(engine) or nullcontext():
-        driver = pool.acquire()
-        tx = Tx(driver, engine.dialect.name)
+    driver = pool.acquire()
+    tx = Tx(driver, engine.dialect.name)
+    reusable = True
+    try:
+        yield tx
+        tx.flush_deferred()
+        driver.commit()
+    except RecordedRefusal:
+        tx.flush_deferred()
+        driver.commit()
+        raise
+    except BaseException:
+        try:
+            driver.rollback()
+        except Exception:
+            reusable = False
+            raise
+        raise
+    finally:
+        if reusable:
+            pool.release(driver)
+        else:
+            driver.close()
+
+
+class CommitFailed(RuntimeError):
+    """The shared commit of a group of transactions failed; none of them took effect."""
+
+
+class _Batch:
+    __slots__ = ("done", "driver", "error", "members")
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+        self.members = 0
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+
+class _GroupCommit:
+    """Group commit for SQLite's hot path: one database transaction, many request transactions.
+
+    Each request transaction runs in turn on one connection inside a savepoint, so its own
+    failure rolls back only its own writes. When it finishes and others are waiting for their
+    turn, it hands the still-open transaction on instead of committing; the last one of the
+    group commits for everyone and wakes them. Under load a commit (the costliest step of a
+    masked view: WAL frames for the event, its indexes and the quota row) is paid once per group
+    instead of once per request; alone, a request commits at once as before.
+    """
+
+    MAX_GROUP = 32
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._cond = threading.Condition(threading.Lock())
+        self._busy = False
+        self._waiting = 0
+        self._batch: _Batch | None = None
+
+    @contextmanager
+    def member(self) -> Iterator[Tx]:
+        batch = self._take_turn()
+        driver = batch.driver
+        tx = Tx(driver, "sqlite")
+        refusal: RecordedRefusal | None = None
+        try:
+            driver.execute("SAVEPOINT member")
+            try:
+                yield tx
+                tx.flush_deferred()
+            except RecordedRefusal as exc:
+                tx.flush_deferred()
+                refusal = exc
+            driver.execute("RELEASE member")
+        except BaseException:
+            try:
+                driver.execute("ROLLBACK TO member")
+                driver.execute("RELEASE member")
+            except Exception as exc:
+                # The connection cannot undo this member's writes: the whole group must fail.
+                batch.error = exc
+            self._end_turn(batch)
+            raise
+        batch.members += 1
+        self._end_turn(batch)
+        batch.done.wait()
+        if batch.error is not None:
+            raise CommitFailed("the transaction could not be committed") from batch.error
+        if refusal is not None:
+            raise refusal
+
+    def _take_turn(self) -> _Batch:
+        with self._cond:
+            self._waiting += 1
+            while self._busy:
+                self._cond.wait()
+            self._waiting -= 1
+            self._busy = True
+            batch = self._batch
+        if batch is not None:
+            return batch
+        lock = _WRITE_LOCKS[self._engine]
+        pool = _driver_pool(self._engine)
+        lock.acquire()
+        try:
+            driver = pool.acquire()
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                pool.release(driver)
+                raise
+        except BaseException:
+            lock.release()
+            self._hand_on()
+            raise
+        self._batch = _Batch(driver)
+        return self._batch
+
+    def _end_turn(self, batch: _Batch) -> None:
+        with self._cond:
+            if self._waiting and batch.error is None and batch.members < self.MAX_GROUP:
+                self._busy = False
+                self._cond.notify()
+                return
+        self._commit(batch)
+
+    def _commit(self, batch: _Batch) -> None:
+        driver = batch.driver
         reusable = True
         try:
-            if tx.dialect == "sqlite":
-                # Autocommit mode at the driver (see make_engine): the transaction is ours to open.
-                driver.execute("BEGIN IMMEDIATE")
-            yield tx
-            tx.flush_deferred()
-            driver.commit()
-        except RecordedRefusal:
-            tx.flush_deferred()
-            driver.commit()
-            raise
-        except BaseException:
+            if batch.error is None and batch.members:
+                driver.commit()
+            else:
+                driver.rollback()
+        except BaseException as exc:
+            batch.error = exc
             try:
                 driver.rollback()
             except Exception:
                 reusable = False
-                raise
-            raise
         finally:
+            self._batch = None
+            pool = _driver_pool(self._engine)
             if reusable:
                 pool.release(driver)
             else:
                 driver.close()
+            _WRITE_LOCKS[self._engine].release()
+            batch.done.set()
+            self._hand_on()
+
+    def _hand_on(self) -> None:
+        with self._cond:
+            self._busy = False
+            self._cond.notify()
+
+
+_GROUPS: weakref.WeakKeyDictionary[Engine, _GroupCommit] = weakref.WeakKeyDictionary()
 
 
 @contextmanager

@@ -47,7 +47,9 @@ class Checkpoint:
 
     def body(self) -> str:
         root = base64.b64encode(self.root_hash).decode()
-        stamp = self.signed_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        # A naive time is UTC here as everywhere in ShopShield (astimezone would take it as local).
+        moment = self.signed_at if self.signed_at.tzinfo is not None else self.signed_at.replace(tzinfo=UTC)
+        stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return f"{self.origin}\n{self.tree_size}\n{root}\ntime {stamp}\n"
 
 
@@ -86,30 +88,38 @@ class Verifier:
         return key_id(self.name, self.public)
 
     def verify(self, note: str) -> Checkpoint:
-        """The checkpoint in ``note`` if this key signed it; ``CheckpointError`` otherwise."""
-        body, sep, signatures = note.partition("\n\n")
-        if not sep:
+        """The checkpoint in ``note`` if this key signed it; ``CheckpointError`` otherwise.
+
+        As c2sp.org/signed-note says: the signatures follow the last blank line, every signature
+        line must be well formed, signatures by unknown keys are ignored, and a signature by this
+        key that does not verify rejects the note even if another one does.
+        """
+        body, sep, signatures = note.rpartition("\n\n")
+        if not sep or not signatures.endswith("\n"):
             raise CheckpointError("note has no signature block")
         body += "\n"
         wanted = self.key_id
-        for line in signatures.splitlines():
+        verified = False
+        for line in signatures[:-1].split("\n"):
             if not line.startswith(_DASH):
                 raise CheckpointError("malformed signature line")
             name, _, encoded = line[len(_DASH) :].rpartition(" ")
-            if name != self.name:
-                continue
             try:
                 blob = base64.b64decode(encoded, validate=True)
             except binascii.Error:
                 raise CheckpointError("signature is not base64") from None
-            if len(blob) != 68 or blob[:4] != wanted:
+            if not name or len(blob) < 5:
+                raise CheckpointError("malformed signature line")
+            if name != self.name or blob[:4] != wanted:
                 continue
             try:
                 self.public.verify(blob[4:], body.encode())
             except InvalidSignature:
                 raise CheckpointError("checkpoint signature does not verify") from None
-            return parse_body(body)
-        raise CheckpointError(f"note carries no signature by {self.name}")
+            verified = True
+        if not verified:
+            raise CheckpointError(f"note carries no signature by {self.name}")
+        return parse_body(body)
 
 
 def parse_body(body: str) -> Checkpoint:
@@ -157,11 +167,19 @@ def _load_or_create(path: Path) -> Ed25519PrivateKey:
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     path.parent.mkdir(parents=True, exist_ok=True)
-    # O_EXCL: two processes starting at once must not each write a different key.
+    # Written whole to a private temporary file, then linked into place: a second process starting
+    # at the same moment either wins the link or reads the complete key, never a half-written file.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _load_or_create(path)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(partial, path)
+        except FileExistsError:
+            return _load_or_create(path)
+    finally:
+        partial.unlink(missing_ok=True)
     return key

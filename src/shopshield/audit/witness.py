@@ -8,6 +8,7 @@ in production, on another machine or a write-once volume).
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import threading
@@ -39,24 +40,25 @@ class FileWitness:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._largest: int | None = None
 
     def add(self, tree_size: int, note: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = orjson.dumps({"tree_size": tree_size, "note": note}) + b"\n"
         with self._lock:
-            largest = self._largest if self._largest is not None else self._largest_on_file()
-            if largest is not None and tree_size < largest:
-                raise WitnessRefused(
-                    f"the witness already holds a checkpoint of size {largest}; refusing size {tree_size}"
-                )
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            line = orjson.dumps({"tree_size": tree_size, "note": note}) + b"\n"
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             try:
+                # Check and append under an exclusive lock on the file itself: `serve` and a CLI
+                # `audit checkpoint` may both be adding, and the check must see the other's line.
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                largest = _largest_in_tail(fd)
+                if largest is not None and tree_size < largest:
+                    raise WitnessRefused(
+                        f"the witness already holds a checkpoint of size {largest}; refusing size {tree_size}"
+                    )
                 os.write(fd, line)
                 os.fsync(fd)
             finally:
-                os.close(fd)
-            self._largest = tree_size
+                os.close(fd)  # also releases the lock
 
     def notes(self) -> list[str]:
         if not self.path.exists():
@@ -71,19 +73,24 @@ class FileWitness:
                 raise CheckpointError(f"witness file line {number} does not parse") from None
         return found
 
-    def _largest_on_file(self) -> int | None:
-        if not self.path.exists():
-            return None
-        with self.path.open("rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - 8192))
-            tail = handle.read().splitlines()
-        for line in reversed(tail):
-            try:
-                return int(orjson.loads(line)["tree_size"])
-            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-                continue
-        return None
+
+def _largest_in_tail(fd: int) -> int | None:
+    """The largest tree size among the last lines of the file (checkpoints only grow, so the
+    newest lines hold it unless the file was tampered with, which ``audit verify`` reports)."""
+    end = os.lseek(fd, 0, os.SEEK_END)
+    start = max(0, end - 65536)
+    tail = os.pread(fd, end - start, start).splitlines()
+    if start:
+        tail = tail[1:]  # the first line may be cut
+    sizes = []
+    for line in tail:
+        try:
+            entry = orjson.loads(line)
+            if isinstance(entry.get("note"), str):
+                sizes.append(int(entry["tree_size"]))
+        except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
+            continue
+    return max(sizes) if sizes else None
 
 
 def verified_notes(witness: Witness, verifier: Verifier) -> list[tuple[int, bytes, str]]:

@@ -22,6 +22,7 @@ PERMISSIONS = (
     "tickets.write",
     "principals.manage",
     "audit.read",
+    "access_reports.read",
 )
 ACTOR_KINDS = ("staff", "courier", "merchant", "partner", "service", "job", "other")
 
