@@ -310,13 +310,19 @@ class CommitFailed(RuntimeError):
     """The shared commit of a group of transactions failed; none of them took effect."""
 
 
+class _FirstMemberFailed(Exception):
+    """The batch's first member failed before anyone joined: its transaction is rolled back."""
+
+
 class _Batch:
     __slots__ = ("done", "driver", "error", "members")
 
     def __init__(self, driver: Any) -> None:
         self.driver = driver
         self.members = 0
-        self.done = threading.Event()
+        # Set under the group's condition, which the members wait on (a threading.Event per
+        # batch cost more than the rest of the group's bookkeeping).
+        self.done = False
         self.error: BaseException | None = None
 
 
@@ -335,7 +341,11 @@ class _GroupCommit:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._cond = threading.Condition(threading.Lock())
+        lock = threading.Lock()
+        # Two conditions on one lock: waiting for a turn on the connection, and waiting for the
+        # commit of one's batch. One condition for both would let a hand-over wake the wrong one.
+        self._turn = threading.Condition(lock)
+        self._done = threading.Condition(lock)
         self._busy = False
         self._waiting = 0
         self._batch: _Batch | None = None
@@ -346,37 +356,48 @@ class _GroupCommit:
         driver = batch.driver
         tx = Tx(driver, "sqlite")
         refusal: RecordedRefusal | None = None
+        # The first member of a batch needs no savepoint: if it fails, nobody else has joined
+        # yet and the whole transaction rolls back.
+        savepoint = batch.members > 0
         try:
-            driver.execute("SAVEPOINT member")
+            if savepoint:
+                driver.execute("SAVEPOINT member")
             try:
                 yield tx
                 tx.flush_deferred()
             except RecordedRefusal as exc:
                 tx.flush_deferred()
                 refusal = exc
-            driver.execute("RELEASE member")
-        except BaseException:
-            try:
-                driver.execute("ROLLBACK TO member")
+            if savepoint:
                 driver.execute("RELEASE member")
-            except Exception as exc:
-                # The connection cannot undo this member's writes: the whole group must fail.
-                batch.error = exc
+        except BaseException:
+            if savepoint:
+                try:
+                    driver.execute("ROLLBACK TO member")
+                    driver.execute("RELEASE member")
+                except Exception as exc:
+                    # The connection cannot undo this member's writes: the whole group must fail.
+                    batch.error = exc
+            else:
+                batch.error = batch.error or _FirstMemberFailed()
             self._end_turn(batch)
             raise
         batch.members += 1
         self._end_turn(batch)
-        batch.done.wait()
+        if not batch.done:
+            with self._done:
+                while not batch.done:
+                    self._done.wait()
         if batch.error is not None:
             raise CommitFailed("the transaction could not be committed") from batch.error
         if refusal is not None:
             raise refusal
 
     def _take_turn(self) -> _Batch:
-        with self._cond:
+        with self._turn:
             self._waiting += 1
             while self._busy:
-                self._cond.wait()
+                self._turn.wait()
             self._waiting -= 1
             self._busy = True
             batch = self._batch
@@ -400,10 +421,10 @@ class _GroupCommit:
         return self._batch
 
     def _end_turn(self, batch: _Batch) -> None:
-        with self._cond:
+        with self._turn:
             if self._waiting and batch.error is None and batch.members < self.MAX_GROUP:
                 self._busy = False
-                self._cond.notify()
+                self._turn.notify()
                 return
         self._commit(batch)
 
@@ -429,13 +450,16 @@ class _GroupCommit:
             else:
                 driver.close()
             _WRITE_LOCKS[self._engine].release()
-            batch.done.set()
-            self._hand_on()
+            with self._turn:
+                batch.done = True
+                self._busy = False
+                self._done.notify_all()
+                self._turn.notify()
 
     def _hand_on(self) -> None:
-        with self._cond:
+        with self._turn:
             self._busy = False
-            self._cond.notify()
+            self._turn.notify()
 
 
 _GROUPS: weakref.WeakKeyDictionary[Engine, _GroupCommit] = weakref.WeakKeyDictionary()
