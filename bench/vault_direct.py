@@ -5,12 +5,15 @@ pyca/cryptography: one table holds each customer's AES-GCM-encrypted fields (nam
 ID number and one address) in ShopShield's sealed format and associated data; a data key per
 customer lives in an in-memory dict (as ShopShield's key cache holds it when warm). A view selects
 the row, decrypts and masks every field with ``shopshield.vault.masking``, inserts an access-event
-row shaped like ShopShield's (same columns and, by default, the same three indexes), commits (WAL,
-synchronous=NORMAL) and serialises the JSON with orjson.
+row shaped like ShopShield's (same columns, keyed by its leaf index, and by default the same two
+indexes) with its Merkle leaf hash (SHA-256 over the same canonical JSON, the leaf index from a
+counter in memory: the least an access log with leaves can do), commits (WAL, synchronous=NORMAL)
+and serialises the JSON with orjson.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
@@ -37,18 +40,17 @@ CREATE TABLE customers (
     address_id TEXT, recipient_ct BLOB, phone_ct BLOB, region_ct BLOB, street_ct BLOB
 );
 CREATE TABLE access_events (
-    seq INTEGER PRIMARY KEY,
+    leaf_index INTEGER PRIMARY KEY,
     ts TEXT NOT NULL,
     actor_id TEXT NOT NULL, actor_kind TEXT NOT NULL, actor_role TEXT NOT NULL,
     action TEXT NOT NULL, customer_id TEXT, order_id TEXT, fields TEXT NOT NULL,
     channel TEXT NOT NULL, source_ip TEXT, purpose TEXT, ticket_id TEXT,
-    outcome TEXT NOT NULL, reason TEXT, leaf_index INTEGER, leaf_hash BLOB
+    outcome TEXT NOT NULL, reason TEXT, leaf_hash BLOB NOT NULL
 );
 """
 # ShopShield's access_events indexes; without them (``event_indexes=False``) the event table keeps
 # only its rowid, the cheapest insert SQLite can do.
 _EVENT_INDEXES = """
-CREATE UNIQUE INDEX uq_access_events_leaf_index ON access_events (leaf_index) WHERE leaf_index IS NOT NULL;
 CREATE INDEX ix_access_events_actor_ts ON access_events (actor_id, ts);
 CREATE INDEX ix_access_events_customer_ts ON access_events (customer_id, ts);
 """
@@ -57,8 +59,8 @@ _SELECT = (
     "street_ct FROM customers WHERE customer_id = ?"
 )
 _INSERT_EVENT = (
-    "INSERT INTO access_events (ts, actor_id, actor_kind, actor_role, action, customer_id, "
-    "fields, channel, outcome) VALUES (?, ?, ?, ?, 'view', ?, ?, 'api', 'ok')"
+    "INSERT INTO access_events (leaf_index, ts, actor_id, actor_kind, actor_role, action, customer_id, "
+    "fields, channel, outcome, leaf_hash) VALUES (?, ?, ?, ?, ?, 'view', ?, ?, 'api', 'ok', ?)"
 )
 _FIELDS = "|".join(MASKED)
 
@@ -85,6 +87,7 @@ class DirectStore:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.executescript(_SCHEMA + (_EVENT_INDEXES if event_indexes else ""))
         self.keys: dict[str, AESGCM] = {}
+        self.leaves = 0
 
     def close(self) -> None:
         self.conn.close()
@@ -146,9 +149,18 @@ class DirectStore:
             "masked": MASKED,
             "revealable": REVEALABLE,
         }
-        self.conn.execute(
-            _INSERT_EVENT,
-            (datetime.now(UTC).isoformat(), *ACTOR, customer_id, _FIELDS),
-        )
+        ts = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+        canonical = orjson.dumps(
+            {
+                "v": 1, "i": self.leaves, "ts": ts + "Z", "actor_id": ACTOR[0], "actor_kind": ACTOR[1],
+                "actor_role": ACTOR[2], "action": "view", "customer_id": customer_id, "order_id": None,
+                "fields": MASKED, "channel": "api", "source_ip": None, "purpose": None, "ticket_id": None,
+                "outcome": "ok", "reason": None,
+            },
+            option=orjson.OPT_SORT_KEYS,
+        )  # fmt: skip
+        leaf = hashlib.sha256(b"\x00" + canonical).digest()
+        self.conn.execute(_INSERT_EVENT, (self.leaves, ts, *ACTOR, customer_id, _FIELDS, leaf))
         self.conn.commit()
+        self.leaves += 1
         return orjson.dumps(out)

@@ -21,18 +21,8 @@ from shopshield.bootstrap import Container
 from shopshield.cli import app
 from shopshield.db import reading
 from shopshield.settings import Settings
-from tests.audit.helpers import History, build_history, checkpoint, log_views, verify
-from tests.helpers import World, make_world
-
-
-@pytest.fixture
-def world(container: Container) -> World:
-    return make_world(container)
-
-
-@pytest.fixture
-def history(world: World) -> History:
-    return build_history(world)
+from tests.audit.helpers import History, checkpoint, log_views, verify
+from tests.helpers import World
 
 
 def _rows(container: Container) -> list[AccessEventRow]:

@@ -23,24 +23,14 @@ from shopshield.audit.witness import WitnessRefused
 from shopshield.bootstrap import Container, build
 from shopshield.cli import app
 from shopshield.settings import Settings
-from tests.audit.helpers import History, build_history, checkpoint, log_views, verify
-from tests.helpers import World, make_world
+from tests.audit.helpers import History, checkpoint, log_views, verify
+from tests.helpers import World
 
 COLUMNS = (
     "leaf_index, ts, actor_id, actor_kind, actor_role, action, customer_id, order_id, fields, channel, "
     "source_ip, purpose, ticket_id, outcome, reason, leaf_hash"
 )
 TARGET = 20  # a leaf inside the first checkpoint, in the second 16-leaf block
-
-
-@pytest.fixture
-def world(container: Container) -> World:
-    return make_world(container)
-
-
-@pytest.fixture
-def history(world: World) -> History:
-    return build_history(world)
 
 
 def _sql(container: Container, statement: str, **params: Any) -> list[Any]:

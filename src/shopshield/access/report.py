@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from shopshield.access.models import DENIED, OK, AccessEvent
+from shopshield.access.models import DENIED, OK
 from shopshield.audit.canonical import format_ts, split_fields
 from shopshield.db import Statement, Tx
 from shopshield.errors import AccessDenied, InvalidInput
@@ -144,21 +144,6 @@ def parse_query(
     return ReportQuery(customer_id, start, end, limit, before)
 
 
-def _event(caller: Caller, customer_id: str, outcome: str, reason: str | None = None) -> AccessEvent:
-    p = caller.principal
-    return AccessEvent(
-        actor_id=p.principal_id,
-        actor_kind=p.actor_kind,
-        actor_role=p.role,
-        action=ACTION,
-        channel=caller.channel,
-        outcome=outcome,
-        customer_id=customer_id,
-        source_ip=caller.source_ip,
-        reason=reason,
-    )
-
-
 def authorize(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str) -> None:
     """Refuse, and record the refusal, unless the caller's role holds ``access_reports.read``.
 
@@ -168,7 +153,7 @@ def authorize(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str) -> None
     role = caller.principal.role
     if PERMISSION not in vault.policies.role(role).permissions:
         message = f"role {role!r} lacks the permission {PERMISSION!r}"
-        vault.audit.record(tx, _event(caller, customer_id, DENIED, message), now=vault.clock())
+        vault.audit.record(tx, caller.event(ACTION, DENIED, customer_id=customer_id, reason=message), now=vault.clock())
         raise AccessDenied(message)
 
 
@@ -195,7 +180,7 @@ def access_report(*, vault: Vault, tx: Tx, caller: Caller, query: ReportQuery) -
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     # Queued now, appended at commit: it is not in this page or its total, but in the next report.
-    vault.audit.record(tx, _event(caller, query.customer_id, OK), now=vault.clock())
+    vault.audit.record(tx, caller.event(ACTION, OK, customer_id=query.customer_id), now=vault.clock())
     return {
         "customer_id": query.customer_id,
         "summary": {"total": sum(int(n) for _role, n in roles), "actor_roles": [str(r) for r, _n in roles]},

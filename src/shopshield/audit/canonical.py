@@ -55,29 +55,31 @@ def format_ts(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds") + "Z"
 
 
+def event_values(event: AccessEvent) -> dict[str, object]:
+    """The event's own columns, with ``fields`` as a list: what the canonical form and the stored
+    row share."""
+    return {
+        "actor_id": event.actor_id,
+        "actor_kind": event.actor_kind,
+        "actor_role": event.actor_role,
+        "action": event.action,
+        "customer_id": event.customer_id,
+        "order_id": event.order_id,
+        "fields": list(event.fields),
+        "channel": event.channel,
+        "source_ip": event.source_ip,
+        "purpose": event.purpose,
+        "ticket_id": event.ticket_id,
+        "outcome": event.outcome,
+        "reason": event.reason,
+    }
+
+
 def canonical_bytes(leaf_index: int, ts: str, event: AccessEvent) -> bytes:
     """The version-1 canonical encoding of ``event`` at ``leaf_index``; ``ts`` from ``format_ts``."""
-    return _dumps(
-        {
-            "v": VERSION,
-            "i": leaf_index,
-            "ts": ts,
-            "actor_id": event.actor_id,
-            "actor_kind": event.actor_kind,
-            "actor_role": event.actor_role,
-            "action": event.action,
-            "customer_id": event.customer_id,
-            "order_id": event.order_id,
-            "fields": list(event.fields),
-            "channel": event.channel,
-            "source_ip": event.source_ip,
-            "purpose": event.purpose,
-            "ticket_id": event.ticket_id,
-            "outcome": event.outcome,
-            "reason": event.reason,
-        },
-        option=_SORTED,
-    )
+    values = event_values(event)
+    values.update(v=VERSION, i=leaf_index, ts=ts)
+    return _dumps(values, option=_SORTED)
 
 
 def event_leaf_hash(leaf_index: int, ts: str, event: AccessEvent) -> bytes:

@@ -19,7 +19,7 @@ from typing import Any
 
 from shopshield.access.models import AccessEvent
 from shopshield.audit import merkle
-from shopshield.audit.canonical import event_leaf_hash, format_ts, join_fields
+from shopshield.audit.canonical import event_leaf_hash, event_values, format_ts, join_fields
 from shopshield.audit.models import STRIDE
 from shopshield.audit.signing import Checkpoint, CheckpointSigner
 from shopshield.audit.witness import Witness
@@ -194,24 +194,9 @@ def frontier(source: merkle.NodeSource, size: int) -> merkle.CompactRange:
 
 
 def _event_row(tx: Tx, index: int, leaf: bytes, now: datetime, event: AccessEvent) -> dict[str, Any]:
-    return {
-        "ts": tx.timestamp(now),
-        "actor_id": event.actor_id,
-        "actor_kind": event.actor_kind,
-        "actor_role": event.actor_role,
-        "action": event.action,
-        "customer_id": event.customer_id,
-        "order_id": event.order_id,
-        "fields": join_fields(event.fields),
-        "channel": event.channel,
-        "source_ip": event.source_ip,
-        "purpose": event.purpose,
-        "ticket_id": event.ticket_id,
-        "outcome": event.outcome,
-        "reason": event.reason,
-        "leaf_index": index,
-        "leaf_hash": leaf,
-    }
+    row = event_values(event)
+    row.update(fields=join_fields(event.fields), ts=tx.timestamp(now), leaf_index=index, leaf_hash=leaf)
+    return row
 
 
 def _checkpoint(row: Sequence[Any]) -> StoredCheckpoint:

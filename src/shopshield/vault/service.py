@@ -82,22 +82,22 @@ class Caller:
     channel: str = "api"
     source_ip: str | None = None
 
+    def event(self, action: str, outcome: str, **details: Any) -> AccessEvent:
+        """The access event for something this caller did, or was refused."""
+        p = self.principal
+        return AccessEvent(
+            actor_id=p.principal_id,
+            actor_kind=p.actor_kind,
+            actor_role=p.role,
+            action=action,
+            channel=self.channel,
+            outcome=outcome,
+            source_ip=self.source_ip,
+            **details,
+        )
+
 
 # -- helpers --------------------------------------------------------------------------------------
-
-
-def _event(caller: Caller, action: str, outcome: str, **kw: Any) -> AccessEvent:
-    p = caller.principal
-    return AccessEvent(
-        actor_id=p.principal_id,
-        actor_kind=p.actor_kind,
-        actor_role=p.role,
-        action=action,
-        channel=caller.channel,
-        outcome=outcome,
-        source_ip=caller.source_ip,
-        **kw,
-    )
 
 
 def _refuse(
@@ -111,7 +111,7 @@ def _refuse(
     outcome: str,
     **kw: Any,
 ) -> NoReturn:
-    vault.audit.record(tx, _event(caller, action, outcome, reason=message, **kw), now=vault.clock())
+    vault.audit.record(tx, caller.event(action, outcome, reason=message, **kw), now=vault.clock())
     raise error(message)
 
 
@@ -136,7 +136,7 @@ def _consume(vault: Vault, tx: Tx, caller: Caller, kind: str, limit: int, amount
         message = f"daily {kind} quota of {limit} is used up"
         vault.audit.record(
             tx,
-            _event(caller, event.pop("action"), QUOTA_EXCEEDED, reason=message, **event),
+            caller.event(event.pop("action"), QUOTA_EXCEEDED, reason=message, **event),
             now=vault.clock(),
         )
         raise QuotaExceeded(message, kind=kind, limit=limit)
@@ -223,7 +223,7 @@ def store_customer(*, vault: Vault, session: Session, caller: Caller, customer: 
         tx = Tx.of_session(session)
         vault.audit.record(
             tx,
-            _event(caller, "write", OK, customer_id=customer.customer_id, fields=_present_fields(customer)),
+            caller.event("write", OK, customer_id=customer.customer_id, fields=_present_fields(customer)),
             now=vault.clock(),
         )
         # Append now rather than at commit, so a log failure still discards the new data key.
@@ -343,7 +343,7 @@ def view_customer(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str) -> 
     aead = _aead_for(vault, row)
     addresses = _addresses_for(tx, policy, caller.principal, customer_id) if _needs_addresses(policy) else []
     out, shown = _render_customer(aead, policy, row, addresses)
-    vault.audit.record(tx, _event(caller, "view", OK, customer_id=customer_id, fields=shown), now=vault.clock())
+    vault.audit.record(tx, caller.event("view", OK, customer_id=customer_id, fields=shown), now=vault.clock())
     return out
 
 
@@ -389,7 +389,7 @@ def reveal(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str, request: R
             | {f: _open(aead, _address_record(a.address_id), f, getattr(a, f"{f}_ct")) for f in address_fields}
             for a in _addresses_for(tx, policy, caller.principal, customer_id)
         ]
-    vault.audit.record(tx, _event(caller, outcome=OK, **event), now=vault.clock())
+    vault.audit.record(tx, caller.event(outcome=OK, **event), now=vault.clock())
     return out
 
 
@@ -433,7 +433,7 @@ def search(*, vault: Vault, tx: Tx, caller: Caller, by: str, value: str) -> list
     )
     rows = [q.CustomerRecord._make(row) for row in found]
     if not rows:
-        vault.audit.record(tx, _event(caller, "search", NO_MATCH, fields=(by,)), now=vault.clock())
+        vault.audit.record(tx, caller.event("search", NO_MATCH, fields=(by,)), now=vault.clock())
         return []
     _consume(vault, tx, caller, "view", policy.views_per_day, amount=len(rows), action="search", fields=(by,))
     results = []
@@ -445,7 +445,7 @@ def search(*, vault: Vault, tx: Tx, caller: Caller, by: str, value: str) -> list
             continue
         addresses = _addresses_for(tx, policy, caller.principal, row.customer_id) if _needs_addresses(policy) else []
         out, shown = _render_customer(aead, policy, row, addresses)
-        vault.audit.record(tx, _event(caller, "search", OK, customer_id=row.customer_id, fields=shown), now=now)
+        vault.audit.record(tx, caller.event("search", OK, customer_id=row.customer_id, fields=shown), now=now)
         results.append(out)
     return results
 
@@ -485,7 +485,7 @@ def erase(*, vault: Vault, session: Session, caller: Caller, customer_id: str) -
     order_ids = select(OrderRow.order_id).where(OrderRow.customer_id == customer_id).scalar_subquery()
     session.execute(update(OrderRow).where(OrderRow.customer_id == customer_id).values(items_ct=None))
     session.execute(update(ReturnRequestRow).where(ReturnRequestRow.order_id.in_(order_ids)).values(reason_ct=None))
-    vault.audit.record(Tx.of_session(session), _event(caller, "erase", OK, customer_id=customer_id), now=now)
+    vault.audit.record(Tx.of_session(session), caller.event("erase", OK, customer_id=customer_id), now=now)
     return {
         "customer_id": customer_id,
         "erased_at": (row.erased_at or now).isoformat(),
@@ -536,7 +536,7 @@ def store_order(*, vault: Vault, session: Session, caller: Caller, order: OrderI
         raise Conflict("the order already exists") from None
     vault.audit.record(
         Tx.of_session(session),
-        _event(caller, "write", OK, customer_id=order.customer_id, order_id=order.order_id, fields=("items",)),
+        caller.event("write", OK, customer_id=order.customer_id, order_id=order.order_id, fields=("items",)),
         now=vault.clock(),
     )
     return {"order_id": order.order_id, "customer_id": order.customer_id}
@@ -565,7 +565,7 @@ def add_return(*, vault: Vault, session: Session, caller: Caller, order_id: str,
     session.flush()
     vault.audit.record(
         Tx.of_session(session),
-        _event(caller, "write", OK, customer_id=order.customer_id, order_id=order_id, fields=("returns",)),
+        caller.event("write", OK, customer_id=order.customer_id, order_id=order_id, fields=("returns",)),
         now=vault.clock(),
     )
     return {
@@ -637,7 +637,7 @@ def view_order(*, vault: Vault, tx: Tx, caller: Caller, order_id: str) -> Json:
                 out["shipping_address"] = _render_address(aead, policy, q.AddressRecord._make(address))
                 shown.extend(f for f in ADDRESS_FIELDS if policy.visible(f))
     out.update(render.access_summary(policy, tuple(shown)))
-    vault.audit.record(tx, _event(caller, outcome=OK, fields=tuple(shown), **event), now=vault.clock())
+    vault.audit.record(tx, caller.event(outcome=OK, fields=tuple(shown), **event), now=vault.clock())
     return out
 
 
