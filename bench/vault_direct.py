@@ -51,8 +51,8 @@ CREATE TABLE access_events (
 # ShopShield's access_events indexes; without them (``event_indexes=False``) the event table keeps
 # only its rowid, the cheapest insert SQLite can do.
 _EVENT_INDEXES = """
-CREATE INDEX ix_access_events_actor_ts ON access_events (actor_id, ts);
-CREATE INDEX ix_access_events_customer_ts ON access_events (customer_id, ts);
+CREATE INDEX ix_access_events_actor ON access_events (actor_id);
+CREATE INDEX ix_access_events_customer ON access_events (customer_id);
 """
 _SELECT = (
     "SELECT name_ct, mobile_ct, email_ct, id_number_ct, address_id, recipient_ct, phone_ct, region_ct, "

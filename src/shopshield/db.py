@@ -73,6 +73,12 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Every read of personal data appends an event, and inserting into the event indexes at
+        # random places missed SQLite's default 2 MB page cache on a large log (docs/benchmarks.md,
+        # audit appends): a 32 MB cache per connection, and checkpoints every ~40 MB of WAL
+        # instead of every 4 MB, so that a commit rarely pays for a checkpoint.
+        cursor.execute("PRAGMA cache_size=-32768")
+        cursor.execute("PRAGMA wal_autocheckpoint=10000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -119,17 +125,25 @@ class Statement:
     connection: going through the ORM costs several times the SQL itself (see docs/benchmarks.md).
     """
 
-    __slots__ = ("_by_dialect", "sql")
+    __slots__ = ("_by_dialect", "positional", "sql")
     _PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
-    def __init__(self, sql: str) -> None:
+    def __init__(self, sql: str, *, positional: bool = False) -> None:
+        """``positional``: the SQL uses ``?`` and takes tuples, which bind faster than dicts
+        (worth it only where rows are bound by the thousand, as in audit appends)."""
         self.sql = sql
+        self.positional = positional
         self._by_dialect: dict[str, str] = {}
 
     def text(self, dialect: str) -> str:
         found = self._by_dialect.get(dialect)
         if found is None:
-            found = self.sql if dialect == "sqlite" else self._PLACEHOLDER.sub(r"%(\1)s", self.sql)
+            if dialect == "sqlite":
+                found = self.sql
+            elif self.positional:
+                found = self.sql.replace("?", "%s")
+            else:
+                found = self._PLACEHOLDER.sub(r"%(\1)s", self.sql)
             self._by_dialect[dialect] = found
         return found
 
@@ -170,7 +184,7 @@ class Tx:
         cursor.execute(statement.text(self.dialect), params)
         return cursor
 
-    def many(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
+    def many(self, statement: Statement, rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]]) -> None:
         if len(rows) == 1:
             # One row is the common case (a transaction that records one read); executemany
             # costs measurably more for it.
@@ -199,6 +213,11 @@ class Tx:
             self._deferred[flush] = [item]
         else:
             queued.append(item)
+
+    def take_deferred(self) -> dict[Deferred, list[Any]]:
+        """Hand the queued work to someone who will run it on this connection before commit."""
+        deferred, self._deferred = self._deferred, {}
+        return deferred
 
     def flush_deferred(self) -> None:
         """Run the deferred work; called by ``transaction`` and ``unit_of_work`` before commit."""
@@ -315,11 +334,14 @@ class _FirstMemberFailed(Exception):
 
 
 class _Batch:
-    __slots__ = ("done", "driver", "error", "members")
+    __slots__ = ("deferred", "done", "driver", "error", "members")
 
     def __init__(self, driver: Any) -> None:
         self.driver = driver
         self.members = 0
+        # Members' deferred work (their access events), run once for the whole batch just before
+        # the shared commit: one append of N events instead of N appends.
+        self.deferred: dict[Deferred, list[Any]] = {}
         # Set under the group's condition, which the members wait on (a threading.Event per
         # batch cost more than the rest of the group's bookkeeping).
         self.done = False
@@ -334,7 +356,9 @@ class _GroupCommit:
     turn, it hands the still-open transaction on instead of committing; the last one of the
     group commits for everyone and wakes them. Under load a commit (the costliest step of a
     masked view: WAL frames for the event, its indexes and the quota row) is paid once per group
-    instead of once per request; alone, a request commits at once as before.
+    instead of once per request, and so is the audit log's append (the members' deferred work runs
+    once, for all their events, just before the commit; if it fails, they all fail). Alone, a
+    request commits at once as before.
     """
 
     MAX_GROUP = 32
@@ -364,12 +388,12 @@ class _GroupCommit:
                 driver.execute("SAVEPOINT member")
             try:
                 yield tx
-                tx.flush_deferred()
             except RecordedRefusal as exc:
-                tx.flush_deferred()
                 refusal = exc
             if savepoint:
                 driver.execute("RELEASE member")
+            for flush, items in tx.take_deferred().items():
+                batch.deferred.setdefault(flush, []).extend(items)
         except BaseException:
             if savepoint:
                 try:
@@ -433,6 +457,9 @@ class _GroupCommit:
         reusable = True
         try:
             if batch.error is None and batch.members:
+                tx = Tx(driver, "sqlite")
+                tx._deferred = batch.deferred
+                tx.flush_deferred()
                 driver.commit()
             else:
                 driver.rollback()

@@ -53,7 +53,7 @@ class ReportRow(NamedTuple):
 
 
 def _where(since: bool, until: bool, before: bool) -> str:
-    # Served by ix_access_events_customer_ts: customer_id, then the ts range.
+    # Served by ix_access_events_customer: the customer's entries, in leaf order, filtered on ts.
     return (
         "customer_id = :customer_id"
         + (" AND ts >= :since" if since else "")

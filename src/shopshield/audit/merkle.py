@@ -114,6 +114,13 @@ class CompactRange:
         restored._hashes = [bytes(value) for value in hashes]
         return restored
 
+    def copy(self) -> CompactRange:
+        """An independent copy (no revalidation: the source is already a valid range)."""
+        twin = CompactRange()
+        twin._size = self._size
+        twin._hashes = list(self._hashes)
+        return twin
+
     @property
     def size(self) -> int:
         """Number of leaves appended so far."""

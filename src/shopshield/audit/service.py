@@ -9,6 +9,7 @@ it commits, and the read it records cannot commit without it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -17,9 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from shopshield.access.models import AccessEvent
 from shopshield.audit import merkle
-from shopshield.audit.canonical import event_leaf_hash, event_values, format_ts, join_fields
+from shopshield.audit.canonical import VERSION, event_values, format_ts, join_fields
 from shopshield.audit.models import STRIDE
 from shopshield.audit.signing import Checkpoint, CheckpointSigner
 from shopshield.audit.witness import Witness
@@ -33,12 +36,12 @@ _TAIL = Statement("SELECT leaf_index, leaf_hash FROM access_events ORDER BY leaf
 # the same there); the number is arbitrary but fixed: b"SSlog" as an integer.
 _PG_LOCK = Statement("SELECT pg_advisory_xact_lock(358580497255)")
 _INSERT_EVENT = Statement(
-    "INSERT INTO access_events (ts, actor_id, actor_kind, actor_role, action, customer_id, order_id, "
-    "fields, channel, source_ip, purpose, ticket_id, outcome, reason, leaf_index, leaf_hash) VALUES (:ts, "
-    ":actor_id, :actor_kind, :actor_role, :action, :customer_id, :order_id, :fields, :channel, :source_ip, "
-    ":purpose, :ticket_id, :outcome, :reason, :leaf_index, :leaf_hash)"
+    "INSERT INTO access_events (leaf_index, ts, actor_id, actor_kind, actor_role, action, customer_id, order_id, "
+    "fields, channel, source_ip, purpose, ticket_id, outcome, reason, leaf_hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    positional=True,
 )
-_INSERT_NODE = Statement("INSERT INTO audit_nodes (level, idx, hash) VALUES (:level, :idx, :hash)")
+_INSERT_NODE = Statement("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)", positional=True)
 _NODE = Statement("SELECT hash FROM audit_nodes WHERE level = :level AND idx = :idx")
 _NODES = Statement(
     "SELECT idx, hash FROM audit_nodes WHERE level = :level AND idx >= :first AND idx < :end ORDER BY idx"
@@ -83,17 +86,42 @@ class AuditLog:
         tx.defer(self._append, (now, event))
 
     def _append(self, tx: Tx, items: list[Any]) -> None:
+        # The hottest loop in ShopShield (every read of personal data passes here): values are read
+        # once per event, rows are bound as tuples, and SQLite's timestamp text is cut from the
+        # canonical one rather than formatted twice.
         tree = self._locked_tree(tx)
-        events: list[dict[str, Any]] = []
-        nodes: list[dict[str, Any]] = []
+        sqlite = tx.dialect == "sqlite"
+        sha256, dumps, sort = hashlib.sha256, orjson.dumps, orjson.OPT_SORT_KEYS
+        events: list[tuple[Any, ...]] = []
+        nodes: list[tuple[int, int, bytes]] = []
         leaf = b""
         for now, event in items:
             index = tree.size
-            leaf = event_leaf_hash(index, format_ts(now), event)
-            for level, idx, node in tree.append(leaf):
-                if level and not level % STRIDE:
-                    nodes.append({"level": level, "idx": idx, "hash": node})
-            events.append(_event_row(tx, index, leaf, now, event))
+            ts = format_ts(now)
+            values = event_values(event)
+            values.update(v=VERSION, i=index, ts=ts)
+            leaf = sha256(b"\x00" + dumps(values, option=sort)).digest()
+            nodes.extend(tree.append(leaf)[STRIDE::STRIDE])
+            events.append(
+                (
+                    index,
+                    ts[:10] + " " + ts[11:26] if sqlite else now,
+                    event.actor_id,
+                    event.actor_kind,
+                    event.actor_role,
+                    event.action,
+                    event.customer_id,
+                    event.order_id,
+                    join_fields(event.fields),
+                    event.channel,
+                    event.source_ip,
+                    event.purpose,
+                    event.ticket_id,
+                    event.outcome,
+                    event.reason,
+                    leaf,
+                )
+            )
         tx.many(_INSERT_EVENT, events)
         tx.many(_INSERT_NODE, nodes)
         with self._cache_lock:
@@ -112,7 +140,7 @@ class AuditLog:
             cached = self._cached
         if cached is not None and cached[0] == size and cached[1] == last:
             # A copy: the cached range must stay as committed if this transaction rolls back.
-            return merkle.CompactRange.from_state(size, cached[2].to_state())
+            return cached[2].copy()
         return frontier(StoredNodes(tx), size)
 
     # -- reading ------------------------------------------------------------------------------
@@ -191,12 +219,6 @@ def frontier(source: merkle.NodeSource, size: int) -> merkle.CompactRange:
             hashes.append(source.get(level, start >> level))
             start += 1 << level
     return merkle.CompactRange.from_state(size, hashes)
-
-
-def _event_row(tx: Tx, index: int, leaf: bytes, now: datetime, event: AccessEvent) -> dict[str, Any]:
-    row = event_values(event)
-    row.update(fields=join_fields(event.fields), ts=tx.timestamp(now), leaf_index=index, leaf_hash=leaf)
-    return row
 
 
 def _checkpoint(row: Sequence[Any]) -> StoredCheckpoint:

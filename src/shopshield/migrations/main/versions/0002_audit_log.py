@@ -89,8 +89,8 @@ def upgrade() -> None:
             batch_op.drop_constraint("pk_access_events_v2", type_="primary")
             batch_op.create_primary_key("pk_access_events", ["leaf_index"])
     with op.batch_alter_table("access_events") as batch_op:
-        batch_op.create_index("ix_access_events_actor_ts", ["actor_id", "ts"], unique=False)
-        batch_op.create_index("ix_access_events_customer_ts", ["customer_id", "ts"], unique=False)
+        batch_op.create_index("ix_access_events_actor", ["actor_id"], unique=False)
+        batch_op.create_index("ix_access_events_customer", ["customer_id"], unique=False)
 
 
 def _sequence_old_events(events: sa.Table) -> None:
