@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -193,3 +194,17 @@ def test_cli_verify_prove_checkpoint_and_key(world: World, history: History, set
 
     result = runner.invoke(app, ["audit", "prove", "inclusion", "--leaf-index", "99"], env=env)
     assert result.exit_code == 2 and "smaller than the tree size" in result.output
+
+
+def test_cli_verify_with_a_verifier_key_needs_no_private_key(
+    world: World, history: History, settings: Settings, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    key = world.container.audit.signer.verifier_key
+    # An auditor's copy: the configured key file is someone else's (a fresh one is made for it).
+    env = {**_env(settings), "SHOPSHIELD_AUDIT_SIGNING_KEY_FILE": str(tmp_path / "not-the-key.pem")}
+    assert runner.invoke(app, ["audit", "verify"], env=env).exit_code == 1
+    result = runner.invoke(app, ["audit", "verify", "--verifier-key", key], env=env)
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["audit", "verify", "--verifier-key", "garbage"], env=env)
+    assert result.exit_code == 2 and "--verifier-key" in result.output

@@ -13,6 +13,7 @@ from rich.console import Console
 from shopshield.audit import merkle
 from shopshield.audit.archive import archive_before
 from shopshield.audit.service import StoredNodes
+from shopshield.audit.signing import CheckpointError, Verifier
 from shopshield.audit.verify import verify_log
 from shopshield.bootstrap import Container
 from shopshield.cliutil import fail, open_container, parse_moment, progress_bar, settings_from_env
@@ -36,12 +37,21 @@ def _print_json(document: object) -> None:
 @app.command()
 def verify(
     archive_dir: Path | None = typer.Option(None, help="Directory holding archived Parquet files, to check them too"),
+    verifier_key: str | None = typer.Option(
+        None,
+        help="Check signatures with this verifier key (`audit key` prints it) instead of the configured "
+        "signing key file: an auditor's copy needs no private key",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
 ) -> None:
     """Recompute the tree from the stored events and check it against every signed checkpoint,
     the stored nodes and the witness. Exit 0 when intact, 1 naming the first bad event."""
     if archive_dir is not None and not archive_dir.is_dir():
         fail(f"--archive-dir: {archive_dir} is not a directory", code=2)
+    try:
+        given = Verifier.parse(verifier_key) if verifier_key is not None else None
+    except CheckpointError as exc:
+        fail(f"--verifier-key: {exc}", code=2)
     container = open_container(settings_from_env())
     try:
         with reading(container.engine) as tx:
@@ -50,7 +60,7 @@ def verify(
                 task = bar.add_task("verify", total=total)
                 report = verify_log(
                     tx,
-                    verifier=container.audit.signer.verifier,
+                    verifier=given or container.audit.signer.verifier,
                     witness=container.witness,
                     archive_dir=archive_dir,
                     progress=lambda n: bar.advance(task, n),
