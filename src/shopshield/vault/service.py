@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select, update
@@ -48,7 +48,7 @@ from shopshield.vault.normalize import (
     normalize_id_number,
     normalize_mobile,
 )
-from shopshield.vault.policy import ADDRESS_FIELDS, CUSTOMER_FIELDS, PolicySet, RolePolicy
+from shopshield.vault.policy import ADDRESS_FIELDS, CUSTOMER_FIELDS, Access, PolicySet, RolePolicy
 from shopshield.vault.schemas import CustomerIn, OrderIn, ReturnIn, RevealIn
 
 log = logging.getLogger(__name__)
@@ -294,45 +294,88 @@ def _addresses_for(tx: Tx, policy: RolePolicy, principal: Principal, customer_id
     return [q.AddressRecord._make(row) for row in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class _ViewPlan:
+    """What one role sees of a customer, worked out once per role instead of on every view.
+
+    Fields are ``(name, position in the record, mask)``, with no mask for fields shown in full.
+    """
+
+    customer: tuple[tuple[str, int, Callable[[str], str] | None], ...]
+    address: tuple[tuple[str, int, Callable[[str], str] | None], ...]
+    region: bool
+    address_fields: tuple[str, ...]
+    masked: frozenset[str]
+    revealable: frozenset[str]
+
+    @classmethod
+    def of(cls, policy: RolePolicy) -> _ViewPlan:
+        found = _PLANS.get(id(policy))
+        if found is not None and found[0] is policy:
+            return found[1]
+
+        def fields(names: Sequence[str], record: type[tuple[Any, ...]]) -> tuple[tuple[str, int, Any], ...]:
+            positions = record._fields  # type: ignore[attr-defined]
+            return tuple(
+                (n, positions.index(f"{n}_ct"), None if policy.shows_full(n) else render.FIELD_MASKS[n])
+                for n in names
+                if policy.visible(n)
+            )
+
+        plan = cls(
+            customer=fields(CUSTOMER_FIELDS, q.CustomerRecord),
+            address=fields(("recipient", "phone", "street"), q.AddressRecord),
+            region=policy.visible("region"),
+            address_fields=tuple(f for f in ADDRESS_FIELDS if policy.visible(f)),
+            masked=frozenset(f for f in ALL_VIEW_FIELDS if policy.access(f) in (Access.MASKED, Access.REVEALABLE)),
+            revealable=frozenset(f for f in ALL_VIEW_FIELDS if policy.access(f) is Access.REVEALABLE),
+        )
+        _PLANS[id(policy)] = (policy, plan)
+        return plan
+
+
+_PLANS: dict[int, tuple[RolePolicy, _ViewPlan]] = {}
+ALL_VIEW_FIELDS = (*CUSTOMER_FIELDS, *ADDRESS_FIELDS)
+
+
 def _render_customer(
     aead: AESGCM, policy: RolePolicy, row: q.CustomerRecord, addresses: Sequence[q.AddressRecord]
 ) -> tuple[Json, tuple[str, ...]]:
+    plan = _ViewPlan.of(policy)
     record = _customer_record(row.customer_id)
     out: Json = {"customer_id": row.customer_id}
     shown: list[str] = []
-    for name in CUSTOMER_FIELDS:
-        if not policy.visible(name):
-            continue
-        value = _open(aead, record, name, getattr(row, f"{name}_ct"))
+    for name, position, mask in plan.customer:
+        value = _open(aead, record, name, cast("bytes | None", row[position]))
         if value is not None:
-            out[name] = render.render_value(policy, name, value)
+            out[name] = value if mask is None else mask(value)
             shown.append(name)
-    if any(policy.visible(f) for f in ADDRESS_FIELDS):
+    if plan.address_fields:
         out["addresses"] = [_render_address(aead, policy, a) for a in addresses]
         if addresses:
-            shown.extend(f for f in ADDRESS_FIELDS if policy.visible(f))
-    out.update(render.access_summary(policy, tuple(shown)))
+            shown.extend(plan.address_fields)
+    out["masked"] = [f for f in shown if f in plan.masked]
+    out["revealable"] = [f for f in shown if f in plan.revealable]
     return out, tuple(shown)
 
 
 def _render_address(aead: AESGCM, policy: RolePolicy, address: q.AddressRecord) -> Json:
+    plan = _ViewPlan.of(policy)
     record = _address_record(address.address_id)
     out: Json = {"address_id": address.address_id}
-    for name in ("recipient", "phone", "street"):
-        if policy.visible(name):
-            value = _open(aead, record, name, getattr(address, f"{name}_ct"))
-            if value is not None:
-                out[name] = render.render_value(policy, name, value)
-    if policy.visible("region"):
+    for name, position, mask in plan.address:
+        value = _open(aead, record, name, cast("bytes | None", address[position]))
+        if value is not None:
+            out[name] = value if mask is None else mask(value)
+    if plan.region:
         region = _open(aead, record, "region", address.region_ct)
         if region is not None:
-            province, city, district = region.split(_REGION_SEP)
-            render.render_region(policy, (province, city, district), out)
+            out["province"], out["city"], out["district"] = region.split(_REGION_SEP)
     return out
 
 
 def _needs_addresses(policy: RolePolicy) -> bool:
-    return any(policy.visible(f) for f in ADDRESS_FIELDS)
+    return bool(_ViewPlan.of(policy).address_fields)
 
 
 def view_customer(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str) -> Json:
