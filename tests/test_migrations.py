@@ -16,6 +16,7 @@ from sqlalchemy import Engine, MetaData, create_engine, inspect, text
 
 import shopshield.tables  # noqa: F401  (registers every table on the metadata)
 from shopshield import migrations
+from shopshield.audit import merkle
 from shopshield.db import Base, KeystoreBase, make_engine
 from tests.conftest import POSTGRES_URL, _schema_url
 
@@ -141,3 +142,38 @@ def _snapshot(engine: Engine) -> dict[str, Any]:
             "pk": inspector.get_pk_constraint(table)["constrained_columns"],
         }
     return out
+
+
+def test_audit_revision_sequences_old_events_and_goes_back(
+    fresh_engines: dict[migrations.Tree, Engine],
+) -> None:
+    """0002 gives events written under 0001 their leaves in arrival order; going back keeps the events."""
+    main = fresh_engines["main"]
+    migrations.upgrade(main, "main", "0001_main")
+    with main.begin() as conn:
+        for n in range(20):
+            conn.execute(
+                text(
+                    "INSERT INTO access_events (ts, actor_id, actor_kind, actor_role, action, customer_id, fields, "
+                    "channel, outcome) VALUES (:t, :a, 'staff', 'cs_agent', 'view', :c, 'name|mobile', 'api', 'ok')"
+                ),
+                {"t": datetime(2026, 11, 1, 8, 0, n, tzinfo=UTC), "a": f"staff-{n}", "c": f"c{n:07d}"},
+            )
+    migrations.upgrade(main, "main")
+    with main.connect() as conn:
+        rows = conn.execute(text("SELECT leaf_index, actor_id, leaf_hash FROM access_events ORDER BY leaf_index")).all()
+        nodes = conn.execute(text("SELECT level, idx, hash FROM audit_nodes")).all()
+    assert [(r[0], r[1]) for r in rows] == [(n, f"staff-{n}") for n in range(20)]
+    assert [(level, idx) for level, idx, _hash in nodes] == [(4, 0)]
+    assert bytes(nodes[0][2]) == merkle.root_from_leaf_hashes([bytes(r[2]) for r in rows[:16]])
+    assert _diff(main, "main") == []
+
+    migrations.downgrade(main, "main", "0001_main")
+    assert _current(main, "main") == "0001_main"
+    with main.connect() as conn:
+        back = conn.execute(text("SELECT seq, actor_id FROM access_events ORDER BY seq")).all()
+    assert [(r[0], r[1]) for r in back] == [(n + 1, f"staff-{n}") for n in range(20)]
+    assert "audit_nodes" not in inspect(main).get_table_names()
+
+    migrations.upgrade(main, "main")
+    assert _diff(main, "main") == []

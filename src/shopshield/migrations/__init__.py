@@ -18,6 +18,15 @@ def config(tree: Tree) -> Config:
     return cfg
 
 
+def downgrade(engine: Engine, tree: Tree, revision: str) -> None:
+    """Take ``engine``'s database back to ``revision`` (for an operator undoing an upgrade)."""
+    cfg = config(tree)
+    with engine.connect() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+        connection.commit()
+
+
 def upgrade(engine: Engine, tree: Tree, revision: str = "head") -> None:
     """Bring ``engine``'s database to ``revision`` of the given migration tree."""
     cfg = config(tree)

@@ -139,4 +139,58 @@ def _sequence_old_events(events: sa.Table) -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("the audit log cannot be taken apart again without losing its proofs")
+    """Back to 0001: events keep their order (``seq`` = leaf index + 1) and lose their place in the
+    tree; nodes, checkpoints and the archive records are dropped, so no proof survives this."""
+    op.create_table(
+        "access_events_v1",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("ts", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor_id", sa.String(length=64), nullable=False),
+        sa.Column("actor_kind", sa.String(length=16), nullable=False),
+        sa.Column("actor_role", sa.String(length=32), nullable=False),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("customer_id", sa.String(length=64), nullable=True),
+        sa.Column("order_id", sa.String(length=64), nullable=True),
+        sa.Column("fields", sa.String(length=400), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("source_ip", sa.String(length=45), nullable=True),
+        sa.Column("purpose", sa.String(length=64), nullable=True),
+        sa.Column("ticket_id", sa.String(length=64), nullable=True),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.String(length=200), nullable=True),
+        sa.Column("leaf_index", sa.BigInteger(), nullable=True),
+        sa.Column("leaf_hash", sa.LargeBinary(length=32), nullable=True),
+        sa.PrimaryKeyConstraint("seq", name="pk_access_events_v1"),
+    )
+    op.execute(
+        "INSERT INTO access_events_v1 (seq, ts, actor_id, actor_kind, actor_role, action, customer_id, order_id, "
+        "fields, channel, source_ip, purpose, ticket_id, outcome, reason) SELECT leaf_index + 1, ts, actor_id, "
+        "actor_kind, actor_role, action, customer_id, order_id, fields, channel, source_ip, purpose, ticket_id, "
+        "outcome, reason FROM access_events"
+    )
+    op.drop_table("access_events")
+    op.rename_table("access_events_v1", "access_events")
+    if op.get_context().dialect.name == "postgresql":
+        op.execute("ALTER TABLE access_events RENAME CONSTRAINT pk_access_events_v1 TO pk_access_events")
+        # The sequence behind seq must continue after the copied rows.
+        op.execute(
+            "SELECT setval(pg_get_serial_sequence('access_events', 'seq'), "
+            "COALESCE((SELECT MAX(seq) FROM access_events), 0) + 1, false)"
+        )
+    else:
+        with op.batch_alter_table("access_events", recreate="always") as batch_op:
+            batch_op.drop_constraint("pk_access_events_v1", type_="primary")
+            batch_op.create_primary_key("pk_access_events", ["seq"])
+    with op.batch_alter_table("access_events") as batch_op:
+        batch_op.create_index("ix_access_events_actor_ts", ["actor_id", "ts"], unique=False)
+        batch_op.create_index("ix_access_events_customer_ts", ["customer_id", "ts"], unique=False)
+        batch_op.create_index(
+            "uq_access_events_leaf_index",
+            ["leaf_index"],
+            unique=True,
+            sqlite_where=sa.text("leaf_index IS NOT NULL"),
+            postgresql_where=sa.text("leaf_index IS NOT NULL"),
+        )
+    op.drop_table("audit_archives")
+    op.drop_table("audit_checkpoints")
+    op.drop_table("audit_nodes")
