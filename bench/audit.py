@@ -527,15 +527,7 @@ def us(timing: Timing) -> float:
 def event_row(name: str, timing: Timing, note: str, cpu_share: float | None = None) -> Measurement:
     """A rate in events/s with per-transaction latencies."""
     cpu = "" if cpu_share is None else f", {cpu_share:.0%} on CPU"
-    return Measurement(
-        name,
-        timing.rate,
-        "/s",
-        count=timing.count,
-        p50_ms=timing.percentile_ms(50),
-        p99_ms=timing.percentile_ms(99),
-        note=f"{us(timing):.2f} µs/event{cpu}; {note}",
-    )
+    return Measurement.from_timing(name, timing, f"{us(timing):.2f} µs/event{cpu}; {note}")
 
 
 def meter_row(name: str, meter: Meter, note: str) -> Measurement:

@@ -217,7 +217,7 @@ def cpu_model() -> str:
             if line.lower().startswith("model name"):
                 return line.split(":", 1)[1].strip()
     except OSError:
-        pass
+        pass  # no /proc (not Linux): fall back to what the platform module knows
     return platform.processor() or "unknown CPU"
 
 

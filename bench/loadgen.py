@@ -106,7 +106,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: IO[str], timeout: 
             if httpx.get(url, timeout=1.0).status_code == 200:
                 return
         except httpx.HTTPError:
-            pass
+            pass  # not listening yet: poll again
         time.sleep(0.1)
     raise RuntimeError(f"server did not answer {url} within {timeout:.0f}s:\n{_tail(log)}")
 

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from shopshield.access.models import AccessEventRow
 from shopshield.app import create_app
 from shopshield.bootstrap import Container
 from shopshield.db import unit_of_work
@@ -53,6 +55,15 @@ class World:
         )
         assert response.status_code == 201, response.text
         return str(response.json()["ticket_id"])
+
+
+def stored_events(container: Container, **where: Any) -> list[AccessEventRow]:
+    """Stored access events in leaf order, optionally only those whose columns equal ``where``."""
+    with container.sessions() as session:
+        query = select(AccessEventRow).order_by(AccessEventRow.leaf_index)
+        for column, value in where.items():
+            query = query.where(getattr(AccessEventRow, column) == value)
+        return list(session.scalars(query))
 
 
 def make_world(container: Container) -> World:

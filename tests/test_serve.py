@@ -56,7 +56,7 @@ def _wait_until_up(server: Server) -> None:
             if httpx.get(f"{server.url}/healthz", timeout=1.0).status_code == 200:
                 return
         except httpx.TransportError:
-            pass
+            pass  # not listening yet: poll again
         time.sleep(0.1)  # polling interval while the process starts, not synchronisation
     pytest.fail(f"shopshield serve did not answer /healthz within {STARTUP_SECONDS}s:\n{server.output()}")
 

@@ -262,7 +262,11 @@ class _DriverPool:
         fairy.detach()
         return driver
 
-    def release(self, connection: Any) -> None:
+    def release(self, connection: Any, *, broken: bool = False) -> None:
+        """Take a connection back; a ``broken`` one (its rollback failed) is closed, never reused."""
+        if broken:
+            connection.close()
+            return
         with self._lock:
             if len(self._idle) < self._keep:
                 self._idle.append(connection)
@@ -319,10 +323,7 @@ def transaction(engine: Engine) -> Iterator[Tx]:
             raise
         raise
     finally:
-        if reusable:
-            pool.release(driver)
-        else:
-            driver.close()
+        pool.release(driver, broken=not reusable)
 
 
 class CommitFailed(RuntimeError):
@@ -472,10 +473,7 @@ class _GroupCommit:
         finally:
             self._batch = None
             pool = _driver_pool(self._engine)
-            if reusable:
-                pool.release(driver)
-            else:
-                driver.close()
+            pool.release(driver, broken=not reusable)
             _WRITE_LOCKS[self._engine].release()
             with self._turn:
                 batch.done = True
@@ -511,7 +509,4 @@ def reading(engine: Engine) -> Iterator[Tx]:
             driver.rollback()
         except Exception:
             reusable = False
-        if reusable:
-            pool.release(driver)
-        else:
-            driver.close()
+        pool.release(driver, broken=not reusable)

@@ -24,7 +24,7 @@ from shopshield.db import unit_of_work
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
 from tests.factories import customer
-from tests.helpers import World, make_world
+from tests.helpers import World, make_world, stored_events
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -88,14 +88,6 @@ def history(container: Container) -> Iterator[History]:
     world.client.close()
 
 
-def _rows(container: Container, **where: Any) -> list[AccessEventRow]:
-    with container.sessions() as session:
-        query = select(AccessEventRow).order_by(AccessEventRow.leaf_index)
-        for column, value in where.items():
-            query = query.where(getattr(AccessEventRow, column) == value)
-        return list(session.scalars(query))
-
-
 def _event_count(container: Container) -> int:
     with container.sessions() as session:
         return int(session.scalar(select(func.count()).select_from(AccessEventRow)) or 0)
@@ -145,7 +137,7 @@ def test_report_lists_who_accessed_what_when_and_why(history: History) -> None:
 
     # Each item names its leaf: the stored event there is this one, and its leaf hash is over
     # this item's "at", so the item can be checked against an inclusion proof for that index.
-    stored = {row.leaf_index: row for row in _rows(world.container, customer_id=cid)}
+    stored = {row.leaf_index: row for row in stored_events(world.container, customer_id=cid)}
     for item in items:
         row = stored[item["leaf_index"]]
         assert (row.action, row.actor_id, row.outcome) == (item["action"], item["actor"]["id"], item["outcome"])
@@ -187,7 +179,7 @@ def test_producing_a_report_is_recorded_and_shows_in_the_next_one(history: Histo
     assert report["summary"]["total"] == 7
     assert report["summary"]["actor_roles"] == ["courier", "cs_agent", "cs_supervisor", "security_analyst", "service"]
     # The supervisor's own report is queued in its transaction: it is in the log, not in its page.
-    [last] = _rows(world.container, action="report", actor_id=world.ids["supervisor"])
+    [last] = stored_events(world.container, action="report", actor_id=world.ids["supervisor"])
     assert (last.customer_id, last.outcome, last.fields, last.purpose) == (history.cid, "ok", "", None)
     assert last.leaf_index > refused["leaf_index"]
 
@@ -260,7 +252,7 @@ def test_roles_without_the_permission_are_refused_and_recorded(history: History,
     assert payload["error"] == "forbidden"
     assert "lacks the permission 'access_reports.read'" in payload["message"]
     assert history.cid not in response.text and "leaf_index" not in response.text
-    [event] = _rows(history.world.container, action="report")
+    [event] = stored_events(history.world.container, action="report")
     assert (event.actor_id, event.customer_id, event.outcome) == (history.world.ids[who], history.cid, "denied")
     assert event.reason == payload["message"]
 
@@ -353,7 +345,7 @@ def test_cli_prints_the_report_and_records_it(history: History, settings: Settin
     assert printed["items"][1:] == over_http["items"]
     assert printed["items"][0]["actor"] == {"id": world.ids["analyst"], "role": "security_analyst", "kind": "staff"}
     assert printed["summary"]["total"] == 6
-    [event] = _rows(world.container, action="report", channel="cli")
+    [event] = stored_events(world.container, action="report", channel="cli")
     assert (event.actor_id, event.actor_role, event.actor_kind) == ("cli", "operator", "other")
     assert (event.customer_id, event.outcome, event.fields) == (history.cid, "ok", "")
 

@@ -13,7 +13,7 @@ from shopshield.bootstrap import Container
 from shopshield.keys.models import DataKey
 from shopshield.vault.models import AddressRow, CustomerRow, OrderRow, ReturnRequestRow
 from tests.factories import customer, order
-from tests.helpers import World, make_world
+from tests.helpers import World, make_world, stored_events
 
 
 @pytest.fixture
@@ -36,14 +36,6 @@ def _store_with_order(world: World, n: int = 1, **order_kw: Any) -> tuple[dict[s
     response = world.post("service", "/v1/orders", placed)
     assert response.status_code == 201, response.text
     return body, placed
-
-
-def _events(container: Container, **where: Any) -> list[AccessEventRow]:
-    with container.sessions() as session:
-        query = select(AccessEventRow).order_by(AccessEventRow.leaf_index)
-        for column, value in where.items():
-            query = query.where(getattr(AccessEventRow, column) == value)
-        return list(session.scalars(query))
 
 
 def test_agent_sees_chinese_masks(world: World) -> None:
@@ -92,7 +84,7 @@ def test_courier_and_merchant_see_only_their_orders(world: World) -> None:
     merchant_view = world.get("merchant", f"/v1/orders/{placed['order_id']}").json()
     assert merchant_view["items"][0]["price"] == "499.00"
     assert world.get("merchant", f"/v1/customers/{other['customer_id']}").status_code == 403
-    denied = _events(world.container, actor_id=world.ids["courier"], outcome="denied")
+    denied = stored_events(world.container, actor_id=world.ids["courier"], outcome="denied")
     assert [e.customer_id for e in denied] == [other["customer_id"]]
 
 
@@ -132,7 +124,7 @@ def test_reveal_requires_open_assigned_ticket_about_the_customer(world: World) -
     response = world.post("agent", f"/v1/customers/{cid}/reveal", reveal | {"ticket_id": ticket})
     assert response.status_code == 403 and "not open" in response.json()["message"]
 
-    events = _events(world.container, action="reveal", customer_id=cid)
+    events = stored_events(world.container, action="reveal", customer_id=cid)
     assert [e.outcome for e in events] == ["denied", "denied", "denied", "ok", "denied"]
     assert all(e.purpose == "refund_dispute" for e in events)
     assert events[3].ticket_id == ticket and events[3].fields == "mobile"
@@ -148,7 +140,7 @@ def test_reveal_of_field_the_role_may_not_reveal_is_refused_and_recorded(world: 
     )
     assert response.status_code == 403
     assert body["id_number"] not in response.text
-    [event] = _events(world.container, action="reveal")
+    [event] = stored_events(world.container, action="reveal")
     assert event.outcome == "denied" and event.fields == "id_number"
 
 
@@ -190,7 +182,7 @@ def test_search_normalises_and_records(world: World) -> None:
     assert world.get("agent", "/v1/customers", params={"mobile": "13900000000"}).json() == {"customers": []}
     # ID numbers are hidden from agents, so they cannot search by them either.
     assert world.get("agent", "/v1/customers", params={"id_number": body["id_number"]}).status_code == 403
-    outcomes = [e.outcome for e in _events(world.container, action="search")]
+    outcomes = [e.outcome for e in stored_events(world.container, action="search")]
     assert outcomes == ["ok"] * 5 + ["no_match", "denied"]
 
 
@@ -214,7 +206,7 @@ def test_quota_refuses_beyond_daily_views(world: World, container: Container, tm
         assert world.get("agent2", f"/v1/customers/{body['customer_id']}").status_code == 200
     finally:
         object.__setattr__(policy, "views_per_day", 300)
-    outcomes = [e.outcome for e in _events(world.container, actor_id=world.ids["agent"])]
+    outcomes = [e.outcome for e in stored_events(world.container, actor_id=world.ids["agent"])]
     assert outcomes == ["ok", "ok", "quota_exceeded"]
 
 
@@ -223,7 +215,7 @@ def test_every_view_and_refusal_is_an_access_event(world: World) -> None:
     world.get("agent", f"/v1/customers/{body['customer_id']}")
     world.get("agent", "/v1/customers/c9999999")
     world.get("courier", f"/v1/customers/{body['customer_id']}")
-    events = _events(world.container, actor_id=world.ids["agent"])
+    events = stored_events(world.container, actor_id=world.ids["agent"])
     assert [(e.action, e.outcome, e.customer_id) for e in events] == [
         ("view", "ok", body["customer_id"]),
         ("view", "not_found", "c9999999"),
@@ -231,7 +223,7 @@ def test_every_view_and_refusal_is_an_access_event(world: World) -> None:
     ok = events[0]
     assert ok.actor_kind == "staff" and ok.actor_role == "cs_agent" and ok.channel == "api"
     assert set(ok.fields.split("|")) == {"name", "mobile", "email", "recipient", "phone", "region", "street"}
-    [courier_event] = _events(world.container, actor_id=world.ids["courier"])
+    [courier_event] = stored_events(world.container, actor_id=world.ids["courier"])
     assert courier_event.outcome == "denied" and courier_event.actor_kind == "courier"
 
 
@@ -239,7 +231,7 @@ def test_channel_header_is_recorded_and_validated(world: World) -> None:
     body = _store(world)
     headers = world.headers("agent") | {"X-ShopShield-Channel": "cs-console"}
     assert world.client.get(f"/v1/customers/{body['customer_id']}", headers=headers).status_code == 200
-    assert _events(world.container, action="view")[0].channel == "cs-console"
+    assert stored_events(world.container, action="view")[0].channel == "cs-console"
     headers["X-ShopShield-Channel"] = "carrier-pigeon"
     assert world.client.get(f"/v1/customers/{body['customer_id']}", headers=headers).status_code == 422
 
@@ -418,5 +410,5 @@ def test_phone_number_in_an_id_slot_is_not_echoed(world: World) -> None:
     response = world.get("agent", "/v1/customers/13812345678")
     assert response.status_code == 404
     assert "13812345678" not in response.text
-    [event] = _events(world.container, outcome="not_found")
+    [event] = stored_events(world.container, outcome="not_found")
     assert "13812345678" not in (event.reason or "")

@@ -21,37 +21,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
-from shopshield.audit.models import STRIDE
+from shopshield.access import export
+from shopshield.audit.models import EVENT_COLUMNS, SELECT_EVENTS, STRIDE
 from shopshield.db import Statement, Tx, reading, transaction
 from shopshield.errors import InvalidInput
 
 BATCH = 10_000
 ALIGN = 1 << STRIDE
-SCHEMA = pa.schema(
-    [
-        ("leaf_index", pa.int64()),
-        ("ts", pa.timestamp("us", tz="UTC")),
-        ("actor_id", pa.string()),
-        ("actor_kind", pa.string()),
-        ("actor_role", pa.string()),
-        ("action", pa.string()),
-        ("customer_id", pa.string()),
-        ("order_id", pa.string()),
-        ("fields", pa.string()),
-        ("channel", pa.string()),
-        ("source_ip", pa.string()),
-        ("purpose", pa.string()),
-        ("ticket_id", pa.string()),
-        ("outcome", pa.string()),
-        ("reason", pa.string()),
-        ("leaf_hash", pa.binary(32)),
-    ]
-)
-_RANGE = Statement(
-    "SELECT leaf_index, ts, actor_id, actor_kind, actor_role, action, customer_id, order_id, fields, channel, "
-    "source_ip, purpose, ticket_id, outcome, reason, leaf_hash FROM access_events "
-    "WHERE leaf_index >= :start AND leaf_index < :end ORDER BY leaf_index LIMIT :limit"
-)
+# The export's column types (access/export.py), in the order ``audit verify`` reads events in.
+SCHEMA = pa.schema([export.SCHEMA.field(name) for name in EVENT_COLUMNS])
+_RANGE = Statement(SELECT_EVENTS + " WHERE leaf_index >= :start AND leaf_index < :end ORDER BY leaf_index LIMIT :limit")
 _TS_FROM = Statement(
     "SELECT leaf_index, ts FROM access_events WHERE leaf_index >= :start ORDER BY leaf_index LIMIT :limit"
 )

@@ -18,6 +18,28 @@ from shopshield.db import Base
 # stored nodes (or leaf hashes) below it, so a proof still reads O(log n) rows.
 STRIDE = 4
 
+# An access event's columns in the order ``audit.verify.event_from_row``, the archive files and
+# the insert in ``AuditLog._append`` use: leaf index first, leaf hash last.
+EVENT_COLUMNS = (
+    "leaf_index",
+    "ts",
+    "actor_id",
+    "actor_kind",
+    "actor_role",
+    "action",
+    "customer_id",
+    "order_id",
+    "fields",
+    "channel",
+    "source_ip",
+    "purpose",
+    "ticket_id",
+    "outcome",
+    "reason",
+    "leaf_hash",
+)
+SELECT_EVENTS = "SELECT " + ", ".join(EVENT_COLUMNS) + " FROM access_events"  # noqa: S608 - constant column names
+
 
 class AuditNodeRow(Base):
     """A complete perfect subtree's hash at a stored level (a multiple of ``STRIDE``)."""

@@ -9,7 +9,6 @@ it commits, and the read it records cannot commit without it.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -18,12 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from shopshield.access.models import AccessEvent
 from shopshield.audit import merkle
-from shopshield.audit.canonical import VERSION, event_values, format_ts, join_fields
-from shopshield.audit.models import STRIDE
+from shopshield.audit.canonical import event_leaf_hash, format_ts, join_fields
+from shopshield.audit.models import EVENT_COLUMNS, STRIDE
 from shopshield.audit.signing import Checkpoint, CheckpointSigner
 from shopshield.audit.witness import Witness
 from shopshield.db import Statement, Tx
@@ -36,9 +33,7 @@ _TAIL = Statement("SELECT leaf_index, leaf_hash FROM access_events ORDER BY leaf
 # the same there); the number is arbitrary but fixed: b"SSlog" as an integer.
 _PG_LOCK = Statement("SELECT pg_advisory_xact_lock(358580497255)")
 _INSERT_EVENT = Statement(
-    "INSERT INTO access_events (leaf_index, ts, actor_id, actor_kind, actor_role, action, customer_id, order_id, "
-    "fields, channel, source_ip, purpose, ticket_id, outcome, reason, leaf_hash) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    f"INSERT INTO access_events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})",  # noqa: S608 - constant column names
     positional=True,
 )
 _INSERT_NODE = Statement("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)", positional=True)
@@ -86,21 +81,18 @@ class AuditLog:
         tx.defer(self._append, (now, event))
 
     def _append(self, tx: Tx, items: list[Any]) -> None:
-        # The hottest loop in ShopShield (every read of personal data passes here): values are read
-        # once per event, rows are bound as tuples, and SQLite's timestamp text is cut from the
-        # canonical one rather than formatted twice.
+        # The hottest loop in ShopShield (every read of personal data passes here): rows are bound
+        # as tuples, and SQLite's timestamp text is cut from the canonical one rather than
+        # formatted twice.
         tree = self._locked_tree(tx)
         sqlite = tx.dialect == "sqlite"
-        sha256, dumps, sort = hashlib.sha256, orjson.dumps, orjson.OPT_SORT_KEYS
         events: list[tuple[Any, ...]] = []
         nodes: list[tuple[int, int, bytes]] = []
         leaf = b""
         for now, event in items:
             index = tree.size
             ts = format_ts(now)
-            values = event_values(event)
-            values.update(v=VERSION, i=index, ts=ts)
-            leaf = sha256(b"\x00" + dumps(values, option=sort)).digest()
+            leaf = event_leaf_hash(index, ts, event)
             nodes.extend(tree.append(leaf)[STRIDE::STRIDE])
             events.append(
                 (

@@ -27,18 +27,14 @@ from typing import Any
 from shopshield.access.models import AccessEvent
 from shopshield.audit import merkle
 from shopshield.audit.canonical import event_leaf_hash, format_ts, split_fields
-from shopshield.audit.models import STRIDE
+from shopshield.audit.models import SELECT_EVENTS, STRIDE
 from shopshield.audit.service import StoredNodes, frontier
 from shopshield.audit.signing import CheckpointError, Verifier
 from shopshield.audit.witness import Witness
 from shopshield.db import Statement, Tx
 
 BATCH = 5_000
-_EVENTS = Statement(
-    "SELECT leaf_index, ts, actor_id, actor_kind, actor_role, action, customer_id, order_id, fields, channel, "
-    "source_ip, purpose, ticket_id, outcome, reason, leaf_hash FROM access_events "
-    "WHERE leaf_index >= :start ORDER BY leaf_index LIMIT :limit"
-)
+_EVENTS = Statement(SELECT_EVENTS + " WHERE leaf_index >= :start ORDER BY leaf_index LIMIT :limit")
 _COUNT = Statement("SELECT COUNT(*) FROM access_events")
 _CHECKPOINTS = Statement("SELECT tree_size, root_hash, note FROM audit_checkpoints ORDER BY tree_size")
 _NODES = Statement("SELECT level, idx, hash FROM audit_nodes WHERE level = :level AND idx >= :first AND idx < :end")

@@ -14,18 +14,16 @@ import orjson
 from fastapi import APIRouter, Query
 
 from shopshield.audit.canonical import canonical_bytes
+from shopshield.audit.models import SELECT_EVENTS
 from shopshield.audit.service import AuditLog, StoredCheckpoint
 from shopshield.audit.verify import event_from_row
 from shopshield.db import Statement, Tx, reading
-from shopshield.errors import InvalidInput, NotFound
+from shopshield.errors import NotFound
 from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 Size = Annotated[int | None, Query(ge=0, le=2**62, description="A tree size; default: the latest checkpoint's")]
-_EVENT = Statement(
-    "SELECT leaf_index, ts, actor_id, actor_kind, actor_role, action, customer_id, order_id, fields, channel, "
-    "source_ip, purpose, ticket_id, outcome, reason, leaf_hash FROM access_events WHERE leaf_index = :i"
-)
+_EVENT = Statement(SELECT_EVENTS + " WHERE leaf_index = :i")
 
 
 def b64(value: bytes) -> str:
@@ -65,8 +63,6 @@ def inclusion_proof(
     audit = call.ctx.audit
     with reading(call.ctx.engine) as tx:
         size = _latest(tx, audit).tree_size if tree_size is None else tree_size
-        if leaf_index >= size:
-            raise InvalidInput("leaf_index must be smaller than tree_size")
         proof = audit.inclusion_proof(tx, leaf_index, size)
         row = tx.one(_EVENT, {"i": leaf_index})
         checkpoint = audit.checkpoint_at(tx, size)
@@ -94,8 +90,6 @@ def consistency_proof(
     audit = call.ctx.audit
     with reading(call.ctx.engine) as tx:
         size = _latest(tx, audit).tree_size if second is None else second
-        if first > size:
-            raise InvalidInput("first must not be larger than second")
         proof = audit.consistency_proof(tx, first, size)
         checkpoints = [audit.checkpoint_at(tx, first), audit.checkpoint_at(tx, size)]
     return JSON(
