@@ -5,8 +5,8 @@ pyca/cryptography: one table holds each customer's AES-GCM-encrypted fields (nam
 ID number and one address) in ShopShield's sealed format and associated data; a data key per
 customer lives in an in-memory dict (as ShopShield's key cache holds it when warm). A view selects
 the row, decrypts and masks every field with ``shopshield.vault.masking``, inserts an access-event
-row shaped like ShopShield's (same columns, keyed by its leaf index, and by default the same two
-indexes) with its Merkle leaf hash (SHA-256 over the same canonical JSON, the leaf index from a
+row shaped like ShopShield's (same columns, keyed by its leaf index, and by default the same
+bucketed customer index) with its Merkle leaf hash (SHA-256 over the same canonical JSON, the leaf index from a
 counter in memory: the least an access log with leaves can do), commits (WAL, synchronous=NORMAL)
 and serialises the JSON with orjson.
 """
@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shopshield.access.models import BUCKET_EXPRESSION
 from shopshield.vault.masking import mask_email, mask_id_number, mask_mobile, mask_name, mask_street
 
 FORMAT = b"\x01"
@@ -48,11 +49,10 @@ CREATE TABLE access_events (
     outcome TEXT NOT NULL, reason TEXT, leaf_hash BLOB NOT NULL
 );
 """
-# ShopShield's access_events indexes; without them (``event_indexes=False``) the event table keeps
-# only its rowid, the cheapest insert SQLite can do.
-_EVENT_INDEXES = """
-CREATE INDEX ix_access_events_actor ON access_events (actor_id);
-CREATE INDEX ix_access_events_customer ON access_events (customer_id);
+# ShopShield's access_events index (decision 0007); without it (``event_indexes=False``) the
+# event table keeps only its rowid, the cheapest insert SQLite can do.
+_EVENT_INDEXES = f"""
+CREATE INDEX ix_access_events_bucket_customer ON access_events ({BUCKET_EXPRESSION}, customer_id);
 """
 _SELECT = (
     "SELECT name_ct, mobile_ct, email_ct, id_number_ct, address_id, recipient_ct, phone_ct, region_ct, "

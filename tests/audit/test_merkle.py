@@ -360,6 +360,24 @@ def test_append_reports_every_complete_node_once() -> None:
     assert set(seen) == expected
 
 
+@pytest.mark.parametrize("stride", [1, 2, 4])
+@pytest.mark.parametrize(("start", "count"), [(0, 1), (0, 300), (1, 16), (15, 1), (17, 240), (255, 45)])
+def test_extend_stored_keeps_the_nodes_on_stored_levels(stride: int, start: int, count: int) -> None:
+    leaves = big_tree().leaves[: start + count]
+    one_by_one, batched = CompactRange(), CompactRange()
+    one_by_one.extend(leaves[:start])
+    batched.extend(leaves[:start])
+    expected = [node for node in one_by_one.extend(leaves[start:]) if node[0] and node[0] % stride == 0]
+    assert batched.extend_stored(leaves[start:], stride) == expected
+    assert batched.size == one_by_one.size == start + count
+    assert batched.root() == one_by_one.root() == big_tree().roots[start + count]
+
+
+def test_extend_stored_refuses_a_short_hash() -> None:
+    with pytest.raises(ValueError, match="31 bytes"):
+        CompactRange().extend_stored([b"\x00" * 31], 4)
+
+
 @PROPERTY
 @given(size_and_index)
 def test_inclusion_proofs_verify(case: tuple[int, int]) -> None:

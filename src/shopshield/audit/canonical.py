@@ -4,7 +4,7 @@ The encoding is specified in docs/audit-log.md and must never change for version
 its exact bytes. In short: a JSON object in the JSON Canonicalization Scheme (RFC 8785) with
 exactly the keys of ``KEYS``, where every value is a string, an integer, null, or (``fields``) an
 array of strings, and ``ts`` is UTC with microseconds and a ``Z``. For those value types orjson's
-compact output with sorted keys is RFC 8785 (tests check it against the standard library), so
+compact output with keys in sorted order is RFC 8785 (tests check it against the standard library), so
 the bytes are the same whichever database the event came back from.
 
 The leaf index is part of the bytes: an event is bound to its position, so swapping two rows'
@@ -43,11 +43,13 @@ KEYS: Final = (
 )
 _sha256 = hashlib.sha256
 _dumps = orjson.dumps
-_SORTED = orjson.OPT_SORT_KEYS
 
 
 def format_ts(moment: datetime) -> str:
     """``2026-11-28T08:30:00.000001Z``: UTC, always six fraction digits."""
+    if moment.tzinfo is UTC:
+        # The clock's own times: "+00:00" cut off costs half of converting (once per event).
+        return moment.isoformat(timespec="microseconds")[:26] + "Z"
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     # Naive means UTC: SQLite hands timestamps back naive, and everything ShopShield stores is UTC.
@@ -55,31 +57,33 @@ def format_ts(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds") + "Z"
 
 
-def event_values(event: AccessEvent) -> dict[str, object]:
-    """The event's own columns, with ``fields`` as a list: what the canonical form and the stored
-    row share."""
-    return {
-        "actor_id": event.actor_id,
-        "actor_kind": event.actor_kind,
-        "actor_role": event.actor_role,
-        "action": event.action,
-        "customer_id": event.customer_id,
-        "order_id": event.order_id,
-        "fields": list(event.fields),
-        "channel": event.channel,
-        "source_ip": event.source_ip,
-        "purpose": event.purpose,
-        "ticket_id": event.ticket_id,
-        "outcome": event.outcome,
-        "reason": event.reason,
-    }
-
-
 def canonical_bytes(leaf_index: int, ts: str, event: AccessEvent) -> bytes:
-    """The version-1 canonical encoding of ``event`` at ``leaf_index``; ``ts`` from ``format_ts``."""
-    values = event_values(event)
-    values.update(v=VERSION, i=leaf_index, ts=ts)
-    return _dumps(values, option=_SORTED)
+    """The version-1 canonical encoding of ``event`` at ``leaf_index``; ``ts`` from ``format_ts``.
+
+    The object is built with its keys already in ``KEYS`` order, which orjson keeps: sorting it
+    again measurably slows the hottest line of an append. Tests hold this literal to ``KEYS``
+    and its bytes to the standard library's sorted encoding and to RFC 8785 written by hand.
+    """
+    return _dumps(
+        {
+            "action": event.action,
+            "actor_id": event.actor_id,
+            "actor_kind": event.actor_kind,
+            "actor_role": event.actor_role,
+            "channel": event.channel,
+            "customer_id": event.customer_id,
+            "fields": event.fields,  # a tuple: orjson writes it as the array it is
+            "i": leaf_index,
+            "order_id": event.order_id,
+            "outcome": event.outcome,
+            "purpose": event.purpose,
+            "reason": event.reason,
+            "source_ip": event.source_ip,
+            "ticket_id": event.ticket_id,
+            "ts": ts,
+            "v": VERSION,
+        }
+    )
 
 
 def event_leaf_hash(leaf_index: int, ts: str, event: AccessEvent) -> bytes:

@@ -160,6 +160,33 @@ class CompactRange:
             completed.extend(self.append(value))
         return completed
 
+    def extend_stored(self, leaf_hashes: Iterable[bytes], stride: int) -> list[NodeEntry]:
+        """Append several leaf hashes; return only the completed nodes on levels that are positive
+        multiples of ``stride``, in completion order.
+
+        The same tree as ``extend``, for the log's append loop (decision 0005 stores every
+        ``stride``-th level): no list of nodes per leaf that is thrown away at once.
+        """
+        hashes = self._hashes
+        stored: list[NodeEntry] = []
+        index = self._size
+        for leaf_hash in leaf_hashes:
+            if len(leaf_hash) != HASH_SIZE:
+                raise ValueError(f"leaf hash is {len(leaf_hash)} bytes, expected {HASH_SIZE}")
+            node = leaf_hash
+            level = 0
+            position = index
+            while position & 1:
+                node = _sha256(_NODE_PREFIX + hashes.pop() + node).digest()
+                level += 1
+                position >>= 1
+                if level % stride == 0:
+                    stored.append((level, position, node))
+            hashes.append(node)
+            index += 1
+            self._size = index
+        return stored
+
     def root(self) -> bytes:
         """Return the current tree head, MTH over all appended leaves."""
         hashes = self._hashes

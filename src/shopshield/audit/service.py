@@ -86,38 +86,38 @@ class AuditLog:
         # formatted twice.
         tree = self._locked_tree(tx)
         sqlite = tx.dialect == "sqlite"
-        events: list[tuple[Any, ...]] = []
-        nodes: list[tuple[int, int, bytes]] = []
-        leaf = b""
-        for now, event in items:
-            index = tree.size
-            ts = format_ts(now)
-            leaf = event_leaf_hash(index, ts, event)
-            nodes.extend(tree.append(leaf)[STRIDE::STRIDE])
-            events.append(
-                (
-                    index,
-                    ts[:10] + " " + ts[11:26] if sqlite else now,
-                    event.actor_id,
-                    event.actor_kind,
-                    event.actor_role,
-                    event.action,
-                    event.customer_id,
-                    event.order_id,
-                    join_fields(event.fields),
-                    event.channel,
-                    event.source_ip,
-                    event.purpose,
-                    event.ticket_id,
-                    event.outcome,
-                    event.reason,
-                    leaf,
-                )
+        first = tree.size
+        stamps = [format_ts(now) for now, _event in items]
+        leaves = [
+            event_leaf_hash(first + n, ts, event)
+            for n, (ts, (_now, event)) in enumerate(zip(stamps, items, strict=True))
+        ]
+        nodes = tree.extend_stored(leaves, STRIDE)
+        events = [
+            (
+                first + n,
+                ts[:10] + " " + ts[11:26] if sqlite else now,
+                event.actor_id,
+                event.actor_kind,
+                event.actor_role,
+                event.action,
+                event.customer_id,
+                event.order_id,
+                join_fields(event.fields),
+                event.channel,
+                event.source_ip,
+                event.purpose,
+                event.ticket_id,
+                event.outcome,
+                event.reason,
+                leaf,
             )
+            for n, (ts, leaf, (now, event)) in enumerate(zip(stamps, leaves, items, strict=True))
+        ]
         tx.many(_INSERT_EVENT, events)
         tx.many(_INSERT_NODE, nodes)
         with self._cache_lock:
-            self._cached = (tree.size, leaf, tree)
+            self._cached = (tree.size, leaves[-1], tree)
 
     def _locked_tree(self, tx: Tx) -> merkle.CompactRange:
         """The tree as committed, locked for appending until ``tx`` ends.
