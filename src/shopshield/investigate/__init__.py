@@ -1,0 +1,2 @@
+"""Investigation: from scam reports to the source of the leak (attribution, insiders, canaries,
+breach response)."""
