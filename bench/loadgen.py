@@ -15,6 +15,7 @@ import random
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -163,6 +164,47 @@ def smoke(base: str, spec: LoadSpec, *, expect: int = 200) -> dict[str, object]:
         raise RuntimeError(f"{spec.method} {spec.path}: expected {expect}, got {response.status_code}")
     data: dict[str, object] = response.json()
     return data
+
+
+def combine(parts: Sequence[LoadResult]) -> LoadResult:
+    """Rounds of one measurement as one: requests and seconds add up; the latency figures are the
+    medians of the rounds' (a round's percentiles cannot be merged exactly without its samples)."""
+    return LoadResult(
+        client=parts[0].client,
+        connections=parts[0].connections,
+        requests=sum(p.requests for p in parts),
+        seconds=sum(p.seconds for p in parts),
+        p50_ms=statistics.median(p.p50_ms for p in parts),
+        p99_ms=statistics.median(p.p99_ms for p in parts),
+        errors=sum(p.errors for p in parts),
+        non_2xx=sum(p.non_2xx for p in parts),
+    )
+
+
+def alternate(
+    targets: Sequence[tuple[str, LoadSpec]],
+    *,
+    client: str,
+    seconds: float,
+    warmup: float,
+    connections: int,
+    rounds: int,
+) -> list[LoadResult]:
+    """Load each (base, spec) in turn, ``rounds`` times, ``seconds / rounds`` each time.
+
+    On a shared machine the load from elsewhere changes within seconds; measuring two servers in
+    alternating rounds lets such changes fall on both, so their ratio means something.
+    """
+    for base, spec in targets:
+        if warmup > 0:
+            load(base, spec, client=client, seconds=warmup, warmup=0, connections=connections)
+    parts: list[list[LoadResult]] = [[] for _ in targets]
+    for _ in range(rounds):
+        for n, (base, spec) in enumerate(targets):
+            parts[n].append(
+                load(base, spec, client=client, seconds=seconds / rounds, warmup=0, connections=connections)
+            )
+    return [combine(p) for p in parts]
 
 
 def load(base: str, spec: LoadSpec, *, client: str, seconds: float, warmup: float, connections: int) -> LoadResult:
