@@ -8,6 +8,7 @@ out: placeholders such as "unknown" and links on shared shorteners (their domain
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 import unicodedata
@@ -116,21 +117,31 @@ def link_indicator(url: str) -> Indicator | None:
     host = _host(host)
     if host in SHARED_HOSTS:
         return Indicator(LINK, f"{host}{parts.path.rstrip('/')}")
-    return Indicator(DOMAIN, registered_domain(host))
+    return Indicator(DOMAIN, _registered(host))
 
 
 def registered_domain(host: str) -> str:
     """The domain someone registered (eTLD+1): example.com.cn for a.b.example.com.cn, example.com
     for www.example.com. An IP address is its own."""
-    host = _host(host)
-    try:
-        ipaddress.ip_address(host)
-        return host
-    except ValueError:
-        pass
+    return _registered(_host(host))
+
+
+def _registered(host: str) -> str:
     labels = host.split(".")
+    # Only a host ending in digits, or with a colon, can be an IP address: the others skip the
+    # costly failed parse (this runs once per report in every summary).
+    if (labels[-1].isdigit() or ":" in host) and _is_ip(host):
+        return host
     keep = 3 if len(labels) >= 3 and ".".join(labels[-2:]) in MULTI_LABEL_SUFFIXES else 2
     return ".".join(labels[-keep:])
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def payee_indicator(raw: str) -> Indicator | None:
@@ -145,11 +156,12 @@ def payee_indicator(raw: str) -> Indicator | None:
 def _host(host: str) -> str:
     """Lower case, ideographic dots as dots, no trailing dot, international names in their ASCII
     (punycode) form, so that each spelling of one host compares equal."""
-    host = unicodedata.normalize("NFKC", host).translate(_DOTS).strip(".").lower()
-    try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return host
+    if not host.isascii():
+        host = unicodedata.normalize("NFKC", host).translate(_DOTS)
+        # A name IDNA cannot encode stays as it is: still one spelling, only not the ASCII one.
+        with contextlib.suppress(UnicodeError):
+            host = host.encode("idna").decode("ascii")
+    return host.strip(".").lower()
 
 
 def _worded(kind: str, raw: str) -> Indicator | None:
