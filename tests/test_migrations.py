@@ -223,3 +223,35 @@ def test_bucketed_index_revision_goes_both_ways(fresh_engines: dict[migrations.T
     assert indexes() == {"ix_access_events_customer", "ix_access_events_actor"}
     migrations.upgrade(main, "main")
     assert _diff(main, "main") == []
+
+
+def test_scam_reports_revision_goes_both_ways(fresh_engines: dict[migrations.Tree, Engine]) -> None:
+    """0004 adds scam_reports with its two indexes; going back drops them and nothing else."""
+    main = fresh_engines["main"]
+    migrations.upgrade(main, "main", "0003_buckets")
+    before = _snapshot(main)
+    assert "scam_reports" not in before
+
+    migrations.upgrade(main, "main")
+    assert {name for name, _columns in _snapshot(main)["scam_reports"]["indexes"]} == {
+        "ix_scam_reports_contacted_at",
+        "ix_scam_reports_customer_id",
+    }
+    with main.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO scam_reports (report_id, reported_at, customer_id, contacted_at, channel, knew, "
+                "loss_hundredths, currency, received_at, received_by) "
+                "VALUES ('r-1', :t, 'c1', :t, 'call', 'name', 4720000, 'CNY', :t, 'cli')"
+            ),
+            {"t": datetime(2016, 7, 15, 6, 3, tzinfo=UTC)},
+        )
+
+    migrations.downgrade(main, "main", "0003_buckets")
+    assert _current(main, "main") == "0003_buckets"
+    assert _snapshot(main) == before
+
+    migrations.upgrade(main, "main")
+    assert _diff(main, "main") == []
+    with main.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM scam_reports")).scalar_one() == 0

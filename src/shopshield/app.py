@@ -17,6 +17,7 @@ from shopshield.access.views import router as access_router
 from shopshield.audit.views import router as audit_router
 from shopshield.bootstrap import Container
 from shopshield.principals.views import router as principals_router
+from shopshield.scams.views import router as scams_router
 from shopshield.tickets.views import router as tickets_router
 from shopshield.vault.views import router as vault_router
 from shopshield.web import JSON, install_error_handlers
@@ -49,7 +50,7 @@ def create_app(container: Container, *, checkpoints: bool = True) -> FastAPI:
     )
     app.state.container = container
     install_error_handlers(app)
-    for router in (principals_router, vault_router, tickets_router, access_router, audit_router):
+    for router in (principals_router, vault_router, tickets_router, access_router, audit_router, scams_router):
         mount(app, router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")

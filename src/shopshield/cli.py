@@ -1,4 +1,4 @@
-"""The ``shopshield`` command: serve the API and administer principals, keys and exports."""
+"""The ``shopshield`` command: serve the API and administer principals, keys, exports and scam reports."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from shopshield.audit.cli import app as audit_app
 from shopshield.cliutil import fail, open_container, settings_from_env
 from shopshield.keys.cli import app as keys_app
 from shopshield.principals.cli import app as principals_app
+from shopshield.scams.cli import app as reports_app
 
 app = typer.Typer(
     name="shopshield",
@@ -26,6 +27,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(export_app, name="export")
 app.command("access-report")(access_report)
 app.add_typer(audit_app, name="audit")
+app.add_typer(reports_app, name="reports")
 console = Console(stderr=True)
 
 

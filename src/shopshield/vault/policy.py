@@ -23,6 +23,8 @@ PERMISSIONS = (
     "principals.manage",
     "audit.read",
     "access_reports.read",
+    "scam_reports.write",
+    "scam_reports.read",
 )
 ACTOR_KINDS = ("staff", "courier", "merchant", "partner", "service", "job", "other")
 
