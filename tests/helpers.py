@@ -13,6 +13,7 @@ from shopshield.app import create_app
 from shopshield.bootstrap import Container
 from shopshield.db import unit_of_work
 from shopshield.principals import service as principals
+from shopshield.settings import Settings
 
 ROLES = {
     "service": ("service", None),
@@ -77,3 +78,29 @@ def make_world(container: Container) -> World:
             ids[name] = created.principal.principal_id
     client = TestClient(create_app(container), raise_server_exceptions=False)
     return World(client, container, tokens, ids)
+
+
+# Every SHOPSHIELD_* variable a command reads: unset unless a test sets it, so the outer
+# environment (a developer's shell, CI) cannot leak into what a command under test sees.
+ENV_KEYS = (
+    "SHOPSHIELD_DATA_DIR",
+    "SHOPSHIELD_DATABASE_URL",
+    "SHOPSHIELD_KEYSTORE_URL",
+    "SHOPSHIELD_MASTER_KEY_FILE",
+    "SHOPSHIELD_POLICY_FILE",
+    "SHOPSHIELD_PORT",
+    "SHOPSHIELD_HOST",
+    "SHOPSHIELD_TOKEN_CACHE_SECONDS",
+    "SHOPSHIELD_DATA_KEY_CACHE_SECONDS",
+)
+
+
+def cli_env(settings: Settings | None = None, **extra: str) -> dict[str, str | None]:
+    """SHOPSHIELD_* variables for ``settings`` only, whatever the outer environment holds."""
+    env: dict[str, str | None] = dict.fromkeys(ENV_KEYS)
+    if settings is not None:
+        env["SHOPSHIELD_DATA_DIR"] = str(settings.data_dir)
+        env["SHOPSHIELD_DATABASE_URL"] = settings.effective_database_url()
+        env["SHOPSHIELD_KEYSTORE_URL"] = settings.effective_keystore_url()
+    env.update({f"SHOPSHIELD_{k.upper()}": v for k, v in extra.items()})
+    return env

@@ -23,30 +23,8 @@ from shopshield.principals.models import PrincipalRow
 from shopshield.settings import Settings
 from tests import factories
 from tests.conftest import POSTGRES_URL, _schema_url
+from tests.helpers import cli_env as _env
 from tests.helpers import make_world
-
-ENV_KEYS = (
-    "SHOPSHIELD_DATA_DIR",
-    "SHOPSHIELD_DATABASE_URL",
-    "SHOPSHIELD_KEYSTORE_URL",
-    "SHOPSHIELD_MASTER_KEY_FILE",
-    "SHOPSHIELD_POLICY_FILE",
-    "SHOPSHIELD_PORT",
-    "SHOPSHIELD_HOST",
-    "SHOPSHIELD_TOKEN_CACHE_SECONDS",
-    "SHOPSHIELD_DATA_KEY_CACHE_SECONDS",
-)
-
-
-def _env(settings: Settings | None = None, **extra: str) -> dict[str, str | None]:
-    """SHOPSHIELD_* variables for ``settings`` only, whatever the outer environment holds."""
-    env: dict[str, str | None] = dict.fromkeys(ENV_KEYS)
-    if settings is not None:
-        env["SHOPSHIELD_DATA_DIR"] = str(settings.data_dir)
-        env["SHOPSHIELD_DATABASE_URL"] = settings.effective_database_url()
-        env["SHOPSHIELD_KEYSTORE_URL"] = settings.effective_keystore_url()
-    env.update({f"SHOPSHIELD_{k.upper()}": v for k, v in extra.items()})
-    return env
 
 
 def _run(env: dict[str, str | None], *args: str) -> Result:

@@ -12,6 +12,7 @@ from shopshield.access.cli import access_report
 from shopshield.access.cli import app as export_app
 from shopshield.audit.cli import app as audit_app
 from shopshield.cliutil import fail, open_container, settings_from_env
+from shopshield.investigate.cli import app as investigate_app
 from shopshield.keys.cli import app as keys_app
 from shopshield.principals.cli import app as principals_app
 from shopshield.scams.cli import app as reports_app
@@ -28,6 +29,7 @@ app.add_typer(export_app, name="export")
 app.command("access-report")(access_report)
 app.add_typer(audit_app, name="audit")
 app.add_typer(reports_app, name="reports")
+app.add_typer(investigate_app, name="investigate")
 console = Console(stderr=True)
 
 

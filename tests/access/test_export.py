@@ -19,6 +19,7 @@ from shopshield.cli import app
 from shopshield.settings import Settings
 from tests import factories
 from tests.helpers import World, make_world
+from tests.helpers import cli_env as _env
 
 SHARED_COLUMNS = [
     "ts",
@@ -151,17 +152,6 @@ def test_since_and_until_select_a_half_open_window(
     assert written == table.num_rows == sum(per_moment[t] for t in expected)
     assert sorted(set(_ts(table))) == expected
     assert table.schema.names[: len(SHARED_COLUMNS)] == SHARED_COLUMNS
-
-
-def _env(settings: Settings) -> dict[str, str | None]:
-    return {
-        "SHOPSHIELD_DATA_DIR": str(settings.data_dir),
-        "SHOPSHIELD_DATABASE_URL": settings.effective_database_url(),
-        "SHOPSHIELD_KEYSTORE_URL": settings.effective_keystore_url(),
-        "SHOPSHIELD_MASTER_KEY_FILE": None,
-        "SHOPSHIELD_POLICY_FILE": None,
-        "SHOPSHIELD_PORT": None,
-    }
 
 
 def _flat(text: str) -> str:

@@ -25,6 +25,7 @@ from shopshield.principals import service as principals
 from shopshield.settings import Settings
 from tests.factories import customer
 from tests.helpers import World, make_world, stored_events
+from tests.helpers import cli_env as _env
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -312,17 +313,6 @@ def test_an_erased_customer_keeps_their_report(history: History) -> None:
 
 
 # -- command line ---------------------------------------------------------------------------------
-
-
-def _env(settings: Settings) -> dict[str, str | None]:
-    return {
-        "SHOPSHIELD_DATA_DIR": str(settings.data_dir),
-        "SHOPSHIELD_DATABASE_URL": settings.effective_database_url(),
-        "SHOPSHIELD_KEYSTORE_URL": settings.effective_keystore_url(),
-        "SHOPSHIELD_MASTER_KEY_FILE": None,
-        "SHOPSHIELD_POLICY_FILE": None,
-        "SHOPSHIELD_PORT": None,
-    }
 
 
 def _run(settings: Settings, *args: str) -> Result:

@@ -24,6 +24,7 @@ from shopshield.db import reading
 from shopshield.settings import Settings
 from tests.audit.helpers import History, checkpoint, log_views, verify
 from tests.helpers import World
+from tests.helpers import cli_env as _env
 
 
 def _rows(container: Container) -> list[AccessEventRow]:
@@ -156,14 +157,6 @@ def test_events_logged_without_serve_are_covered_by_the_next_checkpoint(world: W
     made = checkpoint(world.container)
     assert made.tree_size == 58
     assert verify(world.container).ok
-
-
-def _env(settings: Settings) -> dict[str, str | None]:
-    return {
-        "SHOPSHIELD_DATA_DIR": str(settings.data_dir),
-        "SHOPSHIELD_DATABASE_URL": settings.effective_database_url(),
-        "SHOPSHIELD_KEYSTORE_URL": settings.effective_keystore_url(),
-    }
 
 
 def test_cli_verify_prove_checkpoint_and_key(world: World, history: History, settings: Settings) -> None:

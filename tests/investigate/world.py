@@ -11,12 +11,14 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shopshield.investigate.attribution import Victim
+from shopshield.scams.formats import ScamReport, write_reports
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 DAYS = 30
@@ -150,6 +152,28 @@ class World:
             )
             contacted = attack + timedelta(days=self.rng.uniform(1, 3))
             self.victims.append(Victim(self.customer(n), contacted, frozenset({"name", "mobile", "items", "price"})))
+
+    def write_reports(self, path: Path) -> Path:
+        """The victims as scam reports in the shared format (CSV or JSON lines, by extension)."""
+        reports = [
+            ScamReport(
+                report_id=f"r-{n:04d}",
+                reported_at=v.contacted_at + timedelta(hours=6),
+                customer_id=v.customer_id,
+                contacted_at=v.contacted_at,
+                channel="call",
+                contact_from="+86 171 0000 0001",
+                claimed_identity="customer service",
+                knew=tuple(sorted(v.knew)),
+                url=None,
+                payee_account=None,
+                loss_amount=Decimal("1200.00"),
+                currency="CNY",
+            )
+            for n, v in enumerate(self.victims)
+        ]
+        write_reports(path, reports)
+        return path
 
     def write(self, path: Path) -> Path:
         rows = sorted(self.rows, key=lambda r: r[0])  # type: ignore[arg-type,return-value]

@@ -17,8 +17,8 @@ from shopshield.scams import service
 from shopshield.scams.formats import parse_reports
 from shopshield.scams.models import ScamReportRow
 from shopshield.settings import Settings
+from tests.helpers import cli_env as _env
 from tests.scams.samples import report, write_csv, write_jsonl
-from tests.test_cli import _env
 
 ATTRIBUTION: dict[str, Any] = {
     "conclusive": True,

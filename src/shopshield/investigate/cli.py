@@ -1,0 +1,148 @@
+"""``shopshield investigate``: find where the scammers' data came from."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shopshield.access.export import count, export_parquet
+from shopshield.cliutil import fail, open_container, progress_bar, settings_from_env
+from shopshield.errors import InvalidInput
+from shopshield.investigate import events
+from shopshield.investigate.attribution import Attribution, Config, Engine, Victim, attribute, victims_from_reports
+from shopshield.investigate.duck import DuckDBEngine
+from shopshield.scams.formats import parse_reports
+
+app = typer.Typer(help="Investigate a leak: which actor's accesses explain the scam victims.")
+out = Console()
+err = Console(stderr=True)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class EngineName(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+@app.command("attribute")
+def attribute_command(
+    reports: Path = typer.Option(..., "--reports", help="Scam reports, CSV or JSON lines, in the shared format"),
+    event_files: list[Path] = typer.Option(
+        [],
+        "--events",
+        help="Access events, CSV or Parquet in the shared format (repeat for several files); "
+        "ShopShield's own log when left out",
+    ),
+    top: int = typer.Option(10, "--top", min=1, max=1000, help="How many suspects to list"),
+    output: Format = typer.Option(Format.table, "--format", help="table for people, json for tools"),
+    window_days: float = typer.Option(30.0, "--window-days", min=0.04, max=3660, help="Look-back before a contact"),
+    alpha: float = typer.Option(0.001, "--alpha", min=1e-12, max=0.5, help="Family-wise error rate of a verdict"),
+    min_victims: int = typer.Option(3, "--min-victims", min=1, help="Fewest victims a verdict may rest on"),
+    engine: EngineName = typer.Option(EngineName.duckdb, "--engine", help="duckdb (embedded) or spark (local mode)"),
+) -> None:
+    """Rank the actors whose accesses explain the victims of the scam reports, best first."""
+    victims = _victims(reports)
+    config = Config(window=timedelta(days=window_days), alpha=alpha, min_victims=min_victims, top=top)
+    with tempfile.TemporaryDirectory(prefix="shopshield-attribute-") as tmp:
+        sources = event_files or [_own_log(Path(tmp) / "events.parquet")]
+        try:
+            result = _run(engine, sources, victims, config)
+        except InvalidInput as exc:
+            fail(str(exc), code=2)
+    if output is Format.json:
+        typer.echo(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        _print_table(result)
+
+
+def _victims(path: Path) -> list[Victim]:
+    if not path.is_file():
+        fail(f"--reports: no such file: {path}", code=2)
+    try:
+        parsed = parse_reports(path)
+    except InvalidInput as exc:
+        fail(f"--reports: {exc}", code=2)
+    for error in parsed.errors:
+        err.print(f"--reports line {error.line}: {error.reason} (skipped)", highlight=False, markup=False)
+    if not parsed.reports:
+        fail("--reports: no usable scam reports", code=2)
+    return victims_from_reports(parsed.reports)
+
+
+def _own_log(path: Path) -> Path:
+    """ShopShield's access events exported to ``path`` (the attribution reads Parquet)."""
+    container = open_container(settings_from_env())
+    try:
+        with container.sessions() as session:
+            total = count(session, None, None)
+        with progress_bar("reading ShopShield's access log") as bar:
+            task = bar.add_task("export", total=total)
+            export_parquet(container.sessions, path, progress=lambda n: bar.advance(task, n))
+    finally:
+        container.close()
+    return path
+
+
+def _run(name: EngineName, sources: list[Path], victims: list[Victim], config: Config) -> Attribution:
+    engine: Engine
+    if name is EngineName.spark:
+        try:
+            from shopshield.investigate.spark import SparkEngine, local_session, read_events
+        except ImportError:
+            fail("--engine spark needs PySpark: pip install 'shopshield[spark]'", code=2)
+        spark = local_session()
+        try:
+            return attribute(SparkEngine(spark, read_events(spark, sources)), victims, config)
+        finally:
+            spark.stop()
+    con = events.connect()
+    try:
+        events.open_events(con, sources)
+        engine = DuckDBEngine(con)
+        return attribute(engine, victims, config)
+    finally:
+        con.close()
+
+
+def _print_table(result: Attribution) -> None:
+    verdict = "[bold green]conclusive[/]" if result.conclusive else "[bold yellow]not conclusive[/]"
+    out.print(f"{verdict}: likely source [bold]{result.likely_source}[/]")
+    out.print(result.explanation, highlight=False, markup=False)
+    table = Table(title=f"Suspects ({result.actors_tested:,} actors tested, {result.victims_total} victims)")
+    for column in ("#", "actor", "kind", "victims", "expected", "p", "adjusted p", "accesses"):
+        table.add_column(
+            column, justify="right" if column in {"#", "victims", "expected", "p", "adjusted p"} else "left"
+        )
+    for rank, s in enumerate(result.suspects, start=1):
+        span = (
+            ""
+            if s.first_access is None or s.last_access is None
+            else f"{s.first_access:%m-%d %H:%M} to {s.last_access:%m-%d %H:%M}"
+        )
+        table.add_row(
+            str(rank),
+            s.actor_id,
+            s.actor_kind,
+            f"{s.victims_covered}/{s.victims_total}",
+            f"{s.expected:.2f}",
+            f"{s.p_value:.1e}",
+            f"{s.adjusted_p_value:.1e}",
+            span,
+        )
+    out.print(table)
+    for rank, s in enumerate(result.suspects[:3], start=1):
+        out.print(f"{rank}. {s.actor_id}: {s.explanation}", highlight=False, markup=False)
+    out.print(result.stuffing.explanation, highlight=False, markup=False)
+    for note in result.notes:
+        out.print(f"note: {note}", highlight=False, markup=False)
