@@ -6,6 +6,7 @@ import tempfile
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 import typer
@@ -13,9 +14,9 @@ from rich.console import Console
 from rich.table import Table
 
 from shopshield.access.export import count, export_parquet
-from shopshield.cliutil import fail, open_container, progress_bar, settings_from_env
+from shopshield.cliutil import fail, open_container, parse_moment, progress_bar, settings_from_env
 from shopshield.errors import InvalidInput
-from shopshield.investigate import events
+from shopshield.investigate import events, insiders
 from shopshield.investigate.attribution import Attribution, Config, Engine, Victim, attribute, victims_from_reports
 from shopshield.investigate.duck import DuckDBEngine
 from shopshield.scams.formats import parse_reports
@@ -64,6 +65,58 @@ def attribute_command(
         typer.echo(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2).decode())
     else:
         _print_table(result)
+
+
+@app.command("insiders")
+def insiders_command(
+    event_files: list[Path] = typer.Option(
+        [],
+        "--events",
+        help="Access events, CSV or Parquet (repeatable); ShopShield's own log when left out",
+    ),
+    actors: Path | None = typer.Option(None, "--actors", help="CSV: actor_id, region, merchant_id"),
+    customers: Path | None = typer.Option(None, "--customers", help="CSV: customer_id, province"),
+    orders: Path | None = typer.Option(None, "--orders", help="CSV: customer_id, merchant_id"),
+    since: str | None = typer.Option(None, help="Only events at or after this ISO 8601 date/time"),
+    until: str | None = typer.Option(None, help="Only events before this ISO 8601 date/time"),
+    threshold: float = typer.Option(insiders.DEFAULT_THRESHOLD, "--threshold", min=0.0, help="Alert at this score"),
+    tz: str = typer.Option(insiders.DEFAULT_TZ, "--tz", help="Time zone of working hours and days"),
+    top: int = typer.Option(20, "--top", min=1, max=10_000, help="How many alerts to list"),
+    output: Format = typer.Option(Format.table, "--format", help="table for people, json for tools"),
+) -> None:
+    """Actor-days far above both the actor's usual day and its peers' that day, with reasons."""
+    start, end = parse_moment(since, "--since"), parse_moment(until, "--until")
+    if start and end and start >= end:
+        fail("--since must be before --until", code=2)
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail(f"--tz: unknown time zone {tz!r}", code=2)
+    config = insiders.Config(tz=tz, threshold=threshold)
+    with tempfile.TemporaryDirectory(prefix="shopshield-insiders-") as tmp:
+        sources = event_files or [_own_log(Path(tmp) / "events.parquet")]
+        con = events.connect()
+        try:
+            events.open_events(con, sources)
+            insiders.load_metadata(con, actors=actors, customers=customers, orders=orders)
+            days = insiders.detect(con, since=start, until=end, config=config)
+        except InvalidInput as exc:
+            fail(str(exc), code=2)
+        finally:
+            con.close()
+    raised = insiders.alerts(days, config)[:top]
+    if output is Format.json:
+        document = {"threshold": threshold, "actor_days": len(days), "alerts": [d.to_json() for d in raised]}
+        typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
+        return
+    table = Table(title=f"{len(raised)} alerts at score >= {threshold:g} among {len(days):,} actor-days")
+    for column in ("score", "actor", "role", "day", "reasons"):
+        table.add_column(column, justify="right" if column == "score" else "left")
+    for day in raised:
+        table.add_row(
+            f"{day.score:.1f}", day.actor_id, day.role, day.day.isoformat(), "; ".join(r.words() for r in day.reasons)
+        )
+    out.print(table)
 
 
 def _victims(path: Path) -> list[Victim]:

@@ -18,6 +18,9 @@ from shopshield.errors import InvalidInput
 
 REQUIRED: Final = ("ts", "actor_id", "actor_kind", "action", "customer_id")
 OPTIONAL: Final = ("order_id", "fields", "channel", "source_ip")
+# Not in the shared format, but in ShopShield's own export and the simulator's files: the
+# insider features use them when present (a store's own CSV may lack them).
+EXTRA: Final = ("actor_role", "purpose", "ticket_id")
 SUFFIXES: Final = {".parquet": "parquet", ".csv": "csv"}
 
 
@@ -58,7 +61,9 @@ def open_events(con: duckdb.DuckDBPyConnection, sources: Sequence[Path]) -> int:
         raise InvalidInput(f"access events: missing column(s) {', '.join(absent)}")
     columns = [f"{_ts_expression(types['ts'])} AS ts"]
     columns += [f"CAST({c} AS VARCHAR) AS {c}" for c in REQUIRED[1:]]
-    columns += [f"CAST({c} AS VARCHAR) AS {c}" if c in types else f"CAST(NULL AS VARCHAR) AS {c}" for c in OPTIONAL]
+    columns += [
+        f"CAST({c} AS VARCHAR) AS {c}" if c in types else f"CAST(NULL AS VARCHAR) AS {c}" for c in OPTIONAL + EXTRA
+    ]
     # A view over a parameterised reader cannot keep the parameter, so the file list is inlined
     # as a literal list of quoted strings (quotes doubled: file names are data, not SQL).
     listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"

@@ -26,7 +26,7 @@ from shopshield.investigate.attribution import (
     analysis_period,
     reference_moment,
 )
-from shopshield.investigate.events import OPTIONAL, REQUIRED, SUFFIXES
+from shopshield.investigate.events import EXTRA, OPTIONAL, REQUIRED, SUFFIXES
 from shopshield.investigate.knowledge import parse_items
 
 if TYPE_CHECKING:
@@ -124,7 +124,8 @@ def read_events(spark: SparkSession, sources: Sequence[Path]) -> DataFrame:
     columns = [ts.alias("ts")]
     columns += [F.col(c).cast("string").alias(c) for c in REQUIRED[1:]]
     columns += [
-        F.col(c).cast("string").alias(c) if c in present else F.lit(None).cast("string").alias(c) for c in OPTIONAL
+        F.col(c).cast("string").alias(c) if c in present else F.lit(None).cast("string").alias(c)
+        for c in OPTIONAL + EXTRA
     ]
     return frame.select(*columns)
 

@@ -1,0 +1,142 @@
+"""Insider bulk-access detection on a hand-built staff: the bulk day stands out, busy roles and
+busy days do not."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from shopshield.cli import app
+from shopshield.investigate import events, insiders
+from tests.helpers import cli_env
+
+START = datetime(2026, 10, 1, tzinfo=UTC)  # 08:00 in Shanghai
+SCHEMA = pa.schema(
+    [
+        ("ts", pa.timestamp("us", tz="UTC")),
+        ("actor_id", pa.string()),
+        ("actor_kind", pa.string()),
+        ("actor_role", pa.string()),
+        ("action", pa.string()),
+        ("customer_id", pa.string()),
+        ("fields", pa.string()),
+        ("ticket_id", pa.string()),
+    ]
+)
+SURGE_DAY = 12
+INSIDER_DAY = 20
+
+
+def _staff(tmp_path: Path, *, insider: bool = True) -> Path:
+    rng = random.Random(5)
+    rows: list[tuple[object, ...]] = []
+
+    def read(actor: str, role: str, day: int, customer: int, *, hour: float | None = None, ticket: bool = True) -> None:
+        at = START + timedelta(days=day, hours=hour if hour is not None else rng.uniform(0.5, 11))
+        rows.append((at, actor, "staff", role, "view", f"c{customer:06d}", "name|mobile", "t-1" if ticket else None))
+
+    for day in range(30):
+        surge = 2 if day == SURGE_DAY else 1  # a sale: every agent reads twice as much
+        for a in range(40):
+            for _ in range(rng.randint(30, 50) * surge):
+                read(f"agent-{a:02d}", "cs_agent", day, rng.randrange(100_000))
+        for s in range(3):
+            for _ in range(rng.randint(350, 450)):
+                read(f"sup-{s}", "cs_supervisor", day, rng.randrange(100_000))
+    for day in range(27, 30):  # a new agent, three normal days
+        for _ in range(rng.randint(30, 50)):
+            read("agent-new", "cs_agent", day, rng.randrange(100_000))
+    if insider:  # agent-07 walks 400 consecutive customers in the evening, without tickets
+        first = rng.randrange(50_000)
+        for n in range(400):
+            read("agent-07", "cs_agent", INSIDER_DAY, first + n, hour=13 + n / 200, ticket=False)
+    table = pa.table(
+        {name: list(col) for name, col in zip(SCHEMA.names, zip(*rows, strict=True), strict=True)}, schema=SCHEMA
+    )
+    path = tmp_path / "staff.parquet"
+    pq.write_table(table, path)
+    return path
+
+
+def _detect(path: Path) -> list[insiders.ActorDay]:
+    con = events.connect()
+    events.open_events(con, [path])
+    insiders.load_metadata(con)
+    return insiders.detect(con)
+
+
+def test_the_bulk_day_is_the_top_alert_with_its_reasons(tmp_path: Path) -> None:
+    days = _detect(_staff(tmp_path))
+    top = days[0]
+    assert (top.actor_id, top.day) == ("agent-07", date(2026, 10, 1) + timedelta(days=INSIDER_DAY))
+    assert top.score >= insiders.DEFAULT_THRESHOLD
+    words = " ".join(r.words() for r in top.reasons)
+    for feature in ("customers accessed", "without a ticket", "outside working hours", "consecutive customer ids"):
+        assert feature in words
+    assert top.values["sequential"] >= 399
+
+
+def test_busy_roles_busy_days_and_new_staff_do_not_alert(tmp_path: Path) -> None:
+    days = _detect(_staff(tmp_path))
+    raised = insiders.alerts(days, insiders.Config())
+    assert [(d.actor_id, d.day.day) for d in raised] == [("agent-07", 1 + INSIDER_DAY)]
+    surge = [d for d in days if d.day == date(2026, 10, 1) + timedelta(days=SURGE_DAY)]
+    assert max(d.score for d in surge) < insiders.DEFAULT_THRESHOLD / 2
+    supervisors = [d for d in days if d.role == "cs_supervisor"]
+    assert max(d.score for d in supervisors) < insiders.DEFAULT_THRESHOLD / 2
+    new = [d for d in days if d.actor_id == "agent-new"]
+    assert new and all(d.history_days == 3 for d in new) and max(d.score for d in new) < insiders.DEFAULT_THRESHOLD
+
+
+def test_without_an_insider_nothing_alerts(tmp_path: Path) -> None:
+    assert insiders.alerts(_detect(_staff(tmp_path, insider=False)), insiders.Config()) == []
+
+
+def test_out_of_scope_customers_count_with_metadata(tmp_path: Path) -> None:
+    rows = [
+        (START + timedelta(hours=1, minutes=n), "courier-1", "courier", "courier", "view", f"c{n}", "address", None)
+        for n in range(6)
+    ]
+    table = pa.table(
+        {name: list(col) for name, col in zip(SCHEMA.names, zip(*rows, strict=True), strict=True)}, schema=SCHEMA
+    )
+    pq.write_table(table, tmp_path / "e.parquet")
+    (tmp_path / "actors.csv").write_text("actor_id,region,merchant_id\ncourier-1,浙江省,\n", encoding="utf-8")
+    customers = "customer_id,province\n" + "".join(f"c{n},{'浙江省' if n < 2 else '广东省'}\n" for n in range(6))
+    (tmp_path / "customers.csv").write_text(customers, encoding="utf-8")
+    con = events.connect()
+    events.open_events(con, [tmp_path / "e.parquet"])
+    insiders.load_metadata(con, actors=tmp_path / "actors.csv", customers=tmp_path / "customers.csv")
+    (day,) = insiders.detect(con)
+    assert day.values["out_of_scope"] == 4 and day.values["customers"] == 6
+
+
+def test_cli_json_and_bad_input(tmp_path: Path) -> None:
+    path = _staff(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(app, ["investigate", "insiders", "--events", str(path), "--format", "json"], env=cli_env())
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert [a["actor_id"] for a in document["alerts"]] == ["agent-07"]
+    assert document["alerts"][0]["reasons"]
+    for args, message in (
+        (["--tz", "Mars/Olympus"], "unknown time zone"),
+        (["--since", "2026-11-01", "--until", "2026-10-01"], "--since must be before --until"),
+        (["--actors", str(tmp_path / "none.csv")], "expected an existing .csv file"),
+    ):
+        bad = runner.invoke(app, ["investigate", "insiders", "--events", str(path), *args], env=cli_env())
+        assert bad.exit_code == 2, bad.output
+        assert message in " ".join(bad.output.split())
+
+
+@pytest.mark.parametrize("value", [0.0, 3.0])
+def test_reason_words_read_as_a_sentence(value: float) -> None:
+    reason = insiders.Reason("reveals", value, None, 0.0, 1.0)
+    assert reason.words() == f"{value:g} full values revealed (no usual day yet; peers 0)"
