@@ -16,6 +16,7 @@ from bench.common import Benchmark, Options, console
 BENCHMARKS: dict[str, str] = {
     "vault": "bench.vault",
     "audit": "bench.audit",
+    "investigate": "bench.investigate",
 }
 
 
