@@ -104,8 +104,8 @@ def list_canaries(
         help="table: which customers are canaries (no values); csv or json: the recipient's export rows",
     ),
 ) -> None:
-    """Without values (table), or as rows for the recipient's export (csv, json: the decoys' full
-    values, each canary read recorded as an export in the access log)."""
+    """Which customers are canaries, for whom (table: no values), or the recipient's export rows
+    (csv, json: the decoys' full values; each canary read is recorded as an export)."""
     if fmt is not ListFormat.table and recipient is None:
         fail("--recipient: needed with --format csv or json (export rows go to one recipient)", code=2)
     if recipient is not None and not re.fullmatch(RECIPIENT_PATTERN, recipient):
