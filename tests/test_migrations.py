@@ -255,3 +255,38 @@ def test_scam_reports_revision_goes_both_ways(fresh_engines: dict[migrations.Tre
     assert _diff(main, "main") == []
     with main.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM scam_reports")).scalar_one() == 0
+
+
+def test_canary_and_warning_revisions_go_both_ways(fresh_engines: dict[migrations.Tree, Engine]) -> None:
+    """0005 adds canaries and canary_hits, 0006 warnings; each downgrade drops its own and nothing else."""
+    main = fresh_engines["main"]
+    migrations.upgrade(main, "main", "0004_scam_reports")
+    before_canaries = _snapshot(main)
+    migrations.upgrade(main, "main", "0005_canaries")
+    before_warnings = _snapshot(main)
+    assert set(before_warnings) - set(before_canaries) == {"canaries", "canary_hits"}
+    assert before_warnings["canary_hits"]["unique"] == ["uq_canary_hits_report_id"]
+
+    migrations.upgrade(main, "main")
+    assert set(_snapshot(main)) - set(before_warnings) == {"warnings"}
+    assert _snapshot(main)["warnings"]["unique"] == ["uq_warnings_case_customer"]
+    now = datetime(2016, 7, 20, tzinfo=UTC)
+    with main.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO warnings (warning_id, customer_id, reason, template, case_id, status, created_at) "
+                "VALUES ('w-1', 'c1', 'breach_exposure', 'anti_scam_v1', 'case-1', 'queued', :t)"
+            ),
+            {"t": now},
+        )
+
+    migrations.downgrade(main, "main", "0005_canaries")
+    assert _current(main, "main") == "0005_canaries"
+    assert _snapshot(main) == before_warnings
+    migrations.downgrade(main, "main", "0004_scam_reports")
+    assert _snapshot(main) == before_canaries
+
+    migrations.upgrade(main, "main")
+    assert _diff(main, "main") == []
+    with main.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM warnings")).scalar_one() == 0

@@ -16,6 +16,8 @@ from shopshield import __version__
 from shopshield.access.views import router as access_router
 from shopshield.audit.views import router as audit_router
 from shopshield.bootstrap import Container
+from shopshield.breach.views import router as breach_router
+from shopshield.canary.views import router as canary_router
 from shopshield.principals.views import router as principals_router
 from shopshield.scams.views import router as scams_router
 from shopshield.tickets.views import router as tickets_router
@@ -50,7 +52,16 @@ def create_app(container: Container, *, checkpoints: bool = True) -> FastAPI:
     )
     app.state.container = container
     install_error_handlers(app)
-    for router in (principals_router, vault_router, tickets_router, access_router, audit_router, scams_router):
+    for router in (
+        principals_router,
+        vault_router,
+        tickets_router,
+        access_router,
+        audit_router,
+        scams_router,
+        canary_router,
+        breach_router,
+    ):
         mount(app, router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")

@@ -1,4 +1,5 @@
-"""The ``shopshield`` command: serve the API and administer principals, keys, exports and scam reports."""
+"""The ``shopshield`` command: serve the API and administer principals, keys, exports, scam reports,
+canaries and breach response."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from rich.console import Console
 from shopshield.access.cli import access_report
 from shopshield.access.cli import app as export_app
 from shopshield.audit.cli import app as audit_app
+from shopshield.breach.cli import app as breach_app
+from shopshield.canary.cli import app as canary_app
 from shopshield.cliutil import fail, open_container, settings_from_env
 from shopshield.investigate.cli import app as investigate_app
 from shopshield.keys.cli import app as keys_app
@@ -30,6 +33,8 @@ app.command("access-report")(access_report)
 app.add_typer(audit_app, name="audit")
 app.add_typer(reports_app, name="reports")
 app.add_typer(investigate_app, name="investigate")
+app.add_typer(canary_app, name="canary")
+app.add_typer(breach_app, name="breach")
 console = Console(stderr=True)
 
 

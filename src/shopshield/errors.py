@@ -40,6 +40,12 @@ class Forbidden(ShopShieldError):
     code = "forbidden"
 
 
+class NotConfigured(Conflict):
+    """The request needs a setting this instance lacks (409: the server's state, not the input)."""
+
+    code = "not_configured"
+
+
 class RecordedRefusal(ShopShieldError):
     """A refused access whose access event is already in the session and must be committed."""
 

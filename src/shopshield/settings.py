@@ -76,6 +76,20 @@ class Settings(BaseSettings):
         description="Events younger than this are never archived out of the database (at least 3 years).",
     )
 
+    canary_mobile_prefix: str | None = Field(
+        default=None,
+        pattern=r"^1[3-9][0-9]{1,8}$",
+        description="The first digits of a block of mobile numbers the store controls (e.g. 1700000, which leaves "
+        "10,000 numbers): canary customers get numbers from it and nowhere else, so a decoy never carries a "
+        "stranger's number. Unset, canaries cannot be planted.",
+    )
+    canary_email_domain: str | None = Field(
+        default=None,
+        max_length=200,
+        pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+        description="A mail domain the store controls; canaries get an address there. Unset, canaries have no e-mail.",
+    )
+
     def resolved_data_dir(self) -> Path:
         return self.data_dir.expanduser().resolve()
 

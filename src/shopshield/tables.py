@@ -2,10 +2,22 @@
 
 from shopshield.access import models as access_models
 from shopshield.audit import models as audit_models
+from shopshield.breach import models as breach_models
+from shopshield.canary import models as canary_models
 from shopshield.keys import models as keys_models
 from shopshield.principals import models as principals_models
 from shopshield.scams import models as scams_models
 from shopshield.tickets import models as tickets_models
 from shopshield.vault import models as vault_models
 
-MODULES = (access_models, audit_models, keys_models, principals_models, scams_models, tickets_models, vault_models)
+MODULES = (
+    access_models,
+    audit_models,
+    breach_models,
+    canary_models,
+    keys_models,
+    principals_models,
+    scams_models,
+    tickets_models,
+    vault_models,
+)

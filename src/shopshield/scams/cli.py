@@ -56,6 +56,7 @@ def import_reports(
     line_of = dict(zip((r.report_id for r in parsed.reports), parsed.lines, strict=True))
     stored = 0
     skipped = len(parsed.repeated_lines)
+    canary_hits = []
     container = open_container(settings_from_env())
     try:
         with progress_bar("storing scam reports") as bar:
@@ -65,6 +66,7 @@ def import_reports(
                 with unit_of_work(container.sessions) as session:
                     result = service.store(session=session, reports=batch, received_by=IMPORTER, now=datetime.now(UTC))
                 stored += len(result.stored)
+                canary_hits += result.canary_hits
                 skipped += len(result.unchanged)
                 rejected += [
                     RowError(line_of[report_id], "report_id: a different report with this report_id is already stored")
@@ -84,6 +86,13 @@ def import_reports(
     )
     for error in sorted(rejected, key=lambda e: e.line):
         out.print(f"line {error.line}: {error.reason}", highlight=False, markup=False, soft_wrap=True)
+    for hit in canary_hits:
+        out.print(
+            f"canary hit: report {hit.report_id} is about canary {hit.customer_id} of recipient {hit.recipient}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
     if rejected:
         raise typer.Exit(1)
 

@@ -11,7 +11,7 @@ import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final, Literal
@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shopshield.canary.service import ReportHit, hits_from_scam_reports
 from shopshield.errors import Conflict, Forbidden, InvalidInput
 from shopshield.principals.models import Principal
 from shopshield.scams import indicators
@@ -66,11 +67,13 @@ def authorize(*, policies: PolicySet, caller: Principal, permission: str) -> Non
 @dataclass(frozen=True, slots=True)
 class Stored:
     """What ``store`` did with each report id: stored it, found it already stored exactly so, or
-    found a different report under it (and left that one alone)."""
+    found a different report under it (and left that one alone); and the stored reports that are
+    about a canary customer, each of which names where the data leaked (``canary.service``)."""
 
     stored: list[str]
     unchanged: list[str]
     conflicting: list[str]
+    canary_hits: list[ReportHit] = field(default_factory=list)
 
 
 def store(*, session: Session, reports: Sequence[ScamReport], received_by: str, now: datetime) -> Stored:
@@ -87,18 +90,21 @@ def store(*, session: Session, reports: Sequence[ScamReport], received_by: str, 
         )
     }
     new = [r for r in reports if r.report_id not in stored_before]
-    result = Stored(
-        stored=[r.report_id for r in new],
-        unchanged=[r.report_id for r in reports if stored_before.get(r.report_id) == r],
-        conflicting=[r.report_id for r in reports if r.report_id in stored_before and stored_before[r.report_id] != r],
-    )
+    hits: list[ReportHit] = []
     if new:
         try:
             session.execute(insert(ScamReportRow), [_values(r, received_by, now) for r in new])
         except IntegrityError:
             # Another writer stored one of these ids between the read above and this insert.
             raise Conflict("another request stored one of these report_ids at the same moment; send again") from None
-    return result
+        # Only new reports: a resent report raised its hit when it was first stored.
+        hits = hits_from_scam_reports(session=session, reports=new, recorded_by=received_by, now=now)
+    return Stored(
+        stored=[r.report_id for r in new],
+        unchanged=[r.report_id for r in reports if stored_before.get(r.report_id) == r],
+        conflicting=[r.report_id for r in reports if r.report_id in stored_before and stored_before[r.report_id] != r],
+        canary_hits=hits,
+    )
 
 
 def _values(report: ScamReport, received_by: str, now: datetime) -> Json:

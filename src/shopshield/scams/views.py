@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
+from shopshield.canary import service as canaries
 from shopshield.db import unit_of_work
 from shopshield.errors import InvalidInput
 from shopshield.scams import service
@@ -74,7 +75,11 @@ def submit(call: CallDep, body: Annotated[Any, Body()]) -> JSON:
                 f"{where}report_id: a different report with this report_id is already stored",
                 field=f"{where}report_id",
             )
-    return JSON({"stored": result.stored, "already_stored": result.unchanged}, status_code=201)
+    answer: dict[str, Any] = {"stored": result.stored, "already_stored": result.unchanged}
+    if call.ctx.policies.allows(call.who.role, canaries.READ):
+        # Only security staff learn that a report was about a canary, and whose (docs/canaries.md).
+        answer["canary_hits"] = [hit.json() for hit in result.canary_hits]
+    return JSON(answer, status_code=201)
 
 
 def _reports_in(body: Any) -> tuple[list[ScamReport], dict[str, str]]:

@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from shopshield.errors import Forbidden
+
 CUSTOMER_FIELDS = ("name", "mobile", "email", "id_number")
 ADDRESS_FIELDS = ("recipient", "phone", "region", "street")
 ORDER_FIELDS = ("items", "returns")
@@ -25,6 +27,10 @@ PERMISSIONS = (
     "access_reports.read",
     "scam_reports.write",
     "scam_reports.read",
+    "canaries.plant",
+    "canaries.read",
+    "canaries.report_contact",
+    "breaches.scope",
 )
 ACTOR_KINDS = ("staff", "courier", "merchant", "partner", "service", "job", "other")
 
@@ -88,6 +94,14 @@ class PolicySet(BaseModel):
             return self.roles[name]
         except KeyError:
             raise PolicyError(f"role {name!r} is not in the policy; known: {', '.join(sorted(self.roles))}") from None
+
+    def allows(self, role: str, permission: str) -> bool:
+        return permission in self.role(role).permissions
+
+    def require(self, role: str, permission: str) -> None:
+        """Raise ``Forbidden`` (403 at the edge) unless ``role`` holds ``permission``."""
+        if not self.allows(role, permission):
+            raise Forbidden(f"role {role!r} lacks the permission {permission!r}")
 
 
 def load_policies(path: Path | None = None) -> PolicySet:

@@ -60,6 +60,10 @@ ORDER = Statement(
     "SELECT order_id, customer_id, merchant_id, courier_id, address_id, placed_at, status, currency, "
     "item_count, items_ct FROM orders WHERE order_id = :order_id"
 )
+CUSTOMER_ORDERS = Statement(
+    "SELECT order_id, customer_id, merchant_id, courier_id, address_id, placed_at, status, currency, "
+    "item_count, items_ct FROM orders WHERE customer_id = :customer_id ORDER BY placed_at, order_id"
+)
 RETURNS = Statement(
     "SELECT return_id, kind, requested_at, status, reason_ct FROM return_requests "
     "WHERE order_id = :order_id ORDER BY requested_at, return_id"

@@ -11,7 +11,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any, NoReturn, cast
@@ -115,6 +115,11 @@ def _refuse(
     raise error(message)
 
 
+def _authorize(vault: Vault, caller: Caller, permission: str | None) -> None:
+    if permission is not None:
+        _require(vault, caller, permission)
+
+
 def _require(vault: Vault, caller: Caller, permission: str) -> RolePolicy:
     policy = vault.policies.role(caller.principal.role)
     if permission not in policy.permissions:
@@ -189,9 +194,16 @@ def _aead_for(vault: Vault, row: CustomerRow | q.CustomerRecord) -> AESGCM:
 # -- customers ------------------------------------------------------------------------------------
 
 
-def store_customer(*, vault: Vault, session: Session, caller: Caller, customer: CustomerIn) -> Json:
-    """Encrypt and store a new customer with their addresses under a fresh data key."""
-    _require(vault, caller, "customers.write")
+def store_customer(
+    *, vault: Vault, session: Session, caller: Caller, customer: CustomerIn, permission: str | None = "customers.write"
+) -> Json:
+    """Encrypt and store a new customer with their addresses under a fresh data key.
+
+    ``permission`` is what the caller's role must hold; None when the calling domain checked its
+    own (planting canaries needs ``canaries.plant``, not ``customers.write``) or the caller is the
+    command line, which holds the database and the keys itself.
+    """
+    _authorize(vault, caller, permission)
     if session.get(CustomerRow, customer.customer_id) is not None:
         raise Conflict("the customer already exists")
     ids = [a.address_id for a in customer.addresses]
@@ -546,8 +558,12 @@ def _customer_for_write(vault: Vault, session: Session, customer_id: str) -> tup
     return row, _aead_for(vault, row)
 
 
-def store_order(*, vault: Vault, session: Session, caller: Caller, order: OrderIn) -> Json:
-    _require(vault, caller, "orders.write")
+def store_order(
+    *, vault: Vault, session: Session, caller: Caller, order: OrderIn, permission: str | None = "orders.write"
+) -> Json:
+    """Store an order with its items sealed under the customer's key (``permission`` as in
+    ``store_customer``)."""
+    _authorize(vault, caller, permission)
     if session.get(OrderRow, order.order_id) is not None:
         raise Conflict("the order already exists")
     _row, aead = _customer_for_write(vault, session, order.customer_id)
@@ -585,8 +601,17 @@ def store_order(*, vault: Vault, session: Session, caller: Caller, order: OrderI
     return {"order_id": order.order_id, "customer_id": order.customer_id}
 
 
-def add_return(*, vault: Vault, session: Session, caller: Caller, order_id: str, request: ReturnIn) -> Json:
-    _require(vault, caller, "orders.write")
+def add_return(
+    *,
+    vault: Vault,
+    session: Session,
+    caller: Caller,
+    order_id: str,
+    request: ReturnIn,
+    permission: str | None = "orders.write",
+) -> Json:
+    """Record a return or refund request on an order (``permission`` as in ``store_customer``)."""
+    _authorize(vault, caller, permission)
     order = session.get(OrderRow, order_id)
     if order is None:
         raise NotFound("no such order")
@@ -682,6 +707,69 @@ def view_order(*, vault: Vault, tx: Tx, caller: Caller, order_id: str) -> Json:
     out.update(render.access_summary(policy, tuple(shown)))
     vault.audit.record(tx, caller.event(outcome=OK, fields=tuple(shown), **event), now=vault.clock())
     return out
+
+
+def export_customer(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str) -> Json | None:
+    """Everything the vault holds about a customer, in full: fields, addresses, orders with their
+    items and returns. None for a missing or erased customer.
+
+    This is what an export to a recipient of the store's data carries, so it is recorded as one
+    ``export`` event with every field it returns, like any read. It checks no permission and no
+    quota of its own: its one caller, the canary export, requires ``canaries.read`` first (or is
+    the command line, which holds the keys itself). A domain that calls it must do the same.
+    """
+    found = tx.one(q.CUSTOMER, {"customer_id": customer_id})
+    if found is None or found[2] is not None:
+        return None
+    row = q.CustomerRecord._make(found)
+    aead = _aead_for(vault, row)
+    record = _customer_record(customer_id)
+    out: Json = {"customer_id": customer_id}
+    shown: list[str] = []
+    for name in CUSTOMER_FIELDS:
+        value = _open(aead, record, name, getattr(row, f"{name}_ct"))
+        out[name] = value
+        if value is not None:
+            shown.append(name)
+    addresses = [q.AddressRecord._make(a) for a in tx.all(q.ADDRESSES[None], {"customer_id": customer_id})]
+    out["addresses"] = [_full_address(aead, a) for a in addresses]
+    if addresses:
+        shown.extend(ADDRESS_FIELDS)
+    out["orders"] = []
+    for found_order in tx.all(q.CUSTOMER_ORDERS, {"customer_id": customer_id}):
+        order = q.OrderRecord._make(found_order)
+        items = json.loads(_open(aead, _order_record(order.order_id), "items", order.items_ct) or "[]")
+        returns = _returns(tx, aead, order.order_id)
+        out["orders"].append(
+            {
+                "order_id": order.order_id,
+                "merchant_id": order.merchant_id,
+                "placed_at": q.moment(order.placed_at).isoformat(),
+                "status": order.status,
+                "currency": order.currency,
+                "items": items,
+                "returns": [asdict(r) for r in returns],
+            }
+        )
+    if out["orders"]:
+        shown.extend(("items", "returns"))
+    vault.audit.record(tx, caller.event("export", OK, customer_id=customer_id, fields=tuple(shown)), now=vault.clock())
+    return out
+
+
+def _full_address(aead: AESGCM, address: q.AddressRecord) -> Json:
+    record = _address_record(address.address_id)
+    region = _open(aead, record, "region", address.region_ct)
+    province, city, district = region.split(_REGION_SEP) if region is not None else (None, None, None)
+    return {
+        "address_id": address.address_id,
+        "recipient": _open(aead, record, "recipient", address.recipient_ct),
+        "phone": _open(aead, record, "phone", address.phone_ct),
+        "province": province,
+        "city": city,
+        "district": district,
+        "street": _open(aead, record, "street", address.street_ct),
+    }
 
 
 def _returns(tx: Tx, aead: AESGCM, order_id: str) -> list[render.ReturnRequest]:

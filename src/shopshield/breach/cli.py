@@ -1,0 +1,146 @@
+"""``shopshield breach scope``: from a confirmed source to the customers it reached, their warnings
+and the regulator report draft."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import uuid
+from enum import StrEnum
+from pathlib import Path
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from shopshield.access.cli import OPERATOR
+from shopshield.breach import report, service
+from shopshield.cliutil import fail, open_container, settings_from_env
+from shopshield.db import reading, unit_of_work
+from shopshield.errors import InvalidInput, ShopShieldError
+from shopshield.scams import casefile
+
+app = typer.Typer(help="Breach response: affected customers, warnings, and the regulator report draft.")
+out = Console()
+err = Console(stderr=True)
+
+FILES = ("scope.json", "customers.csv", "report.md", "report.html")
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.command("scope")
+def scope_command(
+    actor: str | None = typer.Option(None, "--actor", help="The confirmed source's actor id"),
+    kind: str | None = typer.Option(None, "--kind", help="Its actor kind (staff, partner, ...), to match it exactly"),
+    since: str | None = typer.Option(None, "--since", help="Start of the window, ISO 8601 (no offset: in --tz)"),
+    until: str | None = typer.Option(None, "--until", help="End of the window, exclusive (default: open)"),
+    tz: str | None = typer.Option(
+        None, "--tz", help="IANA zone for times without an offset (default SHOPSHIELD_TIMEZONE)"
+    ),
+    attribution: Path | None = typer.Option(
+        None, "--attribution", help="JSON of `investigate attribute`: its top suspect, or the one named by --actor"
+    ),
+    case_id: str | None = typer.Option(None, "--case", help="Breach case id (default: derived from actor and window)"),
+    warn: bool = typer.Option(False, "--warn", help="Queue an anti-scam warning for each affected customer"),
+    out_dir: Path | None = typer.Option(
+        None, "--out", help="New directory for scope.json, customers.csv, report.md/html"
+    ),
+    fmt: Format = typer.Option(Format.table, "--format", help="table for people, json as the HTTP API returns it"),
+) -> None:
+    """List the customers a source accessed in the window, with the fields per customer (ids and
+    field names only, never values). Exit 0, or 2 on bad input (nothing recorded or written)."""
+    settings = settings_from_env()
+    try:
+        suspect = None
+        if attribution is not None:
+            actor, kind, suspect = service.source_from_attribution(
+                casefile.load_attribution(attribution), actor_id=actor, actor_kind=kind
+            )
+        if actor is None:
+            raise InvalidInput("--actor: name the confirmed source, or give --attribution", field="actor")
+        query = service.parse_query(
+            actor_id=actor,
+            actor_kind=kind,
+            since=since,
+            until=until,
+            tz=tz or settings.timezone,
+            case_id=case_id,
+            suspect=suspect,
+            prefix="--",
+        )
+        if out_dir is not None:
+            casefile.check_out_dir(out_dir)
+    except InvalidInput as exc:
+        fail(exc.message, code=2)
+    container = open_container(settings)
+    partial: Path | None = None
+    try:
+        with reading(container.engine) as tx:
+            found = service.scope(tx=tx, query=query, now=container.vault.clock())
+        with unit_of_work(container.sessions) as session:
+            found = service.record(vault=container.vault, session=session, caller=OPERATOR, scope=found, warn=warn)
+            # Written before the commit, shown only after it: a failure on either side leaves neither.
+            partial = None if out_dir is None else _write(out_dir, found)
+        if partial is not None and out_dir is not None:
+            if out_dir.exists():
+                out_dir.rmdir()  # empty, as checked
+            partial.rename(out_dir)
+            partial = None
+    except ShopShieldError as exc:
+        fail(exc.message, code=2)
+    finally:
+        if partial is not None:
+            shutil.rmtree(partial, ignore_errors=True)
+        container.close()
+    if fmt is Format.json:
+        typer.echo(orjson.dumps(found.json(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        _print(found)
+    if out_dir is not None:
+        err.print(f"wrote {out_dir}: {', '.join(FILES)}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _write(out_dir: Path, found: service.Scope) -> Path:
+    partial = out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:8]}"
+    partial.mkdir()
+    (partial / "scope.json").write_bytes(orjson.dumps(found.json(), option=orjson.OPT_INDENT_2))
+    # A byte-order mark, so that spreadsheets read the file as UTF-8 (as the case file's CSVs).
+    with (partial / "customers.csv").open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(("customer_id", "fields", "orders", "first_access", "last_access", "events"))
+        for c in found.customers:
+            row = c.json()
+            writer.writerow(
+                (c.customer_id, "|".join(c.fields), c.orders, row["first_access"], row["last_access"], c.events)
+            )
+    (partial / "report.md").write_text(report.markdown(found), encoding="utf-8")
+    (partial / "report.html").write_text(report.html(found), encoding="utf-8")
+    return partial
+
+
+def _print(found: service.Scope) -> None:
+    q = found.query
+    summary = (
+        f"case {q.case_id}: {q.actor_kind or 'actor'} {q.actor_id} reached {len(found.customers)} customers "
+        f"in {found.events} access events ({found.orders} orders)"
+    )
+    if found.canaries:
+        summary += f", and {len(found.canaries)} canaries of " + ", ".join(sorted({r for _c, r, _n in found.canaries}))
+    out.print(summary, highlight=False, markup=False, soft_wrap=True)
+    if found.warnings is not None:
+        w = found.warnings
+        out.print(f"warnings: {w.queued} queued, {w.already_queued} already queued for this case", highlight=False)
+    categories = Table("category", "customers", title="Categories of personal information")
+    for category, n in found.category_counts():
+        categories.add_row(Text(category.label), str(n))
+    out.print(categories)
+    fields = Table("field", "customers", title="Fields")
+    for name, n in found.field_counts():
+        fields.add_row(Text(name), str(n))
+    out.print(fields)

@@ -1,0 +1,39 @@
+"""The warnings table: one anti-scam warning queued per customer affected by a breach case.
+
+A warning holds ids and codes only: the message is a fixed template (``breach.warnings``), so
+nothing personal is stored here, and the sender looks the customer's number up in the vault when
+it sends. No sender exists yet: ``queued`` is where warnings wait for the notifications work.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shopshield.db import Base
+
+QUEUED = "queued"
+SENT = "sent"
+
+
+class WarningRow(Base):
+    __tablename__ = "warnings"
+
+    warning_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    # Why the customer is warned (a code), and which template says it.
+    reason: Mapped[str] = mapped_column(String(32), nullable=False)
+    template: Mapped[str] = mapped_column(String(32), nullable=False)
+    # The breach case that queued it: the same case never warns a customer twice.
+    case_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[str] = mapped_column(String(8), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "customer_id", name="uq_warnings_case_customer"),
+        # What a sender reads: the oldest queued warnings first.
+        Index("ix_warnings_status_created_at", "status", "created_at"),
+    )

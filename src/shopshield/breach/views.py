@@ -1,0 +1,52 @@
+"""HTTP route of breach response: the scope of a confirmed source, optionally with warnings queued
+and the report draft. For security staff (``breaches.scope``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+from pydantic import Field, StringConstraints
+
+from shopshield.breach import report, service
+from shopshield.db import reading, unit_of_work
+from shopshield.vault.schemas import Strict
+from shopshield.web import JSON, CallDep
+
+router = APIRouter(prefix="/v1/breaches", tags=["breach response"])
+Text64 = Annotated[str, StringConstraints(max_length=64)]
+
+
+class ScopeIn(Strict):
+    """The source and window; checked by ``service.parse_query``, whose messages never echo values."""
+
+    actor_id: Text64
+    actor_kind: Text64 | None = None
+    since: Text64
+    until: Text64 | None = None
+    tz: Text64 | None = Field(default=None, description="IANA zone for times without an offset")
+    case_id: Text64 | None = None
+    queue_warnings: bool = False
+    include_report: bool = Field(default=False, description="Add the regulator report draft as Markdown")
+
+
+@router.post("/scope", summary="The customers a source accessed in a window, with their fields (no values)")
+def scope(body: ScopeIn, call: CallDep) -> JSON:
+    call.ctx.policies.require(call.who.role, service.PERMISSION)
+    query = service.parse_query(
+        actor_id=body.actor_id,
+        actor_kind=body.actor_kind,
+        since=body.since,
+        until=body.until,
+        tz=body.tz or call.ctx.settings.timezone,
+        case_id=body.case_id,
+    )
+    vault = call.ctx.vault
+    with reading(call.ctx.engine) as tx:
+        found = service.scope(tx=tx, query=query, now=vault.clock())
+    with unit_of_work(call.ctx.sessions) as session:
+        found = service.record(vault=vault, session=session, caller=call.caller, scope=found, warn=body.queue_warnings)
+    answer = found.json()
+    if body.include_report:
+        answer["report_markdown"] = report.markdown(found)
+    return JSON(answer)

@@ -1,0 +1,75 @@
+"""HTTP routes of canaries: plant them, list them, hand out their export rows, report a contact,
+and read the hits. Everything but reporting a contact is for security staff."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from shopshield.canary import service
+from shopshield.canary.schemas import RECIPIENT_PATTERN, ContactIn, PlantIn
+from shopshield.db import transaction, unit_of_work
+from shopshield.web import JSON, CallDep
+
+router = APIRouter(prefix="/v1/canaries", tags=["canaries"])
+RecipientQuery = Annotated[str, Query(pattern=RECIPIENT_PATTERN, description="The recipient's identifier")]
+OptionalRecipient = Annotated[
+    str | None, Query(pattern=RECIPIENT_PATTERN, description="Only this recipient's (default: all)")
+]
+
+
+@router.post("", status_code=201, summary="Plant decoy customers for one recipient of the store's data")
+def plant(body: PlantIn, call: CallDep) -> JSON:
+    call.ctx.policies.require(call.who.role, service.PLANT)
+    settings = call.ctx.settings
+    with unit_of_work(call.ctx.sessions) as session:
+        planted = service.plant(
+            vault=call.ctx.vault,
+            session=session,
+            caller=call.caller,
+            request=body,
+            mobile_prefix=settings.canary_mobile_prefix,
+            email_domain=settings.canary_email_domain,
+        )
+    return JSON(planted.json(), status_code=201)
+
+
+@router.get("", summary="Which customers are canaries, for which recipient (no personal values)")
+def list_canaries(call: CallDep, recipient: OptionalRecipient = None) -> JSON:
+    call.ctx.policies.require(call.who.role, service.READ)
+    with call.ctx.sessions() as session:
+        rows = service.canaries(session=session, recipient=recipient)
+    return JSON({"canaries": [service.canary_json(row) for row in rows]})
+
+
+@router.get(
+    "/export",
+    summary="The recipient's canaries as export rows, with their values (each one a recorded export)",
+)
+def export(call: CallDep, recipient: RecipientQuery) -> JSON:
+    call.ctx.policies.require(call.who.role, service.READ)
+    with transaction(call.ctx.engine) as tx:
+        rows = service.export_rows(vault=call.ctx.vault, tx=tx, caller=call.caller, recipient=recipient)
+    return JSON({"recipient": recipient, "columns": list(service.EXPORT_COLUMNS), "rows": rows})
+
+
+@router.post("/contacts", summary="Report a contact to a number or customer; a canary names its recipient")
+def report_contact(body: ContactIn, call: CallDep) -> JSON:
+    policies = call.ctx.policies
+    policies.require(call.who.role, service.REPORT_CONTACT)
+    with unit_of_work(call.ctx.sessions) as session:
+        verdict = service.report_contact(vault=call.ctx.vault, session=session, caller=call.caller, contact=body)
+    if not policies.allows(call.who.role, service.READ):
+        # The same answer whether it was a canary or not: otherwise the endpoint would tell an
+        # agent which customers are decoys. The hit is recorded either way, for security staff.
+        return JSON({"received": True})
+    return JSON(verdict.json())
+
+
+@router.get("/hits", summary="Contacts that reached a canary, reported or found in scam reports")
+def hits(call: CallDep, recipient: OptionalRecipient = None) -> JSON:
+    call.ctx.policies.require(call.who.role, service.READ)
+    with call.ctx.sessions() as session:
+        found = service.hits(vault=call.ctx.vault, session=session, recipient=recipient)
+    return JSON({"hits": found})
