@@ -217,7 +217,7 @@ def accuracy_rows(outcomes: list[Outcome], ordinary: list[float], leaking: list[
     none = [o for o in outcomes if o.scenario == "none"]
     false_none = sum(o.conclusive for o in none)
     wrong = sum(
-        o.conclusive and (o.likely_source != o.expected_source or (o.source and o.ranked[:1] != [o.source]))
+        o.conclusive and (o.likely_source != o.expected_source or (o.source is not None and o.ranked[:1] != [o.source]))
         for o in outcomes
     )
     stuffing = [o for o in outcomes if o.scenario == "stuffing"]
@@ -367,17 +367,5 @@ def _report(options: Options, total: int, scan: float, seconds: float, result: A
         else f"The planted insider did NOT rank first (top: {top.actor_id if top else 'none'})."
     )
     console.print(verdict)
-    if not options.write_docs:
-        return
-    stamp = run_stamp(options)
-    body = "\n\n".join(
-        [
-            f"## {title}",
-            f"Run: {stamp}. Command: `.venv/bin/python -m bench investigate"
-            + (" --quick`." if options.quick else "`."),
-            markdown_results(measurements, ratios),
-            verdict,
-            "Setup: " + " ".join(__doc__.split("\n\n")[1].split()),
-        ]
-    )
-    write_section("investigate", body, stamp)
+    setup = "Setup: " + " ".join(__doc__.split("\n\n")[3].split())
+    return "\n\n".join([f"### {title}", markdown_results(measurements, ratios), verdict, setup])

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from shopshield.access.export import SCHEMA as EXPORT_SCHEMA
 from shopshield.cli import app
 from shopshield.investigate import events, insiders
 from tests.helpers import cli_env
@@ -20,14 +21,8 @@ from tests.helpers import cli_env
 START = datetime(2026, 10, 1, tzinfo=UTC)  # 08:00 in Shanghai
 SCHEMA = pa.schema(
     [
-        ("ts", pa.timestamp("us", tz="UTC")),
-        ("actor_id", pa.string()),
-        ("actor_kind", pa.string()),
-        ("actor_role", pa.string()),
-        ("action", pa.string()),
-        ("customer_id", pa.string()),
-        ("fields", pa.string()),
-        ("ticket_id", pa.string()),
+        EXPORT_SCHEMA.field(n)
+        for n in ("ts", "actor_id", "actor_kind", "actor_role", "action", "customer_id", "fields", "ticket_id")
     ]
 )
 SURGE_DAY = 12
@@ -57,11 +52,14 @@ def _staff(tmp_path: Path, *, insider: bool = True) -> Path:
         first = rng.randrange(50_000)
         for n in range(400):
             read("agent-07", "cs_agent", INSIDER_DAY, first + n, hour=13 + n / 200, ticket=False)
-    table = pa.table(
-        {name: list(col) for name, col in zip(SCHEMA.names, zip(*rows, strict=True), strict=True)}, schema=SCHEMA
+    return _write(rows, tmp_path / "staff.parquet")
+
+
+def _write(rows: list[tuple[object, ...]], path: Path) -> Path:
+    columns = zip(*rows, strict=True)
+    pq.write_table(
+        pa.table({name: list(col) for name, col in zip(SCHEMA.names, columns, strict=True)}, schema=SCHEMA), path
     )
-    path = tmp_path / "staff.parquet"
-    pq.write_table(table, path)
     return path
 
 
@@ -104,10 +102,7 @@ def test_out_of_scope_customers_count_with_metadata(tmp_path: Path) -> None:
         (START + timedelta(hours=1, minutes=n), "courier-1", "courier", "courier", "view", f"c{n}", "address", None)
         for n in range(6)
     ]
-    table = pa.table(
-        {name: list(col) for name, col in zip(SCHEMA.names, zip(*rows, strict=True), strict=True)}, schema=SCHEMA
-    )
-    pq.write_table(table, tmp_path / "e.parquet")
+    _write(rows, tmp_path / "e.parquet")
     (tmp_path / "actors.csv").write_text("actor_id,region,merchant_id\ncourier-1,浙江省,\n", encoding="utf-8")
     customers = "customer_id,province\n" + "".join(f"c{n},{'浙江省' if n < 2 else '广东省'}\n" for n in range(6))
     (tmp_path / "customers.csv").write_text(customers, encoding="utf-8")

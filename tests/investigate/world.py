@@ -17,7 +17,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from shopshield.access.export import SCHEMA as EXPORT_SCHEMA
 from shopshield.investigate.attribution import Victim
+from shopshield.investigate.events import OPTIONAL, REQUIRED
 from shopshield.scams.formats import ScamReport, write_reports
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -25,19 +27,8 @@ DAYS = 30
 ORDER_VIEW = "name|mobile|items|price|returns"
 LABEL = "name|mobile|address"
 
-SCHEMA = pa.schema(
-    [
-        ("ts", pa.timestamp("us", tz="UTC")),
-        ("actor_id", pa.string()),
-        ("actor_kind", pa.string()),
-        ("action", pa.string()),
-        ("customer_id", pa.string()),
-        ("order_id", pa.string()),
-        ("fields", pa.string()),
-        ("channel", pa.string()),
-        ("source_ip", pa.string()),
-    ]
-)
+# The shared format's columns, typed as ShopShield's own export types them.
+SCHEMA = pa.schema([EXPORT_SCHEMA.field(name) for name in (*REQUIRED, *OPTIONAL)])
 
 
 @dataclass

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,18 +39,24 @@ def accesses(
     start, end = parse_moment(since, "--since"), parse_moment(until, "--until")
     if start and end and start >= end:
         fail("--since must be before --until", code=2)
+    written = export_log(out_file, since=start, until=end, label="exporting access events")
+    out.print(f"wrote {written} access events to {out_file}")
+
+
+def export_log(path: Path, *, since: datetime | None = None, until: datetime | None = None, label: str) -> int:
+    """ShopShield's access events in ``[since, until)`` to a Parquet file, with a progress bar;
+    returns how many were written. Also how the investigation commands read the store's own log."""
     container = open_container(settings_from_env())
     try:
         with container.sessions() as session:
-            total = count(session, start, end)
-        with progress_bar("exporting access events") as bar:
+            total = count(session, since, until)
+        with progress_bar(label) as bar:
             task = bar.add_task("export", total=total)
-            written = export_parquet(
-                container.sessions, out_file, since=start, until=end, progress=lambda n: bar.advance(task, n)
+            return export_parquet(
+                container.sessions, path, since=since, until=until, progress=lambda n: bar.advance(task, n)
             )
     finally:
         container.close()
-    out.print(f"wrote {written} access events to {out_file}")
 
 
 # The command line has no token to authenticate: whoever runs it holds the database and the key

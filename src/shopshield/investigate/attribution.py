@@ -116,6 +116,41 @@ class Gathered:
     logins: Logins
 
 
+def gathered(
+    period: tuple[datetime, datetime],
+    actor_rows: Iterable[Sequence[Any]],
+    access_rows: Iterable[Sequence[Any]],
+    logins: Logins,
+) -> Gathered:
+    """``Gathered`` from the engines' raw rows, so both engines read their results alike.
+
+    ``actor_rows``: (actor_id, actor_kind, distinct customers), with one row of a None actor_id
+    holding the population (a GROUPING SETS total). ``access_rows``: (actor_id, actor_kind,
+    customer_id, first access, last access, ``|``-joined fields, any access to one order), times
+    as aware datetimes.
+    """
+    actors: dict[str, tuple[str, int]] = {}
+    population = 0
+    for actor_id, kind, customers in actor_rows:
+        if actor_id is None:
+            population = int(customers)
+        else:
+            actors[str(actor_id)] = (str(kind), int(customers))
+    accesses = [
+        VictimAccess(
+            actor_id=str(row[0]),
+            actor_kind=str(row[1]),
+            customer_id=str(row[2]),
+            first_ts=row[3],
+            last_ts=row[4],
+            fields=parse_items(row[5]),
+            order_access=bool(row[6]),
+        )
+        for row in access_rows
+    ]
+    return Gathered(period, population, actors, accesses, logins)
+
+
 class Engine(Protocol):
     def gather(self, victims: Sequence[Victim], config: Config) -> Gathered: ...
 

@@ -13,8 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shopshield.access.export import count, export_parquet
-from shopshield.cliutil import fail, open_container, parse_moment, progress_bar, settings_from_env
+from shopshield.access.cli import export_log
+from shopshield.cliutil import fail, parse_moment
 from shopshield.errors import InvalidInput
 from shopshield.investigate import events, insiders
 from shopshield.investigate.attribution import Attribution, Config, Engine, Victim, attribute, victims_from_reports
@@ -134,16 +134,8 @@ def _victims(path: Path) -> list[Victim]:
 
 
 def _own_log(path: Path) -> Path:
-    """ShopShield's access events exported to ``path`` (the attribution reads Parquet)."""
-    container = open_container(settings_from_env())
-    try:
-        with container.sessions() as session:
-            total = count(session, None, None)
-        with progress_bar("reading ShopShield's access log") as bar:
-            task = bar.add_task("export", total=total)
-            export_parquet(container.sessions, path, progress=lambda n: bar.advance(task, n))
-    finally:
-        container.close()
+    """ShopShield's access events exported to ``path`` (the analyses read Parquet)."""
+    export_log(path, label="reading ShopShield's access log")
     return path
 
 

@@ -16,11 +16,10 @@ from shopshield.investigate.attribution import (
     Gathered,
     Logins,
     Victim,
-    VictimAccess,
     analysis_period,
+    gathered,
     reference_moment,
 )
-from shopshield.investigate.knowledge import parse_items
 
 # An IPv4 address's /24, or an IPv6 address's first three groups (a /48 as written; compressed
 # forms such as "2001:db8::1" keep what precedes "::"), or the address itself.
@@ -91,26 +90,8 @@ class DuckDBEngine:
             [(v.customer_id, v.contacted_at, v.contacted_at - config.window) for v in victims],
         )
 
-        actors: dict[str, tuple[str, int]] = {}
-        population = 0
-        for actor_id, kind, customers in con.execute(_ACTORS, {"start": start, "end": end}).fetchall():
-            if actor_id is None:
-                population = int(customers)
-            else:
-                actors[str(actor_id)] = (str(kind), int(customers))
-
-        accesses = [
-            VictimAccess(
-                actor_id=str(row[0]),
-                actor_kind=str(row[1]),
-                customer_id=str(row[2]),
-                first_ts=row[3],
-                last_ts=row[4],
-                fields=parse_items(row[5]),
-                order_access=bool(row[6]),
-            )
-            for row in con.execute(_ACCESSES).fetchall()
-        ]
+        actor_rows = con.execute(_ACTORS, {"start": start, "end": end}).fetchall()
+        access_rows = con.execute(_ACCESSES).fetchall()
 
         con.execute("DROP TABLE IF EXISTS new_networks")
         con.execute(_NEW_NETWORKS, {"end": end})
@@ -119,4 +100,4 @@ class DuckDBEngine:
         row = con.execute(_REFERENCE, {"start": moment - config.window, "end": moment}).fetchone()
         assert row is not None
         logins = Logins(hit, int(row[0]), int(row[1]))
-        return Gathered((start, end), population, actors, accesses, logins)
+        return gathered((start, end), actor_rows, access_rows, logins)

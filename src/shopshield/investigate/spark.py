@@ -22,12 +22,11 @@ from shopshield.investigate.attribution import (
     Gathered,
     Logins,
     Victim,
-    VictimAccess,
     analysis_period,
+    gathered,
     reference_moment,
 )
 from shopshield.investigate.events import EXTRA, OPTIONAL, REQUIRED, SUFFIXES
-from shopshield.investigate.knowledge import parse_items
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -148,26 +147,8 @@ class SparkEngine:
             "timestamp_micros(window_us) AS window_start",
         ).createOrReplaceTempView("victims")
 
-        actors: dict[str, tuple[str, int]] = {}
-        population = 0
-        for actor_id, kind, customers in _collect(spark, _ACTORS.format(start=_micros(start), end=_micros(end))):
-            if actor_id is None:
-                population = int(customers)
-            else:
-                actors[str(actor_id)] = (str(kind), int(customers))
-
-        accesses = [
-            VictimAccess(
-                actor_id=str(row[0]),
-                actor_kind=str(row[1]),
-                customer_id=str(row[2]),
-                first_ts=_moment(row[3]),
-                last_ts=_moment(row[4]),
-                fields=parse_items(row[5]),
-                order_access=bool(row[6]),
-            )
-            for row in _collect(spark, _ACCESSES)
-        ]
+        actor_rows = _collect(spark, _ACTORS.format(start=_micros(start), end=_micros(end)))
+        access_rows = [(*row[:3], _moment(row[3]), _moment(row[4]), *row[5:]) for row in _collect(spark, _ACCESSES)]
 
         spark.sql(_NEW_NETWORKS.format(end=_micros(end))).cache().createOrReplaceTempView("new_networks")
         hit = frozenset(str(r[0]) for r in _collect(spark, _VICTIMS_NEW))
@@ -175,7 +156,7 @@ class SparkEngine:
         reference = _collect(spark, _REFERENCE.format(start=_micros(moment - config.window), end=_micros(moment)))[0]
         spark.catalog.dropTempView("new_networks")
         logins = Logins(hit, int(reference[0]), int(reference[1]))
-        return Gathered((start, end), population, actors, accesses, logins)
+        return gathered((start, end), actor_rows, access_rows, logins)
 
 
 def _collect(spark: SparkSession, sql: str) -> list[Any]:
