@@ -14,6 +14,7 @@ from shopshield.audit.cli import app as audit_app
 from shopshield.cliutil import fail, open_container, settings_from_env
 from shopshield.keys.cli import app as keys_app
 from shopshield.principals.cli import app as principals_app
+from shopshield.simulate.cli import app as simulate_app
 
 app = typer.Typer(
     name="shopshield",
@@ -26,6 +27,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(export_app, name="export")
 app.command("access-report")(access_report)
 app.add_typer(audit_app, name="audit")
+app.add_typer(simulate_app, name="simulate")
 console = Console(stderr=True)
 
 
