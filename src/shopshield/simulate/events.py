@@ -55,6 +55,7 @@ FIELDSETS: Final = (
     "name|items|price",
     "name|mobile|address|items",
     "name|mobile|address|items|price|returns",
+    "id_number",
 )
 (
     F_NONE,
@@ -68,6 +69,7 @@ FIELDSETS: Final = (
     F_INVOICE,
     F_CASE,
     F_OWN_RETURN,
+    F_ID_NUMBER,
 ) = range(len(FIELDSETS))
 
 KINDS: Final = ("staff", "courier", "merchant", "partner", "job", "customer")
@@ -100,8 +102,8 @@ REFUND_DISPUTE, DELIVERY_PROBLEM, IDENTITY_VERIFICATION, ACCOUNT_RECOVERY, FRAUD
 
 OUTCOMES: Final = ("ok", "denied", "quota_exceeded")
 OK, DENIED, QUOTA_EXCEEDED = range(len(OUTCOMES))
-REASONS: Final = ("the ticket is not assigned to the caller", "daily reveal quota reached")
-R_TICKET_NOT_ASSIGNED, R_REVEAL_QUOTA = range(len(REASONS))
+REASONS: Final = ("the ticket is not assigned to the caller",)
+R_TICKET_NOT_ASSIGNED = 0
 
 
 def epoch_us(day: date) -> int:

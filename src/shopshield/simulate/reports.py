@@ -11,7 +11,7 @@ from typing import Final
 
 import numpy as np
 
-from shopshield.simulate.events import DAY, HOUR, iso_local
+from shopshield.simulate.events import DAY, HOUR, MINUTE, iso_local
 from shopshield.simulate.scenarios import Plan
 from shopshield.simulate.world import World
 
@@ -54,12 +54,16 @@ def build_reports(world: World, plan: Plan, rng: np.random.Generator) -> list[Re
     payees = [f"{rng.integers(10**14, 10**15)}" for _ in range(int(rng.integers(2, 4)))]
     identity = np.array([0.45, 0.2, 0.2, 0.15])
 
-    # Most victims report within a day; a few after the weekend.
-    delay = np.clip(rng.exponential(0.6, n) * DAY, 0.2 * HOUR, 3 * DAY).astype(np.int64)
-    reported = plan.contacted + delay
+    # Most victims report the same day, once the card is emptied; some over the next three days,
+    # in waking hours.
+    later = rng.choice(4, size=n, p=[0.55, 0.25, 0.12, 0.08])
+    contact_day = (plan.contacted - world.origin) // DAY
+    same_day = plan.contacted + rng.integers(20 * MINUTE, 4 * HOUR, n)
+    another_day = world.origin + (contact_day + later) * DAY + rng.integers(8 * HOUR, 23 * HOUR, n)
+    reported = np.minimum(np.where(later == 0, same_day, another_day), plan.contacted + 3 * DAY)
     # A fifth hang up or call their bank in time; the rest lose thousands, a few tens of thousands
     # (30 victims come to about 200,000 yuan, as in the 2016 case).
-    lost = np.clip(np.round(rng.lognormal(np.log(5500), 0.9, n)), 300, 50_000).astype(np.int64)
+    lost = np.clip(np.round(rng.lognormal(np.log(4800), 0.85, n)), 300, 48_000).astype(np.int64)
     lost[rng.random(n) < 0.2] = 0
     sms: list[bool] = (rng.random(n) < 0.2).tolist()
     contact_iso, report_iso = iso_local(plan.contacted), iso_local(reported)

@@ -121,7 +121,7 @@ _EVENTS_PER_SESSION: Final = 1.75
 _STAFF_EVENTS_PER_ITEM: Final = 1.6
 _STAFF_ITEMS_PER_DAY: Final = {  # per actor, reference store, a working day (5 in 7)
     "cs_agent": (0.06, 80.0),
-    "cs_supervisor": (0.005, 1000.0),
+    "cs_supervisor": (0.005, 800.0),
 }
 
 

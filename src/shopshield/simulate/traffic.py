@@ -27,6 +27,7 @@ from shopshield.simulate.events import (
     F_CASE,
     F_CONTACT,
     F_FULL_ORDER,
+    F_ID_NUMBER,
     F_INVOICE,
     F_LABEL,
     F_MOBILE,
@@ -384,7 +385,7 @@ def _work(
         at[revealing] + rng.integers(MINUTE, 10 * MINUTE, k),
         actor=actor[revealing],
         action=REVEAL,
-        fieldset=np.where(rng.random(k) < 0.7, F_MOBILE, F_ADDRESS).astype(np.uint8),
+        fieldset=_revealed_fields(rng, role, k),
         channel=CS_CONSOLE,
         customer=customer[revealing],
         order=order32[revealing],
@@ -395,6 +396,14 @@ def _work(
         reason=np.where(refused, R_TICKET_NOT_ASSIGNED, -1).astype(np.int8),
     )
     return Events.concat([views, repeat_views, searches, reveal])
+
+
+def _revealed_fields(rng: np.random.Generator, role: int, n: int) -> NDArray[np.uint8]:
+    """Agents reveal a mobile to call back or an address to fix a delivery; supervisors and
+    analysts, whose policy allows it, now and then an ID number to verify who is calling."""
+    if role == R_AGENT:
+        return rng.choice(np.array([F_MOBILE, F_ADDRESS], dtype=np.uint8), size=n, p=[0.7, 0.3])
+    return rng.choice(np.array([F_MOBILE, F_ADDRESS, F_ID_NUMBER], dtype=np.uint8), size=n, p=[0.6, 0.25, 0.15])
 
 
 def _jobs(world: World, day: int, start: int, rng: np.random.Generator) -> list[Events]:
