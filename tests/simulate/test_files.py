@@ -50,20 +50,20 @@ def test_the_same_seed_writes_identical_bytes_and_another_seed_does_not(tmp_path
         assert (first / name).read_bytes() != (other / name).read_bytes(), name
 
 
-def test_the_scenario_changes_the_leak_but_not_the_store(store: Callable[[str], Path]) -> None:
+def test_the_scenario_changes_the_leak_but_not_the_store(store: Callable[..., Path]) -> None:
     insider, courier = store("insider"), store("courier")
     for name in ("customers.csv", "orders.csv", "actors.csv"):
         assert (insider / name).read_bytes() == (courier / name).read_bytes(), name
     assert truth(insider)["source"] != truth(courier)["source"]
 
 
-def test_events_have_the_export_schema_without_the_audit_columns(store: Callable[[str], Path]) -> None:
+def test_events_have_the_export_schema_without_the_audit_columns(store: Callable[..., Path]) -> None:
     expected = pa.schema([f for f in SCHEMA if f.name not in ("leaf_hash", "leaf_index")])
     written = pq.read_schema(store("insider") / "events.parquet")
     assert written.equals(expected, check_metadata=False)
 
 
-def test_events_are_in_time_order_inside_the_log(store: Callable[[str], Path]) -> None:
+def test_events_are_in_time_order_inside_the_log(store: Callable[..., Path]) -> None:
     directory = store("insider")
     assert scalar(directory, "SELECT count(*) FROM (SELECT ts < lag(ts) OVER () AS back FROM events) WHERE back") == 0
     first, last = scalar(directory, "SELECT min(ts) FROM events"), scalar(directory, "SELECT max(ts) FROM events")
@@ -71,7 +71,7 @@ def test_events_are_in_time_order_inside_the_log(store: Callable[[str], Path]) -
     assert china <= first and last < china + timedelta(days=SMALL["days"])
 
 
-def test_event_values_come_from_the_shared_vocabularies(store: Callable[[str], Path]) -> None:
+def test_event_values_come_from_the_shared_vocabularies(store: Callable[..., Path]) -> None:
     directory = store("stuffing")
     known_fields = set().union(*REVEALED_BY.values())
 
@@ -100,7 +100,7 @@ def test_event_values_come_from_the_shared_vocabularies(store: Callable[[str], P
     )
 
 
-def test_reports_csv_and_jsonl_hold_the_same_rows_in_the_shared_format(store: Callable[[str], Path]) -> None:
+def test_reports_csv_and_jsonl_hold_the_same_rows_in_the_shared_format(store: Callable[..., Path]) -> None:
     directory = store("insider")
     with (directory / "reports.csv").open(encoding="utf-8", newline="") as handle:
         assert next(csv.reader(handle)) == REPORT_COLUMNS
@@ -123,7 +123,7 @@ def test_reports_csv_and_jsonl_hold_the_same_rows_in_the_shared_format(store: Ca
     assert len({r["report_id"] for r in from_csv}) == len(from_csv)
 
 
-def test_customers_have_valid_mainland_mobiles_and_orders_point_at_known_people(store: Callable[[str], Path]) -> None:
+def test_customers_have_valid_mainland_mobiles_and_orders_point_at_known_people(store: Callable[..., Path]) -> None:
     directory = store("insider")
     with (directory / "customers.csv").open(encoding="utf-8", newline="") as handle:
         customers = list(csv.DictReader(handle))
@@ -146,7 +146,7 @@ def test_customers_have_valid_mainland_mobiles_and_orders_point_at_known_people(
     assert {"delivered", "returned"} <= {o["status"] for o in orders}
 
 
-def test_couriers_see_labels_within_days_of_the_order(store: Callable[[str], Path]) -> None:
+def test_couriers_see_labels_within_days_of_the_order(store: Callable[..., Path]) -> None:
     directory = store("insider")
     orders = str(directory / "orders.csv").replace("'", "''")
     late = scalar(

@@ -4,7 +4,6 @@ read explains what the scammers knew; stuffing and no-leak stores look the way t
 from __future__ import annotations
 
 import ipaddress
-from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +12,15 @@ import pytest
 
 from shopshield.investigate.knowledge import explains, parse_items, revealed
 from tests.simulate.conftest import SMALL
-from tests.simulate.helpers import contacted, events, reports, truth
+from tests.simulate.helpers import (
+    beyond_chance,
+    chance_controls,
+    contacted,
+    events,
+    readers_in_week_before,
+    reports,
+    truth,
+)
 
 ACTOR_SCENARIOS = ("insider", "courier", "partner", "export")
 # What each actor's scammers may have known, beyond what its accesses revealed (see the brief).
@@ -32,7 +39,7 @@ def _net(ip: str) -> ipaddress.IPv4Network:
 
 @pytest.mark.parametrize("scenario", ACTOR_SCENARIOS)
 def test_the_source_read_every_victim_before_the_call_and_explains_what_they_knew(
-    store: Callable[[str], Path], scenario: str
+    store: Callable[..., Path], scenario: str
 ) -> None:
     directory = store(scenario)
     answer = truth(directory)
@@ -63,11 +70,11 @@ def test_the_source_read_every_victim_before_the_call_and_explains_what_they_kne
         assert any(timedelta(hours=1) < contacted(row) - e["ts"] < timedelta(days=11) for e in before)
 
 
-def test_a_courier_leak_never_tells_a_price(store: Callable[[str], Path]) -> None:
+def test_a_courier_leak_never_tells_a_price(store: Callable[..., Path]) -> None:
     assert all("price" not in parse_items(r["knew"]) for r in reports(store("courier")))
 
 
-def test_the_insider_read_returns_without_a_ticket_on_top_of_a_normal_day(store: Callable[[str], Path]) -> None:
+def test_the_insider_read_returns_without_a_ticket_on_top_of_a_normal_day(store: Callable[..., Path]) -> None:
     directory = store("insider")
     source = truth(directory)["source"]["actor_id"]
     reads = events(directory, "actor_id = ?", source)
@@ -76,7 +83,7 @@ def test_the_insider_read_returns_without_a_ticket_on_top_of_a_normal_day(store:
     assert any(e["ticket_id"] is not None for e in reads)  # the agent's ordinary tickets go on
 
 
-def test_an_export_happens_in_one_evening(store: Callable[[str], Path]) -> None:
+def test_an_export_happens_in_one_evening(store: Callable[..., Path]) -> None:
     directory = store("export")
     answer = truth(directory)
     exported = events(directory, "actor_id = ? AND action = 'export'", answer["source"]["actor_id"])
@@ -86,7 +93,7 @@ def test_an_export_happens_in_one_evening(store: Callable[[str], Path]) -> None:
     assert {r["customer_id"] for r in reports(directory)} <= {e["customer_id"] for e in exported}
 
 
-def test_stuffing_logs_victims_in_from_networks_they_never_used(store: Callable[[str], Path]) -> None:
+def test_stuffing_logs_victims_in_from_networks_they_never_used(store: Callable[..., Path]) -> None:
     directory = store("stuffing")
     answer = truth(directory)
     assert answer["likely_source"] == "credential_stuffing" and answer["source"] is None
@@ -119,24 +126,35 @@ def test_stuffing_logs_victims_in_from_networks_they_never_used(store: Callable[
     assert len(networks) >= SMALL["victims"]  # spread over many /24s, not one botnet subnet
 
 
-def test_no_leak_means_no_actor_in_common_beyond_chance(store: Callable[[str], Path]) -> None:
-    directory = store("none")
+def _stand_out(directory: Path) -> dict[str, int]:
+    """Actors who read more of the victims in the week before their calls than chance explains
+    (judged against customers like them at the same moments); jobs are left out."""
+    rows = reports(directory)
+    victims = [(r["customer_id"], contacted(r)) for r in rows]
+    controls = chance_controls(directory, [moment for _, moment in victims], per_moment=40)
+    hit, base = readers_in_week_before(directory, victims), readers_in_week_before(directory, controls)
+    return {a: k for a, k in hit.items() if beyond_chance(k, len(victims), base[a], len(controls), len(hit))}
+
+
+def test_no_leak_means_no_actor_in_common_beyond_chance(store: Callable[..., Path]) -> None:
+    """Supervisors read about a third of all shoppers in a week, so they read about a third of any
+    victims too: that is chance, and chance is all there is when nothing leaked."""
+    directory = store("none", victims=20)
     answer = truth(directory)
     assert answer["likely_source"] == "unknown" and answer["source"] is None and answer["leak_window"] is None
-    rows = reports(directory)
-    covered: Counter[str] = Counter()
-    for row in rows:
-        week = [
-            e
-            for e in events(directory, "customer_id = ? AND actor_kind NOT IN ('job', 'customer')", row["customer_id"])
-            if contacted(row) - timedelta(days=7) <= e["ts"] < contacted(row)
-        ]
-        covered.update({e["actor_id"] for e in week})
-    assert max(covered.values(), default=0) <= len(rows) // 2
+    assert _stand_out(directory) == {}
+
+
+@pytest.mark.parametrize("scenario", ["insider", "courier", "partner"])
+def test_a_planted_source_stands_out_from_chance(store: Callable[..., Path], scenario: str) -> None:
+    """The same test finds the source (a small store's few partners each serve a large share of
+    its merchants, so it takes a dozen victims to tell one from chance)."""
+    directory = store(scenario, victims=12)
+    assert truth(directory)["source"]["actor_id"] in _stand_out(directory)
 
 
 @pytest.mark.parametrize("scenario", ["insider", "courier", "partner", "export", "stuffing", "none"])
-def test_the_nightly_job_read_every_victim_before_the_call(store: Callable[[str], Path], scenario: str) -> None:
+def test_the_nightly_job_read_every_victim_before_the_call(store: Callable[..., Path], scenario: str) -> None:
     """So ranking actors by how many victims they read puts an innocent job level with the source."""
     directory = store(scenario)
     for row in reports(directory):
@@ -144,7 +162,7 @@ def test_the_nightly_job_read_every_victim_before_the_call(store: Callable[[str]
         assert reads and reads[0]["ts"] < contacted(row)
 
 
-def test_a_truth_file_names_its_window_and_configuration(store: Callable[[str], Path]) -> None:
+def test_a_truth_file_names_its_window_and_configuration(store: Callable[..., Path]) -> None:
     answer = truth(store("partner"))
     assert set(answer) >= {"seed", "scenario", "likely_source", "source", "victims", "leak_window", "config", "counts"}
     assert answer["config"] == {

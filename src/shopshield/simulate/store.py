@@ -118,10 +118,10 @@ class StoreConfig:
 # Expected events of each kind, per order and per customer-day, at intensity 1 (see traffic.py).
 _EVENTS_PER_ORDER: Final = 10.3
 _EVENTS_PER_SESSION: Final = 1.75
-_STAFF_EVENTS_PER_ITEM: Final = 1.6
+_STAFF_EVENTS_PER_ITEM: Final = 1.45
 _STAFF_ITEMS_PER_DAY: Final = {  # per actor, reference store, a working day (5 in 7)
     "cs_agent": (0.06, 80.0),
-    "cs_supervisor": (0.005, 800.0),
+    "cs_supervisor": (0.005, 1130.0),
 }
 
 

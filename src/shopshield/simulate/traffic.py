@@ -356,10 +356,10 @@ def _work(
         ip=ip,
         ticket=ticket,
     )
-    again = np.repeat(np.arange(n), rng.poisson(0.3, n))
+    again = np.repeat(np.arange(n), rng.poisson(0.2, n))
     repeat_views = views.take(again)
     repeat_views.ts = repeat_views.ts + rng.integers(MINUTE, 40 * MINUTE, again.shape[0])
-    searched = np.flatnonzero(rng.random(n) < 0.25)
+    searched = np.flatnonzero(rng.random(n) < 0.2)
     searches = make(
         at[searched] - rng.integers(5 * US, 60 * US, searched.shape[0]),
         actor=actor[searched],

@@ -449,7 +449,7 @@ def _actors(rng: np.random.Generator, n: int, nets: U32) -> Actors:
     volume = np.zeros(total)
     for r, median, sigma, low, high in (
         (R_AGENT, 70.0, 0.55, 30.0, 300.0),
-        (R_SUPERVISOR, 700.0, 0.5, 200.0, 3000.0),
+        (R_SUPERVISOR, 1000.0, 0.5, 300.0, 3000.0),
         (R_ANALYST, 80.0, 0.4, 20.0, 300.0),
         (R_ADMIN, 8.0, 0.5, 1.0, 40.0),
     ):
