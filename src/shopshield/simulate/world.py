@@ -480,18 +480,24 @@ def _merchants(rng: np.random.Generator, actors: Actors) -> tuple[Merchants, Cat
     weight = _normal(rng.lognormal(0.0, 1.6, m))  # a few merchants take most orders
     sku_count = rng.integers(3, 40, m).astype(np.int32)
     sku_first = np.concatenate([[0], np.cumsum(sku_count)[:-1]]).astype(np.int32)
-    titles: list[str] = []
-    prices: list[int] = []
-    sku_category: list[int] = []
-    for cat, count in zip(category.tolist(), sku_count.tolist(), strict=True):
-        _, _, _, (low, high), items, spec = CATEGORIES[cat]
-        for _ in range(count):
-            item = items[int(rng.integers(len(items)))]
-            price = np.exp(rng.uniform(np.log(low), np.log(high)))
-            titles.append(_title(rng, item, spec))
-            # Prices end in 9 or 0 the way shops set them.
-            prices.append(int(round(price / 10) * 1000 - (100 if rng.random() < 0.7 else 0)) or 990)
-            sku_category.append(cat)
+    sku_category = np.repeat(category, sku_count)
+    total = sku_category.size
+    low, high = (np.array([c[3][i] for c in CATEGORIES], dtype=np.float64)[sku_category] for i in (0, 1))
+    price = np.exp(rng.uniform(np.log(low), np.log(high)))
+    # Prices end in 9 or 0 the way shops set them.
+    cents = np.round(price / 10).astype(np.int64) * 1000 - np.where(rng.random(total) < 0.7, 100, 0)
+    cents[cents <= 0] = 990
+    titles = [
+        _title(cat, item, prefix, colour, spec)
+        for cat, item, prefix, colour, spec in zip(
+            sku_category.tolist(),
+            rng.random(total).tolist(),
+            rng.integers(0, len(_TITLE_PREFIXES), total).tolist(),
+            rng.integers(0, len(_COLOURS), total).tolist(),
+            rng.integers(0, 1 << 20, total).tolist(),
+            strict=True,
+        )
+    ]
     p = actors.count[R_PARTNER]
     partner_weight = _normal(rng.lognormal(0.0, 1.0, p))
     partner = np.where(rng.random(m) < 0.4, rng.choice(p, size=m, p=partner_weight), -1).astype(np.int32)
@@ -513,26 +519,24 @@ def _merchants(rng: np.random.Generator, actors: Actors) -> tuple[Merchants, Cat
         Merchants(
             city=city, weight=weight, category=category, partner=partner, sku_first=sku_first, sku_count=sku_count
         ),
-        Catalogue(
-            titles=titles,
-            price_cents=np.array(prices, dtype=np.int64),
-            category=np.array(sku_category, dtype=np.int32),
-        ),
+        Catalogue(titles=titles, price_cents=cents.astype(np.int64), category=sku_category.astype(np.int32)),
     )
 
 
-def _title(rng: np.random.Generator, item: str, spec: str) -> str:
-    prefix = _TITLE_PREFIXES[int(rng.integers(len(_TITLE_PREFIXES)))]
-    colour = _COLOURS[int(rng.integers(len(_COLOURS)))]
+def _title(category: int, item: float, prefix: int, colour: int, spec: int) -> str:
+    """A product title from its draws: which item of the category, prefix, colour, and a number
+    that picks the size, volume or weight."""
+    _, _, _, _, items, kind = CATEGORIES[category]
+    tint = _COLOURS[colour]
     detail = {
-        "size": f"{colour} {('S', 'M', 'L', 'XL', 'XXL')[int(rng.integers(5))]}",
-        "shoe": f"{colour} {int(rng.integers(35, 45))}码",
-        "volume": f"{(15, 30, 50, 100)[int(rng.integers(4))]}ml",
-        "colour": colour,
-        "weight": f"{(250, 500, 1000)[int(rng.integers(3))]}g",
+        "size": f"{tint} {('S', 'M', 'L', 'XL', 'XXL')[spec % 5]}",
+        "shoe": f"{tint} {35 + spec % 10}码",
+        "volume": f"{(15, 30, 50, 100)[spec % 4]}ml",
+        "colour": tint,
+        "weight": f"{(250, 500, 1000)[spec % 3]}g",
         "none": "",
-    }[spec]
-    return f"{prefix}{item} {detail}".strip()
+    }[kind]
+    return f"{_TITLE_PREFIXES[prefix]}{items[int(item * len(items))]} {detail}".strip()
 
 
 def _normal(weights: NDArray[np.float64]) -> F64:
