@@ -19,6 +19,7 @@ from shopshield.investigate.cli import app as investigate_app
 from shopshield.keys.cli import app as keys_app
 from shopshield.principals.cli import app as principals_app
 from shopshield.scams.cli import app as reports_app
+from shopshield.simulate.cli import app as simulate_app
 
 app = typer.Typer(
     name="shopshield",
@@ -31,6 +32,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(export_app, name="export")
 app.command("access-report")(access_report)
 app.add_typer(audit_app, name="audit")
+app.add_typer(simulate_app, name="simulate")
 app.add_typer(reports_app, name="reports")
 app.add_typer(investigate_app, name="investigate")
 app.add_typer(canary_app, name="canary")

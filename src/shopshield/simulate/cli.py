@@ -1,0 +1,84 @@
+"""``shopshield simulate store``: write a synthetic store with one planted leak."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from shopshield.cliutil import fail, progress_bar
+from shopshield.simulate.scenarios import SCENARIOS, ScenarioError
+from shopshield.simulate.store import (
+    DEFAULT_START,
+    InvalidStoreConfig,
+    StoreConfig,
+    expected_events_per_day,
+    generate_store,
+)
+
+app = typer.Typer(
+    help="Synthetic stores with a planted leak, to try leak attribution on data whose answer is known.",
+    no_args_is_help=True,
+)
+out = Console()
+
+
+@app.command("store")
+def store(
+    seed: int = typer.Option(..., help="Random seed: the same seed and options write byte-identical files"),
+    out_dir: Path = typer.Option(..., "--out", help="Directory to write the files into (created if missing)"),
+    scenario: str = typer.Option("insider", help=f"The planted leak: {', '.join(SCENARIOS)}"),
+    customers: int = typer.Option(50_000, help="Customers in the store"),
+    actors: int = typer.Option(5_000, help="Staff, couriers, merchants, partners and jobs (customers not counted)"),
+    days: int = typer.Option(30, help="Days of access log"),
+    victims: int = typer.Option(10, help="Customers the scammers reach (one scam report each)"),
+    events_per_day: int | None = typer.Option(
+        None, "--events-per-day", help="Scale the traffic to about this many events a day (default: ~90,000)"
+    ),
+    start: str = typer.Option(DEFAULT_START.isoformat(), help="First day of the log (ISO date, China time)"),
+) -> None:
+    """Write events.parquet, reports.csv/.jsonl, customers.csv, orders.csv, actors.csv and
+    truth.json (the planted answer) into --out."""
+    if out_dir.exists() and not out_dir.is_dir():
+        fail(f"--out: {out_dir} is a file, not a directory", code=2)
+    try:
+        first_day = date.fromisoformat(start)
+    except ValueError:
+        fail(f"--start: expected an ISO date such as 2026-10-01, not {start!r}", code=2)
+    try:
+        config = StoreConfig(
+            seed=seed,
+            scenario=scenario,
+            customers=customers,
+            actors=actors,
+            days=days,
+            victims=victims,
+            start=first_day,
+            events_per_day=events_per_day,
+        )
+    except InvalidStoreConfig as exc:
+        fail("; ".join(f"--{name.replace('_', '-')}: {text}" for name, text in exc.problems), code=2)
+    began = time.perf_counter()
+    expected = int(expected_events_per_day(config, config.intensity()) * config.days)
+    with progress_bar(f"simulating {scenario}") as bar:
+        task = bar.add_task("events", total=expected)
+
+        def advance(n: int) -> None:
+            # The expected total is an estimate: keep the bar honest when the run exceeds it.
+            done = bar.tasks[0].completed + n
+            bar.update(task, completed=done, total=max(expected, done))
+
+        try:
+            summary = generate_store(config, out_dir, progress=advance)
+        except ScenarioError as exc:
+            fail(str(exc), code=2)
+        bar.update(task, total=summary.events, completed=summary.events)
+    seconds = time.perf_counter() - began
+    out.print(
+        f"wrote {summary.events:,} access events, {summary.customers:,} customers, {summary.orders:,} orders and "
+        f"{summary.reports} scam reports to {out_dir} in {seconds:.1f} s; the planted answer is in truth.json",
+        highlight=False,
+    )

@@ -1,0 +1,29 @@
+"""Small simulated stores, one per scenario, generated once per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from shopshield.simulate import StoreConfig, generate_store
+
+# Small enough for a fraction of a second each, large enough that every scenario finds victims.
+SMALL = {"customers": 3000, "actors": 300, "days": 20, "victims": 6}
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """The directory of a small store with this scenario planted (seed 11), SMALL unless told."""
+    made: dict[tuple[str, tuple[tuple[str, int], ...]], Path] = {}
+
+    def get(scenario: str, **sizes: int) -> Path:
+        key = (scenario, tuple(sorted(sizes.items())))
+        if key not in made:
+            out = tmp_path_factory.mktemp(f"store-{scenario}")
+            generate_store(StoreConfig(seed=11, scenario=scenario, **{**SMALL, **sizes}), out)
+            made[key] = out
+        return made[key]
+
+    return get
