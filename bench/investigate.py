@@ -157,10 +157,9 @@ class Outcome:
 
 def accuracy(root: Path, quick: bool) -> tuple[list[Outcome], list[float], list[float]]:
     """Attribution outcomes, and insider-detection scores of ordinary and leak actor-days."""
-    from shopshield.simulate.store import StoreConfig, generate_store
-
     from shopshield.investigate import insiders
     from shopshield.scams.formats import parse_reports
+    from shopshield.simulate.store import StoreConfig, generate_store
 
     plan = ACCURACY_QUICK if quick else ACCURACY_FULL
     outcomes: list[Outcome] = []
