@@ -158,6 +158,7 @@ def generate_store(config: StoreConfig, out_dir: Path, progress: Callable[[int],
     reports.csv, reports.jsonl, customers.csv, orders.csv, actors.csv and truth.json.
     ``progress`` is called with the number of events in each chunk written."""
     world = build_world(
+        _stream(config.seed, _WORLD),
         seed=config.seed,
         customers=config.customers,
         actors=config.actors,
