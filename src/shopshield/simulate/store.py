@@ -74,7 +74,7 @@ class StoreConfig:
     days: int = 30
     victims: int = 10
     start: date = DEFAULT_START
-    events_per_day: int | None = None  # None: the default volumes (about 95,000 a day)
+    events_per_day: int | None = None  # None: the default volumes (about 97,000 a day)
 
     def __post_init__(self) -> None:
         problems: list[tuple[str, str]] = []
