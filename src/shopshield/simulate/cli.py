@@ -36,7 +36,7 @@ def store(
     days: int = typer.Option(30, help="Days of access log"),
     victims: int = typer.Option(10, help="Customers the scammers reach (one scam report each)"),
     events_per_day: int | None = typer.Option(
-        None, "--events-per-day", help="Scale the traffic to about this many events a day (default: ~90,000)"
+        None, "--events-per-day", help="Scale the traffic to about this many events a day (default: ~97,000)"
     ),
     start: str = typer.Option(DEFAULT_START.isoformat(), help="First day of the log (ISO date, China time)"),
 ) -> None:

@@ -112,11 +112,6 @@ def epoch_us(day: date) -> int:
     return int(midnight.timestamp()) * US - LOCAL_OFFSET
 
 
-def local_day(ts: I64, origin: int) -> I64:
-    """Whole local days between ``origin`` (a local midnight) and each timestamp."""
-    return (ts - origin) // DAY
-
-
 def iso_local(ts: I64) -> list[str]:
     """ISO 8601 with the store's offset and whole seconds, as the reports and CSV files carry them."""
     local = pa.array(np.asarray(ts, dtype=np.int64) + LOCAL_OFFSET, type=pa.timestamp("us"))

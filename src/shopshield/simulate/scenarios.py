@@ -78,7 +78,6 @@ class Plan:
     source: int | None  # actor index of the leak, None when no actor leaked
     events: Events  # the planted accesses, in time order (empty when ordinary traffic holds them)
     victims: I32  # customer indexes
-    leaked_at: I64  # per victim: the leaking access
     contacted: I64  # per victim: when the scammers called or texted
     knew: list[str]  # per victim, |-joined
     leak_window: tuple[int, int] | None
@@ -209,7 +208,6 @@ def _insider(world: World, victims: int, rng: np.random.Generator) -> Plan:
         source=agent,
         events=events,
         victims=customer[chosen],
-        leaked_at=at[chosen],
         contacted=_contacts(world, rng, at[chosen], [0.4, 0.3, 0.15, 0.1, 0.05]),
         knew=knew,
         leak_window=(int(events.ts[0]), int(events.ts[-1])),
@@ -243,7 +241,6 @@ def _courier(world: World, victims: int, rng: np.random.Generator) -> Plan:
         source=int(world.courier_actor(np.array([courier]))[0]),
         events=empty(),
         victims=customer[chosen],
-        leaked_at=at[chosen],
         contacted=_contacts(world, rng, at[chosen], [0.35, 0.3, 0.15, 0.12, 0.08]),
         knew=knew,
         leak_window=(int(at.min()), int(at.max())),
@@ -289,7 +286,6 @@ def _partner(world: World, victims: int, rng: np.random.Generator) -> Plan:
         source=actor,
         events=events,
         victims=customer[chosen],
-        leaked_at=leaked[chosen],
         contacted=_contacts(world, rng, leaked[chosen], [0.35, 0.3, 0.15, 0.12, 0.08]),
         knew=knew,
         leak_window=(int(events.ts[0]), int(events.ts[-1])),
@@ -346,7 +342,6 @@ def _export(world: World, victims: int, rng: np.random.Generator) -> Plan:
         source=exporter,
         events=events,
         victims=subset[chosen],
-        leaked_at=events.ts[chosen],
         contacted=_contacts(world, rng, events.ts[chosen], weights),
         knew=knew,
         leak_window=(int(events.ts[0]), int(events.ts[-1])),
@@ -412,7 +407,6 @@ def _stuffing(world: World, victims: int, rng: np.random.Generator) -> Plan:
         source=None,
         events=events,
         victims=chosen.astype(np.int32),
-        leaked_at=last_look,
         contacted=_contacts(world, rng, last_look, [0.3, 0.3, 0.25, 0.15]),
         knew=knew,
         leak_window=(int(events.ts[0]), int(events.ts[-1])),
@@ -454,7 +448,6 @@ def _none(world: World, victims: int, rng: np.random.Generator) -> Plan:
         source=None,
         events=empty(),
         victims=chosen,
-        leaked_at=np.full(chosen.size, NEVER, dtype=np.int64),
         contacted=np.asarray(contacted, dtype=np.int64),
         knew=knew,
         leak_window=None,

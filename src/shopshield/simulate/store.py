@@ -74,7 +74,7 @@ class StoreConfig:
     days: int = 30
     victims: int = 10
     start: date = DEFAULT_START
-    events_per_day: int | None = None  # None: the default volumes (about 80,000 a day)
+    events_per_day: int | None = None  # None: the default volumes (about 97,000 a day)
 
     def __post_init__(self) -> None:
         problems: list[tuple[str, str]] = []
@@ -158,6 +158,7 @@ def generate_store(config: StoreConfig, out_dir: Path, progress: Callable[[int],
     reports.csv, reports.jsonl, customers.csv, orders.csv, actors.csv and truth.json.
     ``progress`` is called with the number of events in each chunk written."""
     world = build_world(
+        _stream(config.seed, _WORLD),
         seed=config.seed,
         customers=config.customers,
         actors=config.actors,

@@ -64,7 +64,7 @@ from shopshield.simulate.events import (
 from shopshield.simulate.world import CUSTOMER_HOURS, EINVOICE, MARKETING, NIGHTLY, SMS_NOTIFY, World, times_in_day
 
 SESSIONS_PER_CUSTOMER_DAY: Final = 0.1  # visits besides ordering and returning, for activity 1
-_ORDER_REACH: Final = 18 * DAY  # no step of an order's life comes later than this after placing it
+_ORDER_REACH: Final = 21 * DAY  # no step of an order's life comes later (the last, a return pickup, ~18 days)
 
 
 def weekday(world: World, day: int) -> int:

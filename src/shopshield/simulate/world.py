@@ -360,8 +360,10 @@ def padded(prefix: str, n: int, width: int = 4) -> list[str]:
     return [f"{prefix}{i:0{digits}d}" for i in range(1, n + 1)]
 
 
-def build_world(*, seed: int, customers: int, actors: int, days: int, start: date, intensity: float) -> World:
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(0,))))
+def build_world(
+    rng: np.random.Generator, *, seed: int, customers: int, actors: int, days: int, start: date, intensity: float
+) -> World:
+    """The store: ``rng`` draws everything but the names, which come from Faker seeded with ``seed``."""
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
     origin = epoch_us(start)
@@ -652,9 +654,6 @@ def _orders(
     courier = np.where(
         rng.random(n) < 0.9, people.courier[customer], rng.integers(0, actors.count[R_COURIER], n)
     ).astype(np.int32)
-
-    def never() -> I64:
-        return np.full(n, NEVER, dtype=np.int64)
 
     def minutes(low: float, high: float) -> I64:
         return (rng.uniform(low, high, n) * MINUTE).astype(np.int64)
