@@ -223,6 +223,9 @@ def accuracy_rows(outcomes: list[Outcome], ordinary: list[float], leaking: list[
     stuffing_found = sum(o.likely_source == "credential_stuffing" for o in stuffing)
     threshold = sorted(ordinary)[int(0.99 * (len(ordinary) - 1))] if ordinary else math.inf
     detected = sum(score > threshold for score in leaking) / len(leaking) if leaking else 0.0
+    # The shipped default is stricter than 1%: what a team gets from it, in alerts and in catches.
+    default_fp = sum(score >= DEFAULT_THRESHOLD for score in ordinary) / len(ordinary) if ordinary else 0.0
+    default_hit = sum(score >= DEFAULT_THRESHOLD for score in leaking) / len(leaking) if leaking else 0.0
     ratios = [
         Ratio("recall@1, leak scenarios", at1, 0.95, "≥ 0.95", f"naive 'most victims accessed': {naive1:.2f}"),
         Ratio("recall@3, leak scenarios", at3, 0.95, "≥ 0.95", f"naive: {naive3:.2f}"),
@@ -253,7 +256,14 @@ def accuracy_rows(outcomes: list[Outcome], ordinary: list[float], leaking: list[
             0.0,
             "(reported)",
             f"{len(leaking)} leak actor-days of {', '.join(BULK)} sources; threshold {threshold:.1f} from "
-            f"{len(ordinary):,} ordinary actor-days (default alert threshold {DEFAULT_THRESHOLD:g})",
+            f"{len(ordinary):,} ordinary actor-days",
+        ),
+        Ratio(
+            f"insider detection rate at the default threshold ({DEFAULT_THRESHOLD:g})",
+            default_hit,
+            0.0,
+            "(reported)",
+            f"false positives there: {default_fp:.4%} of ordinary actor-days",
         ),
     ]
     lines = [
