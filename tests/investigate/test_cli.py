@@ -113,3 +113,30 @@ def test_own_log_when_no_events_are_given(container: Container, settings: Settin
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["conclusive"] and document["suspects"][0]["actor_id"] == "agent-07"
+
+
+def test_casefile_investigate_includes_the_attribution(settings: Settings, tmp_path: Path) -> None:
+    world = _leaky_world()
+    events = world.write(tmp_path / "events.parquet")
+    reports = world.write_reports(tmp_path / "reports.csv")
+    env = cli_env(settings)
+    imported = CliRunner().invoke(app, ["reports", "import", str(reports)], env=env)
+    assert imported.exit_code == 0, imported.output
+    out = tmp_path / "case"
+    result = CliRunner().invoke(
+        app, ["reports", "casefile", "--out", str(out), "--investigate", "--events", str(events)], env=env
+    )
+    assert result.exit_code == 0, result.output
+    rows = (out / "attribution.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert "agent-07" in rows[1]
+    assert "agent-07" in (out / "index.html").read_text(encoding="utf-8")
+    both = CliRunner().invoke(
+        app,
+        ["reports", "casefile", "--out", str(tmp_path / "x"), "--investigate", "--attribution", str(reports)],
+        env=env,
+    )
+    assert both.exit_code == 2 and "not both" in both.output
+    alone = CliRunner().invoke(
+        app, ["reports", "casefile", "--out", str(tmp_path / "y"), "--events", str(events)], env=env
+    )
+    assert alone.exit_code == 2 and "--events needs --investigate" in " ".join(alone.output.split())

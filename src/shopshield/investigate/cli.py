@@ -55,12 +55,7 @@ def attribute_command(
     """Rank the actors whose accesses explain the victims of the scam reports, best first."""
     victims = _victims(reports)
     config = Config(window=timedelta(days=window_days), alpha=alpha, min_victims=min_victims, top=top)
-    with tempfile.TemporaryDirectory(prefix="shopshield-attribute-") as tmp:
-        sources = event_files or [_own_log(Path(tmp) / "events.parquet")]
-        try:
-            result = _run(engine, sources, victims, config)
-        except InvalidInput as exc:
-            fail(str(exc), code=2)
+    result = attribute_log(event_files, victims, config, engine)
     if output is Format.json:
         typer.echo(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2).decode())
     else:
@@ -131,6 +126,19 @@ def _victims(path: Path) -> list[Victim]:
     if not parsed.reports:
         fail("--reports: no usable scam reports", code=2)
     return victims_from_reports(parsed.reports)
+
+
+def attribute_log(
+    event_files: list[Path], victims: list[Victim], config: Config, engine: EngineName = EngineName.duckdb
+) -> Attribution:
+    """The attribution over ``event_files``, or ShopShield's own log when there are none; exits 2
+    on unusable files. ``reports casefile --investigate`` runs it too."""
+    with tempfile.TemporaryDirectory(prefix="shopshield-attribute-") as tmp:
+        sources = event_files or [_own_log(Path(tmp) / "events.parquet")]
+        try:
+            return _run(engine, sources, victims, config)
+        except InvalidInput as exc:
+            fail(str(exc), code=2)
 
 
 def _own_log(path: Path) -> Path:

@@ -16,6 +16,8 @@ from rich.text import Text
 from shopshield.cliutil import fail, open_container, progress_bar, settings_from_env
 from shopshield.db import unit_of_work
 from shopshield.errors import InvalidInput, ShopShieldError
+from shopshield.investigate.attribution import Config, victims_from_reports
+from shopshield.investigate.cli import attribute_log
 from shopshield.scams import casefile, service
 from shopshield.scams.formats import RowError, ScamReport, parse_reports
 from shopshield.scams.service import Losses, Summary, money
@@ -123,15 +125,27 @@ def write_casefile(
     attribution: Path | None = typer.Option(
         None, "--attribution", help="JSON output of `shopshield investigate attribute` to include"
     ),
+    investigate: bool = typer.Option(
+        False, "--investigate", help="Run the leak-source attribution on these reports and include its result"
+    ),
+    event_files: list[Path] = typer.Option(
+        [], "--events", help="With --investigate: access events files (default: ShopShield's own log)"
+    ),
 ) -> None:
     """Write index.html (self-contained, for police and regulators) and the CSV files behind it."""
     settings = settings_from_env()
+    if investigate and attribution is not None:
+        fail("give --attribution or --investigate, not both", code=2)
+    if event_files and not investigate:
+        fail("--events needs --investigate", code=2)
     try:
         casefile.check_out_dir(out_dir)
         found = None if attribution is None else casefile.load_attribution(attribution)
     except InvalidInput as exc:
         fail(exc.message, code=2)
     result, reports = _summary(settings, since, until, tz)
+    if investigate:
+        found = _investigate(reports, event_files)
     try:
         names = casefile.write(out_dir, casefile.CaseFile(result, reports, found, datetime.now(UTC)))
     except InvalidInput as exc:
@@ -139,6 +153,14 @@ def write_casefile(
     out.print(
         f"wrote {out_dir}: {', '.join(names)} ({result.reports} reports)", highlight=False, markup=False, soft_wrap=True
     )
+
+
+def _investigate(reports: list[ScamReport], event_files: list[Path]) -> casefile.Attribution:
+    """The attribution over the case's reports, as the case file's model of it."""
+    if not reports:
+        fail("--investigate: no scam reports in the window", code=2)
+    result = attribute_log(event_files, victims_from_reports(reports), Config())
+    return casefile.Attribution.model_validate(result.to_json())
 
 
 def _summary(
