@@ -51,7 +51,9 @@ FEATURES: Final = (
 NAMES: Final = tuple(f.name for f in FEATURES)
 
 
-# Calibrated on simulated stores (docs/investigation.md): about 1% of ordinary actor-days score above it.
+# Stricter than the 1%-false-positive point measured on simulated stores (bench investigate,
+# docs/benchmarks.md: about 2.4): 1% of 5,000 actors is 50 alerts a day, more than a team reads.
+# The benchmark reports what this default catches and how often it fires; lower it to see more.
 DEFAULT_THRESHOLD: Final = 8.0
 DEFAULT_TZ: Final = "Asia/Shanghai"
 
