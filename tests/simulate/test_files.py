@@ -15,25 +15,13 @@ import pytest
 
 from shopshield.access.export import SCHEMA
 from shopshield.investigate.knowledge import REVEALED_BY, parse_items
+from shopshield.scams.formats import COLUMNS
 from shopshield.simulate import StoreConfig, generate_store
 from tests.simulate.conftest import SMALL
 from tests.simulate.helpers import reports, scalar, truth
 
 FILES = ("events.parquet", "reports.csv", "reports.jsonl", "customers.csv", "orders.csv", "actors.csv", "truth.json")
-REPORT_COLUMNS = [
-    "report_id",
-    "reported_at",
-    "customer_id",
-    "contacted_at",
-    "channel",
-    "contact_from",
-    "claimed_identity",
-    "knew",
-    "url",
-    "payee_account",
-    "loss_amount",
-    "currency",
-]
+REPORT_COLUMNS = list(COLUMNS)
 
 
 def _generate(tmp_path: Path, name: str, seed: int) -> Path:

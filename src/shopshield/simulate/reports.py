@@ -15,20 +15,6 @@ from shopshield.simulate.events import DAY, HOUR, MINUTE, iso_local
 from shopshield.simulate.scenarios import Plan
 from shopshield.simulate.world import World
 
-COLUMNS: Final = (
-    "report_id",
-    "reported_at",
-    "customer_id",
-    "contacted_at",
-    "channel",
-    "contact_from",
-    "claimed_identity",
-    "knew",
-    "url",
-    "payee_account",
-    "loss_amount",
-    "currency",
-)
 Report = dict[str, str | int | None]
 
 CLAIMED_IDENTITIES: Final = ("淘宝客服", "customer service", "商城售后客服", "退款专员")

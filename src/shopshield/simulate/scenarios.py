@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shopshield.investigate.knowledge import revealed
+from shopshield.scams.formats import KNEW_VOCABULARY
 from shopshield.simulate.events import (
     CS_CONSOLE,
     DAY,
@@ -55,17 +56,7 @@ LIKELY_SOURCE: Final = {
     "stuffing": "credential_stuffing",
     "none": "unknown",
 }
-KNEW_ORDER: Final = (
-    "name",
-    "mobile",
-    "address",
-    "order_id",
-    "items",
-    "price",
-    "purchase_time",
-    "return_request",
-    "id_number",
-)
+KNEW_ORDER: Final = KNEW_VOCABULARY
 
 
 class ScenarioError(ValueError):

@@ -20,6 +20,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from shopshield.scams.formats import COLUMNS
 from shopshield.simulate.events import (
     CUSTOMER,
     DAY,
@@ -32,7 +33,7 @@ from shopshield.simulate.events import (
     iso_local,
     to_table,
 )
-from shopshield.simulate.reports import COLUMNS, Report, build_reports
+from shopshield.simulate.reports import Report, build_reports
 from shopshield.simulate.scenarios import SCENARIOS, Plan, plan
 from shopshield.simulate.traffic import SESSIONS_PER_CUSTOMER_DAY, day_events
 from shopshield.simulate.world import (
