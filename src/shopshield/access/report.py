@@ -20,6 +20,7 @@ from shopshield.access.models import BUCKET_BITS, BUCKET_EXPRESSION, DENIED, OK
 from shopshield.audit.canonical import format_ts, split_fields
 from shopshield.db import Statement, Tx
 from shopshield.errors import AccessDenied, InvalidInput
+from shopshield.ids import ID
 from shopshield.vault.queries import moment
 from shopshield.vault.service import Caller, Vault
 
@@ -30,9 +31,9 @@ ACTION = "report"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
-# The same shape of id the HTTP paths accept (vault.views.ID_PATTERN), checked here too so the
+# The same shape of id the HTTP paths accept (shopshield.ids), checked here too so the
 # command line rejects the same inputs with the same messages.
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+_ID = ID
 # A cursor is a leaf index; 18 digits stay within a signed 64-bit column on every backend.
 _CURSOR = re.compile(r"^[0-9]{1,18}$")
 _MOMENT_HINT = "expected an ISO 8601 date or time such as 2026-11-28 or 2026-11-28T08:00+08:00"

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from shopshield.access import report
 from shopshield.db import transaction
-from shopshield.vault.views import ID_PATTERN
+from shopshield.ids import ID_PATTERN
 from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1", tags=["access"])

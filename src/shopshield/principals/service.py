@@ -15,12 +15,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shopshield.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from shopshield.ids import ID
 from shopshield.principals.models import Principal, PrincipalRow
 from shopshield.vault.policy import PolicySet
 
 TOKEN_PREFIX = "ss_"  # noqa: S105 (a prefix that marks tokens, not a secret)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+_ID = ID
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from shopshield.errors import InvalidInput
+from shopshield.ids import ID_BODY
 from shopshield.investigate.knowledge import parse_items
 
 COLUMNS: Final = (
@@ -65,7 +66,7 @@ MAX_LENGTH: Final = {"contact_from": 128, "claimed_identity": 200, "payee_accoun
 MAX_KNEW_ITEMS: Final = 20
 
 # The same shape of id the rest of the API accepts (vault.schemas.RecordId).
-_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+_ID: Final = re.compile(ID_BODY)
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # A spreadsheet runs a cell that starts with one of these as a formula. Such values are refused at
 # intake, so every file ShopShield writes can be opened safely and still round-trips exactly;

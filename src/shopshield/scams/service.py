@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from shopshield.canary.service import ReportHit, hits_from_scam_reports
 from shopshield.errors import Conflict, Forbidden, InvalidInput
+from shopshield.ids import ID_BODY
 from shopshield.principals.models import Principal
 from shopshield.scams import indicators
 from shopshield.scams.formats import ScamReport, iso, item_rank, ordered_items
@@ -37,8 +38,8 @@ READ: Final = "scam_reports.read"
 DEFAULT_LIMIT: Final = 100
 MAX_LIMIT: Final = 1000
 
-_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
-_CURSOR: Final = re.compile(r"([0-9]{1,18})\.([A-Za-z0-9][A-Za-z0-9_.:-]{0,63})")
+_ID: Final = re.compile(ID_BODY)
+_CURSOR: Final = re.compile(rf"([0-9]{{1,18}})\.({ID_BODY})")
 _ZONE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_+\-/]{0,63}")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND: Final = timedelta(microseconds=1)

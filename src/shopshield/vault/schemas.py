@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from shopshield.ids import ID_PATTERN
 from shopshield.vault.normalize import (
     InvalidIdentifier,
     normalize_email,
@@ -16,7 +17,7 @@ from shopshield.vault.normalize import (
     normalize_name,
 )
 
-RecordId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+RecordId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 RegionText = Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True)]
 

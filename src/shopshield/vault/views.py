@@ -8,12 +8,12 @@ from fastapi import APIRouter, Path, Query
 
 from shopshield.db import transaction, unit_of_work
 from shopshield.errors import InvalidInput
+from shopshield.ids import ID_PATTERN
 from shopshield.vault import service
 from shopshield.vault.schemas import CustomerIn, OrderIn, ReturnIn, RevealIn
 from shopshield.web import JSON, Call, CallDep
 
 router = APIRouter(prefix="/v1", tags=["vault"])
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="The store's customer id")]
 OrderId = Annotated[str, Path(pattern=ID_PATTERN, description="The store's order id")]
 SearchValue = Annotated[str | None, Query(max_length=254)]
