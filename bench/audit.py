@@ -60,7 +60,7 @@ from shopshield import db
 from shopshield.access.models import AccessEvent
 from shopshield.audit import merkle
 from shopshield.audit.canonical import canonical_bytes, event_leaf_hash, format_ts, join_fields
-from shopshield.audit.models import STRIDE
+from shopshield.audit.models import EVENT_COLUMNS, STRIDE
 from shopshield.audit.service import StoredNodes, frontier
 from shopshield.bootstrap import Container, build
 from shopshield.db import Statement, Tx, transaction
@@ -88,24 +88,7 @@ CHANNEL = "cs-console"
 START = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
 
 # Columns of access_events in table order, as the direct baseline inserts them.
-COLUMNS = (
-    "leaf_index",
-    "ts",
-    "actor_id",
-    "actor_kind",
-    "actor_role",
-    "action",
-    "customer_id",
-    "order_id",
-    "fields",
-    "channel",
-    "source_ip",
-    "purpose",
-    "ticket_id",
-    "outcome",
-    "reason",
-    "leaf_hash",
-)
+COLUMNS = EVENT_COLUMNS
 
 _COUNT_ROWS = Statement("SELECT COUNT(*) FROM access_events")
 _LEAF_HASHES = Statement("SELECT leaf_hash FROM access_events ORDER BY leaf_index")

@@ -299,7 +299,7 @@ def conclude(gathered: Gathered, victims: Sequence[Victim], config: Config) -> A
             accessed_without_match=len(accesses) - len(covered),
             explanation="",
         )
-        suspects.append(_explained(suspect, covered, by_id, population, tests))
+        suspects.append(_explained(suspect, covered, population, tests))
     # Most surprising first; among equals, more victims, then the shorter lag, then the id (stable).
     suspects.sort(key=lambda s: (-s.score, -s.victims_covered, s.median_lag_hours or math.inf, s.actor_id))
     stuffing = _stuffing(gathered.logins, total, config)
@@ -341,9 +341,7 @@ def conclude(gathered: Gathered, victims: Sequence[Victim], config: Config) -> A
     )
 
 
-def _explained(
-    suspect: Suspect, covered: list[VictimAccess], by_id: dict[str, Victim], population: int, tests: int
-) -> Suspect:
+def _explained(suspect: Suspect, covered: list[VictimAccess], population: int, tests: int) -> Suspect:
     shown = sorted(set().union(*(a.fields for a in covered))) if covered else []
     parts = [
         f"accessed {suspect.victims_covered} of {suspect.victims_total} victims"

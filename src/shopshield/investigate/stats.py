@@ -1,6 +1,6 @@
 """Tail probabilities for "more victims than chance explains".
 
-Written out rather than taken from SciPy: the attribution needs two small, exact functions, and
+Written out rather than taken from SciPy: the attribution needs a small, exact tail and a correction, and
 they must give the same numbers on the DuckDB and the Spark paths (both call these). Sums run in
 log space so that tails far below 1e-300 still order correctly (``log10_binomial_tail``).
 """
@@ -8,11 +8,6 @@ log space so that tails far below 1e-300 still order correctly (``log10_binomial
 from __future__ import annotations
 
 import math
-
-
-def binomial_tail(n: int, k: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p)."""
-    return float(10.0 ** log10_binomial_tail(n, k, p))
 
 
 def log10_binomial_tail(n: int, k: int, p: float) -> float:

@@ -92,10 +92,8 @@ def contact_indicator(channel: str, contact_from: str) -> Indicator | None:
 def phone_number(raw: str) -> str | None:
     """One spelling per number: a Chinese mobile as 11 digits (vault's rule), a Chinese landline in
     its domestic form with the leading 0, other numbers as digits (with "+" when given)."""
-    try:
+    with contextlib.suppress(InvalidIdentifier):
         return normalize_mobile(raw)
-    except InvalidIdentifier:
-        pass
     compact = _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw))
     for prefix in ("+86", "0086"):
         if compact.startswith(prefix):

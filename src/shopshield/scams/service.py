@@ -7,6 +7,7 @@ line and the case file give the same numbers, and tests can check them without a
 
 from __future__ import annotations
 
+import contextlib
 import re
 import statistics
 from collections import Counter, defaultdict
@@ -183,10 +184,8 @@ def parse_window(*, since: str | None, until: str | None, tz: str, prefix: str =
 
 def parse_zone(name: str, option: str = "tz") -> ZoneInfo:
     if _ZONE.fullmatch(name):
-        try:
+        with contextlib.suppress(ZoneInfoNotFoundError, ValueError, OSError):
             return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            pass
     raise InvalidInput(f"{option}: must be an IANA time zone such as Asia/Shanghai or UTC", field=option.lstrip("-"))
 
 
