@@ -1,0 +1,1 @@
+"""Login risk: decide allow, challenge or deny before the store checks a password."""
