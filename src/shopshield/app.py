@@ -18,6 +18,7 @@ from shopshield.audit.views import router as audit_router
 from shopshield.bootstrap import Container
 from shopshield.breach.views import router as breach_router
 from shopshield.canary.views import router as canary_router
+from shopshield.passwords.views import router as passwords_router
 from shopshield.principals.views import router as principals_router
 from shopshield.scams.views import router as scams_router
 from shopshield.tickets.views import router as tickets_router
@@ -35,6 +36,8 @@ def create_app(container: Container, *, checkpoints: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         checkpointer = container.checkpointer() if checkpoints else None
+        # The corpus loads before the first request, not during the first login it should judge.
+        await run_in_threadpool(container.passwords.load)
         if checkpointer is not None:
             checkpointer.start()
         try:
@@ -61,6 +64,7 @@ def create_app(container: Container, *, checkpoints: bool = True) -> FastAPI:
         scams_router,
         canary_router,
         breach_router,
+        passwords_router,
     ):
         mount(app, router)
 

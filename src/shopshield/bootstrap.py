@@ -21,6 +21,8 @@ from shopshield.audit.witness import FileWitness
 from shopshield.db import make_engine, session_factory, transaction
 from shopshield.keys.keyring import LocalKeyFile
 from shopshield.keys.service import DataKeys
+from shopshield.passwords.pairs import derive_pairs_key
+from shopshield.passwords.service import BreachedPasswords, LeakedPairs
 from shopshield.principals.service import Authenticator
 from shopshield.settings import Settings
 from shopshield.vault.policy import PolicySet, load_policies
@@ -43,6 +45,9 @@ class Container:
     authenticator: Authenticator
     audit: AuditLog
     witness: FileWitness
+    # Opened here, read on first use (2 billion hashes are ~2.3 GB of filter; serve loads at start-up).
+    passwords: BreachedPasswords
+    pairs: LeakedPairs
 
     def checkpointer(self) -> Checkpointer:
         """The checkpoint signer ``serve`` runs in the background (not started)."""
@@ -54,6 +59,7 @@ class Container:
         )
 
     def close(self) -> None:
+        self.passwords.close()
         self.engine.dispose()
         self.keystore_engine.dispose()
 
@@ -98,4 +104,6 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
         authenticator=authenticator,
         audit=audit,
         witness=FileWitness(settings.effective_witness_file()),
+        passwords=BreachedPasswords(settings.effective_passwords_dir()),
+        pairs=LeakedPairs(settings.effective_passwords_dir(), lambda: derive_pairs_key(master.blind_index_key())),
     )

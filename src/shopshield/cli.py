@@ -17,6 +17,7 @@ from shopshield.canary.cli import app as canary_app
 from shopshield.cliutil import fail, open_container, settings_from_env
 from shopshield.investigate.cli import app as investigate_app
 from shopshield.keys.cli import app as keys_app
+from shopshield.passwords.cli import app as passwords_app
 from shopshield.principals.cli import app as principals_app
 from shopshield.scams.cli import app as reports_app
 from shopshield.simulate.cli import app as simulate_app
@@ -37,6 +38,7 @@ app.add_typer(reports_app, name="reports")
 app.add_typer(investigate_app, name="investigate")
 app.add_typer(canary_app, name="canary")
 app.add_typer(breach_app, name="breach")
+app.add_typer(passwords_app, name="passwords")
 console = Console(stderr=True)
 
 

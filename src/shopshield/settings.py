@@ -90,6 +90,17 @@ class Settings(BaseSettings):
         description="A mail domain the store controls; canaries get an address there. Unset, canaries have no e-mail.",
     )
 
+    passwords_dir: Path | None = Field(
+        default=None,
+        description="The breached-password corpus and the leaked pairs (built by `shopshield passwords`); "
+        "default data_dir/passwords. Missing, every password counts as not breached.",
+    )
+    passwords_range_public: bool = Field(
+        default=True,
+        description="Serve GET /range/{prefix} without a bearer token, as HIBP does (a k-anonymity range "
+        "reveals no customer data); false to require any valid token.",
+    )
+
     def resolved_data_dir(self) -> Path:
         return self.data_dir.expanduser().resolve()
 
@@ -126,3 +137,8 @@ class Settings(BaseSettings):
         if self.master_key_file is not None:
             return self.master_key_file.expanduser().resolve()
         return self.resolved_data_dir() / "keys" / "master-keys.json"
+
+    def effective_passwords_dir(self) -> Path:
+        if self.passwords_dir is not None:
+            return self.passwords_dir.expanduser().resolve()
+        return self.resolved_data_dir() / "passwords"
