@@ -46,6 +46,4 @@ def counts_of(passwords: Iterable[str]) -> dict[str, int]:
 
 
 def build(directory: Path, *paths: Path, merge: bool = False) -> BuildReport:
-    return service.build_corpus(
-        sources=[formats.open_source(p) for p in paths], directory=directory, merge=merge
-    )
+    return service.build_corpus(sources=[formats.open_source(p) for p in paths], directory=directory, merge=merge)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from shopshield.passwords import formats
-from shopshield.passwords.formats import SourceError, SourceFormat, Skipped, open_source, parse_lines
+from shopshield.passwords.formats import Skipped, SourceError, SourceFormat, open_source, parse_lines
 from tests.passwords.samples import PASSWORDS, counts_of, hibp_file, plain_list, prefix_folder, sha1
 
 
@@ -212,4 +212,6 @@ def test_plain_hashes_match_hashlib() -> None:
     words = np.column_stack([hashes.hi, hashes.mid, hashes.lo])
     expected = [hashlib.sha1(p).digest() for p in (b"password", b"\xe5\x88\x98", b"x")]
 
-    assert [int(a).to_bytes(8, "big") + int(b).to_bytes(8, "big") + int(c).to_bytes(4, "big") for a, b, c in words] == expected
+    assert [
+        int(a).to_bytes(8, "big") + int(b).to_bytes(8, "big") + int(c).to_bytes(4, "big") for a, b, c in words
+    ] == expected

@@ -77,7 +77,14 @@ def test_nothing_is_stored_in_plain_text(tmp_path: Path) -> None:
     for username, password in pairs:
         normalised = normalize_username(username)
         digest = hashlib.sha1(password.encode()).digest()
-        needles += [username.encode(), normalised.encode(), password.encode(), digest, digest[:8], digest.hex().encode()]
+        needles += [
+            username.encode(),
+            normalised.encode(),
+            password.encode(),
+            digest,
+            digest[:8],
+            digest.hex().encode(),
+        ]
         needles.append(digest.hex().upper().encode())
     found = [n for n in needles if len(n) >= 6 and n in stored]
     assert found == []
