@@ -175,7 +175,7 @@ def run(options: Options) -> None:
                 scale.text_hashes / ingest.seconds,
                 "/s",
                 count=scale.text_hashes,
-                note=f"{megabytes:,.0f} MB in {ingest.seconds:.1f}s; filter {report.manifest.bits_per_key:.3f} bits/hash",
+                note=f"{megabytes:,.0f} MB in {ingest.seconds:.1f}s; {report.manifest.bits_per_key:.3f} bits/hash",
             )
         )
         rows.append(Measurement("parsing HIBP text alone (numpy)", parsed / parsing.seconds, "/s", count=parsed))
