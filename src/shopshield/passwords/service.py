@@ -413,13 +413,14 @@ class BreachedPasswords:
         with self._lock:
             if self._corpus is None:
                 corpus = self._read()
+                # ``_handles`` last: a lookup on another thread takes it as the sign that the rest is set.
+                self._store = corpus.store
                 if isinstance(corpus.filter, fuse.ShardedFilter):
                     self._contain = corpus.filter.raw()[0]
-                    self._handles = corpus.filter.handles()
                     self._shift = 64 - corpus.filter.bits
+                    self._handles = corpus.filter.handles()
                 else:
                     self._handles = [None]
-                self._store = corpus.store
                 self._corpus = corpus
             return self._corpus
 
