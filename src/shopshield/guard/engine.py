@@ -20,7 +20,6 @@ import threading
 import time
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
@@ -168,18 +167,19 @@ class _Context:
     leaked: bool
     risky_new: bool  # new to the account during attack mode
     account_failures: float
+    ts: float  # the assessment's time: an outcome's counts go in its windows
 
     def dump(self) -> bytes:
         return orjson.dumps([
             self.username, self.account, self.ip, self.network, self.device, self.place,
-            self.breached, self.leaked, self.risky_new, self.account_failures,
+            self.breached, self.leaked, self.risky_new, self.account_failures, self.ts,
         ])  # fmt: skip
 
     @classmethod
     def load(cls, raw: bytes) -> _Context:
         v: list[Any] = orjson.loads(raw)
         place = (float(v[5][0]), float(v[5][1])) if v[5] else None
-        return cls(v[0], v[1], v[2], v[3], v[4], place, bool(v[6]), bool(v[7]), bool(v[8]), float(v[9]))
+        return cls(v[0], v[1], v[2], v[3], v[4], place, bool(v[6]), bool(v[7]), bool(v[8]), float(v[9]), float(v[10]))
 
 
 class Guard:
@@ -197,7 +197,6 @@ class Guard:
         actions: ActionSink | None = None,
         metrics: GuardMetrics | None = None,
         shared: bool = False,
-        clock: Callable[[], float] | None = None,
     ) -> None:
         self.config = config
         self.counters = counters
@@ -208,7 +207,6 @@ class Guard:
         self.actions = actions if actions is not None else MemorySink()
         self.metrics = metrics or GuardMetrics()
         self._shared = shared  # stash contexts in the store too, for outcomes that reach another instance
-        self._clock = clock
         self.attack = AttackMode()
         self._lock = threading.Lock()
         self._pending: OrderedDict[str, _Context] = OrderedDict()
@@ -287,6 +285,7 @@ class Guard:
             leaked=leaked,
             risky_new=attack and reading.new_to_account,
             account_failures=reading.account_failures,
+            ts=now,
         )
         if verdict.verdict is Verdict.DENY:
             # The store will not check the password, so the denial is this attempt's failure.
@@ -323,11 +322,11 @@ class Guard:
 
     # -- outcomes ---------------------------------------------------------------------------
 
-    def report(self, attempt_id: str, outcome: Outcome, *, now: float | None = None) -> list[Action]:
+    def report(self, attempt_id: str, outcome: Outcome) -> list[Action]:
         """Learn what the store found; returns the actions the store should take now."""
-        moment = now if now is not None else (self._clock() if self._clock else time.time())
         self.metrics.outcomes.labels(outcome.value).inc()
-        context = self._context(attempt_id, outcome, moment)
+        context = self._context(attempt_id, outcome)
+        moment = context.ts
         if outcome.is_failure:
             return self._record_failure(context, attempt_id, outcome, moment, unknown=outcome is Outcome.UNKNOWN_USER)
         if outcome is Outcome.CHALLENGE_PASSED:
@@ -361,7 +360,7 @@ class Guard:
             ]
         return self._deliver(attempt_id, context, actions, moment)
 
-    def _context(self, attempt_id: str, outcome: Outcome, now: float) -> _Context:
+    def _context(self, attempt_id: str, outcome: Outcome) -> _Context:
         with self._lock:
             # A challenge outcome is followed by the password's: keep the context until then.
             context = (
@@ -374,7 +373,7 @@ class Guard:
         if self._shared:
             key = self._hash(b"att", attempt_id)
             op: Op = Get("stash", key) if outcome is Outcome.CHALLENGE_PASSED else Pop("stash", key)
-            sealed = self.counters.run([op], now)[0]
+            sealed = self.counters.run([op], time.time())[0]
             if isinstance(sealed, bytes):
                 return _Context.load(self._hash.open(sealed, attempt_id))
         raise UnknownAttempt(attempt_id)

@@ -11,6 +11,7 @@ a live store would through ``POST /v1/logins/{id}/outcome``:
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from shopshield.guard.models import SHA1_HEX, Attempt, Decision, Outcome, Record
 class Decider(Protocol):
     def decide(self, attempt: Attempt) -> Decision: ...
 
-    def report(self, attempt_id: str, outcome: Outcome) -> None: ...
+    def report(self, attempt_id: str, outcome: Outcome) -> object: ...
 
 
 class AttemptFormatError(ValueError):
@@ -58,6 +59,10 @@ def parse_line(raw: bytes | str, line: int) -> tuple[Attempt, Truth]:
         raise AttemptFormatError(line, "field 'device_id' must be a string or null")
     if not SHA1_HEX.match(obj["password_sha1"]):
         raise AttemptFormatError(line, "field 'password_sha1' must be 40 hex digits")
+    try:
+        ipaddress.ip_address(obj["ip"])
+    except ValueError:
+        raise AttemptFormatError(line, "field 'ip' must be an IPv4 or IPv6 address") from None
     try:
         ts = datetime.fromisoformat(obj["ts"])
     except ValueError:

@@ -150,7 +150,11 @@ def score(r: Reading, config: GuardConfig) -> Score:
         if r.new_to_account:
             add("attack_mode", s.attack_mode, "the store is under a credential attack and this login is new")
 
-    risk = min(100, sum(reason.points for reason in reasons))
+    # What the login is (its password, how new it is to the account) earns a challenge at most;
+    # a denial needs behaviour as well (failures, velocity), so a real customer whose password
+    # leaked elsewhere is challenged and then made to reset it, not turned away.
+    passive = min(config.deny_at - 1, sum(x.points for x in reasons if x.code in _PASSIVE))
+    risk = min(100, passive + sum(x.points for x in reasons if x.code not in _PASSIVE))
     verdict = _verdict(risk, challenge_at, config.deny_at)
     capped = False
     if r.familiar and verdict is not Verdict.ALLOW:
@@ -166,6 +170,18 @@ def score(r: Reading, config: GuardConfig) -> Score:
 
 
 _RANK = {Verdict.ALLOW: 0, Verdict.CHALLENGE: 1, Verdict.DENY: 2}
+_PASSIVE = frozenset(
+    {
+        "breached_password",
+        "leaked_pair",
+        "new_device",
+        "no_device",
+        "new_network",
+        "no_history",
+        "impossible_travel",
+        "attack_mode",
+    }
+)
 
 
 def _verdict(risk: int, challenge_at: int, deny_at: int) -> Verdict:
