@@ -112,7 +112,12 @@ def test_unknown_username_share_needs_enough_attempts() -> None:
 
 def test_what_a_login_is_earns_a_challenge_at_most() -> None:
     everything = read(
-        breach_count=10**6, leaked_pair=True, has_history=False, known_device=None, known_network=False, attack_mode=True
+        breach_count=10**6,
+        leaked_pair=True,
+        has_history=False,
+        known_device=None,
+        known_network=False,
+        attack_mode=True,
     )
     result = score(everything, CONFIG)
     assert result.verdict is Verdict.CHALLENGE and result.risk == CONFIG.deny_at - 1
