@@ -100,15 +100,21 @@ def password_outcome(truth: Truth) -> Outcome:
     return Outcome.SUCCESS if truth.password_ok else Outcome.BAD_PASSWORD
 
 
+def feed(decider: Decider, attempt_id: str, verdict: Verdict, truth: Truth) -> tuple[Outcome, ...]:
+    """Tell ``decider`` what the store finds after ``verdict``, as a live store would."""
+    outcomes: list[Outcome] = []
+    if verdict is Verdict.CHALLENGE:
+        outcomes.append(Outcome.CHALLENGE_PASSED if truth.challenge_passed else Outcome.CHALLENGE_FAILED)
+    if verdict is Verdict.ALLOW or (verdict is Verdict.CHALLENGE and truth.challenge_passed):
+        outcomes.append(password_outcome(truth))
+    for outcome in outcomes:
+        decider.report(attempt_id, outcome)
+    return tuple(outcomes)
+
+
 def replay(attempts: Iterable[tuple[Attempt, Truth]], decider: Decider) -> Iterator[Recorded]:
     """Decide each attempt before its truth is used, then report what the store would find."""
     for attempt, truth in attempts:
         decision = decider.decide(attempt)
-        outcomes: list[Outcome] = []
-        if decision.verdict is Verdict.CHALLENGE:
-            outcomes.append(Outcome.CHALLENGE_PASSED if truth.challenge_passed else Outcome.CHALLENGE_FAILED)
-        if decision.verdict is Verdict.ALLOW or (decision.verdict is Verdict.CHALLENGE and truth.challenge_passed):
-            outcomes.append(password_outcome(truth))
-        for outcome in outcomes:
-            decider.report(attempt.id, outcome)
-        yield Recorded(attempt=attempt, decision=decision, outcomes=tuple(outcomes))
+        outcomes = feed(decider, attempt.id, decision.verdict, truth)
+        yield Recorded(attempt=attempt, decision=decision, outcomes=outcomes)
