@@ -189,16 +189,17 @@ def test_impossible_travel_with_a_location_source(store: CounterStore, tmp_path:
 def test_an_assessment_costs_at_most_two_redis_round_trips(redis_client: CountingRedis, redis_prefix: str) -> None:
     guard = make_guard(RedisCounters(redis_client, prefix=redis_prefix))
     drive = Driver(guard)
-    verdicts = []
+    trips: dict[Verdict, set[int]] = {}
     for i in range(20):
         attempt = drive.attempt("13900139000", "203.0.113.50", None, f"g{i}", i)
         before = redis_client.trips
-        verdicts.append(guard.decide(attempt).verdict)
-        assert redis_client.trips - before <= 2, verdicts[-1]
-        if verdicts[-1] is not Verdict.DENY:
+        verdict = guard.decide(attempt).verdict
+        trips.setdefault(verdict, set()).add(redis_client.trips - before)
+        if verdict is not Verdict.DENY:
             guard.report(attempt.id, Outcome.BAD_PASSWORD)
-    # Both paths were measured: assessments that stash their context, and denials that count a failure.
-    assert Verdict.ALLOW in verdicts and Verdict.DENY in verdicts
+    # One batch reads, counts and stashes; a denial adds one to count itself as a failure.
+    assert trips[Verdict.ALLOW] == {1}
+    assert trips[Verdict.DENY] == {2}
 
 
 def test_instances_share_state_and_hand_over_outcomes(redis_client: CountingRedis, redis_prefix: str) -> None:

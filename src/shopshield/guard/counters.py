@@ -38,7 +38,8 @@ class Count:
 
 @dataclass(frozen=True, slots=True)
 class Add:
-    """Add ``amount`` to the window count of ``key``; result: None."""
+    """Add ``amount`` to the window count of ``key``; result: the current fixed window's new count
+    (int), which lets a caller act exactly once when a count reaches a limit."""
 
     name: str
     key: str
@@ -154,7 +155,7 @@ class MemoryCounters:
             if isinstance(op, Count):
                 return current + previous * weight
             self._counts[(op.name, op.key)] = [index, op.window, current + op.amount, previous]
-            return None
+            return current + op.amount
         if isinstance(op, Distinct):
             index, _ = _window(now, op.window)
             entry = self._sets.get((op.name, op.key))
@@ -260,13 +261,15 @@ class RedisCounters:
         results: list[Result] = []
         position = 0
         for op, span in zip(ops, spans, strict=True):
-            last = replies[position + span - 1]
+            first, last = replies[position], replies[position + span - 1]
             position += span
             if isinstance(op, Count):
                 current, previous = _pair(last)
                 results.append(current + previous * _window(now, op.window)[1])
             elif isinstance(op, Distinct):
                 results.append(_int(last))
+            elif isinstance(op, Add):
+                results.append(_int(first))
             elif isinstance(op, Known):
                 results.append(last is not None and float(str(last)) > now)
             elif isinstance(op, Get | Pop):

@@ -155,7 +155,8 @@ class Assessment:
 
 @dataclass(frozen=True, slots=True)
 class _Context:
-    """What an outcome needs from its assessment."""
+    """What an outcome needs from its assessment; all known before the counters are read, so it
+    travels in the assessment's one batch."""
 
     username: str
     account: str
@@ -165,21 +166,20 @@ class _Context:
     place: tuple[float, float] | None
     breached: bool
     leaked: bool
-    risky_new: bool  # new to the account during attack mode
-    account_failures: float
+    attack: bool  # attack mode as this instance last saw it
     ts: float  # the assessment's time: an outcome's counts go in its windows
 
     def dump(self) -> bytes:
         return orjson.dumps([
             self.username, self.account, self.ip, self.network, self.device, self.place,
-            self.breached, self.leaked, self.risky_new, self.account_failures, self.ts,
+            self.breached, self.leaked, self.attack, self.ts,
         ])  # fmt: skip
 
     @classmethod
     def load(cls, raw: bytes) -> _Context:
         v: list[Any] = orjson.loads(raw)
         place = (float(v[5][0]), float(v[5][1])) if v[5] else None
-        return cls(v[0], v[1], v[2], v[3], v[4], place, bool(v[6]), bool(v[7]), bool(v[8]), float(v[9]), float(v[10]))
+        return cls(v[0], v[1], v[2], v[3], v[4], place, bool(v[6]), bool(v[7]), bool(v[8]), float(v[9]))
 
 
 class Guard:
@@ -219,12 +219,27 @@ class Guard:
     def assess(self, attempt: Attempt) -> Assessment:
         now = attempt.ts.timestamp()
         w, a = self.config.windows, self.config.attack
-        username = normalize_username(attempt.username)
         h = self._hash
-        account = h(b"u", username)
+        account = h(b"u", normalize_username(attempt.username))
         ip = h(b"ip", attempt.ip)
         network = h(b"net", network_of(attempt.ip))
         device = h(b"dev", attempt.device_id) if attempt.device_id else None
+        here = self._locations.place(attempt.ip) if self._locations is not None else None
+        # Local lookups first, so that the context an outcome needs is complete before the one batch.
+        breach_count = self._passwords.count(attempt.password_sha1) if self._passwords is not None else 0
+        leaked = self._pairs.contains(attempt.username, attempt.password_sha1) if self._pairs is not None else False
+        context = _Context(
+            username=attempt.username,
+            account=account,
+            ip=ip,
+            network=network,
+            device=device,
+            place=(here.lat, here.lon) if here is not None else None,
+            breached=breach_count > 0,
+            leaked=leaked,
+            attack=self.attack.on,
+            ts=now,
+        )
         ops: list[Op] = [
             Count("fail_acct", account, w.account),
             Count("fail_acct_ip", f"{account}.{ip}", w.account_ip),
@@ -241,32 +256,31 @@ class Guard:
             Count("g_fail_l", "all", a.long),
             Add("att_ip", ip, w.ip_attempts),
             Add("g_att_s", "all", a.short),
+            # Placeholders where an op does not apply keep every result at a fixed position.
+            Distinct("users_dev", device, account, w.device_usernames) if device else Get("none", "-"),
+            Known("known", account, f"d.{device}") if device else Get("none", "-"),
+            Get("place", account) if here is not None else Get("none", "-"),
         ]
-        if device is not None:
-            ops += [Distinct("users_dev", device, account, w.device_usernames), Known("known", account, f"d.{device}")]
-        here = self._locations.place(attempt.ip) if self._locations is not None else None
-        if here is not None:
-            ops.append(Get("place", account))
-        results = self.counters.run(ops, now)
-        breach_count = self._passwords.count(attempt.password_sha1) if self._passwords is not None else 0
-        leaked = self._pairs.contains(attempt.username, attempt.password_sha1) if self._pairs is not None else False
+        if self._shared:
+            ops.append(Put("stash", h(b"att", attempt.id), h.seal(context.dump(), attempt.id), w.stash))
+        r = self.counters.run(ops, now)
         with self._lock:
-            attack = self.attack.update(now, _f(results[10]), _f(results[11]) + 1, _f(results[12]), self.config)
+            attack = self.attack.update(now, _f(r[10]), _f(r[11]) + 1, _f(r[12]), self.config)
         self.metrics.attack_mode.set(1 if attack else 0)
-        travel_kmh, travel_km = self._travel(here, results[-1] if here is not None else None, now)
+        travel_kmh, travel_km = self._travel(here, r[17], now)
         reading = Reading(
-            account_failures=_f(results[0]),
-            account_ip_failures=_f(results[1]),
-            ip_failures=_f(results[2]),
-            network_failures=_f(results[3]),
-            ip_attempts=_f(results[4]),
-            ip_unknown=_f(results[5]),
-            ip_recent_failures=_f(results[6]),
-            ip_usernames=int(_f(results[7])),
-            device_usernames=int(_f(results[15])) if device is not None else 0,
-            has_history=bool(results[8]),
-            known_device=bool(results[16]) if device is not None else None,
-            known_network=bool(results[9]),
+            account_failures=_f(r[0]),
+            account_ip_failures=_f(r[1]),
+            ip_failures=_f(r[2]),
+            network_failures=_f(r[3]),
+            ip_attempts=_f(r[4]),
+            ip_unknown=_f(r[5]),
+            ip_recent_failures=_f(r[6]),
+            ip_usernames=int(_f(r[7])),
+            device_usernames=int(_f(r[15])),
+            has_history=bool(r[8]),
+            known_device=bool(r[16]) if device is not None else None,
+            known_network=bool(r[9]),
             breach_count=breach_count,
             leaked_pair=leaked,
             travel_kmh=travel_kmh,
@@ -274,24 +288,14 @@ class Guard:
             attack_mode=attack,
         )
         verdict = score(reading, self.config)
-        context = _Context(
-            username=attempt.username,
-            account=account,
-            ip=ip,
-            network=network,
-            device=device,
-            place=(here.lat, here.lon) if here is not None else None,
-            breached=breach_count > 0,
-            leaked=leaked,
-            risky_new=attack and reading.new_to_account,
-            account_failures=reading.account_failures,
-            ts=now,
-        )
         if verdict.verdict is Verdict.DENY:
             # The store will not check the password, so the denial is this attempt's failure.
-            self._record_failure(context, attempt.id, Outcome.CHALLENGE_FAILED, now, unknown=False)
+            self._record_failure(context, attempt.id, now, unknown=False)
         else:
-            self._remember(attempt.id, context, now)
+            with self._lock:
+                self._pending[attempt.id] = context
+                while len(self._pending) > _LOCAL_STASH:
+                    self._pending.popitem(last=False)
         self.metrics.decisions.labels(verdict.verdict.value).inc()
         decision = Decision(
             attempt_id=attempt.id,
@@ -311,54 +315,49 @@ class Guard:
         hours = max(now - float(then), 60.0) / 3600.0  # a minute's floor: clocks and NAT jitter
         return km / hours, km
 
-    def _remember(self, attempt_id: str, context: _Context, now: float) -> None:
-        with self._lock:
-            self._pending[attempt_id] = context
-            while len(self._pending) > _LOCAL_STASH:
-                self._pending.popitem(last=False)
-        if self._shared:
-            sealed = self._hash.seal(context.dump(), attempt_id)
-            self.counters.run([Put("stash", self._hash(b"att", attempt_id), sealed, self.config.windows.stash)], now)
-
     # -- outcomes ---------------------------------------------------------------------------
 
     def report(self, attempt_id: str, outcome: Outcome) -> list[Action]:
         """Learn what the store found; returns the actions the store should take now."""
         self.metrics.outcomes.labels(outcome.value).inc()
         context = self._context(attempt_id, outcome)
-        moment = context.ts
         if outcome.is_failure:
-            return self._record_failure(context, attempt_id, outcome, moment, unknown=outcome is Outcome.UNKNOWN_USER)
+            return self._record_failure(context, attempt_id, context.ts, unknown=outcome is Outcome.UNKNOWN_USER)
         if outcome is Outcome.CHALLENGE_PASSED:
             return []
-        # success
+        # Success. Whether the login was new to the account is read in the same batch, before the
+        # device and network are remembered (a pipeline runs its commands in order).
         w = self.config.windows
+        device = context.device
         ops: list[Op] = [
+            Known("known", context.account, "history"),
+            Known("known", context.account, f"n.{context.network}"),
+            Known("known", context.account, f"d.{device}") if device else Get("none", "-"),
             Remember("known", context.account, "history", w.known),
             Remember("known", context.account, f"n.{context.network}", w.known),
         ]
-        if context.device is not None:
-            ops.append(Remember("known", context.account, f"d.{context.device}", w.known))
+        if device is not None:
+            ops.append(Remember("known", context.account, f"d.{device}", w.known))
         if context.place is not None:
-            ops.append(Put("place", context.account, orjson.dumps([*context.place, moment]), w.known))
+            ops.append(Put("place", context.account, orjson.dumps([*context.place, context.ts]), w.known))
         if self._shared:
             ops.append(Pop("stash", self._hash(b"att", attempt_id)))
-        self.counters.run(ops, moment)
-        actions: list[Action] = []
-        if context.breached or context.leaked or context.risky_new:
-            why = (
-                "leaked_pair"
-                if context.leaked
-                else "breached_password"
-                if context.breached
-                else "new_login_during_attack"
-            )
-            actions = [
-                Action(ActionKind.REQUIRE_PASSWORD_RESET, why),
-                Action(ActionKind.REVOKE_SESSIONS, why),
-                Action(ActionKind.NOTIFY_CUSTOMER, why),
-            ]
-        return self._deliver(attempt_id, context, actions, moment)
+        r = self.counters.run(ops, context.ts)
+        familiar = bool(r[0]) and bool(r[1]) and device is not None and bool(r[2])
+        why = (
+            "leaked_pair"
+            if context.leaked
+            else "breached_password"
+            if context.breached
+            else "new_login_during_attack"
+            if context.attack and not familiar
+            else None
+        )
+        actions = []
+        if why is not None:
+            kinds = (ActionKind.REQUIRE_PASSWORD_RESET, ActionKind.REVOKE_SESSIONS, ActionKind.NOTIFY_CUSTOMER)
+            actions = [Action(kind, why) for kind in kinds]
+        return self._deliver(attempt_id, context, actions, context.ts)
 
     def _context(self, attempt_id: str, outcome: Outcome) -> _Context:
         with self._lock:
@@ -378,9 +377,7 @@ class Guard:
                 return _Context.load(self._hash.open(sealed, attempt_id))
         raise UnknownAttempt(attempt_id)
 
-    def _record_failure(
-        self, context: _Context, attempt_id: str, outcome: Outcome, now: float, *, unknown: bool
-    ) -> list[Action]:
+    def _record_failure(self, context: _Context, attempt_id: str, now: float, *, unknown: bool) -> list[Action]:
         w, a = self.config.windows, self.config.attack
         ops: list[Op] = [
             Add("fail_acct", context.account, w.account),
@@ -393,14 +390,13 @@ class Guard:
         ]
         if unknown:
             ops.append(Add("unk_ip", context.ip, w.ip_attempts))
-        if self._shared and outcome is not Outcome.CHALLENGE_FAILED:
+        if self._shared:
             ops.append(Pop("stash", self._hash(b"att", attempt_id)))
-        self.counters.run(ops, now)
-        limit = self.config.notify.account_failures
+        account_failures = self.counters.run(ops, now)[0]
         actions: list[Action] = []
-        if not unknown and context.account_failures < limit <= context.account_failures + 1:
-            # Once per window, when the count first reaches the limit: the owner hears that someone
-            # is trying their account, which is also how a lockout attempt becomes visible.
+        if not unknown and account_failures == self.config.notify.account_failures:
+            # Once per window, when the account's count reaches the limit: the owner hears that
+            # someone is trying their account, which is also how a lockout attempt becomes visible.
             actions.append(Action(ActionKind.NOTIFY_CUSTOMER, "failed_attempts_on_account"))
         return self._deliver(attempt_id, context, actions, now)
 
