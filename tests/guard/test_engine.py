@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis
 
 from shopshield.guard.actions import ActionKind, MemorySink
 from shopshield.guard.config import load_config
 from shopshield.guard.counters import CounterStore, MemoryCounters, RedisCounters, Resilient
-from shopshield.guard.engine import Guard, Hasher, UnknownAttempt, normalize_username
+from shopshield.guard.engine import Guard, GuardMetrics, Hasher, UnknownAttempt, normalize_username
 from shopshield.guard.models import Attempt, Outcome, Verdict
 from shopshield.guard.networks import Locations
 from tests.guard.conftest import CountingRedis
@@ -219,28 +220,21 @@ def test_instances_share_state_and_hand_over_outcomes(redis_client: CountingRedi
             assert secret not in blob
 
 
-def test_decisions_continue_when_redis_is_down(redis_prefix: str) -> None:
-    import redis as redis_lib
-
-    dead = redis_lib.Redis(host="127.0.0.1", port=1, socket_timeout=0.2, socket_connect_timeout=0.2)
-    guard = make_guard(Resilient(RedisCounters(dead, prefix=redis_prefix), MemoryCounters(), retry_after=60))
-    guard = Guard(
-        config=guard.config,
-        counters=Resilient(
-            RedisCounters(dead, prefix=redis_prefix),
-            MemoryCounters(),
-            retry_after=60,
-            on_fallback=guard.metrics.fallbacks.inc,
-        ),
-        hasher=Hasher(SECRET),
-        metrics=guard.metrics,
-        shared=True,
+def test_decisions_continue_when_redis_is_down(redis_prefix: str, caplog: pytest.LogCaptureFixture) -> None:
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_timeout=0.2, socket_connect_timeout=0.2)
+    metrics = GuardMetrics()
+    counters = Resilient(
+        RedisCounters(dead, prefix=redis_prefix), MemoryCounters(), retry_after=60, on_fallback=metrics.fallbacks.inc
     )
+    guard = make_guard(counters, metrics=metrics)
     drive = Driver(guard)
     verdicts = [drive.login("13700137000", "203.0.113.77", None, f"g{i}", i, ok=False) for i in range(12)]
     assert Verdict.DENY in verdicts  # local counters still catch the brute force
-    assert guard.metrics.fallbacks._value.get() >= 12
+    assert metrics.registry.get_sample_value("shopshield_login_counter_fallbacks_total") >= 12
     assert guard.status()["counters"] == "memory (redis unavailable)"
+    warnings = [r.getMessage() for r in caplog.records if "Redis unavailable" in r.getMessage()]
+    assert len(warnings) == 1  # logged once, not once per login
+    assert "13700137000" not in caplog.text
 
 
 def test_usernames_are_normalised() -> None:
