@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, str] = {
     "audit": "bench.audit",
     "investigate": "bench.investigate",
     "guard": "bench.guard",
+    "guard-speed": "bench.guard_speed",
 }
 
 
