@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, str] = {
     "vault": "bench.vault",
     "audit": "bench.audit",
     "investigate": "bench.investigate",
+    "guard": "bench.guard",
     "guard-speed": "bench.guard_speed",
 }
 
