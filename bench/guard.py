@@ -30,6 +30,7 @@ from rich.table import Table
 
 from bench.common import Options, console, markdown_table, phase, run_stamp, write_section
 from shopshield.guard.baselines import Auth0AttackProtection, Fail2banJail, KeycloakBruteForce
+from shopshield.guard.cli import replay_guard
 from shopshield.guard.evaluate import ATTACKS, Evaluation, read_labels, replay_and_evaluate
 from shopshield.guard.replay import Decider, read_attempts
 from shopshield.simulate.logins import LoginSimConfig, LoginSimPaths, LoginSimSummary, generate_logins
@@ -57,11 +58,12 @@ def deciders(sim_paths: LoginSimPaths) -> dict[str, Callable[[], Decider]]:
     """Every decider the benchmark compares, by the name its row carries; each factory builds a fresh
     one. ``sim_paths`` holds what a defence may know before the attack (the breach list's pairs and
     the breached-passwords corpus), never the truth."""
-    del sim_paths  # the baselines know nothing in advance; the engine will read the breach files
+    del sim_paths  # the baselines know nothing in advance
     return {
         "fail2ban (jail per IP)": Fail2banJail,
         "Keycloak (temporary lockout)": KeycloakBruteForce,
         "Auth0 (brute force + IP throttling)": Auth0AttackProtection,
+        "ShopShield (no breach data)": lambda: replay_guard(config=None, locations=None),
     }
 
 

@@ -119,7 +119,7 @@ def build_guard(settings: Settings, *, secret: bytes, metrics: GuardMetrics) -> 
     counters: CounterStore
     if settings.redis_url is not None:
         counters = Resilient(
-            RedisCounters.from_url(settings.redis_url.get_secret_value()),
+            RedisCounters.from_url(settings.redis_url.get_secret_value(), prefix=settings.redis_prefix),
             MemoryCounters(),
             on_fallback=metrics.fallbacks.inc,
         )

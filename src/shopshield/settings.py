@@ -96,6 +96,14 @@ class Settings(BaseSettings):
         "that points at it. Unset, counters live in the process. If Redis goes away, decisions continue on "
         "local counters and sharing resumes when it returns.",
     )
+    redis_prefix: str = Field(
+        default="shopshield:guard",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9:_.-]+$",
+        description="Prefix of every Redis key the guard writes; instances of one store share it, "
+        "different stores on one Redis each need their own.",
+    )
     guard_config: Path | None = Field(
         default=None,
         description="TOML file of the login guard's thresholds and weights, read over the shipped defaults "

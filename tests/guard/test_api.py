@@ -20,7 +20,8 @@ PASSWORD_SHA1 = hashlib.sha1(b"correct horse battery").hexdigest()  # noqa: S324
 @pytest.fixture(params=["memory", "redis"])
 def world(settings: Settings, request: pytest.FixtureRequest) -> Iterator[World]:
     if request.param == "redis":
-        settings = settings.model_copy(update={"redis_url": SecretStr(REDIS_URL)})
+        prefix = request.getfixturevalue("redis_prefix")  # this test's own keys, removed after it
+        settings = settings.model_copy(update={"redis_url": SecretStr(REDIS_URL), "redis_prefix": prefix})
     container = build(settings, migrate=False)
     yield make_world(container)
     container.close()

@@ -89,8 +89,10 @@ def test_brute_force_on_one_account_is_denied(guard: Guard) -> None:
     drive = Driver(guard)
     verdicts = [drive.login("13800138000", "203.0.113.9", None, f"guess{i}", 10 + i, ok=False) for i in range(30)]
     assert verdicts[0] is Verdict.ALLOW
+    # From the sixth try the attacker meets a challenge it cannot pass; from the eleventh, a denial.
+    assert Verdict.ALLOW not in verdicts[5:]
     first_deny = verdicts.index(Verdict.DENY)
-    assert first_deny <= 6
+    assert first_deny <= 10
     assert all(v is Verdict.DENY for v in verdicts[first_deny:])
 
 

@@ -52,7 +52,9 @@ def test_a_familiar_login_is_allowed_with_no_reasons() -> None:
 
 
 def test_brute_force_from_one_address_is_denied() -> None:
-    result = score(read(has_history=False, known_device=None, known_network=False, account_ip_failures=10), CONFIG)
+    stranger = read(has_history=False, known_device=None, known_network=False)
+    assert score(dataclasses.replace(stranger, account_ip_failures=10), CONFIG).verdict is Verdict.CHALLENGE
+    result = score(dataclasses.replace(stranger, account_ip_failures=30), CONFIG)
     assert result.verdict is Verdict.DENY
     assert "account_ip_failures" in {r.code for r in result.reasons}
 
@@ -103,6 +105,13 @@ def test_usernames_per_address_count_only_where_the_address_fails() -> None:
     assert "ip_usernames" not in codes(carrier_nat)
     stuffing_proxy = read(ip_usernames=40, ip_attempts=100, ip_recent_failures=90)
     assert "ip_usernames" in codes(stuffing_proxy)
+
+
+def test_an_address_whose_attempts_nearly_all_fail() -> None:
+    spraying = read(ip_attempts=25, ip_recent_failures=24)
+    assert "ip_failure_share" in codes(spraying)
+    assert "ip_failure_share" not in codes(read(ip_attempts=19, ip_recent_failures=19))  # too few to judge
+    assert "ip_failure_share" not in codes(read(ip_attempts=500, ip_recent_failures=40))  # a carrier's NAT
 
 
 def test_unknown_username_share_needs_enough_attempts() -> None:

@@ -37,6 +37,8 @@ class Signals(_Strict):
     device_usernames: Steps
     ip_unknown_share: Steps
     unknown_share_min_attempts: int = Field(ge=1)
+    ip_failure_share: Steps
+    failure_share_min_attempts: int = Field(ge=1)
     ip_usernames_min_failure_share: float = Field(ge=0.0, le=1.0)
     breached_password: int = Field(ge=0)
     breached_password_common: int = Field(ge=0)

@@ -26,7 +26,7 @@ class Reading:
     network_failures: float
     ip_attempts: float
     ip_unknown: float
-    ip_recent_failures: float  # over the same window as ip_attempts, for the failure share
+    ip_recent_failures: float  # over the same window as ip_attempts, for the failure shares
     ip_usernames: int
     device_usernames: int
     has_history: bool
@@ -40,8 +40,11 @@ class Reading:
 
     @property
     def familiar(self) -> bool:
-        """Both the device and the network have logged in to this account before."""
-        return self.has_history and bool(self.known_device) and self.known_network
+        """The device has logged in to this account before (an app's install id is hard to guess,
+        and a phone's carrier address changes from day to day); without a device id, the network."""
+        if not self.has_history:
+            return False
+        return self.known_device if self.known_device is not None else self.known_network
 
     @property
     def new_to_account(self) -> bool:
@@ -119,6 +122,13 @@ def score(r: Reading, config: GuardConfig) -> Score:
             "ip_unknown_share",
             step(s.ip_unknown_share, share),
             f"{share:.0%} of attempts from this address named accounts that do not exist",
+        )
+    if r.ip_attempts >= s.failure_share_min_attempts:
+        share = r.ip_recent_failures / r.ip_attempts
+        add(
+            "ip_failure_share",
+            step(s.ip_failure_share, share),
+            f"{share:.0%} of {r.ip_attempts:.0f} attempts from this address failed",
         )
     if r.breach_count > 0:
         common = r.breach_count >= s.common_count
