@@ -18,6 +18,8 @@ BENCHMARKS: dict[str, str] = {
     "audit": "bench.audit",
     "investigate": "bench.investigate",
     "passwords": "bench.passwords",
+    "guard": "bench.guard",
+    "guard-speed": "bench.guard_speed",
 }
 
 

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,6 +20,7 @@ from shopshield.audit.views import router as audit_router
 from shopshield.bootstrap import Container
 from shopshield.breach.views import router as breach_router
 from shopshield.canary.views import router as canary_router
+from shopshield.guard.views import router as guard_router
 from shopshield.passwords.views import router as passwords_router
 from shopshield.principals.views import router as principals_router
 from shopshield.scams.views import router as scams_router
@@ -65,12 +68,17 @@ def create_app(container: Container, *, checkpoints: bool = True) -> FastAPI:
         canary_router,
         breach_router,
         passwords_router,
+        guard_router,
     ):
         mount(app, router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> JSON:
         return JSON({"status": "ok", "version": __version__})
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics: counts only, never personal data")
+    def metrics() -> Response:
+        return Response(generate_latest(container.metrics), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(RequestLog)
     return app

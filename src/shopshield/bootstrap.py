@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +20,11 @@ from shopshield.audit.service import AuditLog, Checkpointer
 from shopshield.audit.signing import CheckpointSigner
 from shopshield.audit.witness import FileWitness
 from shopshield.db import make_engine, session_factory, transaction
+from shopshield.guard.actions import ActionSink, MemorySink, WebhookSink
+from shopshield.guard.config import GuardConfigError, load_config
+from shopshield.guard.counters import CounterStore, MemoryCounters, RedisCounters, Resilient
+from shopshield.guard.engine import Guard, GuardMetrics, Hasher
+from shopshield.guard.networks import Locations
 from shopshield.keys.keyring import LocalKeyFile
 from shopshield.keys.service import DataKeys
 from shopshield.passwords.pairs import derive_pairs_key
@@ -48,6 +54,8 @@ class Container:
     # Opened here, read on first use (2 billion hashes are ~2.3 GB of filter; serve loads at start-up).
     passwords: BreachedPasswords
     pairs: LeakedPairs
+    guard: Guard
+    metrics: CollectorRegistry
 
     def checkpointer(self) -> Checkpointer:
         """The checkpoint signer ``serve`` runs in the background (not started)."""
@@ -60,6 +68,8 @@ class Container:
 
     def close(self) -> None:
         self.passwords.close()
+        if isinstance(self.guard.actions, WebhookSink):
+            self.guard.actions.close()
         self.engine.dispose()
         self.keystore_engine.dispose()
 
@@ -91,6 +101,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
         audit=audit,
     )
     authenticator = Authenticator(sessions=sessions, policies=policies, cache_seconds=settings.token_cache_seconds)
+    metrics = CollectorRegistry()
     return Container(
         settings=settings,
         engine=engine,
@@ -106,4 +117,35 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
         witness=FileWitness(settings.effective_witness_file()),
         passwords=BreachedPasswords(settings.effective_passwords_dir()),
         pairs=LeakedPairs(settings.effective_passwords_dir(), lambda: derive_pairs_key(master.blind_index_key())),
+        guard=build_guard(settings, secret=master.blind_index_key(), metrics=GuardMetrics(metrics)),
+        metrics=metrics,
+    )
+
+
+def build_guard(settings: Settings, *, secret: bytes, metrics: GuardMetrics) -> Guard:
+    """The login guard: in-process counters, or Redis with in-process fallback when configured."""
+    counters: CounterStore
+    if settings.redis_url is not None:
+        counters = Resilient(
+            RedisCounters.from_url(settings.redis_url.get_secret_value(), prefix=settings.redis_prefix),
+            MemoryCounters(),
+            on_fallback=metrics.fallbacks.inc,
+        )
+    else:
+        counters = MemoryCounters()
+    actions: ActionSink = MemorySink()
+    if settings.guard_webhook_url is not None:
+        if settings.guard_webhook_secret is None:
+            raise GuardConfigError("SHOPSHIELD_GUARD_WEBHOOK_URL needs SHOPSHIELD_GUARD_WEBHOOK_SECRET to sign with")
+        actions = WebhookSink(settings.guard_webhook_url, settings.guard_webhook_secret.get_secret_value().encode())
+    locations = Locations.load(settings.guard_locations_file) if settings.guard_locations_file is not None else None
+    return Guard(
+        config=load_config(settings.guard_config),
+        counters=counters,
+        # Its own HKDF label inside Hasher keeps these digests unrelated to the vault's blind indexes.
+        hasher=Hasher(secret),
+        locations=locations,
+        actions=actions,
+        metrics=metrics,
+        shared=settings.redis_url is not None,
     )

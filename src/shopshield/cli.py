@@ -15,6 +15,7 @@ from shopshield.audit.cli import app as audit_app
 from shopshield.breach.cli import app as breach_app
 from shopshield.canary.cli import app as canary_app
 from shopshield.cliutil import fail, open_container, settings_from_env
+from shopshield.guard.cli import app as guard_app
 from shopshield.investigate.cli import app as investigate_app
 from shopshield.keys.cli import app as keys_app
 from shopshield.passwords.cli import app as passwords_app
@@ -39,6 +40,7 @@ app.add_typer(investigate_app, name="investigate")
 app.add_typer(canary_app, name="canary")
 app.add_typer(breach_app, name="breach")
 app.add_typer(passwords_app, name="passwords")
+app.add_typer(guard_app, name="guard")
 console = Console(stderr=True)
 
 

@@ -100,6 +100,39 @@ class Settings(BaseSettings):
         description="Serve GET /range/{prefix} without a bearer token, as HIBP does (a k-anonymity range "
         "reveals no customer data); false to require any valid token.",
     )
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="Redis URL (redis://host:6379/0) for the login guard's counters, shared by every instance "
+        "that points at it. Unset, counters live in the process. If Redis goes away, decisions continue on "
+        "local counters and sharing resumes when it returns.",
+    )
+    redis_prefix: str = Field(
+        default="shopshield:guard",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9:_.-]+$",
+        description="Prefix of every Redis key the guard writes; instances of one store share it, "
+        "different stores on one Redis each need their own.",
+    )
+    guard_config: Path | None = Field(
+        default=None,
+        description="TOML file of the login guard's thresholds and weights, read over the shipped defaults "
+        "(src/shopshield/guard/defaults.toml); it may set only what it changes.",
+    )
+    guard_webhook_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="The store's endpoint for login actions (require a password reset, revoke sessions, notify "
+        "the customer), POSTed as signed JSON. Unset, actions are only returned in the outcome response.",
+    )
+    guard_webhook_secret: SecretStr | None = Field(
+        default=None, min_length=16, description="HMAC-SHA256 key that signs webhook bodies (X-ShopShield-Signature)."
+    )
+    guard_locations_file: Path | None = Field(
+        default=None,
+        description="CSV of network,lat,lon[,name] rows (non-overlapping) that locates client addresses; "
+        "enables the impossible-travel signal.",
+    )
 
     def resolved_data_dir(self) -> Path:
         return self.data_dir.expanduser().resolve()

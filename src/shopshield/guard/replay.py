@@ -11,6 +11,7 @@ a live store would through ``POST /v1/logins/{id}/outcome``:
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from shopshield.guard.models import SHA1_HEX, Attempt, Decision, Outcome, Record
 class Decider(Protocol):
     def decide(self, attempt: Attempt) -> Decision: ...
 
-    def report(self, attempt_id: str, outcome: Outcome) -> None: ...
+    def report(self, attempt_id: str, outcome: Outcome) -> object: ...
 
 
 class AttemptFormatError(ValueError):
@@ -58,6 +59,10 @@ def parse_line(raw: bytes | str, line: int) -> tuple[Attempt, Truth]:
         raise AttemptFormatError(line, "field 'device_id' must be a string or null")
     if not SHA1_HEX.match(obj["password_sha1"]):
         raise AttemptFormatError(line, "field 'password_sha1' must be 40 hex digits")
+    try:
+        ipaddress.ip_address(obj["ip"])
+    except ValueError:
+        raise AttemptFormatError(line, "field 'ip' must be an IPv4 or IPv6 address") from None
     try:
         ts = datetime.fromisoformat(obj["ts"])
     except ValueError:
@@ -95,15 +100,21 @@ def password_outcome(truth: Truth) -> Outcome:
     return Outcome.SUCCESS if truth.password_ok else Outcome.BAD_PASSWORD
 
 
+def feed(decider: Decider, attempt_id: str, verdict: Verdict, truth: Truth) -> tuple[Outcome, ...]:
+    """Tell ``decider`` what the store finds after ``verdict``, as a live store would."""
+    outcomes: list[Outcome] = []
+    if verdict is Verdict.CHALLENGE:
+        outcomes.append(Outcome.CHALLENGE_PASSED if truth.challenge_passed else Outcome.CHALLENGE_FAILED)
+    if verdict is Verdict.ALLOW or (verdict is Verdict.CHALLENGE and truth.challenge_passed):
+        outcomes.append(password_outcome(truth))
+    for outcome in outcomes:
+        decider.report(attempt_id, outcome)
+    return tuple(outcomes)
+
+
 def replay(attempts: Iterable[tuple[Attempt, Truth]], decider: Decider) -> Iterator[Recorded]:
     """Decide each attempt before its truth is used, then report what the store would find."""
     for attempt, truth in attempts:
         decision = decider.decide(attempt)
-        outcomes: list[Outcome] = []
-        if decision.verdict is Verdict.CHALLENGE:
-            outcomes.append(Outcome.CHALLENGE_PASSED if truth.challenge_passed else Outcome.CHALLENGE_FAILED)
-        if decision.verdict is Verdict.ALLOW or (decision.verdict is Verdict.CHALLENGE and truth.challenge_passed):
-            outcomes.append(password_outcome(truth))
-        for outcome in outcomes:
-            decider.report(attempt.id, outcome)
-        yield Recorded(attempt=attempt, decision=decision, outcomes=tuple(outcomes))
+        outcomes = feed(decider, attempt.id, decision.verdict, truth)
+        yield Recorded(attempt=attempt, decision=decision, outcomes=outcomes)

@@ -1,4 +1,5 @@
-"""``shopshield simulate store``: write a synthetic store with one planted leak."""
+"""``shopshield simulate store`` (a synthetic store with one planted leak) and ``shopshield simulate
+logins`` (a store's login attempts with planted attacks)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,15 @@ import typer
 from rich.console import Console
 
 from shopshield.cliutil import fail, progress_bar
+from shopshield.simulate.logins import (
+    DEFAULT_START as LOGINS_START,
+)
+from shopshield.simulate.logins import (
+    InvalidLoginSimConfig,
+    LoginSimConfig,
+    LoginSimPaths,
+    generate_logins,
+)
 from shopshield.simulate.scenarios import SCENARIOS, ScenarioError
 from shopshield.simulate.store import (
     DEFAULT_START,
@@ -20,7 +30,7 @@ from shopshield.simulate.store import (
 )
 
 app = typer.Typer(
-    help="Synthetic stores with a planted leak, to try leak attribution on data whose answer is known.",
+    help="Synthetic stores and login traffic with a planted leak or attacks, to try defences on a known answer.",
     no_args_is_help=True,
 )
 out = Console()
@@ -80,5 +90,56 @@ def store(
     out.print(
         f"wrote {summary.events:,} access events, {summary.customers:,} customers, {summary.orders:,} orders and "
         f"{summary.reports} scam reports to {out_dir} in {seconds:.1f} s; the planted answer is in truth.json",
+        highlight=False,
+    )
+
+
+@app.command("logins")
+def logins(
+    seed: int = typer.Option(..., help="Random seed: the same seed and options write byte-identical files"),
+    out_file: Path = typer.Option(
+        ..., "--out", help="Attempts file to write (JSON lines); the truth and the attackers' inputs go beside it"
+    ),
+    customers: int = typer.Option(20_000, help="Customers in the store"),
+    days: int = typer.Option(7, help="Days of login traffic"),
+    leaked: int = typer.Option(50_000, help="username:password pairs on the other site's breach list (the stuffing)"),
+    logins_per_day: float = typer.Option(1.2, "--logins-per-day", help="Sessions a customer starts a day, on average"),
+    start: str = typer.Option(LOGINS_START.isoformat(), help="First day of the log (ISO date, China time)"),
+) -> None:
+    """Write a store's login attempts (legitimate customers, credential stuffing, brute force,
+    password spraying and a lockout attempt) in the shared "Login attempts" format, with
+    <stem>.truth.jsonl, <stem>.summary.json, <stem>.leaked-pairs.txt and
+    <stem>.breached-passwords.txt beside it."""
+    if out_file.is_dir():
+        fail(f"--out: {out_file} is a directory; name the attempts file, such as {out_file / 'logins.jsonl'}", code=2)
+    try:
+        first_day = date.fromisoformat(start)
+    except ValueError:
+        fail(f"--start: expected an ISO date such as 2026-10-01, not {start!r}", code=2)
+    try:
+        config = LoginSimConfig(
+            seed=seed, customers=customers, days=days, leaked=leaked, logins_per_day=logins_per_day, start=first_day
+        )
+    except InvalidLoginSimConfig as exc:
+        fail("; ".join(f"--{name.replace('_', '-')}: {text}" for name, text in exc.problems), code=2)
+    for path in LoginSimPaths.beside(out_file).all()[1:]:
+        if path.is_dir():
+            fail(f"--out: {path} is a directory, and the simulation writes a file there", code=2)
+    began = time.perf_counter()
+    expected = int(customers * days * logins_per_day * 1.1 + leaked * 1.1 + 13_000)
+    with progress_bar("simulating logins") as bar:
+        task = bar.add_task("attempts", total=expected)
+
+        def advance(n: int) -> None:
+            done = bar.tasks[0].completed + n
+            bar.update(task, completed=done, total=max(expected, done))
+
+        summary = generate_logins(config, out_file, progress=advance)
+        bar.update(task, total=summary.attempts, completed=summary.attempts)
+    seconds = time.perf_counter() - began
+    kinds = ", ".join(f"{n:,} {kind}" for kind, n in summary.counts.items())
+    out.print(
+        f"wrote {summary.attempts:,} login attempts ({kinds}) to {out_file} in {seconds:.1f} s; "
+        f"the truth is in {summary.paths.truth.name}, never to be read by the engine",
         highlight=False,
     )

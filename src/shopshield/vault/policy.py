@@ -31,6 +31,8 @@ PERMISSIONS = (
     "canaries.read",
     "canaries.report_contact",
     "breaches.scope",
+    "logins.assess",
+    "logins.read",
 )
 ACTOR_KINDS = ("staff", "courier", "merchant", "partner", "service", "job", "other")
 

@@ -1,0 +1,425 @@
+"""The login risk engine: ``Guard.assess`` before the password is checked, ``Guard.report`` after.
+
+An assessment is one batch against the counter store (one Redis round trip), plus a second only
+when the verdict is deny (the denial is counted as a failure at once, since the store will not
+check the password). An outcome is one batch, plus one to fetch the assessment's context when
+another instance made it.
+
+Nothing that identifies a person reaches the store: usernames, addresses, networks and device ids
+become keyed BLAKE2b digests (``Hasher``), and the context an outcome needs is sealed with
+AES-GCM before it is stashed in a shared store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import threading
+import time
+import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol
+
+import orjson
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from shopshield.guard.actions import Action, ActionKind, ActionSink, MemorySink
+from shopshield.guard.config import GuardConfig
+from shopshield.guard.counters import Add, Count, CounterStore, Distinct, Get, Known, Op, Pop, Put, Remember, Result
+from shopshield.guard.models import Attempt, Decision, Outcome, Verdict
+from shopshield.guard.networks import Locations, Place, network_of
+from shopshield.guard.signals import Reading, Reason, Score, score
+from shopshield.vault.normalize import InvalidIdentifier, normalize_mobile
+
+log = logging.getLogger(__name__)
+
+_PHONE_LIKE: Final = re.compile(r"[+0-9][0-9\s\-.()]{6,}")
+_LOCAL_STASH: Final = 200_000  # assessments awaiting their outcome in this process
+
+
+class PasswordCorpus(Protocol):
+    def count(self, sha1_hex: str) -> int: ...
+
+
+class PairList(Protocol):
+    def contains(self, username: str, password_sha1_hex: str) -> bool: ...
+
+
+class UnknownAttempt(LookupError):
+    """An outcome for an attempt this guard did not assess, or whose outcome came already or too late."""
+
+
+def normalize_username(raw: str) -> str:
+    """One spelling per account: NFKC, trimmed, case-folded; a phone number in its vault form."""
+    text = unicodedata.normalize("NFKC", raw).strip()
+    if _PHONE_LIKE.fullmatch(text):
+        try:
+            return normalize_mobile(text)
+        except InvalidIdentifier:
+            pass
+    return text.casefold()
+
+
+class Hasher:
+    """Keyed digests of identifiers (BLAKE2b, 96 bits) and the seal of stashed contexts (AES-GCM).
+
+    The two keys come from one secret through HKDF, so that a counter key can neither be reversed
+    nor recomputed without the key file, and a stashed context cannot be read or forged.
+    """
+
+    def __init__(self, secret: bytes) -> None:
+        material = HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=b"shopshield/guard/v1").derive(secret)
+        self._key = material[:32]
+        self._aead = AESGCM(material[32:])
+
+    @classmethod
+    def ephemeral(cls) -> Hasher:
+        """A key for one process (replays, tests): its digests mean nothing afterwards."""
+        return cls(os.urandom(32))
+
+    def __call__(self, kind: bytes, value: str) -> str:
+        return hashlib.blake2b(kind + b"\x00" + value.encode(), key=self._key, digest_size=12).hexdigest()
+
+    def seal(self, data: bytes, label: str) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, data, label.encode())
+
+    def open(self, sealed: bytes, label: str) -> bytes:
+        return self._aead.decrypt(sealed[:12], sealed[12:], label.encode())
+
+
+class GuardMetrics:
+    """Prometheus counters on the guard's own registry (one per app, so tests can run many)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.decisions = Counter(
+            "shopshield_login_decisions", "Login assessments by verdict", ["verdict"], registry=self.registry
+        )
+        self.outcomes = Counter(
+            "shopshield_login_outcomes", "Outcomes reported by the store", ["outcome"], registry=self.registry
+        )
+        self.actions = Counter(
+            "shopshield_login_actions", "Actions asked of the store", ["kind"], registry=self.registry
+        )
+        self.fallbacks = Counter(
+            "shopshield_login_counter_fallbacks",
+            "Counter batches run on local memory because Redis was unavailable",
+            registry=self.registry,
+        )
+        self.attack_mode = Gauge("shopshield_login_attack_mode", "1 while attack mode is on", registry=self.registry)
+
+
+@dataclass
+class AttackMode:
+    """Store-wide: on when failures leave their baseline; see defaults.toml [attack]."""
+
+    on: bool = False
+    since: float = 0.0
+    last_above: float = 0.0
+    threshold: float = 0.0
+    changes: list[tuple[float, bool]] = field(default_factory=list)
+
+    def update(self, now: float, failures: float, attempts: float, long_failures: float, config: GuardConfig) -> bool:
+        a = config.attack
+        # The baseline is the long window's rate with the short window taken out, per short window.
+        earlier = max(0.0, long_failures - failures)
+        baseline = earlier * a.short / (a.long - a.short)
+        threshold = max(float(a.min_failures), a.factor * baseline)
+        share = failures / attempts if attempts > 0 else 0.0
+        if not self.on:
+            if failures >= threshold and share >= a.min_failure_share:
+                # Freeze the threshold: the attack's own failures flow into the baseline while it lasts.
+                self.on, self.since, self.last_above, self.threshold = True, now, now, threshold
+                self.changes.append((now, True))
+        elif failures >= self.threshold:
+            self.last_above = now
+        elif now - self.last_above >= a.hold:
+            self.on = False
+            self.changes.append((now, False))
+        return self.on
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    decision: Decision
+    score: Score
+    attack_mode: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What an outcome needs from its assessment; all known before the counters are read, so it
+    travels in the assessment's one batch."""
+
+    username: str
+    account: str
+    ip: str
+    network: str
+    device: str | None
+    place: tuple[float, float] | None
+    breached: bool
+    leaked: bool
+    attack: bool  # attack mode as this instance last saw it
+    ts: float  # the assessment's time: an outcome's counts go in its windows
+
+    def dump(self) -> bytes:
+        return orjson.dumps([
+            self.username, self.account, self.ip, self.network, self.device, self.place,
+            self.breached, self.leaked, self.attack, self.ts,
+        ])  # fmt: skip
+
+    @classmethod
+    def load(cls, raw: bytes) -> _Context:
+        v: list[Any] = orjson.loads(raw)
+        place = (float(v[5][0]), float(v[5][1])) if v[5] else None
+        return cls(v[0], v[1], v[2], v[3], v[4], place, bool(v[6]), bool(v[7]), bool(v[8]), float(v[9]))
+
+
+class Guard:
+    """Decides logins; one per process, shared by every request (thread-safe)."""
+
+    def __init__(
+        self,
+        *,
+        config: GuardConfig,
+        counters: CounterStore,
+        hasher: Hasher,
+        passwords: PasswordCorpus | None = None,
+        pairs: PairList | None = None,
+        locations: Locations | None = None,
+        actions: ActionSink | None = None,
+        metrics: GuardMetrics | None = None,
+        shared: bool = False,
+    ) -> None:
+        self.config = config
+        self.counters = counters
+        self._hash = hasher
+        self._passwords = passwords
+        self._pairs = pairs
+        self._locations = locations
+        self.actions = actions if actions is not None else MemorySink()
+        self.metrics = metrics or GuardMetrics()
+        self._shared = shared  # stash contexts in the store too, for outcomes that reach another instance
+        self.attack = AttackMode()
+        self._lock = threading.Lock()
+        self._pending: OrderedDict[str, _Context] = OrderedDict()
+
+    # -- assessment -------------------------------------------------------------------------
+
+    def decide(self, attempt: Attempt) -> Decision:
+        return self.assess(attempt).decision
+
+    def assess(self, attempt: Attempt) -> Assessment:
+        now = attempt.ts.timestamp()
+        w, a = self.config.windows, self.config.attack
+        h = self._hash
+        account = h(b"u", normalize_username(attempt.username))
+        ip = h(b"ip", attempt.ip)
+        network = h(b"net", network_of(attempt.ip))
+        device = h(b"dev", attempt.device_id) if attempt.device_id else None
+        here = self._locations.place(attempt.ip) if self._locations is not None else None
+        # Local lookups first, so that the context an outcome needs is complete before the one batch.
+        breach_count = self._passwords.count(attempt.password_sha1) if self._passwords is not None else 0
+        leaked = self._pairs.contains(attempt.username, attempt.password_sha1) if self._pairs is not None else False
+        context = _Context(
+            username=attempt.username,
+            account=account,
+            ip=ip,
+            network=network,
+            device=device,
+            place=(here.lat, here.lon) if here is not None else None,
+            breached=breach_count > 0,
+            leaked=leaked,
+            attack=self.attack.on,
+            ts=now,
+        )
+        ops: list[Op] = [
+            Count("fail_acct", account, w.account),
+            Count("fail_acct_ip", f"{account}.{ip}", w.account_ip),
+            Count("fail_ip", ip, w.ip),
+            Count("fail_net", network, w.network),
+            Count("att_ip", ip, w.ip_attempts),
+            Count("unk_ip", ip, w.ip_attempts),
+            Count("fail_ip_long", ip, w.ip_attempts),
+            Distinct("users_ip", ip, account, w.ip_usernames),
+            Known("known", account, "history"),
+            Known("known", account, f"n.{network}"),
+            Count("g_fail_s", "all", a.short),
+            Count("g_att_s", "all", a.short),
+            Count("g_fail_l", "all", a.long),
+            Add("att_ip", ip, w.ip_attempts),
+            Add("g_att_s", "all", a.short),
+            # Placeholders where an op does not apply keep every result at a fixed position.
+            Distinct("users_dev", device, account, w.device_usernames) if device else Get("none", "-"),
+            Known("known", account, f"d.{device}") if device else Get("none", "-"),
+            Get("place", account) if here is not None else Get("none", "-"),
+        ]
+        if self._shared:
+            ops.append(Put("stash", h(b"att", attempt.id), h.seal(context.dump(), attempt.id), w.stash))
+        r = self.counters.run(ops, now)
+        with self._lock:
+            attack = self.attack.update(now, _f(r[10]), _f(r[11]) + 1, _f(r[12]), self.config)
+        self.metrics.attack_mode.set(1 if attack else 0)
+        travel_kmh, travel_km = self._travel(here, r[17], now)
+        reading = Reading(
+            account_failures=_f(r[0]),
+            account_ip_failures=_f(r[1]),
+            ip_failures=_f(r[2]),
+            network_failures=_f(r[3]),
+            ip_attempts=_f(r[4]),
+            ip_unknown=_f(r[5]),
+            ip_recent_failures=_f(r[6]),
+            ip_usernames=int(_f(r[7])),
+            device_usernames=int(_f(r[15])),
+            has_history=bool(r[8]),
+            known_device=bool(r[16]) if device is not None else None,
+            known_network=bool(r[9]),
+            breach_count=breach_count,
+            leaked_pair=leaked,
+            travel_kmh=travel_kmh,
+            travel_km=travel_km,
+            attack_mode=attack,
+        )
+        verdict = score(reading, self.config)
+        if verdict.verdict is Verdict.DENY:
+            # The store will not check the password, so the denial is this attempt's failure.
+            self._record_failure(context, attempt.id, now, unknown=False)
+        else:
+            with self._lock:
+                self._pending[attempt.id] = context
+                while len(self._pending) > _LOCAL_STASH:
+                    self._pending.popitem(last=False)
+        self.metrics.decisions.labels(verdict.verdict.value).inc()
+        decision = Decision(
+            attempt_id=attempt.id,
+            verdict=verdict.verdict,
+            risk=float(verdict.risk),
+            reasons=tuple(r.text() for r in verdict.reasons),
+        )
+        return Assessment(decision=decision, score=verdict, attack_mode=attack)
+
+    def _travel(self, here: Place | None, last: Result, now: float) -> tuple[float | None, float]:
+        if here is None or not isinstance(last, bytes):
+            return None, 0.0
+        lat, lon, then = orjson.loads(last)
+        km = here.km_to(Place(lat, lon, ""))
+        if km < self.config.travel.min_distance_km:
+            return None, km
+        hours = max(now - float(then), 60.0) / 3600.0  # a minute's floor: clocks and NAT jitter
+        return km / hours, km
+
+    # -- outcomes ---------------------------------------------------------------------------
+
+    def report(self, attempt_id: str, outcome: Outcome) -> list[Action]:
+        """Learn what the store found; returns the actions the store should take now."""
+        self.metrics.outcomes.labels(outcome.value).inc()
+        context = self._context(attempt_id, outcome)
+        if outcome.is_failure:
+            return self._record_failure(context, attempt_id, context.ts, unknown=outcome is Outcome.UNKNOWN_USER)
+        if outcome is Outcome.CHALLENGE_PASSED:
+            return []
+        # Success. Whether the login was new to the account is read in the same batch, before the
+        # device and network are remembered (a pipeline runs its commands in order).
+        w = self.config.windows
+        device = context.device
+        ops: list[Op] = [
+            Known("known", context.account, "history"),
+            Known("known", context.account, f"n.{context.network}"),
+            Known("known", context.account, f"d.{device}") if device else Get("none", "-"),
+            Remember("known", context.account, "history", w.known),
+            Remember("known", context.account, f"n.{context.network}", w.known),
+        ]
+        if device is not None:
+            ops.append(Remember("known", context.account, f"d.{device}", w.known))
+        if context.place is not None:
+            ops.append(Put("place", context.account, orjson.dumps([*context.place, context.ts]), w.known))
+        if self._shared:
+            ops.append(Pop("stash", self._hash(b"att", attempt_id)))
+        r = self.counters.run(ops, context.ts)
+        familiar = bool(r[0]) and bool(r[1]) and device is not None and bool(r[2])
+        why = (
+            "leaked_pair"
+            if context.leaked
+            else "breached_password"
+            if context.breached
+            else "new_login_during_attack"
+            if context.attack and not familiar
+            else None
+        )
+        actions = []
+        if why is not None:
+            kinds = (ActionKind.REQUIRE_PASSWORD_RESET, ActionKind.REVOKE_SESSIONS, ActionKind.NOTIFY_CUSTOMER)
+            actions = [Action(kind, why) for kind in kinds]
+        return self._deliver(attempt_id, context, actions, context.ts)
+
+    def _context(self, attempt_id: str, outcome: Outcome) -> _Context:
+        with self._lock:
+            # A challenge outcome is followed by the password's: keep the context until then.
+            context = (
+                self._pending.get(attempt_id)
+                if outcome is Outcome.CHALLENGE_PASSED
+                else self._pending.pop(attempt_id, None)
+            )
+        if context is not None:
+            return context
+        if self._shared:
+            key = self._hash(b"att", attempt_id)
+            op: Op = Get("stash", key) if outcome is Outcome.CHALLENGE_PASSED else Pop("stash", key)
+            sealed = self.counters.run([op], time.time())[0]
+            if isinstance(sealed, bytes):
+                return _Context.load(self._hash.open(sealed, attempt_id))
+        raise UnknownAttempt(attempt_id)
+
+    def _record_failure(self, context: _Context, attempt_id: str, now: float, *, unknown: bool) -> list[Action]:
+        w, a = self.config.windows, self.config.attack
+        ops: list[Op] = [
+            Add("fail_acct", context.account, w.account),
+            Add("fail_acct_ip", f"{context.account}.{context.ip}", w.account_ip),
+            Add("fail_ip", context.ip, w.ip),
+            Add("fail_net", context.network, w.network),
+            Add("fail_ip_long", context.ip, w.ip_attempts),
+            Add("g_fail_s", "all", a.short),
+            Add("g_fail_l", "all", a.long),
+        ]
+        if unknown:
+            ops.append(Add("unk_ip", context.ip, w.ip_attempts))
+        if self._shared:
+            ops.append(Pop("stash", self._hash(b"att", attempt_id)))
+        account_failures = self.counters.run(ops, now)[0]
+        actions: list[Action] = []
+        if not unknown and account_failures == self.config.notify.account_failures:
+            # Once per window, when the account's count reaches the limit: the owner hears that
+            # someone is trying their account, which is also how a lockout attempt becomes visible.
+            actions.append(Action(ActionKind.NOTIFY_CUSTOMER, "failed_attempts_on_account"))
+        return self._deliver(attempt_id, context, actions, now)
+
+    def _deliver(self, attempt_id: str, context: _Context, actions: list[Action], now: float) -> list[Action]:
+        if actions:
+            for action in actions:
+                self.metrics.actions.labels(action.kind.value).inc()
+            self.actions.deliver(attempt_id=attempt_id, username=context.username, actions=actions, at=now)
+        return actions
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "attack_mode": self.attack.on,
+            "attack_mode_since": self.attack.since if self.attack.on else None,
+            "counters": self.counters.backend,
+            "breached_passwords": self._passwords is not None,
+            "leaked_pairs": self._pairs is not None,
+            "locations": self._locations is not None,
+        }
+
+
+def _f(value: Result) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+__all__ = ["Assessment", "Guard", "GuardMetrics", "Hasher", "Reason", "UnknownAttempt", "normalize_username"]

@@ -1,0 +1,64 @@
+"""HTTP routes of the login guard: assess before the password check, report the outcome after.
+
+Sync routes on purpose: with Redis the engine waits on the network, which must not block the event
+loop; in memory it takes tens of microseconds either way.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from shopshield.errors import NotFound
+from shopshield.guard.engine import UnknownAttempt
+from shopshield.guard.models import Attempt
+from shopshield.guard.schemas import AssessIn, OutcomeIn
+from shopshield.web import JSON, CallDep
+
+router = APIRouter(prefix="/v1/logins", tags=["login protection"])
+ASSESS = "logins.assess"
+READ = "logins.read"
+AttemptId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{16,64}$", description="From the assessment")]
+
+
+@router.post("/assess", summary="Allow, challenge or deny a login before the password is checked")
+def assess(body: AssessIn, call: CallDep) -> JSON:
+    call.ctx.policies.require(call.who.role, ASSESS)
+    attempt = Attempt(
+        id=secrets.token_urlsafe(16),
+        ts=datetime.now(UTC),
+        username=body.username,
+        ip=body.ip,
+        user_agent=body.user_agent,
+        device_id=body.device_id,
+        password_sha1=body.password_sha1.lower(),
+    )
+    result = call.ctx.guard.assess(attempt)
+    return JSON(
+        {
+            "attempt_id": attempt.id,
+            "decision": result.decision.verdict.value,
+            "risk": result.score.risk,
+            "reasons": [{"code": r.code, "points": r.points, "message": r.message} for r in result.score.reasons],
+            "attack_mode": result.attack_mode,
+        }
+    )
+
+
+@router.post("/{attempt_id}/outcome", summary="What the store's check found; answers with actions to take")
+def outcome(attempt_id: AttemptId, body: OutcomeIn, call: CallDep) -> JSON:
+    call.ctx.policies.require(call.who.role, ASSESS)
+    try:
+        actions = call.ctx.guard.report(attempt_id, body.outcome)
+    except UnknownAttempt:
+        raise NotFound("no assessment awaits an outcome under this id (unknown, answered or expired)") from None
+    return JSON({"attempt_id": attempt_id, "actions": [a.as_json() for a in actions]})
+
+
+@router.get("/status", summary="Attack mode, the counters in use, and which checks are loaded")
+def status(call: CallDep) -> JSON:
+    call.ctx.policies.require(call.who.role, READ)
+    return JSON(call.ctx.guard.status())

@@ -1,0 +1,108 @@
+"""The guard over HTTP: assess, outcome, status and metrics, with in-process and Redis counters."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+
+import pytest
+from pydantic import SecretStr
+
+from shopshield.bootstrap import build
+from shopshield.settings import Settings
+from tests.guard.conftest import REDIS_URL
+from tests.helpers import World, make_world
+
+PASSWORD_SHA1 = hashlib.sha1(b"correct horse battery").hexdigest()  # noqa: S324 - HIBP-style
+
+
+@pytest.fixture(params=["memory", "redis"])
+def world(settings: Settings, request: pytest.FixtureRequest) -> Iterator[World]:
+    if request.param == "redis":
+        prefix = request.getfixturevalue("redis_prefix")  # this test's own keys, removed after it
+        settings = settings.model_copy(update={"redis_url": SecretStr(REDIS_URL), "redis_prefix": prefix})
+    container = build(settings, migrate=False)
+    yield make_world(container)
+    container.close()
+
+
+def assess(world: World, who: str = "service", **body: object) -> tuple[int, dict[str, object]]:
+    payload = {"username": "13800138000", "ip": "203.0.113.7", "user_agent": "app/1.0", "password_sha1": PASSWORD_SHA1}
+    payload.update(body)
+    response = world.post(who, "/v1/logins/assess", payload)
+    return response.status_code, response.json()
+
+
+def test_assess_then_report_the_outcome(world: World) -> None:
+    status, first = assess(world, device_id="phone-1")
+    assert status == 200, first
+    assert first["decision"] == "allow"
+    assert [r["code"] for r in first["reasons"]] == ["no_history"]  # type: ignore[union-attr, index]
+    response = world.post("service", f"/v1/logins/{first['attempt_id']}/outcome", {"outcome": "success"})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"attempt_id": first["attempt_id"], "actions": []}
+    # The device and network are now familiar.
+    _, second = assess(world, device_id="phone-1")
+    assert second["reasons"] == [] and second["risk"] == 0
+    # An outcome is taken once.
+    again = world.post("service", f"/v1/logins/{first['attempt_id']}/outcome", {"outcome": "success"})
+    assert again.status_code == 404 and again.json()["message"].startswith("no assessment awaits")
+
+
+def test_brute_force_over_http_is_denied_with_reasons(world: World) -> None:
+    decisions = []
+    for i in range(12):
+        sha = hashlib.sha1(f"guess{i}".encode()).hexdigest()  # noqa: S324
+        _, body = assess(world, username="13900139000", password_sha1=sha)
+        decisions.append(body["decision"])
+        if body["decision"] != "deny":
+            world.post("service", f"/v1/logins/{body['attempt_id']}/outcome", {"outcome": "bad_password"})
+    assert decisions[0] == "allow" and decisions[-1] == "deny"
+    assert "account_ip_failures" in {r["code"] for r in body["reasons"]}  # type: ignore[union-attr, index]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"ip": "not-an-address"}, "ip"),
+        ({"password_sha1": "abc"}, "password_sha1"),
+        ({"password": "hunter2"}, "password"),
+        ({"username": ""}, "username"),
+    ],
+)
+def test_bad_input_is_a_422_naming_the_field_not_the_value(world: World, body: dict[str, str], field: str) -> None:
+    status, answer = assess(world, **body)
+    assert status == 422
+    assert field in str(answer["message"])
+    assert "hunter2" not in str(answer) and "not-an-address" not in str(answer)
+
+
+def test_outcome_errors(world: World) -> None:
+    missing = world.post("service", "/v1/logins/AAAAAAAAAAAAAAAAAAAAAA/outcome", {"outcome": "success"})
+    assert missing.status_code == 404
+    _, body = assess(world)
+    wrong = world.post("service", f"/v1/logins/{body['attempt_id']}/outcome", {"outcome": "maybe"})
+    assert wrong.status_code == 422
+    bad_id = world.post("service", "/v1/logins/..%2F/outcome", {"outcome": "success"})
+    assert bad_id.status_code in (404, 422)
+
+
+def test_who_may_call(world: World) -> None:
+    assert world.client.post("/v1/logins/assess", json={}).status_code == 401
+    status, body = assess(world, who="agent")
+    assert status == 403 and "logins.assess" in str(body["message"])
+    assert world.get("service", "/v1/logins/status").status_code == 403
+    state = world.get("analyst", "/v1/logins/status")
+    assert state.status_code == 200
+    assert state.json()["attack_mode"] is False
+    assert state.json()["counters"] in ("memory", "redis")
+
+
+def test_metrics_count_decisions_without_personal_data(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    assess(world, username="alice@example.cn")
+    text = world.client.get("/metrics").text
+    assert 'shopshield_login_decisions_total{verdict="allow"} 1.0' in text
+    assert "alice" not in text and "203.0.113.7" not in text
+    assert "alice" not in caplog.text and PASSWORD_SHA1 not in caplog.text
