@@ -58,11 +58,16 @@ def create_app() -> FastAPI:
     return app
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def serve(app: FastAPI, description: str) -> None:
+    """Run ``app`` as every bare baseline runs: ``--port N``, uvicorn started like bench/serve_app.py."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    uvicorn.run(create_app(), host="127.0.0.1", port=args.port, access_log=False, log_level="warning")
+    uvicorn.run(app, host="127.0.0.1", port=args.port, access_log=False, log_level="warning")
+
+
+def main() -> None:
+    serve(create_app(), __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

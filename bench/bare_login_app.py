@@ -8,13 +8,10 @@ started as bench/serve_app.py starts ShopShield.
 
 from __future__ import annotations
 
-import argparse
-
-import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from bench.bare_app import ORJSON
+from bench.bare_app import ORJSON, serve
 
 ANSWER = {
     "attempt_id": "bDq3mJxq2xkD7o1b1y0r0A",
@@ -48,10 +45,7 @@ def create_app() -> FastAPI:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
-    uvicorn.run(create_app(), host="127.0.0.1", port=args.port, access_log=False, log_level="warning")
+    serve(create_app(), __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

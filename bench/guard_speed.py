@@ -189,22 +189,9 @@ def per_attempt_batches(
     return per_attempt, counted
 
 
-def one_round_trip(items: Sequence[tuple[Attempt, Truth]], batches: Sequence[list[Op]], client: redis.Redis) -> Timing:  # type: ignore[type-arg]
-    """The baseline: each attempt's commands as one pipeline, no engine around them."""
-    with redis_prefix(client) as prefix:
-        store = RedisCounters(client, prefix=prefix)
-        clock = time.perf_counter
-        latencies = []
-        started = clock()
-        for (attempt, _), ops in zip(items, batches, strict=True):
-            before = clock()
-            store.run(ops, attempt.ts.timestamp())
-            latencies.append(clock() - before)
-        return Timing(len(items), clock() - started, latencies)
-
-
-def memory_baseline(items: Sequence[tuple[Attempt, Truth]], batches: Sequence[list[Op]]) -> Timing:
-    store = MemoryCounters()
+def batches_alone(store: CounterStore, items: Sequence[tuple[Attempt, Truth]], batches: Sequence[list[Op]]) -> Timing:
+    """A baseline: each attempt's counter operations as one batch on ``store``, no engine around
+    them. On Redis that is one pipelined round trip per attempt."""
     clock = time.perf_counter
     latencies = []
     started = clock()
@@ -293,7 +280,7 @@ def run(options: Options) -> None:
         play(make_guard(recording, shared=False), items)
     # Group the recorded batches by attempt for the memory baseline (decide's batch, then any outcome's).
     memory_batches = _group(recording.batches, items)
-    memory_base = memory_baseline(items, memory_batches)
+    memory_base = batches_alone(MemoryCounters(), items, memory_batches)
     redis_client = CountingRedis(connection_pool=redis.ConnectionPool.from_url(REDIS_URL))
     redis_client.ping()
     with phase("in-process, Redis counters"):
@@ -302,7 +289,8 @@ def run(options: Options) -> None:
             redis_decisions, redis_cycles = play(
                 make_guard(RedisCounters(redis_client, prefix=prefix), shared=True), items
             )
-        redis_base = one_round_trip(items, batches, redis_client)
+        with redis_prefix(redis_client) as prefix:
+            redis_base = batches_alone(RedisCounters(redis_client, prefix=prefix), items, batches)
     over_http = http(Path(tempfile.mkdtemp(prefix="bench-guard-")), scale, client)
 
     rows += [
