@@ -33,6 +33,15 @@ from shopshield.guard.baselines import Auth0AttackProtection, Fail2banJail, Keyc
 from shopshield.guard.cli import replay_guard
 from shopshield.guard.evaluate import ATTACKS, Evaluation, read_labels, replay_and_evaluate
 from shopshield.guard.replay import Decider, read_attempts
+from shopshield.passwords.formats import open_source
+from shopshield.passwords.models import CORPUS
+from shopshield.passwords.service import (
+    BreachedPasswords,
+    LeakedPairs,
+    build_corpus,
+    current_generation,
+    ingest_pairs,
+)
 from shopshield.simulate.logins import LoginSimConfig, LoginSimPaths, LoginSimSummary, generate_logins
 
 NAME = "guard"
@@ -58,13 +67,27 @@ def deciders(sim_paths: LoginSimPaths) -> dict[str, Callable[[], Decider]]:
     """Every decider the benchmark compares, by the name its row carries; each factory builds a fresh
     one. ``sim_paths`` holds what a defence may know before the attack (the breach list's pairs and
     the breached-passwords corpus), never the truth."""
-    del sim_paths  # the baselines know nothing in advance
     return {
         "fail2ban (jail per IP)": Fail2banJail,
         "Keycloak (temporary lockout)": KeycloakBruteForce,
         "Auth0 (brute force + IP throttling)": Auth0AttackProtection,
         "ShopShield (no breach data)": lambda: replay_guard(config=None, locations=None),
+        "ShopShield (breached passwords + leaked pairs)": lambda: with_breach_data(sim_paths),
     }
+
+
+def with_breach_data(sim_paths: LoginSimPaths) -> Decider:
+    """The engine with what a store would load before an attack: the breached-password corpus
+    (``passwords build``) and the breach list's pairs (``passwords pairs``), built beside the
+    simulation's files on first use."""
+    directory = sim_paths.attempts.parent / "passwords"
+    key = b"bench-pairs-key-" * 2  # a fixed key: these pairs exist only for this run
+    if current_generation(directory, CORPUS) is None:
+        build_corpus(sources=[open_source(sim_paths.breached_passwords)], directory=directory)
+        ingest_pairs(files=[sim_paths.leaked_pairs], directory=directory, key=key)
+    return replay_guard(
+        config=None, locations=None, passwords=BreachedPasswords.open(directory), pairs=LeakedPairs(directory, key)
+    )
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from shopshield.db import make_engine, session_factory, transaction
 from shopshield.guard.actions import ActionSink, MemorySink, WebhookSink
 from shopshield.guard.config import GuardConfigError, load_config
 from shopshield.guard.counters import CounterStore, MemoryCounters, RedisCounters, Resilient
-from shopshield.guard.engine import Guard, GuardMetrics, Hasher
+from shopshield.guard.engine import Guard, GuardMetrics, Hasher, PairList, PasswordCorpus
 from shopshield.guard.networks import Locations
 from shopshield.keys.keyring import LocalKeyFile
 from shopshield.keys.service import DataKeys
@@ -102,6 +102,8 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
     )
     authenticator = Authenticator(sessions=sessions, policies=policies, cache_seconds=settings.token_cache_seconds)
     metrics = CollectorRegistry()
+    passwords = BreachedPasswords(settings.effective_passwords_dir())
+    pairs = LeakedPairs(settings.effective_passwords_dir(), lambda: derive_pairs_key(master.blind_index_key()))
     return Container(
         settings=settings,
         engine=engine,
@@ -115,14 +117,23 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
         authenticator=authenticator,
         audit=audit,
         witness=FileWitness(settings.effective_witness_file()),
-        passwords=BreachedPasswords(settings.effective_passwords_dir()),
-        pairs=LeakedPairs(settings.effective_passwords_dir(), lambda: derive_pairs_key(master.blind_index_key())),
-        guard=build_guard(settings, secret=master.blind_index_key(), metrics=GuardMetrics(metrics)),
+        passwords=passwords,
+        pairs=pairs,
+        guard=build_guard(
+            settings, secret=master.blind_index_key(), metrics=GuardMetrics(metrics), passwords=passwords, pairs=pairs
+        ),
         metrics=metrics,
     )
 
 
-def build_guard(settings: Settings, *, secret: bytes, metrics: GuardMetrics) -> Guard:
+def build_guard(
+    settings: Settings,
+    *,
+    secret: bytes,
+    metrics: GuardMetrics,
+    passwords: PasswordCorpus | None = None,
+    pairs: PairList | None = None,
+) -> Guard:
     """The login guard: in-process counters, or Redis with in-process fallback when configured."""
     counters: CounterStore
     if settings.redis_url is not None:
@@ -144,6 +155,8 @@ def build_guard(settings: Settings, *, secret: bytes, metrics: GuardMetrics) -> 
         counters=counters,
         # Its own HKDF label inside Hasher keeps these digests unrelated to the vault's blind indexes.
         hasher=Hasher(secret),
+        passwords=passwords,
+        pairs=pairs,
         locations=locations,
         actions=actions,
         metrics=metrics,

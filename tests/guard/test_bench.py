@@ -8,7 +8,6 @@ from bench.guard import METRICS, Scale, deciders, measure, table_rows
 
 from shopshield.simulate.logins import LoginSimPaths
 
-
 BASELINES = ["fail2ban (jail per IP)", "Keycloak (temporary lockout)", "Auth0 (brute force + IP throttling)"]
 
 

@@ -86,8 +86,15 @@ def test_breached_password_and_new_device_earn_a_challenge() -> None:
         "new_device",
         "new_network",
     }
-    common = score(read(breach_count=CONFIG.signals.common_count), CONFIG)
-    assert common.risk == CONFIG.signals.breached_password_common
+    common = score(read(breach_count=CONFIG.signals.common_count, known_device=False), CONFIG)
+    assert common.risk == CONFIG.signals.breached_password_common + CONFIG.signals.new_device
+
+
+def test_a_leaked_password_on_the_accounts_own_device_adds_no_friction() -> None:
+    result = score(read(breach_count=10**6, leaked_pair=True), CONFIG)
+    assert result.verdict is Verdict.ALLOW and result.risk == 0
+    # Still named, so the store sees why a reset follows.
+    assert [(r.code, r.points) for r in result.reasons] == [("breached_password", 0), ("leaked_pair", 0)]
 
 
 def test_attack_mode_lowers_the_bar_for_logins_new_to_the_account() -> None:

@@ -15,10 +15,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import threading
 import time
-import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
@@ -35,11 +33,10 @@ from shopshield.guard.counters import Add, Count, CounterStore, Distinct, Get, K
 from shopshield.guard.models import Attempt, Decision, Outcome, Verdict
 from shopshield.guard.networks import Locations, Place, network_of
 from shopshield.guard.signals import Reading, Reason, Score, score
-from shopshield.vault.normalize import InvalidIdentifier, normalize_mobile
+from shopshield.vault.normalize import normalize_username
 
 log = logging.getLogger(__name__)
 
-_PHONE_LIKE: Final = re.compile(r"[+0-9][0-9\s\-.()]{6,}")
 _LOCAL_STASH: Final = 200_000  # assessments awaiting their outcome in this process
 
 
@@ -53,17 +50,6 @@ class PairList(Protocol):
 
 class UnknownAttempt(LookupError):
     """An outcome for an attempt this guard did not assess, or whose outcome came already or too late."""
-
-
-def normalize_username(raw: str) -> str:
-    """One spelling per account: NFKC, trimmed, case-folded; a phone number in its vault form."""
-    text = unicodedata.normalize("NFKC", raw).strip()
-    if _PHONE_LIKE.fullmatch(text):
-        try:
-            return normalize_mobile(text)
-        except InvalidIdentifier:
-            pass
-    return text.casefold()
 
 
 class Hasher:
@@ -422,4 +408,4 @@ def _f(value: Result) -> float:
     return float(value) if isinstance(value, int | float) else 0.0
 
 
-__all__ = ["Assessment", "Guard", "GuardMetrics", "Hasher", "Reason", "UnknownAttempt", "normalize_username"]
+__all__ = ["Assessment", "Guard", "GuardMetrics", "Hasher", "Reason", "UnknownAttempt"]

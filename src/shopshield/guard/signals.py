@@ -130,15 +130,27 @@ def score(r: Reading, config: GuardConfig) -> Score:
             step(s.ip_failure_share, share),
             f"{share:.0%} of {r.ip_attempts:.0f} attempts from this address failed",
         )
+    # On the customer's own device a leaked password is theirs: no friction now, a reset after the
+    # login (the outcome asks for it). Elsewhere it is what credential stuffing and spraying use.
+    own = " (the account's own device: a reset follows the login)" if r.familiar else ""
     if r.breach_count > 0:
         common = r.breach_count >= s.common_count
-        add(
-            "breached_password",
-            s.breached_password_common if common else s.breached_password,
-            f"the password appears in known breaches ({r.breach_count:,} times)",
+        points = s.breached_password_common if common else s.breached_password
+        reasons.append(
+            Reason(
+                "breached_password",
+                0 if r.familiar else points,
+                f"the password appears in known breaches ({r.breach_count:,} times){own}",
+            )
         )
     if r.leaked_pair:
-        add("leaked_pair", s.leaked_pair, "this username and password appear together in a breach list")
+        reasons.append(
+            Reason(
+                "leaked_pair",
+                0 if r.familiar else s.leaked_pair,
+                f"this username and password appear together in a breach list{own}",
+            )
+        )
     if r.has_history:
         if r.known_device is None:
             add("no_device", s.no_device, "no device id")

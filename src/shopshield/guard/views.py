@@ -61,4 +61,7 @@ def outcome(attempt_id: AttemptId, body: OutcomeIn, call: CallDep) -> JSON:
 @router.get("/status", summary="Attack mode, the counters in use, and which checks are loaded")
 def status(call: CallDep) -> JSON:
     call.ctx.policies.require(call.who.role, READ)
-    return JSON(call.ctx.guard.status())
+    ctx = call.ctx
+    return JSON(
+        {**ctx.guard.status(), "breached_passwords": ctx.passwords.status(), "leaked_pairs": ctx.pairs.status()}
+    )

@@ -23,16 +23,13 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from shopshield.passwords.formats import BLOCK_BYTES, Skipped, SourceError
 from shopshield.passwords.store import PAIRS, Records
-from shopshield.vault.normalize import InvalidIdentifier, normalize_mobile
+from shopshield.vault.normalize import normalize_username
 
 DIGEST_BYTES: Final = 16
 KEY_BYTES: Final = 32
 # HKDF's salt and info: the derived key is this domain's alone (the blind index uses the raw key).
 _KDF_SALT: Final = b"shopshield/passwords"
 _KDF_INFO: Final = b"shopshield/leaked-pairs/v1"
-# Shapes a mobile number takes in a breach list: digits, an optional +, the separators people type,
-# and the full-width forms Chinese input methods produce (normalize_mobile folds them).
-_PHONE_LIKE: Final = re.compile(r"[+＋]?[0-9０-９][0-9０-９\s\-.()（）]{6,24}")
 _SHA1_HEX: Final = re.compile(r"[0-9A-Fa-f]{40}")
 
 
@@ -40,21 +37,6 @@ def derive_pairs_key(blind_index_key: bytes) -> bytes:
     """The pairs' HMAC key, derived from the key file's blind-index key material."""
     kdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=_KDF_SALT, info=_KDF_INFO)
     return kdf.derive(blind_index_key)
-
-
-def normalize_username(raw: str) -> str:
-    """Trimmed and lower-cased; a Chinese mobile number in any spelling becomes its 11 digits,
-    as the vault stores it, so ``+86 138-1234-5678`` in a breach list matches ``13812345678``."""
-    value = raw.strip()
-    if _PHONE_LIKE.fullmatch(value):
-        try:
-            mobile = normalize_mobile(value)
-        except InvalidIdentifier:
-            pass  # digits that are no mobile number: a plain username
-        else:
-            if not mobile.startswith("+"):
-                return mobile
-    return value.lower()
 
 
 def parse_sha1_hex(sha1_hex: str) -> bytes:

@@ -14,6 +14,7 @@ __all__ = [
     "normalize_id_number",
     "normalize_mobile",
     "normalize_name",
+    "normalize_username",
 ]
 
 
@@ -157,3 +158,23 @@ def normalize_name(raw: str) -> str:
     if len(value) > _NAME_MAX_LENGTH:
         raise InvalidIdentifier("name", f"must be at most {_NAME_MAX_LENGTH} characters")
     return value
+
+
+# Login usernames -------------------------------------------------------------------------------
+
+# Shapes a mobile number takes as a username or in a breach list: digits, an optional +, the
+# separators people type; NFKC has already folded the full-width forms Chinese input methods produce.
+_PHONE_LIKE: Final = re.compile(r"\+?[0-9][0-9\s\-.()]{6,24}")
+
+
+def normalize_username(raw: str) -> str:
+    """One spelling per account, wherever a username comes from (a login form, a breach list):
+    NFKC, trimmed; a phone number in its vault form (``+86 138-1234-5678`` is ``13812345678``);
+    anything else case-folded."""
+    text = unicodedata.normalize("NFKC", raw).strip()
+    if _PHONE_LIKE.fullmatch(text):
+        try:
+            return normalize_mobile(text)
+        except InvalidIdentifier:
+            pass  # digits that are no phone number: a plain username
+    return text.casefold()
