@@ -128,3 +128,28 @@ def test_guard_replay_refuses_a_bad_file_and_writes_nothing(tmp_path: Path) -> N
         app, ["guard", "replay", str(source), "--out", str(out), "--config", str(bad_config)], env=cli_env()
     )
     assert result.exit_code == 2 and "deny_at" in result.output
+
+
+def test_guard_replay_with_breach_data_flags_the_leaked_pair(tmp_path: Path) -> None:
+    env = cli_env(DATA_DIR=str(tmp_path / "data"))
+    runner = CliRunner()
+    leaked = tmp_path / "other-site.txt"
+    leaked.write_text("13800138000:pw2\n")
+    common = tmp_path / "common.txt"
+    common.write_text("pw2\n123456\n")
+    assert runner.invoke(app, ["passwords", "build", str(common)], env=env).exit_code == 0
+    assert runner.invoke(app, ["passwords", "pairs", str(leaked)], env=env).exit_code == 0
+    source = write(tmp_path / "attempts.jsonl", [line(2, user="+86 138 0013 8000", ip="203.0.113.5", ok=False)])
+    out = tmp_path / "decisions.jsonl"
+    result = runner.invoke(app, ["guard", "replay", str(source), "--out", str(out), "--breach-data"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "leaked pairs: 1" in result.output
+    [decision] = [orjson.loads(x) for x in out.read_bytes().splitlines()]
+    codes = {reason.split(":")[0] for reason in decision["reasons"]}
+    assert {"breached_password", "leaked_pair"} <= codes
+    assert decision["decision"] == "challenge"
+    # Without the flag the same file knows nothing of breaches.
+    result = runner.invoke(app, ["guard", "replay", str(source), "--out", str(out)], env=env)
+    assert not {"breached_password", "leaked_pair"} & {
+        r.split(":")[0] for r in orjson.loads(out.read_bytes())["reasons"]
+    }

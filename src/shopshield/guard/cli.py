@@ -10,12 +10,15 @@ import orjson
 import typer
 from rich.console import Console
 
-from shopshield.cliutil import fail, progress_bar
+from shopshield.cliutil import fail, progress_bar, settings_from_env
 from shopshield.guard.config import GuardConfigError, load_config
 from shopshield.guard.counters import MemoryCounters
 from shopshield.guard.engine import Guard, Hasher, PairList, PasswordCorpus
 from shopshield.guard.networks import LocationError, Locations
 from shopshield.guard.replay import AttemptFormatError, read_attempts, replay
+from shopshield.keys.keyring import KeyFileError, LocalKeyFile
+from shopshield.passwords.pairs import derive_pairs_key
+from shopshield.passwords.service import BreachedPasswords, LeakedPairs
 
 app = typer.Typer(help="Login protection: replay attempts through the risk engine.", no_args_is_help=True)
 out = Console()
@@ -50,12 +53,31 @@ def replay_command(
     out_file: Path = typer.Option(..., "--out", help="Where to write one decision per line"),
     config: Path | None = typer.Option(None, help="Guard config TOML read over the defaults"),
     locations: Path | None = typer.Option(None, help="CSV of network,lat,lon[,name] for impossible travel"),
+    breach_data: bool = typer.Option(
+        False,
+        "--breach-data",
+        help="Check passwords against the breached-password corpus and leaked pairs built with "
+        "`shopshield passwords build` / `pairs` (in SHOPSHIELD_PASSWORDS_DIR, keyed by the key file)",
+    ),
 ) -> None:
     """Decide each attempt before reading its outcome fields, then feed the outcome back (allow:
     the password check; challenge: the challenge, then the password; deny: a failure)."""
     if not attempts.is_file():
         fail(f"{attempts}: no such file", code=2)
-    guard = replay_guard(config=config, locations=locations)
+    passwords: BreachedPasswords | None = None
+    pairs: LeakedPairs | None = None
+    if breach_data:
+        settings = settings_from_env()
+        directory = settings.effective_passwords_dir()
+        try:
+            key = derive_pairs_key(LocalKeyFile.open_or_create(settings.effective_master_key_file()).blind_index_key())
+        except KeyFileError as exc:
+            fail(str(exc), code=2)
+        passwords, pairs = BreachedPasswords.open(directory), LeakedPairs(directory, key)
+        out.print(
+            f"breached passwords: {passwords.status()['hashes']:,} hashes; leaked pairs: {pairs.status()['pairs']:,}"
+        )
+    guard = replay_guard(config=config, locations=locations, passwords=passwords, pairs=pairs)
     with attempts.open("rb") as handle:
         total = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
     verdicts: Counter[str] = Counter()
