@@ -30,7 +30,7 @@ from rich.table import Table
 
 from bench.common import Options, console, markdown_table, phase, run_stamp, write_section
 from shopshield.guard.baselines import Auth0AttackProtection, Fail2banJail, KeycloakBruteForce
-from shopshield.guard.cli import replay_guard
+from shopshield.guard.cli import learn_history, replay_guard
 from shopshield.guard.evaluate import ATTACKS, Evaluation, read_labels, replay_and_evaluate
 from shopshield.guard.replay import Decider, read_attempts
 from shopshield.passwords.formats import open_source
@@ -71,23 +71,27 @@ def deciders(sim_paths: LoginSimPaths) -> dict[str, Callable[[], Decider]]:
         "fail2ban (jail per IP)": Fail2banJail,
         "Keycloak (temporary lockout)": KeycloakBruteForce,
         "Auth0 (brute force + IP throttling)": Auth0AttackProtection,
-        "ShopShield (no breach data)": lambda: replay_guard(config=None, locations=None),
-        "ShopShield (breached passwords + leaked pairs)": lambda: with_breach_data(sim_paths),
+        "ShopShield (no breach data)": lambda: engine(sim_paths, breach_data=False),
+        "ShopShield (breached passwords + leaked pairs)": lambda: engine(sim_paths, breach_data=True),
     }
 
 
-def with_breach_data(sim_paths: LoginSimPaths) -> Decider:
-    """The engine with what a store would load before an attack: the breached-password corpus
-    (``passwords build``) and the breach list's pairs (``passwords pairs``), built beside the
-    simulation's files on first use."""
-    directory = sim_paths.attempts.parent / "passwords"
-    key = b"bench-pairs-key-" * 2  # a fixed key: these pairs exist only for this run
-    if current_generation(directory, CORPUS) is None:
-        build_corpus(sources=[open_source(sim_paths.breached_passwords)], directory=directory)
-        ingest_pairs(files=[sim_paths.leaked_pairs], directory=directory, key=key)
-    return replay_guard(
-        config=None, locations=None, passwords=BreachedPasswords.open(directory), pairs=LeakedPairs(directory, key)
-    )
+def engine(sim_paths: LoginSimPaths, *, breach_data: bool) -> Decider:
+    """ShopShield's engine as a store would start it: having learnt its customers' devices from the
+    30 days of successful logins before the log (``guard replay --history``) and, with
+    ``breach_data``, with the breached-password corpus (``passwords build``) and the breach list's
+    pairs (``passwords pairs``), built beside the simulation's files on first use."""
+    passwords = pairs = None
+    if breach_data:
+        directory = sim_paths.attempts.parent / "passwords"
+        key = b"bench-pairs-key-" * 2  # a fixed key: these pairs exist only for this run
+        if current_generation(directory, CORPUS) is None:
+            build_corpus(sources=[open_source(sim_paths.breached_passwords)], directory=directory)
+            ingest_pairs(files=[sim_paths.leaked_pairs], directory=directory, key=key)
+        passwords, pairs = BreachedPasswords.open(directory), LeakedPairs(directory, key)
+    guard = replay_guard(config=None, locations=None, passwords=passwords, pairs=pairs)
+    learn_history(guard, sim_paths.history)
+    return guard
 
 
 @dataclass(frozen=True)

@@ -106,3 +106,14 @@ def test_metrics_count_decisions_without_personal_data(world: World, caplog: pyt
     assert 'shopshield_login_decisions_total{verdict="allow"} 1.0' in text
     assert "alice" not in text and "203.0.113.7" not in text
     assert "alice" not in caplog.text and PASSWORD_SHA1 not in caplog.text
+
+
+def test_history_makes_a_customers_phone_familiar(world: World) -> None:
+    known = {"username": "13700137000", "ip": "10.1.1.1", "device_id": "phone-9", "ts": "2026-11-01T08:00:00+08:00"}
+    response = world.post("service", "/v1/logins/history", {"logins": [known]})
+    assert response.status_code == 200 and response.json() == {"learnt": 1}
+    _, body = assess(world, username="+86 137 0013 7000", ip="10.1.1.7", device_id="phone-9")
+    assert body["reasons"] == [] and body["decision"] == "allow"
+    bad = world.post("service", "/v1/logins/history", {"logins": [{**known, "ts": "2026-11-01T08:00:00"}]})
+    assert bad.status_code == 422 and "ts" in bad.json()["message"]
+    assert world.post("agent", "/v1/logins/history", {"logins": [known]}).status_code == 403

@@ -153,3 +153,19 @@ def test_guard_replay_with_breach_data_flags_the_leaked_pair(tmp_path: Path) -> 
     assert not {"breached_password", "leaked_pair"} & {
         r.split(":")[0] for r in orjson.loads(out.read_bytes())["reasons"]
     }
+
+
+def test_guard_replay_learns_the_history_first(tmp_path: Path) -> None:
+    history = write(tmp_path / "history.jsonl", [line(1, user="13800138000", ip="10.0.0.1", ok=True, device="p1")])
+    later = [line(100, user="+86 138 0013 8000", ip="10.0.9.9", ok=True, device="p1")]
+    source = write(tmp_path / "attempts.jsonl", later)
+    out = tmp_path / "decisions.jsonl"
+    runner = CliRunner()
+    result = runner.invoke(app, ["guard", "replay", str(source), "--out", str(out)], env=cli_env())
+    assert orjson.loads(out.read_bytes())["reasons"] == ["no_history: no earlier successful login to this account"]
+    args = ["guard", "replay", str(source), "--out", str(out), "--history", str(history)]
+    result = runner.invoke(app, args, env=cli_env())
+    assert result.exit_code == 0, result.output
+    assert "learnt 1 successful logins" in result.output
+    # The phone is known; only the network is new.
+    assert orjson.loads(out.read_bytes())["reasons"] == ["new_network: a network this account has not logged in from"]

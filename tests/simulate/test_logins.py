@@ -74,7 +74,20 @@ def test_the_files_sit_beside_the_attempts(sim: LoginSimPaths) -> None:
         "week.summary.json",
         "week.leaked-pairs.txt",
         "week.breached-passwords.txt",
+        "week.history.jsonl",
     }
+
+
+def test_the_history_is_customers_own_successes_before_the_log(sim: LoginSimPaths) -> None:
+    first = min(parse_line(raw, n)[0].ts for n, raw in enumerate(sim.attempts.read_bytes().splitlines()[:1], 1))
+    history = [parse_line(raw, n) for n, raw in enumerate(sim.history.read_bytes().splitlines(), 1)]
+    assert history and all(a.ts < first for a, _ in history)
+    assert all(t.user_exists and t.password_ok for _, t in history)
+    assert [a.ts for a, _ in history] == sorted(a.ts for a, _ in history)
+    customers = {a.username for a, _ in history}
+    summary = json.loads(sim.summary.read_text(encoding="utf-8"))
+    assert len(customers) == summary["customers"]["total"]  # every customer, on every device
+    assert all(a.device_id for a, _ in history)
 
 
 def test_every_line_is_in_the_shared_format_in_time_order(rows: list[tuple[Attempt, Truth, dict[str, Any]]]) -> None:

@@ -30,6 +30,7 @@ def test_logins_are_written_with_their_truth_and_the_attackers_inputs(tmp_path: 
     assert _has(result.output, "login attempts") and _has(result.output, "week.truth.jsonl")
     assert sorted(p.name for p in out.parent.iterdir()) == [
         "week.breached-passwords.txt",
+        "week.history.jsonl",
         "week.jsonl",
         "week.leaked-pairs.txt",
         "week.summary.json",

@@ -47,12 +47,31 @@ def replay_guard(
     )
 
 
+def learn_history(guard: Guard, history: Path) -> int:
+    """Learn every successful login of a history file; other lines are skipped."""
+    if not history.is_file():
+        fail(f"{history}: no such file", code=2)
+    learnt = 0
+    try:
+        for attempt, truth in read_attempts(history):
+            if truth.user_exists and truth.password_ok:
+                guard.learn(attempt)
+                learnt += 1
+    except AttemptFormatError as exc:
+        fail(f"{history}: {exc}", code=2)
+    return learnt
+
+
 @app.command("replay")
 def replay_command(
     attempts: Path = typer.Argument(..., help="Login attempts, JSON lines in the shared format, in time order"),
     out_file: Path = typer.Option(..., "--out", help="Where to write one decision per line"),
     config: Path | None = typer.Option(None, help="Guard config TOML read over the defaults"),
     locations: Path | None = typer.Option(None, help="CSV of network,lat,lon[,name] for impossible travel"),
+    history: Path | None = typer.Option(
+        None,
+        help="Successful logins from before ATTEMPTS (the same format), learnt as familiar first, not decided",
+    ),
     breach_data: bool = typer.Option(
         False,
         "--breach-data",
@@ -78,6 +97,9 @@ def replay_command(
             f"breached passwords: {passwords.status()['hashes']:,} hashes; leaked pairs: {pairs.status()['pairs']:,}"
         )
     guard = replay_guard(config=config, locations=locations, passwords=passwords, pairs=pairs)
+    if history is not None:
+        learnt = learn_history(guard, history)
+        out.print(f"learnt {learnt:,} successful logins from {history.name}")
     with attempts.open("rb") as handle:
         total = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
     verdicts: Counter[str] = Counter()

@@ -301,6 +301,24 @@ class Guard:
         hours = max(now - float(then), 60.0) / 3600.0  # a minute's floor: clocks and NAT jitter
         return km / hours, km
 
+    def learn(self, attempt: Attempt) -> None:
+        """Take a successful login from the store's own history as familiar, without deciding it:
+        how a store that starts using ShopShield brings its customers' devices and networks along
+        (``guard replay --history``, ``POST /v1/logins/history``). The password is not looked at."""
+        h, w = self._hash, self.config.windows
+        account = h(b"u", normalize_username(attempt.username))
+        network = h(b"net", network_of(attempt.ip))
+        ops: list[Op] = [
+            Remember("known", account, "history", w.known),
+            Remember("known", account, f"n.{network}", w.known),
+        ]
+        if attempt.device_id:
+            ops.append(Remember("known", account, f"d.{h(b'dev', attempt.device_id)}", w.known))
+        here = self._locations.place(attempt.ip) if self._locations is not None else None
+        if here is not None:
+            ops.append(Put("place", account, orjson.dumps([here.lat, here.lon, attempt.ts.timestamp()]), w.known))
+        self.counters.run(ops, attempt.ts.timestamp())
+
     # -- outcomes ---------------------------------------------------------------------------
 
     def report(self, attempt_id: str, outcome: Outcome) -> list[Action]:

@@ -5,11 +5,24 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from shopshield.guard.models import Outcome
 
+
+def _address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError("must be an IPv4 or IPv6 address") from None
+
+
 Sha1Hex = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{40}$", description="SHA-1 of the password, 40 hex digits")]
+Address = Annotated[
+    str, Field(min_length=2, max_length=45, description="The client's address (IPv4 or IPv6)"), AfterValidator(_address)
+]
+Username = Annotated[str, Field(min_length=1, max_length=254, description="As the customer typed it")]
+DeviceId = Annotated[str, Field(min_length=1, max_length=128, description="The app's device id, if any")]
 
 
 class AssessIn(BaseModel):
@@ -18,22 +31,31 @@ class AssessIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    username: str = Field(min_length=1, max_length=254, description="As the customer typed it")
-    ip: str = Field(min_length=2, max_length=45, description="The client's address (IPv4 or IPv6)")
+    username: Username
+    ip: Address
     user_agent: str = Field(default="", max_length=1024)
-    device_id: str | None = Field(default=None, min_length=1, max_length=128, description="The app's device id, if any")
+    device_id: DeviceId | None = None
     password_sha1: Sha1Hex
-
-    @field_validator("ip")
-    @classmethod
-    def _ip(cls, value: str) -> str:
-        try:
-            return str(ipaddress.ip_address(value))
-        except ValueError:
-            raise ValueError("must be an IPv4 or IPv6 address") from None
 
 
 class OutcomeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Outcome = Field(description="What the store's own check found")
+
+
+class KnownLoginIn(BaseModel):
+    """A successful login from the store's own records, to learn as familiar."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    username: Username
+    ip: Address
+    device_id: DeviceId | None = None
+    ts: AwareDatetime
+
+
+class HistoryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    logins: list[KnownLoginIn] = Field(min_length=1, max_length=1000)

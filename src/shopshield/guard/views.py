@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path
 from shopshield.errors import NotFound
 from shopshield.guard.engine import UnknownAttempt
 from shopshield.guard.models import Attempt
-from shopshield.guard.schemas import AssessIn, OutcomeIn
+from shopshield.guard.schemas import AssessIn, HistoryIn, OutcomeIn
 from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1/logins", tags=["login protection"])
@@ -56,6 +56,24 @@ def outcome(attempt_id: AttemptId, body: OutcomeIn, call: CallDep) -> JSON:
     except UnknownAttempt:
         raise NotFound("no assessment awaits an outcome under this id (unknown, answered or expired)") from None
     return JSON({"attempt_id": attempt_id, "actions": [a.as_json() for a in actions]})
+
+
+@router.post("/history", summary="Learn successful logins from the store's own records as familiar")
+def history(body: HistoryIn, call: CallDep) -> JSON:
+    call.ctx.policies.require(call.who.role, ASSESS)
+    for login in body.logins:
+        call.ctx.guard.learn(
+            Attempt(
+                id="history",
+                ts=login.ts,
+                username=login.username,
+                ip=login.ip,
+                user_agent="",
+                device_id=login.device_id,
+                password_sha1="",
+            )
+        )
+    return JSON({"learnt": len(body.logins)})
 
 
 @router.get("/status", summary="Attack mode, the counters in use, and which checks are loaded")

@@ -41,7 +41,8 @@ MINUTE: Final = 60 * SECOND
 HOUR: Final = 60 * MINUTE
 DAY: Final = 24 * HOUR
 
-_WORLD, _LEGIT, _LEAK, _STUFFING, _BRUTE_FORCE, _SPRAYING, _LOCKOUT = range(7)
+_WORLD, _LEGIT, _LEAK, _STUFFING, _BRUTE_FORCE, _SPRAYING, _LOCKOUT, _HISTORY = range(8)
+HISTORY_DAYS: Final = 30  # the store's own login history before the log, for ``history.jsonl``
 
 # -- the customers' passwords ----------------------------------------------------------------------
 
@@ -296,6 +297,7 @@ class LoginSimPaths:
     summary: Path
     leaked_pairs: Path
     breached_passwords: Path
+    history: Path
 
     @classmethod
     def beside(cls, attempts: Path) -> LoginSimPaths:
@@ -306,10 +308,11 @@ class LoginSimPaths:
             summary=attempts.with_name(f"{stem}.summary.json"),
             leaked_pairs=attempts.with_name(f"{stem}.leaked-pairs.txt"),
             breached_passwords=attempts.with_name(f"{stem}.breached-passwords.txt"),
+            history=attempts.with_name(f"{stem}.history.jsonl"),
         )
 
     def all(self) -> tuple[Path, ...]:
-        return (self.attempts, self.truth, self.summary, self.leaked_pairs, self.breached_passwords)
+        return (self.attempts, self.truth, self.summary, self.leaked_pairs, self.breached_passwords, self.history)
 
 
 @dataclass(frozen=True)
@@ -661,6 +664,37 @@ def _window(config: LoginSimConfig, rng: random.Random, position: tuple[float, f
     return first, first + length
 
 
+def _history(
+    config: LoginSimConfig, world: LoginWorld, origin: datetime, digests: dict[str, str]
+) -> list[dict[str, object]]:
+    """The store's own record of successful logins in the 30 days before the log: each customer on
+    each of their devices, once or twice, from where that device usually is. A store that starts
+    using ShopShield has this history; loading it (``guard replay --history``) is how the engine
+    starts out knowing its customers' devices instead of meeting every one of them as new."""
+    rng = _stream(config.seed, _HISTORY)
+    rows: list[tuple[int, dict[str, object]]] = []
+    for k, c in enumerate(world.customers):
+        net = _Network(world, c, rng)
+        for device in c.devices:
+            for _ in range(rng.randint(1, 2)):
+                at = -rng.randrange(1, HISTORY_DAYS * DAY)
+                record: dict[str, object] = {
+                    "id": f"lh-{k}-{len(rows)}",
+                    "ts": (origin + timedelta(milliseconds=at)).isoformat(timespec="milliseconds"),
+                    "username": c.username,
+                    "ip": net.address(0, device),
+                    "user_agent": device.user_agent,
+                    "device_id": device.device_id,
+                    "password_sha1": _sha1(digests, world.password_at(k, 0)),
+                    "user_exists": True,
+                    "password_ok": True,
+                    "challenge_passed": True,
+                }
+                rows.append((at, record))
+    rows.sort(key=lambda row: (row[0], str(row[1]["id"])))
+    return [record for _, record in rows]
+
+
 def _check(world: LoginWorld, username: str, password: str, at: int) -> tuple[bool, bool, str | None]:
     """What the store's authentication would find: (user exists, password right, customer)."""
     k = world.by_username.get(username)
@@ -887,6 +921,8 @@ def generate_logins(
                 progress(50_000)
     if progress is not None:
         progress(len(rows.rows) % 50_000)
+    history = _history(config, world, origin, digests)
+    paths.history.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in history))
     paths.leaked_pairs.write_text("".join(f"{u}:{p}\n" for u, p in world.leaked), encoding="utf-8")
     corpus = dict.fromkeys(world.dictionary)
     corpus.update(dict.fromkeys(p for _, p in world.leaked))
@@ -918,6 +954,7 @@ def generate_logins(
         "exposed": {name: len(found) for name, found in exposed.items()},
         "attacks": attacks,
         "files": {
+            "history": len(history),
             "leaked_pairs": len(world.leaked),
             "breached_passwords": len(corpus),
             "common_passwords": len(world.dictionary),
