@@ -191,7 +191,11 @@ def _setup(summary: LoginSimSummary) -> str:
         f"({exposed['stuffing']:,} by stuffing, {exposed['spraying']:,} by spraying, {exposed['brute_force']:,} by "
         f"brute force). Stopped: denied, or challenged and failed. Locked out: a customer denied an attempt with "
         f"the right password; by others: with no failure of their own in the hour before. None of the baselines "
-        f"challenges, so their legitimate challenged share is 0 by construction. Definitions and sources: "
+        f"challenges, so their legitimate challenged share is 0 by construction. ShopShield starts as a store "
+        f"would start it: it first learns the 30 days of successful logins before the log "
+        f"({s['files']['history']:,} logins, `guard replay --history`); with breach data it also has the "
+        f"breached-password corpus ({s['files']['breached_passwords']:,} passwords) and the breach list "
+        f"({s['files']['leaked_pairs']:,} pairs) the stuffers use. Definitions and sources: "
         f"docs/login-protection.md and docs/decisions/0012-login-simulation-and-baselines.md."
     )
 
