@@ -279,6 +279,10 @@ def build_corpus(
         raise
     _publish(root, CORPUS, result.generation)
     log.info("breached-password corpus built: %d hashes, %d filter shards", manifest.records, len(names))
+    return _report(manifest, result, skipped, extra_seconds=time.perf_counter() - started)
+
+
+def _report(manifest: Manifest, result: _Sorted, skipped: Skipped | None, *, extra_seconds: float = 0.0) -> BuildReport:
     return BuildReport(
         manifest=manifest,
         directory=str(result.generation),
@@ -286,7 +290,7 @@ def build_corpus(
         kept_from_before=result.kept,
         skipped_lines=skipped.lines if skipped else 0,
         first_skipped=(skipped.first or []) if skipped else [],
-        seconds=result.seconds + time.perf_counter() - started,
+        seconds=result.seconds + extra_seconds,
     )
 
 
@@ -333,15 +337,7 @@ def ingest_pairs(
         raise
     _publish(root, PAIRS, result.generation)
     log.info("leaked pairs stored: %d pairs", records)
-    return BuildReport(
-        manifest=manifest,
-        directory=str(result.generation),
-        read_lines=result.read,
-        kept_from_before=result.kept,
-        skipped_lines=skipped.lines if skipped else 0,
-        first_skipped=(skipped.first or []) if skipped else [],
-        seconds=result.seconds,
-    )
+    return _report(manifest, result, skipped)
 
 
 def _open_store(root: Path, kind: str, layout: Layout) -> SortedStore | None:
