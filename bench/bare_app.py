@@ -1,20 +1,27 @@
 """The "bare endpoint" baseline: FastAPI and uvicorn with no work behind the route.
 
-``python -m bench.bare_app --port N`` serves ``GET /v1/customers/{customer_id}`` returning a constant
-JSON document shaped like ShopShield's masked cs_agent view, through the same kind of route as
-ShopShield's (a sync ``def`` endpoint, run in Starlette's thread pool, rendered with orjson), with
-uvicorn started the same way as bench/serve_app.py.
+``python -m bench.bare_app --port N [--async-route]`` serves ``GET /v1/customers/{customer_id}``
+returning a constant JSON document shaped like ShopShield's masked cs_agent view, rendered with
+orjson, run by the same function as ShopShield's server (``shopshield.serving.run``: uvicorn with
+the same options, the start-up heap frozen; that module imports nothing else of ShopShield).
+
+The route is a sync ``def`` endpoint, run in Starlette's thread pool as any route with blocking
+work is: the baseline of the issue's aim. ``--async-route`` makes it ``async def`` instead (no
+thread hop at all), a reference: ShopShield's read routes are async and reach the thread pool once
+per batch of requests (docs/decisions/0014).
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 import orjson
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import Response
+
+from shopshield import serving
 
 MASKED_VIEW: dict[str, Any] = {
     "customer_id": "c0000000",
@@ -44,30 +51,40 @@ class ORJSON(Response):
         return orjson.dumps(content)
 
 
-def create_app() -> FastAPI:
+def create_app(*, async_route: bool = False) -> FastAPI:
     app = FastAPI(title="bare", default_response_class=ORJSON)
 
     @app.get("/healthz")
     def healthz() -> ORJSON:
         return ORJSON({"status": "ok"})
 
-    @app.get("/v1/customers/{customer_id}")
-    def get_customer(customer_id: str) -> ORJSON:
-        return ORJSON({**MASKED_VIEW, "customer_id": customer_id})
+    if async_route:
+
+        @app.get("/v1/customers/{customer_id}")
+        async def get_customer_async(customer_id: str) -> ORJSON:
+            return ORJSON({**MASKED_VIEW, "customer_id": customer_id})
+
+    else:
+
+        @app.get("/v1/customers/{customer_id}")
+        def get_customer(customer_id: str) -> ORJSON:
+            return ORJSON({**MASKED_VIEW, "customer_id": customer_id})
 
     return app
 
 
-def serve(app: FastAPI, description: str) -> None:
-    """Run ``app`` as every bare baseline runs: ``--port N``, uvicorn started like bench/serve_app.py."""
+def serve(build: Callable[[bool], FastAPI], description: str) -> None:
+    """Run a bare baseline as ShopShield runs: ``--port N``, started through ``serving.run`` like
+    bench/serve_app.py. ``build`` gets whether ``--async-route`` was given."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--async-route", action="store_true", help="an async def route instead of a sync one")
     args = parser.parse_args()
-    uvicorn.run(app, host="127.0.0.1", port=args.port, access_log=False, log_level="warning")
+    serving.run(build(args.async_route), host="127.0.0.1", port=args.port, log_level="warning")
 
 
 def main() -> None:
-    serve(create_app(), __doc__.splitlines()[0])
+    serve(lambda async_route: create_app(async_route=async_route), __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

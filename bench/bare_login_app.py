@@ -45,7 +45,7 @@ def create_app() -> FastAPI:
 
 
 def main() -> None:
-    serve(create_app(), __doc__.splitlines()[0])
+    serve(lambda _async_route: create_app(), __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

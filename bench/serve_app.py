@@ -1,9 +1,10 @@
 """ShopShield's HTTP app for benchmarks, like ``shopshield serve`` on an existing data directory.
 
 ``python -m bench.serve_app --port N --data-dir DIR [--policy-file F] [--warm-keys]`` builds the
-container exactly as ``shopshield serve`` does and runs uvicorn with ``access_log=False`` and log
-level warning. ``--warm-keys`` unwraps every customer's data key into the key cache before listening,
-so measurements start with the same warm cache the in-process figures and the direct baseline have.
+container exactly as ``shopshield serve`` does and runs it the same way (``shopshield.serving.run``:
+uvicorn, access log off, the start-up heap frozen), with log level warning. ``--warm-keys`` unwraps
+every customer's data key into the key cache before listening, so measurements start with the same
+warm cache the in-process figures and the direct baseline have.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import argparse
 import time
 from pathlib import Path
 
-import uvicorn
 from sqlalchemy import select
 
+from shopshield import serving
 from shopshield.app import create_app
 from shopshield.bootstrap import Container, build
 from shopshield.settings import Settings
@@ -43,13 +44,7 @@ def main() -> None:
             started = time.perf_counter()
             count = warm_keys(container)
             print(f"warmed {count} data keys in {time.perf_counter() - started:.1f}s", flush=True)
-        uvicorn.run(
-            create_app(container),
-            host="127.0.0.1",
-            port=args.port,
-            access_log=False,
-            log_level="warning",
-        )
+        serving.run(create_app(container), host="127.0.0.1", port=args.port, log_level="warning")
     finally:
         container.close()
 

@@ -50,8 +50,7 @@ def serve(
     port: int | None = typer.Option(None, help="Port (default SHOPSHIELD_PORT or 8080)"),
 ) -> None:
     """Run the HTTP API on the configured database and keys (migrating first)."""
-    import uvicorn
-
+    from shopshield import serving
     from shopshield.app import create_app
 
     settings = settings_from_env()
@@ -61,11 +60,10 @@ def serve(
         f"(data in {settings.resolved_data_dir()}, API docs at /docs)"
     )
     try:
-        uvicorn.run(
+        serving.run(
             create_app(container),
             host=host or settings.host,
             port=port or settings.port,
-            access_log=False,  # our own request log leaves query strings out
             log_level=settings.log_level.lower(),
         )
     finally:

@@ -1,4 +1,8 @@
-"""HTTP routes of the vault: customers and orders. Each commits before it answers."""
+"""HTTP routes of the vault: customers and orders. Each commits before it answers.
+
+Reads of personal data (views, reveals, searches) are ``async`` and hand their transaction to
+``db.run_transaction``, which runs it on a worker thread, batched with the others that arrive
+meanwhile (decision 0014); writes are plain ``def`` routes on the ORM (decision 0004)."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from shopshield.db import transaction, unit_of_work
+from shopshield.db import run_transaction, unit_of_work
 from shopshield.errors import InvalidInput
 from shopshield.ids import ID_PATTERN
 from shopshield.vault import service
@@ -27,47 +31,55 @@ def create_customer(body: CustomerIn, call: CallDep) -> JSON:
 
 
 @router.get("/customers", summary="Find customers by mobile, email or ID number (exactly one)")
-def search_customers(
+async def search_customers(
     call: CallDep,
     mobile: SearchValue = None,
     email: SearchValue = None,
     id_number: SearchValue = None,
 ) -> JSON:
-    return _search(call, {"mobile": mobile, "email": email, "id_number": id_number})
+    return await _search(call, {"mobile": mobile, "email": email, "id_number": id_number})
 
 
 @router.post(
     "/customers/search",
     summary="The same search with the value in the body, so it stays out of URLs and proxy logs",
 )
-def search_customers_body(body: dict[str, str], call: CallDep) -> JSON:
+async def search_customers_body(body: dict[str, str], call: CallDep) -> JSON:
     unknown = set(body) - set(service.SEARCHABLE)
     if unknown:
         raise InvalidInput(f"search takes only {', '.join(service.SEARCHABLE)}")
-    return _search(call, dict(body))
+    return await _search(call, dict(body))
 
 
-def _search(call: Call, terms: dict[str, str | None]) -> JSON:
+async def _search(call: Call, terms: dict[str, str | None]) -> JSON:
     given = [(k, v) for k, v in terms.items() if v is not None]
     if len(given) != 1:
         raise InvalidInput("give exactly one of mobile, email, id_number")
     by, value = given[0]
-    with transaction(call.ctx.engine) as tx:
-        results = service.search(vault=call.ctx.vault, tx=tx, caller=call.caller, by=by, value=value)
+    vault, caller = call.ctx.vault, call.caller
+    results = await run_transaction(
+        call.ctx.engine, lambda tx: service.search(vault=vault, tx=tx, caller=caller, by=by, value=value)
+    )
     return JSON({"customers": results})
 
 
 @router.get("/customers/{customer_id}", summary="The customer as the caller's role may see them")
-def get_customer(customer_id: CustomerId, call: CallDep) -> JSON:
-    with transaction(call.ctx.engine) as tx:
-        result = service.view_customer(vault=call.ctx.vault, tx=tx, caller=call.caller, customer_id=customer_id)
+async def get_customer(customer_id: CustomerId, call: CallDep) -> JSON:
+    vault, caller = call.ctx.vault, call.caller
+    result = await run_transaction(
+        call.ctx.engine,
+        lambda tx: service.view_customer(vault=vault, tx=tx, caller=caller, customer_id=customer_id),
+    )
     return JSON(result)
 
 
 @router.post("/customers/{customer_id}/reveal", summary="Full values for a purpose on an assigned ticket")
-def reveal_customer(customer_id: CustomerId, body: RevealIn, call: CallDep) -> JSON:
-    with transaction(call.ctx.engine) as tx:
-        result = service.reveal(vault=call.ctx.vault, tx=tx, caller=call.caller, customer_id=customer_id, request=body)
+async def reveal_customer(customer_id: CustomerId, body: RevealIn, call: CallDep) -> JSON:
+    vault, caller = call.ctx.vault, call.caller
+    result = await run_transaction(
+        call.ctx.engine,
+        lambda tx: service.reveal(vault=vault, tx=tx, caller=caller, customer_id=customer_id, request=body),
+    )
     return JSON(result)
 
 
@@ -86,9 +98,11 @@ def create_order(body: OrderIn, call: CallDep) -> JSON:
 
 
 @router.get("/orders/{order_id}", summary="The order as the caller's role may see it")
-def get_order(order_id: OrderId, call: CallDep) -> JSON:
-    with transaction(call.ctx.engine) as tx:
-        result = service.view_order(vault=call.ctx.vault, tx=tx, caller=call.caller, order_id=order_id)
+async def get_order(order_id: OrderId, call: CallDep) -> JSON:
+    vault, caller = call.ctx.vault, call.caller
+    result = await run_transaction(
+        call.ctx.engine, lambda tx: service.view_order(vault=vault, tx=tx, caller=caller, order_id=order_id)
+    )
     return JSON(result)
 
 
