@@ -197,6 +197,11 @@ class Guard:
         self._lock = threading.Lock()
         self._pending: OrderedDict[str, _Context] = OrderedDict()
 
+    @property
+    def waits_on_network(self) -> bool:
+        """Whether a call may wait on a shared store (Redis) rather than only use the CPU."""
+        return self._shared
+
     # -- assessment -------------------------------------------------------------------------
 
     def decide(self, attempt: Attempt) -> Decision:
