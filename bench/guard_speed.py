@@ -74,7 +74,8 @@ START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
 def stream(scale: Scale, seed: int = 7) -> list[tuple[Attempt, Truth]]:
     """85% customers from their own phone and network (1 in 20 mistyping), 15% strangers failing
-    from addresses all over, at 100 attempts a second store-wide."""
+    from addresses all over (a tenth of them brute-forcing one account from one address), at 100
+    attempts a second store-wide."""
     rng = random.Random(seed)
     items: list[tuple[Attempt, Truth]] = []
     for n in range(scale.attempts):
@@ -89,6 +90,9 @@ def stream(scale: Scale, seed: int = 7) -> list[tuple[Attempt, Truth]]:
             c = rng.randrange(scale.customers * 2)
             ip, device = f"100.{rng.randrange(64, 128)}.{rng.randrange(256)}.{rng.randrange(1, 255)}", None
             user = f"u{c}@example.cn"
+            if rng.random() < 0.1:  # a brute force on one account from one address: denials too
+                c, ip = 0, "203.0.113.66"
+                user = "u0@example.cn"
             truth = Truth(user_exists=c < scale.customers, password_ok=False, challenge_passed=False)
         sha = hashlib.sha1(f"{user}:{truth.password_ok}".encode()).hexdigest()  # noqa: S324 - HIBP-style input
         items.append((Attempt(f"a{n}", ts, user, ip, "Mozilla/5.0", device, sha), truth))
@@ -346,7 +350,8 @@ def run(options: Options) -> None:
                 "\n".join(f"- {name}: **{value:.2f}**" for name, value in ratios.items()),
                 "\n".join(f"- {line}" for line in aims),
                 f"Stream: {len(items):,} attempts at 100/s store-wide over {scale.customers:,} customers; 85% from the "
-                "customer's own phone and network (1 in 20 mistyped), 15% strangers failing from random addresses. "
+                "customer's own phone and network (1 in 20 mistyped), 15% strangers failing from random addresses "
+                "(a tenth of them brute-forcing one account from one address, so denials are measured too). "
                 f"HTTP: {client}, {scale.connections} connections, {HTTP_ROUNDS} alternating rounds of "
                 f"{scale.http_seconds / HTTP_ROUNDS:.1f} s per server.",
             ]
