@@ -117,3 +117,24 @@ def test_history_makes_a_customers_phone_familiar(world: World) -> None:
     bad = world.post("service", "/v1/logins/history", {"logins": [{**known, "ts": "2026-11-01T08:00:00"}]})
     assert bad.status_code == 422 and "ts" in bad.json()["message"]
     assert world.post("agent", "/v1/logins/history", {"logins": [known]}).status_code == 403
+
+
+def test_a_missing_redis_never_turns_a_login_into_an_error(settings: Settings) -> None:
+    gone = settings.model_copy(update={"redis_url": SecretStr("redis://127.0.0.1:1/0")})
+    container = build(gone, migrate=False)
+    try:
+        world = make_world(container)
+        status, first = assess(world, device_id="phone-1")
+        assert status == 200 and first["decision"] == "allow"
+        outcome = world.post("service", f"/v1/logins/{first['attempt_id']}/outcome", {"outcome": "success"})
+        assert outcome.status_code == 200
+        # Decisions go on, on local counters: the phone is familiar now.
+        _, second = assess(world, device_id="phone-1")
+        assert second["reasons"] == []
+        state = world.get("analyst", "/v1/logins/status").json()
+        assert state["counters"] == "memory (redis unavailable)"
+        metrics = world.client.get("/metrics").text
+        assert "shopshield_login_counter_fallbacks_total 0.0" not in metrics
+        assert "shopshield_login_counter_fallbacks_total" in metrics
+    finally:
+        container.close()
