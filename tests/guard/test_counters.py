@@ -5,6 +5,7 @@ from __future__ import annotations
 import redis
 
 from shopshield.guard.counters import (
+    NOTHING,
     Add,
     Count,
     CounterStore,
@@ -107,3 +108,7 @@ def test_redis_outage_falls_back_to_memory_and_recovers(redis_prefix: str) -> No
     assert store.run([Count("f", "k", 60)], T + 4) == [1.0]
     assert len(fallbacks) == 3
     live.close()
+
+
+def test_nothing_keeps_positions_and_sends_nothing(store: CounterStore) -> None:
+    assert store.run([Add("f", "k", 60), NOTHING, Count("f", "k", 60), NOTHING], T) == [1, None, 1.0, None]

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import redis
 
@@ -99,7 +99,15 @@ class Pop:
     key: str
 
 
-Op = Count | Add | Distinct | Known | Remember | Put | Get | Pop
+@dataclass(frozen=True, slots=True)
+class Nothing:
+    """A placeholder that keeps a batch's result positions fixed where an op does not apply (no
+    device id, no location source); result: None, and no command is sent."""
+
+
+NOTHING: Final = Nothing()
+
+Op = Count | Add | Distinct | Known | Remember | Put | Get | Pop | Nothing
 Result = float | int | bool | bytes | None
 
 
@@ -155,6 +163,7 @@ class MemoryCounters:
             Put: self._put,
             Get: self._get,
             Pop: self._pop,
+            Nothing: lambda _op, _now: None,
         }
 
     def _slot(self, op: Count | Add, index: int) -> tuple[int, int]:
@@ -283,6 +292,8 @@ class RedisCounters:
             elif isinstance(op, Get):
                 pipe.get(self._k(op.name, op.key))
                 spans.append(1)
+            elif isinstance(op, Nothing):
+                spans.append(0)
             else:
                 pipe.getdel(self._k(op.name, op.key))
                 spans.append(1)
@@ -290,6 +301,9 @@ class RedisCounters:
         results: list[Result] = []
         position = 0
         for op, span in zip(ops, spans, strict=True):
+            if span == 0:
+                results.append(None)
+                continue
             first, last = replies[position], replies[position + span - 1]
             position += span
             if isinstance(op, Count):

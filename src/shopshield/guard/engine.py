@@ -29,7 +29,20 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from shopshield.guard.actions import Action, ActionKind, ActionSink, MemorySink
 from shopshield.guard.config import GuardConfig
-from shopshield.guard.counters import Add, Count, CounterStore, Distinct, Get, Known, Op, Pop, Put, Remember, Result
+from shopshield.guard.counters import (
+    NOTHING,
+    Add,
+    Count,
+    CounterStore,
+    Distinct,
+    Get,
+    Known,
+    Op,
+    Pop,
+    Put,
+    Remember,
+    Result,
+)
 from shopshield.guard.models import Attempt, Decision, Outcome, Verdict
 from shopshield.guard.networks import Locations, Place, network_of
 from shopshield.guard.signals import Reading, Reason, Score, score
@@ -247,10 +260,9 @@ class Guard:
             Count("g_fail_l", "all", a.long),
             Add("att_ip", ip, w.ip_attempts),
             Add("g_att_s", "all", a.short),
-            # Placeholders where an op does not apply keep every result at a fixed position.
-            Distinct("users_dev", device, account, w.device_usernames) if device else Get("none", "-"),
-            Known("known", account, f"d.{device}") if device else Get("none", "-"),
-            Get("place", account) if here is not None else Get("none", "-"),
+            Distinct("users_dev", device, account, w.device_usernames) if device else NOTHING,
+            Known("known", account, f"d.{device}") if device else NOTHING,
+            Get("place", account) if here is not None else NOTHING,
         ]
         if self._shared:
             ops.append(Put("stash", h(b"att", attempt.id), h.seal(context.dump(), attempt.id), w.stash))
@@ -341,7 +353,7 @@ class Guard:
         ops: list[Op] = [
             Known("known", context.account, "history"),
             Known("known", context.account, f"n.{context.network}"),
-            Known("known", context.account, f"d.{device}") if device else Get("none", "-"),
+            Known("known", context.account, f"d.{device}") if device else NOTHING,
             Remember("known", context.account, "history", w.known),
             Remember("known", context.account, f"n.{context.network}", w.known),
         ]
