@@ -131,7 +131,8 @@ class Recording:
 
 
 class CountingRedis(redis.Redis):  # type: ignore[type-arg]
-    """Counts round trips: each pipeline execution and each plain command."""
+    """A real client that counts network round trips: each pipeline run, each plain command (the
+    guard tests use it too)."""
 
     trips = 0
 

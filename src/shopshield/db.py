@@ -412,14 +412,18 @@ class _GroupCommit:
             raise
         batch.members += 1
         self._end_turn(batch)
-        if not batch.done:
-            with self._done:
-                while not batch.done:
-                    self._done.wait()
+        self._wait(batch)
         if batch.error is not None:
             raise CommitFailed("the transaction could not be committed") from batch.error
         if refusal is not None:
             raise refusal
+
+    def _wait(self, batch: _Batch) -> None:
+        """Until the turn's commit (or its failure) is over."""
+        if not batch.done:
+            with self._done:
+                while not batch.done:
+                    self._done.wait()
 
     def run_all(self, works: Sequence[Callable[[Tx], Any]]) -> list[Outcome]:
         """Run each of ``works`` as a transaction of its own, one after another on this thread,
@@ -463,10 +467,7 @@ class _GroupCommit:
                     break
         finally:
             self._end_turn(batch)
-        if not batch.done:
-            with self._done:
-                while not batch.done:
-                    self._done.wait()
+        self._wait(batch)
         if batch.error is not None:
             failed = CommitFailed("the transaction could not be committed")
             failed.__cause__ = batch.error

@@ -5,39 +5,19 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import redis
+from bench.guard_speed import CountingRedis
 
 from shopshield.guard.counters import CounterStore, MemoryCounters, RedisCounters
 
 REDIS_URL = os.environ.get("SHOPSHIELD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-class CountingRedis(redis.Redis):  # type: ignore[type-arg]
-    """A real client that counts network round trips: each pipeline run, each plain command."""
-
-    trips = 0
-
-    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Any:
-        client = self
-
-        class Counted(redis.client.Pipeline):  # type: ignore[type-arg]
-            def execute(self, raise_on_error: bool = True) -> Any:
-                client.trips += 1
-                return super().execute(raise_on_error)
-
-        return Counted(self.connection_pool, self.response_callbacks, transaction, shard_hint)
-
-    def execute_command(self, *args: Any, **options: Any) -> Any:
-        self.trips += 1
-        return super().execute_command(*args, **options)
-
-
 @pytest.fixture
 def redis_client() -> Iterator[CountingRedis]:
-    client = CountingRedis.from_url(REDIS_URL)
+    client = CountingRedis(connection_pool=redis.ConnectionPool.from_url(REDIS_URL))
     try:
         client.ping()
     except redis.RedisError as exc:  # the suite needs Redis: fail loudly rather than skip
