@@ -8,11 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import text
 
 from shopshield.bootstrap import build
 from shopshield.settings import Settings
 from tests.guard.conftest import REDIS_URL
-from tests.helpers import World, make_world
+from tests.helpers import World, make_world, stored_events
 
 PASSWORD_SHA1 = hashlib.sha1(b"correct horse battery").hexdigest()  # noqa: S324 - HIBP-style
 
@@ -138,3 +139,43 @@ def test_a_missing_redis_never_turns_a_login_into_an_error(settings: Settings) -
         assert "shopshield_login_counter_fallbacks_total" in metrics
     finally:
         container.close()
+
+
+def test_a_named_customers_success_is_their_login_in_the_access_log(world: World) -> None:
+    _, body = assess(world, device_id="phone-1", ip="203.0.113.9")
+    response = world.post(
+        "service", f"/v1/logins/{body['attempt_id']}/outcome", {"outcome": "success", "customer_id": "c1001"}
+    )
+    assert response.status_code == 200 and response.json()["login_recorded"] is True
+    [event] = stored_events(world.container, action="login")
+    assert (event.actor_id, event.actor_kind, event.customer_id) == ("c1001", "customer", "c1001")
+    assert event.source_ip == "203.0.113.9" and event.outcome == "ok"
+    # Failures are not logins; an outcome without a customer id records nothing.
+    _, other = assess(world)
+    world.post(
+        "service", f"/v1/logins/{other['attempt_id']}/outcome", {"outcome": "bad_password", "customer_id": "c1001"}
+    )
+    _, third = assess(world)
+    plain = world.post("service", f"/v1/logins/{third['attempt_id']}/outcome", {"outcome": "success"})
+    assert "login_recorded" not in plain.json()
+    assert len(stored_events(world.container, action="login")) == 1
+    bad = world.post(
+        "service", f"/v1/logins/{third['attempt_id']}/outcome", {"outcome": "success", "customer_id": "1 3"}
+    )
+    assert bad.status_code == 422
+
+
+def test_a_login_event_that_cannot_be_written_does_not_fail_the_login(world: World) -> None:
+    engine = world.container.engine
+    with engine.begin() as conn:  # a real fault: the log's table is away
+        conn.execute(text("ALTER TABLE access_events RENAME TO access_events_away"))
+    try:
+        _, body = assess(world)
+        response = world.post(
+            "service", f"/v1/logins/{body['attempt_id']}/outcome", {"outcome": "success", "customer_id": "c1001"}
+        )
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE access_events_away RENAME TO access_events"))
+    assert response.status_code == 200 and response.json()["login_recorded"] is False
+    assert world.container.metrics.get_sample_value("shopshield_login_events_failed_total") == 1.0

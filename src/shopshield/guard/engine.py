@@ -19,6 +19,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
 import orjson
@@ -112,6 +113,11 @@ class GuardMetrics:
             "Counter batches run on local memory because Redis was unavailable",
             registry=self.registry,
         )
+        self.events_failed = Counter(
+            "shopshield_login_events_failed",
+            "Successful logins whose access event could not be recorded",
+            registry=self.registry,
+        )
         self.attack_mode = Gauge("shopshield_login_attack_mode", "1 while attack mode is on", registry=self.registry)
 
 
@@ -153,11 +159,21 @@ class Assessment:
 
 
 @dataclass(frozen=True, slots=True)
+class Settled:
+    """An outcome taken in: the actions for the store, and the attempt's address and time."""
+
+    actions: list[Action]
+    address: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class _Context:
     """What an outcome needs from its assessment; all known before the counters are read, so it
     travels in the assessment's one batch."""
 
     username: str
+    address: str  # the client's IP as sent, for the outcome's login event; sealed in a shared store
     account: str
     ip: str
     network: str
@@ -170,15 +186,15 @@ class _Context:
 
     def dump(self) -> bytes:
         return orjson.dumps([
-            self.username, self.account, self.ip, self.network, self.device, self.place,
+            self.username, self.address, self.account, self.ip, self.network, self.device, self.place,
             self.breached, self.leaked, self.attack, self.ts,
         ])  # fmt: skip
 
     @classmethod
     def load(cls, raw: bytes) -> _Context:
         v: list[Any] = orjson.loads(raw)
-        place = (float(v[5][0]), float(v[5][1])) if v[5] else None
-        return cls(v[0], v[1], v[2], v[3], v[4], place, bool(v[6]), bool(v[7]), bool(v[8]), float(v[9]))
+        place = (float(v[6][0]), float(v[6][1])) if v[6] else None
+        return cls(v[0], v[1], v[2], v[3], v[4], v[5], place, bool(v[7]), bool(v[8]), bool(v[9]), float(v[10]))
 
 
 class Guard:
@@ -234,6 +250,7 @@ class Guard:
         leaked = self._pairs.contains(attempt.username, attempt.password_sha1) if self._pairs is not None else False
         context = _Context(
             username=attempt.username,
+            address=attempt.ip,
             account=account,
             ip=ip,
             network=network,
@@ -340,12 +357,21 @@ class Guard:
 
     def report(self, attempt_id: str, outcome: Outcome) -> list[Action]:
         """Learn what the store found; returns the actions the store should take now."""
+        return self.settle(attempt_id, outcome).actions
+
+    def settle(self, attempt_id: str, outcome: Outcome) -> Settled:
+        """``report``, and where and when the attempt came from (for the login's access event)."""
         self.metrics.outcomes.labels(outcome.value).inc()
         context = self._context(attempt_id, outcome)
+        where = (context.address, datetime.fromtimestamp(context.ts, UTC))
         if outcome.is_failure:
-            return self._record_failure(context, attempt_id, context.ts, unknown=outcome is Outcome.UNKNOWN_USER)
+            failed = self._record_failure(context, attempt_id, context.ts, unknown=outcome is Outcome.UNKNOWN_USER)
+            return Settled(failed, *where)
         if outcome is Outcome.CHALLENGE_PASSED:
-            return []
+            return Settled([], *where)
+        return Settled(self._succeed(attempt_id, context), *where)
+
+    def _succeed(self, attempt_id: str, context: _Context) -> list[Action]:
         # Success. Whether the login was new to the account is read in the same batch, before the
         # device and network are remembered (a pipeline runs its commands in order).
         w = self.config.windows

@@ -7,6 +7,7 @@ thread pool (``_run``).
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,12 +16,15 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
+from shopshield.db import transaction
 from shopshield.errors import NotFound
-from shopshield.guard.engine import UnknownAttempt
-from shopshield.guard.models import Attempt
+from shopshield.guard import service
+from shopshield.guard.engine import Settled, UnknownAttempt
+from shopshield.guard.models import Attempt, Outcome
 from shopshield.guard.schemas import AssessIn, HistoryIn, OutcomeIn
 from shopshield.web import JSON, Call, CallDep
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/logins", tags=["login protection"])
 ASSESS = "logins.assess"
 READ = "logins.read"
@@ -62,10 +66,36 @@ async def assess(body: AssessIn, call: CallDep) -> JSON:
 async def outcome(attempt_id: AttemptId, body: OutcomeIn, call: CallDep) -> JSON:
     call.ctx.policies.require(call.who.role, ASSESS)
     try:
-        actions = await _run(call, lambda: call.ctx.guard.report(attempt_id, body.outcome))
+        settled = await _run(call, lambda: call.ctx.guard.settle(attempt_id, body.outcome))
     except UnknownAttempt:
         raise NotFound("no assessment awaits an outcome under this id (unknown, answered or expired)") from None
-    return JSON({"attempt_id": attempt_id, "actions": [a.as_json() for a in actions]})
+    recorded = False
+    if body.customer_id is not None and body.outcome is Outcome.SUCCESS:
+        recorded = await run_in_threadpool(_record_login, call, body.customer_id, settled)
+    body_out = {"attempt_id": attempt_id, "actions": [a.as_json() for a in settled.actions]}
+    return JSON({**body_out, "login_recorded": recorded} if body.customer_id is not None else body_out)
+
+
+def _record_login(call: Call, customer_id: str, settled: Settled) -> bool:
+    """The login as an access event. Logins degrade gracefully: if the database cannot take it,
+    the store still gets its answer (``login_recorded: false``), and the failure is logged by
+    attempt only and counted."""
+    ctx = call.ctx
+    try:
+        with transaction(ctx.engine) as tx:
+            service.record_login(
+                audit=ctx.audit,
+                tx=tx,
+                customer_id=customer_id,
+                address=settled.address,
+                channel=call.caller.channel,
+                at=settled.at,
+            )
+    except Exception as exc:
+        log.error("login event not recorded: %s", type(exc).__name__)
+        ctx.guard.metrics.events_failed.inc()
+        return False
+    return True
 
 
 @router.post("/history", summary="Learn successful logins from the store's own records as familiar")
