@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from shopshield.bootstrap import build
 from shopshield.settings import Settings
+from tests.factories import customer
 from tests.guard.conftest import REDIS_URL
 from tests.helpers import World, make_world, stored_events
 
@@ -179,3 +180,16 @@ def test_a_login_event_that_cannot_be_written_does_not_fail_the_login(world: Wor
             conn.execute(text("ALTER TABLE access_events_away RENAME TO access_events"))
     assert response.status_code == 200 and response.json()["login_recorded"] is False
     assert world.container.metrics.get_sample_value("shopshield_login_events_failed_total") == 1.0
+
+
+def test_the_customer_sees_their_login_in_their_access_report(world: World) -> None:
+    stored = customer(1)
+    assert world.post("service", "/v1/customers", stored).status_code == 201
+    _, body = assess(world, device_id="phone-1", ip="198.51.100.20")
+    done = {"outcome": "success", "customer_id": stored["customer_id"]}
+    assert world.post("service", f"/v1/logins/{body['attempt_id']}/outcome", done).json()["login_recorded"]
+    report = world.get("supervisor", f"/v1/customers/{stored['customer_id']}/access-report")
+    assert report.status_code == 200, report.text
+    logins = [e for e in report.json()["items"] if e["action"] == "login"]
+    assert len(logins) == 1
+    assert logins[0]["actor"] == {"id": stored["customer_id"], "role": "customer", "kind": "customer"}
