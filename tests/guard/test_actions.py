@@ -37,7 +37,7 @@ class Store:
                 self.end_headers()
 
             def log_message(self, *args: object) -> None:
-                pass
+                """Quiet: the stdlib server would print every request to stderr."""
 
         self.server = HTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/shopshield"

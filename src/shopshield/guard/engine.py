@@ -455,12 +455,11 @@ class Guard:
         return actions
 
     def status(self) -> dict[str, Any]:
+        """Attack mode and the counters in use; the password stores report their own state."""
         return {
             "attack_mode": self.attack.on,
             "attack_mode_since": self.attack.since if self.attack.on else None,
             "counters": self.counters.backend,
-            "breached_passwords": self._passwords is not None,
-            "leaked_pairs": self._pairs is not None,
             "locations": self._locations is not None,
         }
 

@@ -73,11 +73,13 @@ class Progress(Protocol):
 
 
 class _Silent:
+    """Progress for callers without a bar (tests, the bench, the guard's replay): reports nothing."""
+
     def phase(self, description: str, total: int) -> None:
-        pass
+        """Nothing to show."""
 
     def advance(self, amount: int) -> None:
-        pass
+        """Nothing to show."""
 
 
 # -- generations ----------------------------------------------------------------------------------
@@ -361,7 +363,7 @@ class _NoFilter:
         return 0
 
     def close(self) -> None:
-        pass
+        """An absent corpus holds no filter memory to free."""
 
 
 @dataclass(frozen=True)
