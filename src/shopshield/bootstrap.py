@@ -20,7 +20,7 @@ from shopshield.audit.service import AuditLog, Checkpointer
 from shopshield.audit.signing import CheckpointSigner
 from shopshield.audit.witness import FileWitness
 from shopshield.db import make_engine, session_factory, transaction
-from shopshield.guard.actions import ActionSink, MemorySink, WebhookSink
+from shopshield.guard.actions import ActionSink, ReturnOnly, WebhookSink
 from shopshield.guard.config import GuardConfigError, load_config
 from shopshield.guard.counters import CounterStore, MemoryCounters, RedisCounters, Resilient
 from shopshield.guard.engine import Guard, GuardMetrics, Hasher, PairList, PasswordCorpus
@@ -144,7 +144,7 @@ def build_guard(
         )
     else:
         counters = MemoryCounters()
-    actions: ActionSink = MemorySink()
+    actions: ActionSink = ReturnOnly()
     if settings.guard_webhook_url is not None:
         if settings.guard_webhook_secret is None:
             raise GuardConfigError("SHOPSHIELD_GUARD_WEBHOOK_URL needs SHOPSHIELD_GUARD_WEBHOOK_SECRET to sign with")

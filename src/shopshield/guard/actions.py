@@ -47,9 +47,16 @@ class ActionSink(Protocol):
     def deliver(self, *, attempt_id: str, username: str, actions: Sequence[Action], at: float) -> None: ...
 
 
+class ReturnOnly:
+    """A server without a webhook: the actions go back in the outcome response only, and nothing
+    (no username) is kept."""
+
+    def deliver(self, *, attempt_id: str, username: str, actions: Sequence[Action], at: float) -> None:
+        """The outcome response already carries them."""
+
+
 class MemorySink:
-    """Keeps the latest deliveries: replays and tests read them back; bounded, so a server without
-    a webhook does not grow (its store acts on the outcome response instead)."""
+    """Keeps the latest deliveries (bounded): replays and tests read them back."""
 
     def __init__(self, capacity: int = 10_000) -> None:
         self.delivered: deque[tuple[str, str, tuple[Action, ...]]] = deque(maxlen=capacity)
