@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from shopshield import ids
 from shopshield.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shopshield.principals.models import Principal, PrincipalRow
 from shopshield.tickets.models import CLOSED, OPEN, TicketRow
@@ -51,7 +51,7 @@ def open_ticket(*, session: Session, policies: PolicySet, caller: Principal, tic
     assignee = session.get(PrincipalRow, ticket.assignee_id)
     if assignee is None or assignee.disabled_at is not None:
         raise InvalidInput("assignee_id: must be an active principal", field="assignee_id")
-    ticket_id = ticket.ticket_id or f"tk-{uuid.uuid4().hex[:16]}"
+    ticket_id = ticket.ticket_id or ids.new_id("tk-")
     if session.get(TicketRow, ticket_id) is not None:
         raise Conflict("the ticket already exists")
     row = TicketRow(
