@@ -72,6 +72,18 @@ def _event(actor: str, outcome: str = "denied") -> AccessEvent:
     )
 
 
+def _refuse_in_transaction(container: Container) -> None:
+    with transaction(container.engine) as tx:
+        container.audit.record(tx, _event("poisoned"), now=datetime.now(UTC))
+        raise AccessDenied("refused")
+
+
+def _refuse_in_unit_of_work(container: Container) -> None:
+    with unit_of_work(container.sessions) as session:
+        container.audit.record(Tx.of_session(session), _event("poisoned"), now=datetime.now(UTC))
+        raise AccessDenied("refused")
+
+
 def test_a_refusal_that_cannot_be_recorded_fails_and_leaves_the_pool_clean(world: World) -> None:
     """The attack over HTTP: denied courier reads whose events the database refuses, each followed
     by an innocent agent's read on the same pool. Every innocent read succeeds; every refusal is
@@ -114,9 +126,8 @@ def test_transaction_rolls_back_a_refusal_it_cannot_record(container: Container)
     pool hands out afterwards is usable."""
     with events_refused_for(container, "poisoned"):
         for _ in range(ROUNDS):
-            with pytest.raises(RefusalNotRecorded), transaction(container.engine) as tx:
-                container.audit.record(tx, _event("poisoned"), now=datetime.now(UTC))
-                raise AccessDenied("refused")
+            with pytest.raises(RefusalNotRecorded):
+                _refuse_in_transaction(container)
             with transaction(container.engine) as tx:
                 container.audit.record(tx, _event("innocent", "ok"), now=datetime.now(UTC))
     assert [e.actor_id for e in stored_events(container)] == ["innocent"] * ROUNDS
@@ -125,9 +136,8 @@ def test_transaction_rolls_back_a_refusal_it_cannot_record(container: Container)
 def test_unit_of_work_rolls_back_a_refusal_it_cannot_record(container: Container) -> None:
     with events_refused_for(container, "poisoned"):
         for _ in range(ROUNDS):
-            with pytest.raises(RefusalNotRecorded), unit_of_work(container.sessions) as session:
-                container.audit.record(Tx.of_session(session), _event("poisoned"), now=datetime.now(UTC))
-                raise AccessDenied("refused")
+            with pytest.raises(RefusalNotRecorded):
+                _refuse_in_unit_of_work(container)
             with unit_of_work(container.sessions) as session:
                 container.audit.record(Tx.of_session(session), _event("innocent", "ok"), now=datetime.now(UTC))
     assert [e.actor_id for e in stored_events(container)] == ["innocent"] * ROUNDS
