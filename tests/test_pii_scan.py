@@ -136,7 +136,8 @@ def _exercise_http(world: World, customers: list[dict[str, Any]]) -> list[bytes]
     cid = first["customer_id"]
     expect(world.get("agent", f"/v1/customers/{cid}"), 200)
     expect(world.get("service", "/v1/customers", params={"mobile": first["mobile"]}), 200)
-    expect(world.get("partner", "/v1/customers", params={"mobile": second["mobile"]}), 200)
+    # A partner may not search by a mobile it sees masked (decision 0015): a recorded refusal.
+    expect(world.get("partner", "/v1/customers", params={"mobile": second["mobile"]}), 403)
     expect(world.post("service", "/v1/customers/search", {"id_number": third["id_number"]}), 200)
     ticket = world.ticket("agent", cid)
     reveal = {"fields": ["mobile"], "purpose": "refund_dispute", "ticket_id": ticket}
