@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from shopshield import migrations
+from shopshield.alerts.service import AlertMetrics
 from shopshield.audit.service import AuditLog, Checkpointer
 from shopshield.audit.signing import CheckpointSigner
 from shopshield.audit.witness import FileWitness
@@ -93,15 +94,16 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
     )
     sessions = session_factory(engine)
     audit = AuditLog(signer=CheckpointSigner(settings.effective_signing_key_file(), settings.audit_origin))
+    metrics = CollectorRegistry()
     vault = Vault(
         keys=data_keys,
         blind_index_key=master.blind_index_key,
         policies=policies,
         tz=ZoneInfo(settings.timezone),
         audit=audit,
+        alert_metrics=AlertMetrics(metrics),
     )
     authenticator = Authenticator(sessions=sessions, policies=policies, cache_seconds=settings.token_cache_seconds)
-    metrics = CollectorRegistry()
     passwords = BreachedPasswords(settings.effective_passwords_dir())
     pairs = LeakedPairs(settings.effective_passwords_dir(), lambda: derive_pairs_key(master.blind_index_key()))
     return Container(

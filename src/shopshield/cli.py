@@ -1,5 +1,5 @@
 """The ``shopshield`` command: serve the API and administer principals, keys, exports, scam reports,
-canaries and breach response."""
+canaries, breach response and security alerts."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rich.console import Console
 
 from shopshield.access.cli import access_report
 from shopshield.access.cli import app as export_app
+from shopshield.alerts.cli import app as alerts_app
 from shopshield.audit.cli import app as audit_app
 from shopshield.breach.cli import app as breach_app
 from shopshield.canary.cli import app as canary_app
@@ -41,6 +42,7 @@ app.add_typer(canary_app, name="canary")
 app.add_typer(breach_app, name="breach")
 app.add_typer(passwords_app, name="passwords")
 app.add_typer(guard_app, name="guard")
+app.add_typer(alerts_app, name="alerts")
 console = Console(stderr=True)
 
 

@@ -49,7 +49,9 @@ class Settings(BaseSettings):
         ge=0.0,
         description="How long a verified API token stays cached; bounds revocation delay.",
     )
-    timezone: str = Field(default="Asia/Shanghai", description="Time zone that defines a 'day' for quotas.")
+    timezone: str = Field(
+        default="Asia/Shanghai", description="Time zone whose days (and hours) the quotas and search limits count."
+    )
     audit_origin: str = Field(
         default="shopshield/audit",
         min_length=1,
