@@ -18,6 +18,7 @@ from typing import Protocol
 import orjson
 
 from shopshield.audit.signing import CheckpointError, Verifier
+from shopshield.files import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class FileWitness:
         self._lock = threading.Lock()
 
     def add(self, tree_size: int, note: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         line = orjson.dumps({"tree_size": tree_size, "note": note}) + b"\n"
         with self._lock:
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
