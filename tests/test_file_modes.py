@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -100,16 +101,14 @@ def test_files_made_in_process_are_owner_only_whatever_the_umask(
         runner = CliRunner()
         for args in (
             ["passwords", "build", str(_tiny_corpus(tmp_path))],
-            ["export", "accesses", "--out", str(data_dir / "exports" / "accesses.parquet")],
+            ["export", "accesses", "--out", str(data_dir / "accesses.parquet")],
             ["reports", "casefile", "--out", str(data_dir / "case-2016-07")],
             ["breach", "scope", "--actor", world.ids["agent"], "--since", "2000-01-01", "--out", str(data_dir / "b-1")],
         ):
-            if args[0] == "export":
-                (data_dir / "exports").mkdir(mode=0o700)
             result = runner.invoke(app, args, env=env)
             assert result.exit_code == 0, (args, result.output)
         made = {p.relative_to(data_dir).as_posix() for p in data_dir.rglob("*")}
-        expected = {"keys/master-keys.json", "keys/audit-checkpoint.pem", "exports/accesses.parquet"}
+        expected = {"keys/master-keys.json", "keys/audit-checkpoint.pem", "accesses.parquet"}
         expected |= {"case-2016-07/index.html", "case-2016-07/reports.csv", "b-1/customers.csv"}
         if backend == "sqlite":
             expected |= {"shopshield.db", "shopshield.db-wal", "shopshield.db-shm", "keys/keystore.db"}
@@ -160,8 +159,6 @@ def _token(output: str) -> str:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
