@@ -21,6 +21,7 @@ from shopshield.audit.service import AuditLog, Checkpointer
 from shopshield.audit.signing import CheckpointSigner
 from shopshield.audit.witness import FileWitness
 from shopshield.db import make_engine, session_factory, transaction
+from shopshield.files import private_sqlite_file
 from shopshield.guard.actions import ActionSink, ReturnOnly, WebhookSink
 from shopshield.guard.config import GuardConfigError, load_config
 from shopshield.guard.counters import CounterStore, MemoryCounters, RedisCounters, Resilient
@@ -78,6 +79,8 @@ class Container:
 def build(settings: Settings, *, migrate: bool = True) -> Container:
     """Wire every adapter for ``settings``: SQLite or PostgreSQL, the local key file, policies."""
     settings.ensure_data_dir()
+    for url in (settings.effective_database_url(), settings.effective_keystore_url()):
+        private_sqlite_file(url)
     engine = make_engine(settings.effective_database_url())
     keystore_engine = make_engine(settings.effective_keystore_url())
     if migrate:

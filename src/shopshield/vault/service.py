@@ -454,11 +454,14 @@ def reveal(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str, request: R
 def _ticket_problem(ticket: tuple[Any, ...] | None, principal: Principal, customer_id: str) -> str | None:
     if ticket is None:
         return "ticket does not exist"
-    status, assignee_id, ticket_customer = ticket
+    status, assignee_id, ticket_customer, created_by = ticket
     if status != OPEN:
         return "ticket is not open"
     if assignee_id != principal.principal_id:
         return "ticket is not assigned to the caller"
+    if created_by == principal.principal_id:
+        # Tickets opened before self-assignment was refused at opening (decision 0019) stay useless.
+        return "ticket was opened by its own assignee: a reveal needs a ticket from a second person"
     if ticket_customer != customer_id:
         return "ticket is about another customer"
     return None
