@@ -152,11 +152,20 @@ class KeyStorePurger:
 
     def _purge_postgres(self, deadline: float, *, compact: bool) -> str | None:
         with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            if not connection.scalar(
-                text("SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = to_regclass(:t)"),
+            may_vacuum, deferred = connection.execute(
+                text(
+                    "SELECT pg_has_role(relowner, 'USAGE'), "
+                    "coalesce(current_setting('vacuum_defer_cleanup_age', true), '0') "
+                    "FROM pg_class WHERE oid = to_regclass(:t)"
+                ),
                 {"t": self._table},
-            ):
+            ).one()
+            if not may_vacuum:
                 return f"the key store's database user may not VACUUM {self._table} (it must own the table)"
+            if deferred != "0":
+                # PostgreSQL 15 and older can keep dead rows this many transactions longer than any
+                # session needs them, which the wait below cannot see.
+                return "vacuum_defer_cleanup_age is set on the key store's server; set it to 0"
             # Every key deleted before this point has an older transaction id than the mark.
             mark = connection.scalar(text("SELECT CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text)"))
             while connection.scalar(_HOLDERS, {"mark": mark}):
