@@ -25,6 +25,7 @@ from shopshield.cli import app
 from shopshield.keys.envelope import DecryptionError, data_key_aad, field_aad, open_sealed
 from shopshield.keys.keyring import LocalKeyFile
 from shopshield.keys.models import DataKey
+from shopshield.keys.rotation import rotate
 from shopshield.settings import Settings
 from shopshield.vault.models import CustomerRow
 from tests.factories import customer
@@ -185,6 +186,29 @@ def test_backup_and_master_key_no_longer_recover_an_erased_customer(
     assert world.delete("service", f"/v1/customers/{cid}").json()["key_destroyed"] is True
 
     assert attack() is None
+
+
+def test_an_older_wrapping_and_an_older_key_file_recover_nothing_either(
+    world: World, settings: Settings, tmp_path: Path
+) -> None:
+    bodies = _store(world, 4)
+    victim = bodies[2]
+    cid = victim["customer_id"]
+    key_id, name_ct = _backup(world.container, settings, tmp_path)[cid]
+    before = _wrapped(world.container, key_id)
+    old_key_file = tmp_path / "master-keys-before-rotation.json"
+    old_key_file.write_bytes(settings.effective_master_key_file().read_bytes())
+    rotate(world.container.master, world.container.data_keys, grace_seconds=0)
+    after = _wrapped(world.container, key_id)
+    assert before != after
+
+    assert world.delete("service", f"/v1/customers/{cid}").json()["key_destroyed"] is True
+
+    assert _copies(world.container, settings, before) == []
+    assert _copies(world.container, settings, after) == []
+    blobs = [blob for _where, blob in _key_store_blobs(world.container, settings)]
+    for key_file in (old_key_file, settings.effective_master_key_file()):
+        assert _recover_name(cid, key_id, name_ct, key_file, blobs) is None
 
 
 @contextmanager
