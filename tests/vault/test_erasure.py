@@ -9,6 +9,7 @@ version on every page of the key table (pageinspect, as a superuser or anyone wi
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -297,3 +298,55 @@ def test_compaction_clears_what_free_space_still_holds(world: World, settings: S
     for body in bodies[:-1]:  # every other key survived the rewrite
         view = world.get("agent", f"/v1/customers/{body['customer_id']}")
         assert view.status_code == 200, view.text
+
+
+@contextmanager
+def _lock(container: Container, settings: Settings) -> Iterator[None]:
+    """Another session holding a lock on the key store that a compaction needs."""
+    if container.keystore_engine.dialect.name == "sqlite":
+        conn = sqlite3.connect(_keystore_dir(settings) / "keystore.db", isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")  # the write lock, as a stuck writer would hold it
+        try:
+            yield
+        finally:
+            conn.execute("ROLLBACK")
+            conn.close()
+        return
+    engine = create_engine(settings.effective_keystore_url())
+    try:
+        with engine.connect() as pg:
+            pg.execute(text("LOCK TABLE vault_data_keys IN SHARE UPDATE EXCLUSIVE MODE"))
+            yield
+            pg.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_a_locked_key_store_fails_the_compaction_with_a_reason(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    container = build(settings.model_copy(update={"keystore_purge_timeout_seconds": 0.3}), migrate=False)
+    world = make_world(container)
+    try:
+        bodies = _store(world, 3)
+        cid = bodies[0]["customer_id"]
+        wrapped = _wrapped(container, _key_id(container, cid))
+        assert world.delete("service", f"/v1/customers/{cid}").json()["key_destroyed"] is True
+
+        with _lock(container, settings), caplog.at_level(logging.WARNING, logger="shopshield.keys.purge"):
+            refused = container.data_keys.purge(compact=True)
+
+        assert refused.complete is False
+        assert refused.reason is not None and refused.reason.endswith("run `shopshield keys purge`")
+        held = "database is locked" if world.container.keystore_engine.dialect.name == "sqlite" else "held the"
+        assert held in refused.reason
+        assert [r.getMessage() for r in caplog.records] == [
+            f"deleted data keys may still be in the key store: {refused.reason}"
+        ]
+        done = _cli(settings, "keys", "purge", "--compact")
+        assert done.exit_code == 0, done.output
+        assert _copies(container, settings, wrapped, raw_pages=True) == []
+        assert world.get("agent", f"/v1/customers/{bodies[1]['customer_id']}").status_code == 200
+    finally:
+        world.client.close()
+        container.close()

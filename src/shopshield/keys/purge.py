@@ -11,6 +11,7 @@ not (docs/decisions/0017-erasure-leaves-no-key-bytes.md).
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -99,18 +100,22 @@ class KeyStorePurger:
         made without secure_delete (before this version). It locks the key store while it runs."""
         started = time.monotonic()
         deadline = started + self._timeout
+        failure: Exception | None = None
         try:
             if self.backend == "sqlite":
                 reason = self._purge_sqlite(deadline, compact=compact)
             else:
                 reason = self._purge_postgres(deadline, compact=compact)
-        except DBAPIError as exc:
-            # The delete itself is committed; only the clean-up failed, and the next purge retries it.
-            reason = f"the key store failed during the purge ({type(exc.orig).__name__})"
-            log.warning("key store purge failed", exc_info=True)
+        except (DBAPIError, sqlite3.Error) as exc:
+            # The delete is committed whatever happens here; the next purge retries the clean-up.
+            # Purge statements carry no personal data, so the driver's message is safe to show.
+            failure = exc
+            cause = exc.orig if isinstance(exc, DBAPIError) else exc
+            message = (str(cause).strip().splitlines() or [type(cause).__name__])[0][:200]
+            reason = f"the key store refused the purge ({message}); repeat the erase or run `shopshield keys purge`"
         seconds = time.monotonic() - started
         if reason is not None:
-            log.warning("deleted data keys may still be in the key store: %s", reason)
+            log.warning("deleted data keys may still be in the key store: %s", reason, exc_info=failure)
         return PurgeResult(complete=reason is None, reason=reason, seconds=seconds)
 
     # -- SQLite ------------------------------------------------------------------------------
@@ -143,7 +148,8 @@ class KeyStorePurger:
                 return None
             if time.monotonic() >= deadline:
                 return (
-                    f"a reader kept the key store's write-ahead log open for {self._timeout:g} s; "
+                    f"another connection kept reading or writing the key store's write-ahead log for "
+                    f"{self._timeout:g} s; "
                     "repeat the erase or run `shopshield keys purge`"
                 )
             time.sleep(_POLL_SECONDS)
