@@ -28,6 +28,8 @@ from shopshield.guard.counters import CounterStore, MemoryCounters, RedisCounter
 from shopshield.guard.engine import Guard, GuardMetrics, Hasher, PairList, PasswordCorpus
 from shopshield.guard.networks import Locations
 from shopshield.keys.keyring import LocalKeyFile
+from shopshield.keys.models import DataKey
+from shopshield.keys.purge import KeyStorePurger, make_keystore_engine
 from shopshield.keys.service import DataKeys
 from shopshield.passwords.pairs import derive_pairs_key
 from shopshield.passwords.service import BreachedPasswords, LeakedPairs
@@ -82,7 +84,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
     for url in (settings.effective_database_url(), settings.effective_keystore_url()):
         private_sqlite_file(url)
     engine = make_engine(settings.effective_database_url())
-    keystore_engine = make_engine(settings.effective_keystore_url())
+    keystore_engine = make_keystore_engine(settings.effective_keystore_url())
     if migrate:
         migrations.upgrade(engine, "main")
         migrations.upgrade(keystore_engine, "keystore")
@@ -93,6 +95,9 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
         keystore=keystore_sessions,
         master=master,
         cache_seconds=settings.data_key_cache_seconds,
+        purger=KeyStorePurger(
+            keystore_engine, table=DataKey.__tablename__, timeout_seconds=settings.keystore_purge_timeout_seconds
+        ),
         refresh_master=master.refresh,
     )
     sessions = session_factory(engine)

@@ -32,6 +32,15 @@ class Settings(BaseSettings):
     master_key_file: Path | None = Field(
         default=None, description="Versioned master key file; default data_dir/keys/master-keys.json."
     )
+    keystore_purge_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0.0,
+        le=300.0,
+        description="How long an erase may wait, after deleting the data key, for the key store to let go of "
+        "the key's last bytes (SQLite: readers of its write-ahead log; PostgreSQL: transactions that began "
+        "before the delete, or a lock on the key table). Past it the erase answers key_destroyed: false and "
+        "says why; a repeated erase or `shopshield keys purge` finishes the job.",
+    )
     policy_file: Path | None = Field(
         default=None, description="Role policy TOML; default is the policy shipped with the package."
     )

@@ -579,13 +579,14 @@ def erase(*, vault: Vault, session: Session, caller: Caller, customer_id: str) -
 
     The key goes first and for good: once it is gone, this customer's ciphertexts in the database
     and in every backup taken before are unreadable, even if the steps after it fail (a repeated
-    erase finishes them). Orders keep their non-personal fields.
+    erase finishes them). Orders keep their non-personal fields. The caller commits, then completes
+    the answer with ``purge_erased_key``.
     """
     _require(vault, caller, "customers.erase")
     row = session.get(CustomerRow, customer_id)
     if row is None:
         raise NotFound("no such customer")
-    shredded = vault.keys.shred(row.key_id)
+    vault.keys.shred(row.key_id)
     now = vault.clock()
     session.execute(
         update(CustomerRow)
@@ -610,11 +611,21 @@ def erase(*, vault: Vault, session: Session, caller: Caller, customer_id: str) -
     session.execute(update(OrderRow).where(OrderRow.customer_id == customer_id).values(items_ct=None))
     session.execute(update(ReturnRequestRow).where(ReturnRequestRow.order_id.in_(order_ids)).values(reason_ct=None))
     vault.audit.record(Tx.of_session(session), caller.event("erase", OK, customer_id=customer_id), now=now)
-    return {
-        "customer_id": customer_id,
-        "erased_at": (row.erased_at or now).isoformat(),
-        "key_destroyed": shredded,
-    }
+    return {"customer_id": customer_id, "erased_at": (row.erased_at or now).isoformat()}
+
+
+def purge_erased_key(*, vault: Vault, erased: Json) -> Json:
+    """Complete an erasure whose transaction has committed: clear the deleted key's bytes from the
+    key store's storage, and say whether that worked.
+
+    It must come after the commit: on PostgreSQL the erase's own transaction, if it shares the key
+    store's database, may keep the deleted row version alive. ``key_destroyed`` is true only when no
+    copy of the key is left in the key store (no row; no row version on PostgreSQL; no page in the
+    write-ahead log or free space on SQLite), also for an erase repeated after that; otherwise
+    ``key_purge_pending`` says why, and a repeated erase or ``shopshield keys purge`` finishes it.
+    """
+    purge = vault.keys.purge()
+    return {**erased, "key_destroyed": purge.complete, "key_purge_pending": purge.reason}
 
 
 # -- orders ---------------------------------------------------------------------------------------

@@ -92,9 +92,11 @@ async def reveal_customer(customer_id: CustomerId, body: RevealIn, call: CallDep
 
 @router.delete("/customers/{customer_id}", summary="Erase a customer by destroying their data key")
 def erase_customer(customer_id: CustomerId, call: CallDep) -> JSON:
+    """`key_destroyed` is true once no copy of the customer's data key is left in the key store's
+    storage; otherwise `key_purge_pending` says why, and repeating the DELETE finishes the job."""
     with unit_of_work(call.ctx.sessions) as session:
-        result = service.erase(vault=call.ctx.vault, session=session, caller=call.caller, customer_id=customer_id)
-    return JSON(result)
+        erased = service.erase(vault=call.ctx.vault, session=session, caller=call.caller, customer_id=customer_id)
+    return JSON(service.purge_erased_key(vault=call.ctx.vault, erased=erased))
 
 
 @router.post("/orders", status_code=201, summary="Store an order; items are sealed with the customer's key")
