@@ -17,9 +17,12 @@ from sqlalchemy import event, func, select
 
 from shopshield.bootstrap import Container
 from shopshield.canary.models import CanaryHitRow, CanaryRow
-from shopshield.db import Base, Statement, Tx, unit_of_work
+from shopshield.db import Base, Statement, Tx, transaction, unit_of_work
 from shopshield.principals import service as principals
+from shopshield.principals.models import Principal
 from shopshield.settings import Settings
+from shopshield.vault import service as vault_service
+from shopshield.vault.service import Caller
 from tests.helpers import World, make_world, stored_events
 
 # A block of 100 numbers, small enough for a test to search all of it as the red team did.
@@ -322,6 +325,41 @@ def test_a_contact_check_does_the_same_database_work_for_a_canary_as_for_any_oth
     assert len(kept) == 3 and all(k.note_ct is None for k in kept)
     checks = stored_events(world.container, actor_id=world.ids["agent"], reason="canary check")
     assert [(e.customer_id, e.outcome) for e in checks[1:]] == [(canary, "ok"), (None, "no_match"), (None, "no_match")]
+
+
+def test_a_search_that_finds_a_canary_does_the_same_work_before_its_answer_as_one_that_finds_a_customer(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [canary] = plant(world)
+    [row] = export(world)
+    _real, _order, real_mobile = store_real(world, 1, email="liujie@qq.com")
+    container = world.container
+    backend = Caller(Principal(world.ids["service"], "service", "service", "service", None))
+
+    def search(mobile: str) -> tuple[list[str], list[str], dict[str, int]]:
+        # What the route does before it answers: the search's own transaction, committed.
+        before = _row_counts(container)
+        with executed(container, monkeypatch) as statements, transaction(container.engine) as tx:
+            found = vault_service.search(vault=container.vault, tx=tx, caller=backend, by="mobile", value=mobile)
+        after = _row_counts(container)
+        written = {table: after[table] - before[table] for table in after if after[table] != before[table]}
+        return [c["customer_id"] for c in found], _comparable(statements), written
+
+    search(real_mobile)  # warms the data key cache
+    found_canary, canary_work, canary_written = search(row["mobile"])
+    found_real, real_work, real_written = search(real_mobile)
+
+    assert (found_canary, found_real) == ([canary], [_real])
+    assert canary_work == real_work
+    assert canary_written == real_written == {"access_events": 1}
+    assert hits(world) == []
+    # The hit is written once the answer is out: over HTTP, by the route's background task.
+    container.vault.canary_watch.flush(container.engine)
+    assert [(h["customer_id"], h["source"], h["recorded_by"]) for h in hits(world)] == [
+        (canary, "search", world.ids["service"])
+    ]
+    container.vault.canary_watch.flush(container.engine)
+    assert len(hits(world)) == 1
 
 
 def test_a_hit_is_logged_for_security_staff_after_it_is_committed(

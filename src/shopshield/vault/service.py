@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from shopshield.access import service as access
 from shopshield.access.models import DENIED, NO_MATCH, NOT_FOUND, OK, QUOTA_EXCEEDED, AccessEvent
 from shopshield.audit.service import AuditLog
-from shopshield.canary import watch as canary_watch
+from shopshield.canary.watch import CanaryWatch
 from shopshield.db import Tx
 from shopshield.errors import (
     AccessDenied,
@@ -73,6 +73,7 @@ class Vault:
     tz: tzinfo
     audit: AuditLog
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    canary_watch: CanaryWatch = field(default_factory=CanaryWatch)
 
 
 @dataclass(frozen=True)
@@ -494,7 +495,7 @@ def search(*, vault: Vault, tx: Tx, caller: Caller, by: str, value: str) -> list
     _consume(vault, tx, caller, "view", policy.views_per_day, amount=len(rows), action="search", fields=(by,))
     results = []
     now = vault.clock()
-    canary_watch.found_by_search(
+    vault.canary_watch.found(
         tx, customer_ids=[r.customer_id for r in rows], searcher=caller.principal.principal_id, now=now
     )
     for row in rows:
