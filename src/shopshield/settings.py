@@ -49,9 +49,14 @@ class Settings(BaseSettings):
     token_cache_seconds: float = Field(
         default=5.0,
         ge=0.0,
-        description="How long a verified API token stays cached; bounds revocation delay.",
+        le=60.0,
+        description="How long a verified API token stays cached (0-60 s). The bound on revocation: a principal "
+        "disabled by another process (the CLI, another instance) still authenticates here for at most this long; "
+        "one disabled through this instance's API fails from its next request.",
     )
-    timezone: str = Field(default="Asia/Shanghai", description="Time zone that defines a 'day' for quotas.")
+    timezone: str = Field(
+        default="Asia/Shanghai", description="Time zone whose days (and hours) the quotas and search limits count."
+    )
     audit_origin: str = Field(
         default="shopshield/audit",
         min_length=1,

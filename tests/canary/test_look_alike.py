@@ -198,13 +198,15 @@ def hits(world: World) -> list[dict[str, Any]]:
 
 
 def test_searching_the_number_block_raises_a_hit_per_canary_naming_the_searcher(world: World) -> None:
+    # The store backend's token is the one that may still search a whole block within its limits
+    # (decision 0015 stops people's roles after a few misses): as if it had leaked.
     planted = plant(world, "partner-a", 3)
     _real, _order, real_mobile = store_real(world, 1, email="liujie@corp-example.cn")
-    [looks_like] = world.post("agent", "/v1/customers/search", {"mobile": real_mobile}).json()["customers"]
+    [looks_like] = world.post("service", "/v1/customers/search", {"mobile": real_mobile}).json()["customers"]
 
     found: dict[str, dict[str, Any]] = {}
     for number in BLOCK:
-        response = world.post("agent", "/v1/customers/search", {"mobile": number})
+        response = world.post("service", "/v1/customers/search", {"mobile": number})
         assert response.status_code == 200, response.text
         for customer in response.json()["customers"]:
             found[customer["customer_id"]] = customer
@@ -215,9 +217,29 @@ def test_searching_the_number_block_raises_a_hit_per_canary_naming_the_searcher(
         assert (customer["masked"], customer["revealable"]) == (looks_like["masked"], looks_like["revealable"])
     recorded = hits(world)
     assert sorted((h["customer_id"], h["recipient"], h["source"], h["recorded_by"]) for h in recorded) == sorted(
-        (c, "partner-a", "search", world.ids["agent"]) for c in planted
+        (c, "partner-a", "search", world.ids["service"]) for c in planted
     )
     assert {(h["channel"], h["note"], h["report_id"]) for h in recorded} == {(None, None, None)}
+
+
+def test_an_agent_answering_a_call_from_a_canarys_number_raises_a_hit_and_sees_a_customer(world: World) -> None:
+    [canary] = plant(world)
+    [row] = export(world)
+    _real, _order, real_mobile = store_real(world, 1, email="liujie@corp-example.cn")
+
+    seen = world.post("agent", "/v1/customers/search", {"mobile": row["mobile"], "purpose": "inbound_call"})
+    real = world.post("agent", "/v1/customers/search", {"mobile": real_mobile, "purpose": "inbound_call"})
+
+    assert seen.status_code == real.status_code == 200
+    [customer], [other] = seen.json()["customers"], real.json()["customers"]
+    assert customer["customer_id"] == canary
+    assert {k: v for k, v in customer.items() if k in ("masked", "revealable")} == {
+        k: v for k, v in other.items() if k in ("masked", "revealable")
+    }
+    assert set(customer) == set(other)
+    assert [(h["customer_id"], h["source"], h["recorded_by"]) for h in hits(world)] == [
+        (canary, "search", world.ids["agent"])
+    ]
 
 
 def test_a_search_by_email_that_finds_a_canary_is_a_hit_for_any_role(world: World) -> None:
@@ -370,7 +392,7 @@ def test_a_hit_is_logged_for_security_staff_after_it_is_committed(
 
     with caplog.at_level("WARNING", logger="shopshield"):
         response = world.post("agent", "/v1/canaries/contacts", {"mobile": row["mobile"], "note": "退款"})
-        world.post("agent", "/v1/customers/search", {"mobile": row["mobile"]})
+        world.post("agent", "/v1/customers/search", {"mobile": row["mobile"], "purpose": "inbound_call"})
 
     assert response.json() == {"received": True}
     lines = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "canary hit" in r.getMessage()]

@@ -4,7 +4,7 @@ Every contact check writes one row, canary or not, so that its database work doe
 canary's number from any other (decision 0016). Such a row has no customer and no recipient.
 
 Revision ID: 0008_canary_misses
-Revises: 0006_warnings
+Revises: 0007_security_alerts
 Create Date: 2026-12-04 16:00:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_canary_misses"
-down_revision: str | None = "0006_warnings"
+down_revision: str | None = "0007_security_alerts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
