@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shopshield.vault.masking import PUBLIC_MAIL_DOMAINS
 
 
 class Settings(BaseSettings):
@@ -101,8 +103,25 @@ class Settings(BaseSettings):
         default=None,
         max_length=200,
         pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
-        description="A mail domain the store controls; canaries get an address there. Unset, canaries have no e-mail.",
+        description="A mail domain the store controls; canaries get an address there. Unset, canaries have no e-mail. "
+        "Never a public mail provider's (qq.com, gmail.com, ...): a made-up mailbox there may be a stranger's.",
     )
+    canary_backend: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}$",
+        description="Name or id of the principal the store's backend writes customers as (a role that writes "
+        "customers and orders and sees every field in full, like the shipped service role). A canary's writes "
+        "and export reads are recorded under it, so its access report looks like a customer's. Unset: the one "
+        "active principal of such a role; with none or several, planting and export rows refuse.",
+    )
+
+    @field_validator("canary_email_domain")
+    @classmethod
+    def _not_a_public_provider(cls, value: str | None) -> str | None:
+        # Decoys get random mailbox names: at a public provider those can belong to real people.
+        if value is not None and value in PUBLIC_MAIL_DOMAINS:
+            raise ValueError("must be a domain the store controls, not a public mail provider's")
+        return value
 
     passwords_dir: Path | None = Field(
         default=None,

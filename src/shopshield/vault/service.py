@@ -11,7 +11,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any, NoReturn, cast
@@ -26,6 +26,7 @@ from shopshield.access.models import DENIED, NO_MATCH, NOT_FOUND, OK, QUOTA_EXCE
 from shopshield.alerts import service as alerts
 from shopshield.alerts.models import SEARCH_LIMIT
 from shopshield.audit.service import AuditLog
+from shopshield.canary.watch import CanaryWatch
 from shopshield.db import Tx
 from shopshield.errors import (
     AccessDenied,
@@ -75,6 +76,7 @@ class Vault:
     audit: AuditLog
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     alert_metrics: alerts.AlertMetrics = field(default_factory=alerts.AlertMetrics)
+    canary_watch: CanaryWatch = field(default_factory=CanaryWatch)
 
 
 @dataclass(frozen=True)
@@ -504,6 +506,9 @@ def search(*, vault: Vault, tx: Tx, caller: Caller, by: str, value: str, purpose
         return []
     results = []
     now = vault.clock()
+    vault.canary_watch.found(
+        tx, customer_ids=[r.customer_id for r in rows], searcher=caller.principal.principal_id, now=now
+    )
     for row in rows:
         try:
             aead = vault.keys.get(row.key_id)
@@ -787,69 +792,6 @@ def view_order(*, vault: Vault, tx: Tx, caller: Caller, order_id: str) -> Json:
     out.update(render.access_summary(policy, tuple(shown)))
     vault.audit.record(tx, caller.event(outcome=OK, fields=tuple(shown), **event), now=vault.clock())
     return out
-
-
-def export_customer(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str) -> Json | None:
-    """Everything the vault holds about a customer, in full: fields, addresses, orders with their
-    items and returns. None for a missing or erased customer.
-
-    This is what an export to a recipient of the store's data carries, so it is recorded as one
-    ``export`` event with every field it returns, like any read. It checks no permission and no
-    quota of its own: its one caller, the canary export, requires ``canaries.read`` first (or is
-    the command line, which holds the keys itself). A domain that calls it must do the same.
-    """
-    found = tx.one(q.CUSTOMER, {"customer_id": customer_id})
-    if found is None or found[2] is not None:
-        return None
-    row = q.CustomerRecord._make(found)
-    aead = _aead_for(vault, row)
-    record = _customer_record(customer_id)
-    out: Json = {"customer_id": customer_id}
-    shown: list[str] = []
-    for name in CUSTOMER_FIELDS:
-        value = _open(aead, record, name, getattr(row, f"{name}_ct"))
-        out[name] = value
-        if value is not None:
-            shown.append(name)
-    addresses = [q.AddressRecord._make(a) for a in tx.all(q.ADDRESSES[None], {"customer_id": customer_id})]
-    out["addresses"] = [_full_address(aead, a) for a in addresses]
-    if addresses:
-        shown.extend(ADDRESS_FIELDS)
-    out["orders"] = []
-    for found_order in tx.all(q.CUSTOMER_ORDERS, {"customer_id": customer_id}):
-        order = q.OrderRecord._make(found_order)
-        items = json.loads(_open(aead, _order_record(order.order_id), "items", order.items_ct) or "[]")
-        returns = _returns(tx, aead, order.order_id)
-        out["orders"].append(
-            {
-                "order_id": order.order_id,
-                "merchant_id": order.merchant_id,
-                "placed_at": q.moment(order.placed_at).isoformat(),
-                "status": order.status,
-                "currency": order.currency,
-                "items": items,
-                "returns": [asdict(r) for r in returns],
-            }
-        )
-    if out["orders"]:
-        shown.extend(("items", "returns"))
-    vault.audit.record(tx, caller.event("export", OK, customer_id=customer_id, fields=tuple(shown)), now=vault.clock())
-    return out
-
-
-def _full_address(aead: AESGCM, address: q.AddressRecord) -> Json:
-    record = _address_record(address.address_id)
-    region = _open(aead, record, "region", address.region_ct)
-    province, city, district = region.split(_REGION_SEP) if region is not None else (None, None, None)
-    return {
-        "address_id": address.address_id,
-        "recipient": _open(aead, record, "recipient", address.recipient_ct),
-        "phone": _open(aead, record, "phone", address.phone_ct),
-        "province": province,
-        "city": city,
-        "district": district,
-        "street": _open(aead, record, "street", address.street_ct),
-    }
 
 
 def _returns(tx: Tx, aead: AESGCM, order_id: str) -> list[render.ReturnRequest]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from starlette.background import BackgroundTask
 
 from shopshield.db import run_transaction, unit_of_work
 from shopshield.errors import InvalidInput
@@ -67,7 +68,8 @@ async def _search(call: Call, terms: dict[str, str | None], purpose: str | None)
         call.ctx.engine,
         lambda tx: service.search(vault=vault, tx=tx, caller=caller, by=by, value=value, purpose=purpose),
     )
-    return JSON({"customers": results})
+    # A canary found is written down as a hit after the answer has gone out (canary/watch.py).
+    return JSON({"customers": results}, background=BackgroundTask(vault.canary_watch.flush_after, call.ctx.engine))
 
 
 @router.get("/customers/{customer_id}", summary="The customer as the caller's role may see them")
