@@ -185,8 +185,8 @@ def open_tickets(container: Container, svc: Caller, agent_id: str, customer_ids:
             for cid in customer_ids[first : first + 1000]:
                 open_ticket(
                     session=session,
-                    policies=container.policies,
-                    caller=svc.principal,
+                    vault=container.vault,
+                    caller=svc,
                     ticket=TicketIn(ticket_id=f"tk-{cid}", customer_id=cid, category="refund", assignee_id=agent_id),
                 )
 

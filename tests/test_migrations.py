@@ -14,6 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, create_engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 import shopshield.tables  # noqa: F401  (registers every table on the metadata)
 from shopshield import migrations
@@ -267,7 +268,7 @@ def test_canary_and_warning_revisions_go_both_ways(fresh_engines: dict[migration
     assert set(before_warnings) - set(before_canaries) == {"canaries", "canary_hits"}
     assert before_warnings["canary_hits"]["unique"] == ["uq_canary_hits_report_id"]
 
-    migrations.upgrade(main, "main")
+    migrations.upgrade(main, "main", "0006_warnings")
     assert set(_snapshot(main)) - set(before_warnings) == {"warnings"}
     assert _snapshot(main)["warnings"]["unique"] == ["uq_warnings_case_customer"]
     now = datetime(2016, 7, 20, tzinfo=UTC)
@@ -290,3 +291,28 @@ def test_canary_and_warning_revisions_go_both_ways(fresh_engines: dict[migration
     assert _diff(main, "main") == []
     with main.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM warnings")).scalar_one() == 0
+
+
+def test_security_alerts_revision_goes_both_ways(fresh_engines: dict[migrations.Tree, Engine]) -> None:
+    """0007 adds security_alerts, de-duplicated by a unique key; its downgrade drops it and nothing else."""
+    main = fresh_engines["main"]
+    migrations.upgrade(main, "main", "0006_warnings")
+    before = _snapshot(main)
+    migrations.upgrade(main, "main", "0007_security_alerts")
+    after = _snapshot(main)
+    assert set(after) - set(before) == {"security_alerts"}
+    assert after["security_alerts"]["unique"] == ["uq_security_alerts_dedup_key"]
+    row = (
+        "INSERT INTO security_alerts (alert_id, kind, actor_id, raised_at, last_seen_at, occurrences, status, "
+        "reason, details, dedup_key) VALUES (:id, 'search_limit', 'p-1', :t, :t, 1, 'open', 'r', '{}', 'k-1')"
+    )
+    now = datetime(2026, 12, 2, tzinfo=UTC)
+    with main.begin() as conn:
+        conn.execute(text(row), {"id": "a-1", "t": now})
+    with pytest.raises(IntegrityError), main.begin() as conn:
+        conn.execute(text(row), {"id": "a-2", "t": now})
+
+    migrations.downgrade(main, "main", "0006_warnings")
+    assert _snapshot(main) == before
+    migrations.upgrade(main, "main")
+    assert _diff(main, "main") == []

@@ -178,6 +178,8 @@ def _http_places(world: World) -> list[Attempt]:
             "principal_id",
             lambda v: world.post("admin", "/v1/principals", {"name": "agent-x", "role": "cs_agent", "principal_id": v}),
         ),
+        ("principal_id", lambda v: world.post("admin", f"/v1/principals/{q(v)}/disable")),
+        ("actor_id", lambda v: world.get("admin", "/v1/alerts", params={"actor_id": v})),
         ("report_id", lambda v: world.post("service", "/v1/scam-reports", put(report, "report_id")(v))),
         ("customer_id", lambda v: world.post("service", "/v1/scam-reports", put(report, "customer_id")(v))),
         (
@@ -221,6 +223,7 @@ def _cli_places() -> list[Attempt]:
         ("recipient", lambda v: ["canary", "hits", "--recipient", v]),
         ("actor", lambda v: ["breach", "scope", "--actor", v, "--since", "2026-01-01"]),
         ("case", lambda v: ["breach", "scope", "--actor", "agent-1", "--since", "2026-01-01", "--case", v]),
+        ("actor", lambda v: ["alerts", "list", "--actor", v]),
     ]
 
 

@@ -136,7 +136,8 @@ def _exercise_http(world: World, customers: list[dict[str, Any]]) -> list[bytes]
     cid = first["customer_id"]
     expect(world.get("agent", f"/v1/customers/{cid}"), 200)
     expect(world.get("service", "/v1/customers", params={"mobile": first["mobile"]}), 200)
-    expect(world.get("partner", "/v1/customers", params={"mobile": second["mobile"]}), 200)
+    # A partner may not search by a mobile it sees masked (decision 0015): a recorded refusal.
+    expect(world.get("partner", "/v1/customers", params={"mobile": second["mobile"]}), 403)
     expect(world.post("service", "/v1/customers/search", {"id_number": third["id_number"]}), 200)
     ticket = world.ticket("agent", cid)
     reveal = {"fields": ["mobile"], "purpose": "refund_dispute", "ticket_id": ticket}
@@ -151,6 +152,12 @@ def _exercise_http(world: World, customers: list[dict[str, Any]]) -> list[bytes]
     expect(world.post("agent2", f"/v1/customers/{cid}/reveal", reveal), 403)
     expect(world.post("agent", f"/v1/customers/{cid}/reveal", {**reveal, "fields": ["id_number"]}), 403)
     expect(world.post("agent", f"/v1/customers/{cid}/reveal", {**reveal, "ticket_id": "tk-none"}), 403)
+    # Guessing numbers until the search limit refuses a real one: a refusal, an alert and its log line.
+    call = {"purpose": "inbound_call"}
+    for n in range(world.container.policies.role("cs_agent").search.misses_per_hour):  # type: ignore[union-attr]
+        expect(world.post("agent", "/v1/customers/search", {**call, "mobile": f"1590000{n:04d}"}), 200)
+    expect(world.post("agent", "/v1/customers/search", {**call, "mobile": third["mobile"]}), 429)
+    assert len(world.get("analyst", "/v1/alerts").json()["alerts"]) == 1
     # Conflicts and invalid input carrying personal values.
     expect(world.post("service", "/v1/customers", first), 409)
     expect(world.post("agent", "/v1/customers", factories.customer(CUSTOMERS + 1)), 403)

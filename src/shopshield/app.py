@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopshield import __version__
 from shopshield.access.views import router as access_router
+from shopshield.alerts.views import router as alerts_router
 from shopshield.audit.views import router as audit_router
 from shopshield.bootstrap import Container
 from shopshield.breach.views import router as breach_router
@@ -70,6 +71,7 @@ def create_app(container: Container, *, checkpoints: bool = True) -> FastAPI:
         breach_router,
         passwords_router,
         guard_router,
+        alerts_router,
     ):
         mount(app, router)
 

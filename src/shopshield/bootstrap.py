@@ -16,16 +16,20 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from shopshield import migrations
+from shopshield.alerts.service import AlertMetrics
 from shopshield.audit.service import AuditLog, Checkpointer
 from shopshield.audit.signing import CheckpointSigner
 from shopshield.audit.witness import FileWitness
 from shopshield.db import make_engine, session_factory, transaction
+from shopshield.files import private_sqlite_file
 from shopshield.guard.actions import ActionSink, ReturnOnly, WebhookSink
 from shopshield.guard.config import GuardConfigError, load_config
 from shopshield.guard.counters import CounterStore, MemoryCounters, RedisCounters, Resilient
 from shopshield.guard.engine import Guard, GuardMetrics, Hasher, PairList, PasswordCorpus
 from shopshield.guard.networks import Locations
 from shopshield.keys.keyring import LocalKeyFile
+from shopshield.keys.models import DataKey
+from shopshield.keys.purge import KeyStorePurger, make_keystore_engine
 from shopshield.keys.service import DataKeys
 from shopshield.passwords.pairs import derive_pairs_key
 from shopshield.passwords.service import BreachedPasswords, LeakedPairs
@@ -77,8 +81,10 @@ class Container:
 def build(settings: Settings, *, migrate: bool = True) -> Container:
     """Wire every adapter for ``settings``: SQLite or PostgreSQL, the local key file, policies."""
     settings.ensure_data_dir()
+    for url in (settings.effective_database_url(), settings.effective_keystore_url()):
+        private_sqlite_file(url)
     engine = make_engine(settings.effective_database_url())
-    keystore_engine = make_engine(settings.effective_keystore_url())
+    keystore_engine = make_keystore_engine(settings.effective_keystore_url())
     if migrate:
         migrations.upgrade(engine, "main")
         migrations.upgrade(keystore_engine, "keystore")
@@ -89,19 +95,23 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
         keystore=keystore_sessions,
         master=master,
         cache_seconds=settings.data_key_cache_seconds,
+        purger=KeyStorePurger(
+            keystore_engine, table=DataKey.__tablename__, timeout_seconds=settings.keystore_purge_timeout_seconds
+        ),
         refresh_master=master.refresh,
     )
     sessions = session_factory(engine)
     audit = AuditLog(signer=CheckpointSigner(settings.effective_signing_key_file(), settings.audit_origin))
+    metrics = CollectorRegistry()
     vault = Vault(
         keys=data_keys,
         blind_index_key=master.blind_index_key,
         policies=policies,
         tz=ZoneInfo(settings.timezone),
         audit=audit,
+        alert_metrics=AlertMetrics(metrics),
     )
     authenticator = Authenticator(sessions=sessions, policies=policies, cache_seconds=settings.token_cache_seconds)
-    metrics = CollectorRegistry()
     passwords = BreachedPasswords(settings.effective_passwords_dir())
     pairs = LeakedPairs(settings.effective_passwords_dir(), lambda: derive_pairs_key(master.blind_index_key()))
     return Container(

@@ -1,5 +1,5 @@
 """The ``shopshield`` command: serve the API and administer principals, keys, exports, scam reports,
-canaries and breach response."""
+canaries, breach response and security alerts."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from rich.console import Console
 
 from shopshield.access.cli import access_report
 from shopshield.access.cli import app as export_app
+from shopshield.alerts.cli import app as alerts_app
 from shopshield.audit.cli import app as audit_app
 from shopshield.breach.cli import app as breach_app
 from shopshield.canary.cli import app as canary_app
 from shopshield.cliutil import fail, open_container, settings_from_env
+from shopshield.files import restrict_umask
 from shopshield.guard.cli import app as guard_app
 from shopshield.investigate.cli import app as investigate_app
 from shopshield.keys.cli import app as keys_app
@@ -41,6 +43,7 @@ app.add_typer(canary_app, name="canary")
 app.add_typer(breach_app, name="breach")
 app.add_typer(passwords_app, name="passwords")
 app.add_typer(guard_app, name="guard")
+app.add_typer(alerts_app, name="alerts")
 console = Console(stderr=True)
 
 
@@ -79,6 +82,8 @@ def migrate() -> None:
 
 
 def main() -> None:
+    # Before anything is created: databases, keys, exports and case files are owner-only.
+    restrict_umask()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         app()

@@ -11,6 +11,8 @@ import gc
 import uvicorn
 from starlette.types import ASGIApp
 
+from shopshield.files import restrict_umask
+
 
 def run(app: ASGIApp, *, host: str, port: int, log_level: str) -> None:
     """Serve ``app`` until a signal stops it.
@@ -28,6 +30,8 @@ def run(app: ASGIApp, *, host: str, port: int, log_level: str) -> None:
     over HTTP about 70 ms; about 20 ms frozen). Objects made later (caches filling up) are still
     collected as usual; frozen ones are still freed when their reference count drops to zero.
     """
+    # A server process writes the databases' WAL files, keys and the witness: owner-only.
+    restrict_umask()
     gc.collect()
     gc.freeze()
     uvicorn.run(app, host=host, port=port, access_log=False, proxy_headers=False, log_level=log_level)

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shopshield.vault.masking import PUBLIC_MAIL_DOMAINS
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -36,6 +38,15 @@ class Settings(BaseSettings):
     )
     master_key_file: Path | None = Field(
         default=None, description="Versioned master key file; default data_dir/keys/master-keys.json."
+    )
+    keystore_purge_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0.0,
+        le=300.0,
+        description="How long an erase may wait, after deleting the data key, for the key store to let go of "
+        "the key's last bytes (SQLite: readers of its write-ahead log; PostgreSQL: transactions that began "
+        "before the delete, or a lock on the key table). Past it the erase answers key_destroyed: false and "
+        "says why; a repeated erase or `shopshield keys purge` finishes the job.",
     )
     policy_file: Path | None = Field(
         default=None, description="Role policy TOML; default is the policy shipped with the package."
@@ -68,9 +79,14 @@ class Settings(BaseSettings):
     token_cache_seconds: float = Field(
         default=5.0,
         ge=0.0,
-        description="How long a verified API token stays cached; bounds revocation delay.",
+        le=60.0,
+        description="How long a verified API token stays cached (0-60 s). The bound on revocation: a principal "
+        "disabled by another process (the CLI, another instance) still authenticates here for at most this long; "
+        "one disabled through this instance's API fails from its next request.",
     )
-    timezone: str = Field(default="Asia/Shanghai", description="Time zone that defines a 'day' for quotas.")
+    timezone: str = Field(
+        default="Asia/Shanghai", description="Time zone whose days (and hours) the quotas and search limits count."
+    )
     audit_origin: str = Field(
         default="shopshield/audit",
         min_length=1,
@@ -108,8 +124,25 @@ class Settings(BaseSettings):
         default=None,
         max_length=200,
         pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
-        description="A mail domain the store controls; canaries get an address there. Unset, canaries have no e-mail.",
+        description="A mail domain the store controls; canaries get an address there. Unset, canaries have no e-mail. "
+        "Never a public mail provider's (qq.com, gmail.com, ...): a made-up mailbox there may be a stranger's.",
     )
+    canary_backend: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}$",
+        description="Name or id of the principal the store's backend writes customers as (a role that writes "
+        "customers and orders and sees every field in full, like the shipped service role). A canary's writes "
+        "and export reads are recorded under it, so its access report looks like a customer's. Unset: the one "
+        "active principal of such a role; with none or several, planting and export rows refuse.",
+    )
+
+    @field_validator("canary_email_domain")
+    @classmethod
+    def _not_a_public_provider(cls, value: str | None) -> str | None:
+        # Decoys get random mailbox names: at a public provider those can belong to real people.
+        if value is not None and value in PUBLIC_MAIL_DOMAINS:
+            raise ValueError("must be a domain the store controls, not a public mail provider's")
+        return value
 
     passwords_dir: Path | None = Field(
         default=None,

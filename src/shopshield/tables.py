@@ -1,6 +1,7 @@
 """Imports every table module so the metadata is complete (for Alembic and for tests)."""
 
 from shopshield.access import models as access_models
+from shopshield.alerts import models as alerts_models
 from shopshield.audit import models as audit_models
 from shopshield.breach import models as breach_models
 from shopshield.canary import models as canary_models
@@ -12,6 +13,7 @@ from shopshield.vault import models as vault_models
 
 MODULES = (
     access_models,
+    alerts_models,
     audit_models,
     breach_models,
     canary_models,

@@ -65,7 +65,8 @@ def _world_with_history(container: Container) -> tuple[World, dict[datetime, int
     reveal = {"fields": ["mobile"], "purpose": "refund_dispute", "ticket_id": "tk-none"}
     assert world.post("agent", f"/v1/customers/{cid}/reveal", reveal).status_code == 403  # denied
     assert world.get("partner", "/v1/customers", params={"email": customer["email"]}).status_code == 403
-    assert world.get("agent", "/v1/customers", params={"mobile": "13900000000"}).status_code == 200  # no_match
+    miss = {"mobile": "13900000000", "purpose": "inbound_call"}
+    assert world.get("agent", "/v1/customers", params=miss).status_code == 200  # no_match
 
     clock.now = T0 + 24 * HOUR
     assert world.get("supervisor", f"/v1/customers/{cid}").status_code == 200  # view, ok

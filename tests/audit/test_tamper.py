@@ -19,12 +19,12 @@ from shopshield.app import create_app
 from shopshield.audit import merkle
 from shopshield.audit.canonical import event_leaf_hash
 from shopshield.audit.verify import event_from_row
-from shopshield.audit.witness import WitnessRefused
+from shopshield.audit.witness import WitnessMissing, WitnessRefused
 from shopshield.bootstrap import Container, build
 from shopshield.cli import app
 from shopshield.settings import Settings
 from tests.audit.helpers import History, checkpoint, log_views, verify
-from tests.helpers import World
+from tests.helpers import World, cli_env
 
 COLUMNS = (
     "leaf_index, ts, actor_id, actor_kind, actor_role, action, customer_id, order_id, fields, channel, "
@@ -210,6 +210,48 @@ def test_restoring_an_older_copy_of_the_database_is_caught_by_the_witness(
     finally:
         if container is not world.container:
             container.close()
+
+
+def test_rolling_back_the_database_and_deleting_the_witness_fails_verify(
+    world: World, history: History, settings: Settings
+) -> None:
+    """The rollback above, by someone who also deletes the witness file so that nothing remembers
+    the larger tree: verify must not call that intact."""
+    container = world.container
+    one = history.checkpoints[0]
+    _sql(container, "DELETE FROM access_events WHERE leaf_index >= :n", n=one.tree_size)
+    _sql(container, "DELETE FROM audit_checkpoints WHERE tree_size > :n", n=one.tree_size)
+    _sql(container, "DELETE FROM audit_nodes WHERE (idx + 1) * 16 > :n", n=one.tree_size)
+    witness = settings.effective_witness_file()
+    assert witness == container.witness.path and witness.exists()
+    witness.unlink()
+    env = cli_env(settings)
+
+    result = CliRunner().invoke(app, ["audit", "verify"], env=env)
+    assert result.exit_code == 1, result.output
+    assert "intact" not in result.output
+    (line,) = [text for text in result.output.splitlines() if text.strip()]
+    assert f"no witness file at {witness}" in line and "SHOPSHIELD_AUDIT_WITNESS_FILE" in line
+    assert "--no-witness" in line
+
+    result = CliRunner().invoke(app, ["audit", "verify", "--json"], env=env)
+    assert result.exit_code == 1 and '"ok": true' not in result.output and str(witness) in result.output
+    with pytest.raises(WitnessMissing):
+        verify(container)
+
+    # Asked for explicitly, the rest is checked and the output says what was not.
+    result = CliRunner().invoke(app, ["audit", "verify", "--no-witness"], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"intact: {one.tree_size} events" in result.output and "the witness was not checked" in result.output
+    assert not witness.exists(), "verify must never create the witness it is checking"
+
+
+def test_an_empty_witness_file_is_not_a_missing_one(world: World, history: History, settings: Settings) -> None:
+    """A witness that exists but holds nothing yet is a note, as before (a log never checkpointed)."""
+    settings.effective_witness_file().write_bytes(b"")
+    result = CliRunner().invoke(app, ["audit", "verify"], env=cli_env(settings))
+    assert result.exit_code == 0, result.output
+    assert "the witness holds no checkpoints yet" in result.output and "intact: 53 events" in result.output
 
 
 def test_cli_verify_exits_non_zero_naming_the_first_bad_event(

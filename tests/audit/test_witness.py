@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from shopshield.audit.signing import Checkpoint, CheckpointError, CheckpointSigner
-from shopshield.audit.witness import FileWitness, WitnessRefused, verified_notes
+from shopshield.audit.witness import FileWitness, WitnessMissing, WitnessRefused, verified_notes
 
 ORIGIN = "shop.example/audit"
 START = datetime(2026, 11, 28, 8, 30, tzinfo=UTC)
@@ -36,10 +36,14 @@ def signed(signer: CheckpointSigner, size: int) -> str:
     return signer.sign(Checkpoint(ORIGIN, size, root(size), START + timedelta(seconds=size)))
 
 
-def test_empty_witness(path: Path) -> None:
+def test_a_missing_file_is_not_an_empty_witness(path: Path) -> None:
     witness = FileWitness(path)
-    assert witness.notes() == []
+    with pytest.raises(WitnessMissing, match=f"no witness file at {path}"):
+        witness.notes()
     assert not path.exists()
+    path.parent.mkdir()
+    path.write_bytes(b"")
+    assert witness.notes() == []
 
 
 def test_one_json_line_per_checkpoint(signer: CheckpointSigner, path: Path) -> None:
@@ -169,7 +173,12 @@ def test_verified_notes(signer: CheckpointSigner, path: Path) -> None:
 
 
 def test_verified_notes_of_an_empty_witness(signer: CheckpointSigner, path: Path) -> None:
+    path.parent.mkdir()
+    path.write_bytes(b"")
     assert verified_notes(FileWitness(path), signer.verifier) == []
+    path.unlink()
+    with pytest.raises(WitnessMissing):
+        verified_notes(FileWitness(path), signer.verifier)
 
 
 def test_verified_notes_rejects_a_note_signed_by_another_key(

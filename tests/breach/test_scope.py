@@ -19,6 +19,7 @@ from shopshield.canary import service as canaries
 from shopshield.canary.schemas import PlantIn
 from shopshield.db import reading, transaction, unit_of_work
 from shopshield.errors import InvalidInput
+from shopshield.principals import service as principals
 from tests.helpers import World, make_world, stored_events
 
 ACTOR = "staff-0417"
@@ -48,12 +49,15 @@ def log(container: Container, when: datetime, customer: str | None, fields: str 
 @pytest.fixture
 def canary_id(container: Container) -> str:
     with unit_of_work(container.sessions) as session:
+        # The store's backend, under which the canary's writes are recorded (docs/canaries.md).
+        principals.create(session=session, policies=container.policies, name="store-backend", role="service")
         planted = canaries.plant(
             vault=container.vault,
             session=session,
             caller=OPERATOR,
             request=PlantIn(recipient="partner-sf", count=1),
             mobile_prefix="1700000",
+            backend="store-backend",
         )
     return planted.customer_ids[0]
 

@@ -84,20 +84,28 @@ def test_canaries_are_vault_customers_with_an_order_and_a_return(world: World) -
     order = world.get("service", f"/v1/orders/{first['order_id']}").json()
     assert order["merchant_id"] == "m-001" and order["returns"][0]["reason"] == first["return_reason"]
     assert world.get("courier", f"/v1/customers/{first['customer_id']}").status_code == 200
-    # Planting wrote like the vault writes, under the planter's name.
-    writes = stored_events(world.container, actor_id=world.ids["analyst"], action="write")
+    # Planting wrote like the vault writes, as the store's backend writes its customers (who
+    # planted is in the canaries table, and in an event of the planter's about no customer).
+    writes = stored_events(world.container, action="write")
     assert {e.customer_id for e in writes} == set(ids)
+    assert {(e.actor_id, e.channel) for e in writes} == {(world.ids["service"], "api")}
     assert len(writes) == 3 * 3  # customer, order, return
 
 
-def test_reading_export_rows_is_recorded_as_an_export_of_each_canary(world: World) -> None:
+def test_reading_export_rows_is_recorded_as_reads_of_each_canary_and_an_export_by_the_reader(world: World) -> None:
     ids = plant(world, "partner-sf", 2)
 
     export(world, "partner-sf")
 
-    events = stored_events(world.container, actor_id=world.ids["analyst"], action="export")
-    assert sorted(e.customer_id or "" for e in events) == sorted(ids)
-    assert all(e.fields.startswith("name|mobile|email|") and e.fields.endswith("items|returns") for e in events)
+    # Each canary is read as the store's export job reads a customer: the customer, then its order.
+    reads = stored_events(world.container, action="view")
+    assert sorted(e.customer_id or "" for e in reads) == sorted(ids * 2)
+    assert {(e.actor_id, e.channel, e.outcome) for e in reads} == {(world.ids["service"], "export", "ok")}
+    assert sorted(e.fields for e in reads) == sorted(
+        ["name|mobile|email|recipient|phone|region|street", "items|returns|recipient|phone|region|street"] * 2
+    )
+    [exported] = stored_events(world.container, actor_id=world.ids["analyst"], action="export")
+    assert (exported.customer_id, exported.reason) == (None, "export rows of 2 canaries for partner-sf")
 
 
 def test_each_recipient_has_its_own_canaries_and_planting_again_adds_more(world: World) -> None:
@@ -220,7 +228,11 @@ def test_a_real_customer_or_an_unknown_number_is_no_canary(world: World) -> None
     ]
 
     assert [(a.status_code, a.json()) for a in answers] == [(200, {"canary": False})] * 3
-    assert count(world, CanaryHitRow) == 0
+    assert world.get("analyst", f"{PATH}/hits").json()["hits"] == []
+    with world.container.sessions() as session:
+        kept = session.scalars(select(CanaryHitRow)).all()
+    # Kept so that every check writes the same (decision 0016), but without a canary: no hits.
+    assert [(k.customer_id, k.recipient) for k in kept] == [(None, None)] * 3
     misses = stored_events(world.container, actor_id=world.ids["analyst"], action="search")
     # Recorded, but about no customer: the lookup runs among canaries only.
     assert [(e.customer_id, e.outcome) for e in misses] == [(None, "no_match")] * 3

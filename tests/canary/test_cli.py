@@ -13,11 +13,21 @@ from typer.testing import CliRunner, Result
 from shopshield.bootstrap import Container
 from shopshield.canary.models import CanaryHitRow
 from shopshield.cli import app
+from shopshield.db import unit_of_work
+from shopshield.principals import service as principals
 from shopshield.settings import Settings
 from tests.helpers import cli_env, stored_events
 from tests.scams.samples import report, write_csv
 
 PREFIX = "1700000"
+
+
+@pytest.fixture(autouse=True)
+def store_backend(container: Container) -> str:
+    """The store's backend principal, which a canary's writes and reads are recorded under."""
+    with unit_of_work(container.sessions) as session:
+        created = principals.create(session=session, policies=container.policies, name="store-backend", role="service")
+    return created.principal.principal_id
 
 
 def run(settings: Settings, *args: str, prefix: str | None = PREFIX) -> Result:
@@ -36,7 +46,7 @@ def exported(settings: Settings, recipient: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(result.stdout)))
 
 
-def test_plant_list_and_contact(container: Container, settings: Settings) -> None:
+def test_plant_list_and_contact(container: Container, settings: Settings, store_backend: str) -> None:
     ids = planted(
         run(settings, "canary", "plant", "--recipient", "partner-sf", "--count", "2", "--kind", "partner-feed")
     )
@@ -65,8 +75,11 @@ def test_plant_list_and_contact(container: Container, settings: Settings) -> Non
         "hit_id": None,
     }
     assert (miss.exit_code, orjson.loads(miss.stdout)) == (1, {"canary": False})
-    exports = stored_events(container, actor_id="cli", action="export")
-    assert sorted(e.customer_id or "" for e in exports) == sorted(ids)
+    reads = stored_events(container, action="view", channel="export")
+    assert sorted({e.customer_id or "" for e in reads}) == sorted(ids)
+    assert {e.actor_id for e in reads} == {store_backend}
+    [by_operator] = stored_events(container, actor_id="cli", action="export")
+    assert (by_operator.customer_id, by_operator.reason) == (None, "export rows of 2 canaries for partner-sf")
     hits = orjson.loads(run(settings, "canary", "hits", "--format", "json").stdout)
     assert [(h["recipient"], h["customer_id"], h["recorded_by"]) for h in hits] == [
         ("partner-sf", rows[1]["customer_id"], "cli")

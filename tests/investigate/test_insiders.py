@@ -14,9 +14,14 @@ import pytest
 from typer.testing import CliRunner
 
 from shopshield.access.export import SCHEMA as EXPORT_SCHEMA
+from shopshield.bootstrap import Container
 from shopshield.cli import app
+from shopshield.db import unit_of_work
 from shopshield.investigate import events, insiders
-from tests.helpers import cli_env
+from shopshield.principals import service as principals
+from shopshield.settings import Settings
+from tests import factories
+from tests.helpers import cli_env, make_world
 
 START = datetime(2026, 10, 1, tzinfo=UTC)  # 08:00 in Shanghai
 SCHEMA = pa.schema(
@@ -135,3 +140,91 @@ def test_cli_json_and_bad_input(tmp_path: Path) -> None:
 def test_reason_words_read_as_a_sentence(value: float) -> None:
     reason = insiders.Reason("reveals", value, None, 0.0, 1.0)
     assert reason.words() == f"{value:g} full values revealed (no usual day yet; peers 0)"
+
+
+GUESS_DAY = 22
+
+
+def _guesses(tmp_path: Path, *, outcome: bool) -> Path:
+    """agent-11 tries middle digits of a masked number one evening: 10 misses, then 40 refusals
+    at the search limit; with ``outcome`` as ShopShield exports them, without it as a store's own
+    shared-format CSV would hold them (a search that names no customer)."""
+    at = START + timedelta(days=GUESS_DAY, hours=11)
+    results = ["no_match"] * 10 + ["quota_exceeded"] * 40
+    if outcome:
+        schema = pa.schema([EXPORT_SCHEMA.field(n) for n in ("ts", "actor_id", "actor_kind", "actor_role", "action")])
+        schema = schema.append(EXPORT_SCHEMA.field("customer_id")).append(EXPORT_SCHEMA.field("outcome"))
+        table = pa.table(
+            {
+                "ts": [at + timedelta(seconds=n) for n in range(len(results))],
+                "actor_id": ["agent-11"] * len(results),
+                "actor_kind": ["staff"] * len(results),
+                "actor_role": ["cs_agent"] * len(results),
+                "action": ["search"] * len(results),
+                "customer_id": [None] * len(results),
+                "outcome": results,
+            },
+            schema=schema,
+        )
+        path = tmp_path / "guesses.parquet"
+        pq.write_table(table, path)
+        return path
+    lines = ["ts,actor_id,actor_kind,actor_role,action,customer_id"]
+    lines += [f"{(at + timedelta(seconds=n)).isoformat()},agent-11,staff,cs_agent,search," for n in range(len(results))]
+    path = tmp_path / "guesses.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("outcome", [True, False], ids=["shopshield-export", "shared-format"])
+def test_guessing_a_masked_number_alerts_from_the_searches_that_found_nobody(tmp_path: Path, outcome: bool) -> None:
+    staff = _staff(tmp_path, insider=False)
+    guesses = _guesses(tmp_path, outcome=outcome)
+    if not outcome:  # one kind of file at a time: the staff's days as CSV too
+        staff_csv = tmp_path / "staff.csv"
+        con = events.connect()
+        con.execute(f"COPY (SELECT * FROM read_parquet('{staff}')) TO '{staff_csv}' (HEADER)")
+        staff = staff_csv
+    con = events.connect()
+    events.open_events(con, [staff, guesses])
+    insiders.load_metadata(con)
+    days = insiders.detect(con)
+
+    raised = insiders.alerts(days, insiders.Config())
+    assert [(d.actor_id, d.day) for d in raised] == [("agent-11", date(2026, 10, 1) + timedelta(days=GUESS_DAY))]
+    top = raised[0]
+    assert top.values["search_misses"] == 50 and top.reasons[0].feature == "search_misses"
+    assert top.reasons[0].words() == "50 searches that found nobody or were refused (usually 0; peers 0)"
+    # The guesses were the agent's only searches that day; its ordinary reads are unchanged.
+    assert top.values["customers"] > 0
+
+
+def test_the_enumeration_over_http_shows_in_insiders_over_shopshields_own_log(
+    container: Container, settings: Settings
+) -> None:
+    """The red team's attack as an agent, then ``investigate insiders`` on ShopShield's own log:
+    five other agents read a customer each; the one who kept guessing is the alert."""
+    world = make_world(container)
+    agents = [world.tokens["agent2"]]
+    with unit_of_work(container.sessions) as session:
+        for n in range(4):
+            agents.append(
+                principals.create(session=session, policies=container.policies, name=f"peer-{n}", role="cs_agent").token
+            )
+    for n, token in enumerate(agents):
+        body = factories.customer(n + 1)
+        assert world.post("service", "/v1/customers", body).status_code == 201
+        headers = {"Authorization": f"Bearer {token}"}
+        assert world.client.get(f"/v1/customers/{body['customer_id']}", headers=headers).status_code == 200
+    assert world.get("agent", "/v1/customers/c0000001").status_code == 200
+    guesses = [{"mobile": f"159{m:04d}8494", "purpose": "inbound_call"} for m in range(40)]
+    answers = [world.post("agent", "/v1/customers/search", guess).status_code for guess in guesses]
+    world.client.close()
+    assert answers.count(200) == 10 and answers.count(429) == 30
+
+    result = CliRunner().invoke(app, ["investigate", "insiders", "--format", "json"], env=cli_env(settings))
+
+    assert result.exit_code == 0, result.output
+    [alert] = json.loads(result.stdout)["alerts"]
+    assert alert["actor_id"] == world.ids["agent"] and alert["features"]["search_misses"] == 40
+    assert alert["reasons"][0].startswith("40 searches that found nobody or were refused")

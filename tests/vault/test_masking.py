@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from shopshield.vault.masking import (
     COMPOUND_SURNAMES,
     MASKERS,
+    PUBLIC_MAIL_DOMAINS,
     mask,
     mask_email,
     mask_free_text,
@@ -202,11 +203,16 @@ def test_masked_id_number_keeps_length_and_hides_the_birth_date(value: str) -> N
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("liujie@example.cn", "l***@example.cn"),
-        ("a@x.cn", "a***@x.cn"),
-        ("very.long.local.part@mail.example.com", "v***@mail.example.com"),
-        ("刘杰@例子.中国", "刘***@例子.中国"),
-        ("@example.cn", "***@example.cn"),
+        ("liujie@qq.com", "l***@qq.com"),
+        ("Liujie@Gmail.COM", "L***@Gmail.COM"),
+        ("a@163.com", "a***@163.com"),
+        ("liujie@example.cn", "l***@***.cn"),
+        ("a@x.cn", "a***@***.cn"),
+        ("very.long.local.part@mail.example.com", "v***@***.com"),
+        ("s.canary@qq.com.example.cn", "s***@***.cn"),
+        ("刘杰@例子.中国", "刘***@***.中国"),
+        ("someone@localhost", "s***@***"),
+        ("@example.cn", "***@***.cn"),
         ("not-an-address", "****"),
         ("", "****"),
     ],
@@ -216,9 +222,21 @@ def test_email_masks(value: str, expected: str) -> None:
 
 
 @_property
-@given(local=st.from_regex(r"\A[a-z0-9._+-]{1,64}\Z"), domain=st.from_regex(r"\A[a-z0-9]{1,20}\.[a-z]{2,6}\Z"))
-def test_masked_email_shows_first_char_three_stars_and_domain(local: str, domain: str) -> None:
+@given(local=st.from_regex(r"\A[a-z0-9._+-]{1,64}\Z"), domain=st.sampled_from(sorted(PUBLIC_MAIL_DOMAINS)))
+def test_a_public_providers_domain_stays_readable(local: str, domain: str) -> None:
     assert mask_email(f"{local}@{domain}") == f"{local[0]}***@{domain}"
+
+
+@_property
+@given(
+    local=st.from_regex(r"\A[a-z0-9._+-]{1,64}\Z"),
+    name=st.from_regex(r"\A[a-z0-9]{1,20}(\.[a-z0-9]{1,20}){0,2}\Z"),
+    tld=st.from_regex(r"\A[a-z]{2,6}\Z"),
+)
+def test_any_other_domain_shows_only_its_last_label(local: str, name: str, tld: str) -> None:
+    domain = f"{name}.{tld}"
+    assume(domain not in PUBLIC_MAIL_DOMAINS)
+    assert mask_email(f"{local}@{domain}") == f"{local[0]}***@***.{tld}"
 
 
 # Street and free text ---------------------------------------------------------------------------
@@ -259,7 +277,7 @@ def test_maskers_registry_is_read_only() -> None:
     [
         ("name", "刘小明", "刘**"),
         ("mobile", "13812345678", "138****5678"),
-        ("email", "liujie@example.cn", "l***@example.cn"),
+        ("email", "liujie@example.cn", "l***@***.cn"),
         ("id_number", "110101199003071234", "110***********1234"),
         ("street", "建国路88号", "****"),
         ("text", "请在周五前送到", "****"),

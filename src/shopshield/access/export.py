@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shopshield.access.models import AccessEventRow
+from shopshield.files import create_private
 
 BATCH = 50_000
 
@@ -70,7 +71,7 @@ def export_parquet(
 
     Written to a temporary file and renamed, so a failed export never leaves a truncated file.
     """
-    tmp = out.with_name(out.name + ".partial")
+    tmp = create_private(out.with_name(out.name + ".partial"))
     written = 0
     with sessions() as session, pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
         last = -1

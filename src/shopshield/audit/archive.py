@@ -25,6 +25,7 @@ from shopshield.access import export
 from shopshield.audit.models import EVENT_COLUMNS, SELECT_EVENTS, STRIDE
 from shopshield.db import Statement, Tx, reading, transaction
 from shopshield.errors import InvalidInput
+from shopshield.files import create_private, private_dir
 
 BATCH = 10_000
 ALIGN = 1 << STRIDE
@@ -125,8 +126,8 @@ def _end_before(tx: Tx, start: int, before: datetime) -> int:
 
 
 def _write(tx: Tx, path: Path, start: int, end: int, progress: Callable[[int], None] | None) -> bytes:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
+    private_dir(path.parent)
+    partial = create_private(path.with_name(path.name + ".partial"))
     with pq.ParquetWriter(partial, SCHEMA, compression="zstd") as writer:
         cursor = start
         while cursor < end:

@@ -15,6 +15,7 @@ from shopshield.audit.archive import archive_before
 from shopshield.audit.service import EMPTY_TREE_HAS_NO_PROOF, MAX_SIZE, StoredNodes
 from shopshield.audit.signing import CheckpointError, Verifier
 from shopshield.audit.verify import verify_log
+from shopshield.audit.witness import WitnessMissing
 from shopshield.bootstrap import Container
 from shopshield.cliutil import fail, open_container, parse_moment, progress_bar, settings_from_env
 from shopshield.db import Tx, reading
@@ -43,9 +44,15 @@ def verify(
         "signing key file: an auditor's copy needs no private key",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
+    no_witness: bool = typer.Option(
+        False,
+        "--no-witness",
+        help="Verify without the witness file (a database restored from an older copy then goes unnoticed)",
+    ),
 ) -> None:
     """Recompute the tree from the stored events and check it against every signed checkpoint,
-    the stored nodes and the witness. Exit 0 when intact, 1 naming the first bad event."""
+    the stored nodes and the witness. Exit 0 when intact, 1 naming the first bad event or when the
+    witness file is missing (unless --no-witness)."""
     if archive_dir is not None and not archive_dir.is_dir():
         fail(f"--archive-dir: {archive_dir} is not a directory", code=2)
     try:
@@ -54,6 +61,9 @@ def verify(
         fail(f"--verifier-key: {exc}", code=2)
     container = open_container(settings_from_env())
     try:
+        witness = None if no_witness else container.witness
+        if witness is not None and not witness.path.exists():
+            raise WitnessMissing(witness.path)  # before the progress bar: this one line is the answer
         with reading(container.engine) as tx:
             total = container.audit.size(tx)
             with progress_bar("verifying the access log") as bar:
@@ -61,10 +71,17 @@ def verify(
                 report = verify_log(
                     tx,
                     verifier=given or container.audit.signer.verifier,
-                    witness=container.witness,
+                    witness=witness,
                     archive_dir=archive_dir,
                     progress=lambda n: bar.advance(task, n),
                 )
+    except WitnessMissing as exc:
+        # A failure, not a note: deleting the witness is how a rolled-back database would hide.
+        fail(
+            f"{exc} (SHOPSHIELD_AUDIT_WITNESS_FILE): the checkpoints it should hold cannot be checked; "
+            "point the setting at the witness's copy, or pass --no-witness to verify without it",
+            code=1,
+        )
     finally:
         container.close()
     if as_json:
@@ -74,6 +91,7 @@ def verify(
                 "tree_size": report.tree_size,
                 "events_checked": report.events_checked,
                 "checkpoints_checked": report.checkpoints_checked,
+                "witness_checked": not no_witness,
                 "witnessed_checked": report.witnessed_checked,
                 "archived_leaves": report.archived_leaves,
                 "first_bad_leaf": report.first_bad_leaf,
@@ -85,11 +103,12 @@ def verify(
         for note in report.notes:
             out.print(f"[yellow]note:[/yellow] {note}", highlight=False)
         if report.ok:
-            out.print(
-                f"intact: {report.tree_size} events, {report.checkpoints_checked} stored and "
-                f"{report.witnessed_checked} witnessed checkpoints match",
-                highlight=False,
-            )
+            stored = report.checkpoints_checked
+            if no_witness:
+                summary = f"{stored} stored checkpoints match; the witness was not checked"
+            else:
+                summary = f"{stored} stored and {report.witnessed_checked} witnessed checkpoints match"
+            out.print(f"intact: {report.tree_size} events, {summary}", highlight=False)
         else:
             first = report.first_bad_leaf
             where = f" (first bad event: leaf {first})" if first is not None else ""

@@ -30,6 +30,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from shopshield.files import private_dir
+
 _ED25519 = b"\x01"
 _DASH = "\u2014 "
 
@@ -166,7 +168,7 @@ def _load_or_create(path: Path) -> Ed25519PrivateKey:
         return loaded
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     # Written whole to a private temporary file, then linked into place: a second process starting
     # at the same moment either wins the link or reads the complete key, never a half-written file.
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")

@@ -86,7 +86,11 @@ def verify_log(
     archive_dir: Path | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
-    """Check everything; ``tx`` should be a read snapshot (``db.reading``)."""
+    """Check everything; ``tx`` should be a read snapshot (``db.reading``).
+
+    ``witness=None`` skips the witness (the report notes it). A witness whose file is gone raises
+    ``WitnessMissing`` instead of reporting: without it nothing can be said about a rollback.
+    """
     report = Report()
     signed = _signed_checkpoints(tx, verifier, witness, report)
     by_size: dict[int, list[_Signed]] = {}
@@ -193,7 +197,7 @@ def _signed_checkpoints(tx: Tx, verifier: Verifier, witness: Witness | None, rep
             continue
         found.append(_Signed("database", checkpoint.tree_size, checkpoint.root_hash, checkpoint.signed_at.isoformat()))
     if witness is None:
-        report.notes.append("no witness configured: a database restored from an older copy cannot be detected")
+        report.notes.append("the witness was not checked: a database restored from an older copy cannot be detected")
         return found
     try:
         notes = witness.notes()

@@ -18,6 +18,7 @@ from typing import Protocol
 import orjson
 
 from shopshield.audit.signing import CheckpointError, Verifier
+from shopshield.files import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +28,23 @@ class Witness(Protocol):
         """Hand over a signed checkpoint; raises ``WitnessRefused`` if it contradicts what it holds."""
 
     def notes(self) -> list[str]:
-        """Every checkpoint note it holds, oldest first."""
+        """Every checkpoint note it holds, oldest first; raises ``WitnessMissing`` if its store is gone."""
 
 
 class WitnessRefused(RuntimeError):
     """The witness holds a larger checkpoint than the one offered: the log went back in time."""
+
+
+class WitnessMissing(RuntimeError):
+    """The witness's file is not there: deleted, moved, or the setting names another place.
+
+    Not the same as an empty witness. Deleting the file is exactly what someone who restored an
+    older database would do, so a missing file must never read as "holds nothing yet".
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no witness file at {path}")
+        self.path = path
 
 
 class FileWitness:
@@ -42,7 +55,7 @@ class FileWitness:
         self._lock = threading.Lock()
 
     def add(self, tree_size: int, note: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         line = orjson.dumps({"tree_size": tree_size, "note": note}) + b"\n"
         with self._lock:
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
@@ -61,10 +74,12 @@ class FileWitness:
                 os.close(fd)  # also releases the lock
 
     def notes(self) -> list[str]:
-        if not self.path.exists():
-            return []
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            raise WitnessMissing(self.path) from None
         found: list[str] = []
-        for number, line in enumerate(self.path.read_bytes().splitlines(), start=1):
+        for number, line in enumerate(raw.splitlines(), start=1):
             if not line.strip():
                 continue
             try:

@@ -20,6 +20,7 @@ from shopshield.breach import report, service
 from shopshield.cliutil import fail, open_container, settings_from_env
 from shopshield.db import reading, unit_of_work
 from shopshield.errors import InvalidInput, ShopShieldError
+from shopshield.files import open_private, private_dir
 from shopshield.scams import casefile
 
 app = typer.Typer(help="Breach response: affected customers, warnings, and the regulator report draft.")
@@ -107,11 +108,11 @@ def scope_command(
 
 
 def _write(out_dir: Path, found: service.Scope) -> Path:
-    partial = out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:8]}"
-    partial.mkdir()
-    (partial / "scope.json").write_bytes(orjson.dumps(found.json(), option=orjson.OPT_INDENT_2))
+    partial = private_dir(out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:8]}")
+    with open_private(partial / "scope.json", "wb") as scope:
+        scope.write(orjson.dumps(found.json(), option=orjson.OPT_INDENT_2))
     # A byte-order mark, so that spreadsheets read the file as UTF-8 (as the case file's CSVs).
-    with (partial / "customers.csv").open("w", encoding="utf-8-sig", newline="") as f:
+    with open_private(partial / "customers.csv", "w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(("customer_id", "fields", "orders", "first_access", "last_access", "events"))
         for c in found.customers:
@@ -119,8 +120,9 @@ def _write(out_dir: Path, found: service.Scope) -> Path:
             writer.writerow(
                 (c.customer_id, "|".join(c.fields), c.orders, row["first_access"], row["last_access"], c.events)
             )
-    (partial / "report.md").write_text(report.markdown(found), encoding="utf-8")
-    (partial / "report.html").write_text(report.html(found), encoding="utf-8")
+    for name, text in (("report.md", report.markdown(found)), ("report.html", report.html(found))):
+        with open_private(partial / name, "w", encoding="utf-8") as document:
+            document.write(text)
     return partial
 
 

@@ -83,6 +83,7 @@ def plant(
                 request=request,
                 mobile_prefix=settings.canary_mobile_prefix,
                 email_domain=settings.canary_email_domain,
+                backend=settings.canary_backend,
             )
     except ShopShieldError as exc:
         fail(exc.message, code=2)
@@ -111,7 +112,8 @@ def list_canaries(
     if fmt is not ListFormat.table and recipient is None:
         fail("--recipient: needed with --format csv or json (export rows go to one recipient)", code=2)
     _check_recipient(recipient)
-    container = open_container(settings_from_env())
+    settings = settings_from_env()
+    container = open_container(settings)
     try:
         if fmt is ListFormat.table:
             with container.sessions() as session:
@@ -120,7 +122,11 @@ def list_canaries(
             return
         assert recipient is not None
         with transaction(container.engine) as tx:
-            exported = service.export_rows(vault=container.vault, tx=tx, caller=OPERATOR, recipient=recipient)
+            exported = service.export_rows(
+                vault=container.vault, tx=tx, caller=OPERATOR, recipient=recipient, backend=settings.canary_backend
+            )
+    except ShopShieldError as exc:
+        fail(exc.message, code=2)
     finally:
         container.close()
     if fmt is ListFormat.json:
@@ -157,10 +163,11 @@ def contact(
         fail(_problems(exc), code=2)
     container = open_container(settings_from_env())
     try:
-        with unit_of_work(container.sessions) as session:
-            verdict = service.report_contact(vault=container.vault, session=session, caller=OPERATOR, contact=request)
+        with transaction(container.engine) as tx:
+            verdict = service.report_contact(vault=container.vault, tx=tx, caller=OPERATOR, contact=request)
     finally:
         container.close()
+    service.announce(verdict)
     typer.echo(orjson.dumps(verdict.json()).decode())
     if verdict.canary is None:
         raise typer.Exit(1)

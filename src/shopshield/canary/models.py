@@ -16,6 +16,7 @@ from shopshield.db import Base
 
 CONTACT = "contact"
 SCAM_REPORT = "scam_report"
+SEARCH = "search"
 
 
 class CanaryRow(Base):
@@ -37,18 +38,21 @@ class CanaryRow(Base):
 
 
 class CanaryHitRow(Base):
-    """A contact that reached a canary: reported directly, or found in a scam report.
+    """A contact that reached a canary (reported directly, or found in a scam report), or a search
+    that found one; and every contact check that reached none, as a row without ``customer_id`` and
+    ``recipient``: a check writes the same whatever the number, so its cost tells nothing (decision
+    0016). Only rows with a canary are hits.
 
     ``recipient`` is copied from the canary so the hit reads the same in every later case file.
-    ``note_ct`` is free text sealed under the canary's own data key (free text is where people
-    paste personal data); ``report_id`` is unique, so one scam report raises one hit.
+    ``note_ct`` is free text sealed under a key derived from the key file (free text is where people
+    paste personal data), kept for hits only; ``report_id`` is unique, so one scam report raises one hit.
     """
 
     __tablename__ = "canary_hits"
 
     hit_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(String(64), ForeignKey("canaries.customer_id"), nullable=False)
-    recipient: Mapped[str] = mapped_column(String(64), nullable=False)
+    customer_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("canaries.customer_id"), nullable=True)
+    recipient: Mapped[str | None] = mapped_column(String(64), nullable=True)
     source: Mapped[str] = mapped_column(String(16), nullable=False)
     report_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     contacted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

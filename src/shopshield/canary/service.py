@@ -1,8 +1,14 @@
 """Planting canaries through the vault, handing them to their recipient, and recognising a contact
-that reached one (reported directly, or found in a scam report).
+that reached one (reported directly, or found in a scam report). A search that finds one is
+``canary/watch.py``'s.
 
 Each function runs inside the caller's transaction: a planting stores all its decoys or none, and
 a hit commits with the access event of the check that found it.
+
+To every role without ``canaries.read`` a canary must look like a customer (decision 0016): its
+writes and export reads are recorded under the store's backend principal, as a customer's are, and
+who really planted or exported it is recorded apart (``canaries.planted_by`` and an access event
+of the analyst about no customer); a contact check costs the same database work whatever it finds.
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Final, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,8 +36,11 @@ from shopshield.db import Statement, Tx
 from shopshield.errors import InvalidInput, NotConfigured
 from shopshield.keys.envelope import DecryptionError, blind_index, field_aad, open_sealed, seal
 from shopshield.keys.service import DataKeyMissing
+from shopshield.principals.models import Principal
+from shopshield.vault import queries as q
 from shopshield.vault import service as vault_service
 from shopshield.vault.models import CustomerRow
+from shopshield.vault.policy import ADDRESS_FIELDS
 from shopshield.vault.service import Caller, Vault
 
 log = logging.getLogger(__name__)
@@ -67,9 +78,82 @@ NOT_CONFIGURED: Final = (
     "the store controls (for example 1700000), so that no decoy carries a stranger's number"
 )
 
+# The store's backend writes customers over the API; an export job reads them over the export channel.
+WRITE_CHANNEL: Final = "api"
+EXPORT_CHANNEL: Final = "export"
+# What a principal needs for a canary's writes and reads to be recorded under it: it writes customers
+# and orders for real, and it sees in full every field an export row carries.
+BACKEND_PERMISSIONS: Final = ("customers.write", "orders.write")
+EXPORT_FIELDS: Final = ("name", "mobile", "email", "region", "street", "items", "returns")
+PLANT_ACTION: Final = "plant"
+EXPORT_ACTION: Final = "export"
+# HKDF's info for the key that seals hit notes: derived from the key file, so sealing a note needs
+# no look-up that a canary's check would make and another number's would not.
+_NOTE_KEY_INFO: Final = b"shopshield/canary-hit-notes/v1"
+
 _RECIPIENT_CANARIES = Statement(
-    "SELECT customer_id FROM canaries WHERE recipient = :recipient ORDER BY planted_at, customer_id"
+    "SELECT c.customer_id FROM canaries c JOIN customers u ON u.customer_id = c.customer_id "
+    "WHERE c.recipient = :recipient AND u.erased_at IS NULL ORDER BY c.planted_at, c.customer_id"
 )
+_ACTIVE_PRINCIPALS = Statement(
+    "SELECT principal_id, name, role, link_id FROM principals WHERE disabled_at IS NULL "
+    "ORDER BY created_at, principal_id"
+)
+_CANARY_BY_MOBILE = Statement(
+    "SELECT c.customer_id, c.recipient, c.kind, c.planted_at FROM canaries c "
+    "JOIN customers u ON u.customer_id = c.customer_id WHERE u.mobile_bidx = :digest LIMIT 1"
+)
+_CANARY_BY_ID = Statement(
+    "SELECT customer_id, recipient, kind, planted_at FROM canaries WHERE customer_id = :customer_id"
+)
+_INSERT_CHECK = Statement(
+    "INSERT INTO canary_hits (hit_id, customer_id, recipient, source, report_id, contacted_at, channel, note_ct, "
+    "recorded_at, recorded_by) VALUES (:hit_id, :customer_id, :recipient, :source, NULL, :contacted_at, :channel, "
+    ":note_ct, :recorded_at, :recorded_by)"
+)
+
+
+# -- the store's backend -------------------------------------------------------------------------
+
+
+def store_backend(*, vault: Vault, tx: Tx, named: str | None) -> Principal:
+    """The principal the store's backend writes customers as, under which a canary's writes and
+    export reads are recorded: ``named`` (SHOPSHIELD_CANARY_BACKEND: a name or a principal id), or
+    else the one active principal whose role could be the backend. Refuses rather than guess: a
+    canary written by anyone else stands out in its access report."""
+    rows = tx.all(_ACTIVE_PRINCIPALS, {})
+    if named is not None:
+        found = [row for row in rows if named in (row[0], row[1])]
+        if not found:
+            raise NotConfigured(f"SHOPSHIELD_CANARY_BACKEND: no active principal is named {named!r}")
+        chosen = found[0]
+        problem = _backend_problem(vault, str(chosen[2]))
+        if problem is not None:
+            raise NotConfigured(f"SHOPSHIELD_CANARY_BACKEND: the principal {named!r} {problem}")
+    else:
+        fits = [row for row in rows if _backend_problem(vault, str(row[2])) is None]
+        if len(fits) != 1:
+            raise NotConfigured(
+                f"SHOPSHIELD_CANARY_BACKEND is not set and {len(fits)} active principals could be the store's "
+                "backend (a role that writes customers and orders and sees every field in full, like service): "
+                "set it to the name of the principal the backend writes customers as"
+            )
+        chosen = fits[0]
+    role = str(chosen[2])
+    return Principal(str(chosen[0]), str(chosen[1]), role, vault.policies.role(role).actor_kind, chosen[3])
+
+
+def _backend_problem(vault: Vault, role: str) -> str | None:
+    policy = vault.policies.roles.get(role)
+    if policy is None:
+        return f"has the role {role!r}, which is not in the policy"
+    missing = [p for p in BACKEND_PERMISSIONS if p not in policy.permissions]
+    if missing:
+        return f"has the role {role!r}, which lacks {', '.join(missing)}"
+    masked = [f for f in EXPORT_FIELDS if not policy.shows_full(f)]
+    if masked:
+        return f"has the role {role!r}, which does not see {', '.join(masked)} in full"
+    return None
 
 
 # -- planting ------------------------------------------------------------------------------------
@@ -99,13 +183,21 @@ def plant(
     request: PlantIn,
     mobile_prefix: str | None,
     email_domain: str | None = None,
+    backend: str | None = None,
     rng: random.Random | None = None,
 ) -> Planted:
     """Store ``request.count`` new decoy customers through the vault and mark them as the
     recipient's canaries. The caller must hold ``canaries.plant`` (the views check it; the command
-    line holds the database itself), and the vault's writes are recorded under the caller."""
+    line holds the database itself).
+
+    The vault's writes are recorded as the store's backend's (``store_backend``, over the API), as
+    a customer's are; the caller is named in ``canaries.planted_by`` and in one ``plant`` event
+    about no customer, so no customer's access report shows it.
+    """
     if mobile_prefix is None:
         raise NotConfigured(NOT_CONFIGURED)
+    tx = Tx.of_session(session)
+    writer = Caller(store_backend(vault=vault, tx=tx, named=backend), channel=WRITE_CHANNEL)
     now = vault.clock()
     maker = DecoyMaker(
         mobile_prefix=mobile_prefix,
@@ -122,13 +214,13 @@ def plant(
         customer_id = _free_customer_id(session, maker)
         decoy = maker.make(customer_id, _free_mobile(vault, session, maker, mobile_prefix))
         vault_service.store_customer(
-            vault=vault, session=session, caller=caller, customer=decoy.customer, permission=None
+            vault=vault, session=session, caller=writer, customer=decoy.customer, permission=None
         )
-        vault_service.store_order(vault=vault, session=session, caller=caller, order=decoy.order, permission=None)
+        vault_service.store_order(vault=vault, session=session, caller=writer, order=decoy.order, permission=None)
         vault_service.add_return(
             vault=vault,
             session=session,
-            caller=caller,
+            caller=writer,
             order_id=decoy.order.order_id,
             request=decoy.return_request,
             permission=None,
@@ -144,6 +236,9 @@ def plant(
         )
         session.flush()
         planted.append(customer_id)
+    written = ("name", "mobile", *(("email",) if email_domain else ()), *ADDRESS_FIELDS, "items", "returns")
+    reason = f"planted {len(planted)} canaries for {request.recipient}"
+    vault.audit.record(tx, caller.event(PLANT_ACTION, OK, fields=written, reason=reason), now=now)
     log.info("planted %d canaries for recipient %s", len(planted), request.recipient)
     return Planted(request.recipient, request.kind, now, planted)
 
@@ -191,45 +286,57 @@ def canary_json(row: CanaryRow) -> Json:
     }
 
 
-def export_rows(*, vault: Vault, tx: Tx, caller: Caller, recipient: str) -> list[dict[str, str | None]]:
+def export_rows(
+    *, vault: Vault, tx: Tx, caller: Caller, recipient: str, backend: str | None = None
+) -> list[dict[str, str | None]]:
     """The recipient's canaries as rows of an export (``EXPORT_COLUMNS``), one per order, for the
-    recipient's export job to append to what it sends.
+    recipient's export job to append to what it sends. An erased canary has nothing left to hand out.
 
-    The rows carry the decoys' full values and nothing that marks them as canaries. Reading them is
-    an access to personal data like any other (the decoys are indistinguishable from customers in
-    the log too): one ``export`` event per canary, through ``vault.service.export_customer``.
+    The rows carry the decoys' full values and nothing that marks them as canaries. Each canary is
+    read as the store's export job reads a customer: the vault's own view of the customer and of
+    each order, as the store's backend (``store_backend``) over the export channel, so its access
+    report gains the events a customer in the same feed gains. Who asked is recorded apart: one
+    ``export`` event of the caller about no customer, naming the recipient.
     """
+    customer_ids = [str(found[0]) for found in tx.all(_RECIPIENT_CANARIES, {"recipient": recipient})]
+    if not customer_ids:
+        return []
+    reader = Caller(store_backend(vault=vault, tx=tx, named=backend), channel=EXPORT_CHANNEL)
     rows: list[dict[str, str | None]] = []
-    for (customer_id,) in tx.all(_RECIPIENT_CANARIES, {"recipient": recipient}):
-        record = vault_service.export_customer(vault=vault, tx=tx, caller=caller, customer_id=customer_id)
-        if record is not None:  # an erased canary has nothing left to hand out
-            rows.extend(_export_rows(record, vault))
+    for customer_id in customer_ids:
+        person = vault_service.view_customer(vault=vault, tx=tx, caller=reader, customer_id=customer_id)
+        orders = [
+            vault_service.view_order(vault=vault, tx=tx, caller=reader, order_id=str(order[0]))
+            for order in tx.all(q.CUSTOMER_ORDERS, {"customer_id": customer_id})
+        ]
+        rows.extend(_export_rows(person, orders, vault))
+    reason = f"export rows of {len(customer_ids)} canaries for {recipient}"
+    vault.audit.record(tx, caller.event(EXPORT_ACTION, OK, fields=EXPORT_FIELDS, reason=reason), now=vault.clock())
     return rows
 
 
-def _export_rows(record: Json, vault: Vault) -> list[dict[str, str | None]]:
-    address = record["addresses"][0] if record["addresses"] else {}
-    person: dict[str, str | None] = {
-        "customer_id": record["customer_id"],
-        "name": record["name"],
-        "mobile": record["mobile"],
-        "email": record["email"],
+def _export_rows(person: Json, orders: list[Json], vault: Vault) -> list[dict[str, str | None]]:
+    addresses = person.get("addresses") or [{}]
+    address = addresses[0]
+    base: dict[str, str | None] = {
+        "customer_id": person["customer_id"],
+        "name": person.get("name"),
+        "mobile": person.get("mobile"),
+        "email": person.get("email"),
         "province": address.get("province"),
         "city": address.get("city"),
         "district": address.get("district"),
         "street": address.get("street"),
     }
-    empty = dict.fromkeys(EXPORT_COLUMNS[8:])
+    if not orders:
+        return [base | dict.fromkeys(EXPORT_COLUMNS[8:])]
     rows = []
-    for order in record["orders"] or [None]:
-        if order is None:
-            rows.append(person | empty)
-            continue
+    for order in orders:
         items = order["items"]
         returned = order["returns"][0] if order["returns"] else None
         amount = sum((Decimal(i["price"]) * int(i["quantity"]) for i in items), Decimal(0))
         rows.append(
-            person
+            base
             | {
                 "order_id": order["order_id"],
                 "placed_at": _local(order["placed_at"], vault),
@@ -247,11 +354,20 @@ def _export_rows(record: Json, vault: Vault) -> list[dict[str, str | None]]:
 # -- contacts ------------------------------------------------------------------------------------
 
 
+class Canary(NamedTuple):
+    """What a contact check tells security staff about the canary it reached."""
+
+    customer_id: str
+    recipient: str
+    kind: str
+    planted_at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """Whether a contact reached a canary, and if so whose: the full answer, for security staff."""
 
-    canary: CanaryRow | None
+    canary: Canary | None
     hit_id: str | None = None
 
     def json(self) -> Json:
@@ -261,81 +377,97 @@ class Verdict:
             "canary": True,
             "recipient": self.canary.recipient,
             "kind": self.canary.kind,
-            "planted_at": _iso(_utc(self.canary.planted_at)),
+            "planted_at": _iso(self.canary.planted_at),
             "customer_id": self.canary.customer_id,
             "hit_id": self.hit_id,
         }
 
 
-def report_contact(*, vault: Vault, session: Session, caller: Caller, contact: ContactIn) -> Verdict:
+def report_contact(*, vault: Vault, tx: Tx, caller: Caller, contact: ContactIn) -> Verdict:
     """Look the contacted number or customer up among the canaries; record a hit when it is one.
 
     The lookup by number goes through the mobile blind index and only among canaries, so a real
     customer's number resolves to nothing. Every check, hit or not, is an access event (a search
     by mobile, or by id), so probing for canaries shows in the log under the prober's name.
+
+    A check does the same database work whatever it finds: one look-up, one row of
+    ``canary_hits`` (without a canary when it reached none) and one access event, by the same
+    statements; a note is sealed either way, under a key that needs no look-up, and kept only on a
+    hit. A caller that times checks learns nothing (decision 0016). The server log hears of a hit
+    from ``announce``, once the check is committed.
     """
     now = vault.clock()
-    found = _find(vault, session, contact)
-    fields = ("mobile",) if contact.mobile is not None else ()
-    tx = Tx.of_session(session)
-    if found is None:
-        vault.audit.record(tx, caller.event("search", NO_MATCH, fields=fields, reason=CHECK_REASON), now=now)
-        return Verdict(None)
-    canary, key_id = found
     hit_id = str(uuid.uuid4())
-    session.add(
-        CanaryHitRow(
-            hit_id=hit_id,
-            customer_id=canary.customer_id,
-            recipient=canary.recipient,
-            source=CONTACT,
-            report_id=None,
-            contacted_at=None if contact.contacted_at is None else _utc(contact.contacted_at),
-            channel=contact.channel,
-            note_ct=None if contact.note is None else _seal_note(vault, key_id, hit_id, contact.note),
-            recorded_at=now,
-            recorded_by=caller.principal.principal_id,
-        )
-    )
-    session.flush()
-    vault.audit.record(
-        tx,
-        caller.event("search", OK, customer_id=canary.customer_id, fields=fields, reason=CHECK_REASON),
-        now=now,
-    )
-    # A hit names a leak: it goes to the log at once, for whoever watches it (ids only).
-    log.warning(
-        "canary hit %s: a contact reached canary %s of recipient %s", hit_id, canary.customer_id, canary.recipient
-    )
-    return Verdict(canary, hit_id)
-
-
-def _find(vault: Vault, session: Session, contact: ContactIn) -> tuple[CanaryRow, str] | None:
-    query = select(CanaryRow, CustomerRow.key_id).join(CustomerRow, CustomerRow.customer_id == CanaryRow.customer_id)
+    sealed = None if contact.note is None else _seal_note(vault, hit_id, contact.note)
     if contact.mobile is not None:
         digest = blind_index(vault.blind_index_key(), "mobile", contact.mobile)
-        query = query.where(CustomerRow.mobile_bidx == digest)
+        found = tx.one(_CANARY_BY_MOBILE, {"digest": digest})
     else:
-        query = query.where(CanaryRow.customer_id == contact.customer_id)
-    found = session.execute(query.limit(1)).first()
-    return None if found is None else (found[0], found[1])
+        found = tx.one(_CANARY_BY_ID, {"customer_id": contact.customer_id})
+    canary = None if found is None else Canary(str(found[0]), str(found[1]), str(found[2]), q.moment(found[3]))
+    tx.execute(
+        _INSERT_CHECK,
+        {
+            "hit_id": hit_id,
+            "customer_id": None if canary is None else canary.customer_id,
+            "recipient": None if canary is None else canary.recipient,
+            "source": CONTACT,
+            "contacted_at": None if contact.contacted_at is None else tx.timestamp(_utc(contact.contacted_at)),
+            "channel": contact.channel,
+            # A note on a contact that reached no canary is about somebody else's number: not kept.
+            "note_ct": None if canary is None else sealed,
+            "recorded_at": tx.timestamp(now),
+            "recorded_by": caller.principal.principal_id,
+        },
+    )
+    fields = ("mobile",) if contact.mobile is not None else ()
+    if canary is None:
+        event = caller.event("search", NO_MATCH, fields=fields, reason=CHECK_REASON)
+    else:
+        event = caller.event("search", OK, customer_id=canary.customer_id, fields=fields, reason=CHECK_REASON)
+    vault.audit.record(tx, event, now=now)
+    return Verdict(canary, None if canary is None else hit_id)
 
 
-def _seal_note(vault: Vault, key_id: str, hit_id: str, note: str) -> bytes | None:
-    aead = _key(vault, key_id)
-    # An erased canary has no key left; its hit is still worth keeping, without the note.
-    return None if aead is None else seal(aead, note.encode(), field_aad(f"canary_hit:{hit_id}", "note"))
+def announce(verdict: Verdict) -> None:
+    """A hit names a leak: it goes to the server log (ids only) for whoever watches it. Called once
+    the check is committed; over HTTP, after the answer is sent, since a line written only for hits
+    would make a canary's check take longer than another number's."""
+    if verdict.canary is not None:
+        log.warning(
+            "canary hit %s: a contact reached canary %s of recipient %s",
+            verdict.hit_id,
+            verdict.canary.customer_id,
+            verdict.canary.recipient,
+        )
+
+
+def _note_key(vault: Vault) -> AESGCM:
+    secret = vault.blind_index_key()
+    return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_NOTE_KEY_INFO).derive(secret))
+
+
+def _seal_note(vault: Vault, hit_id: str, note: str) -> bytes:
+    return seal(_note_key(vault), note.encode(), field_aad(f"canary_hit:{hit_id}", "note"))
 
 
 def _open_note(vault: Vault, key_id: str, hit_id: str, sealed: bytes | None) -> str | None:
-    aead = None if sealed is None else _key(vault, key_id)
-    if aead is None or sealed is None:
+    if sealed is None:
         return None
+    aad = field_aad(f"canary_hit:{hit_id}", "note")
     try:
-        return open_sealed(aead, sealed, field_aad(f"canary_hit:{hit_id}", "note")).decode()
+        return open_sealed(_note_key(vault), sealed, aad).decode()
     except DecryptionError:
-        log.error("the note of canary hit %s failed authentication", hit_id)
-        return None
+        pass
+    # Notes recorded before migration 0008 were sealed under the canary's own data key.
+    legacy = _key(vault, key_id)
+    if legacy is not None:
+        try:
+            return open_sealed(legacy, sealed, aad).decode()
+        except DecryptionError:
+            pass
+    log.error("the note of canary hit %s failed authentication", hit_id)
+    return None
 
 
 def _key(vault: Vault, key_id: str) -> AESGCM | None:

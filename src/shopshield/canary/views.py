@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from starlette.background import BackgroundTask
 
 from shopshield.canary import service
 from shopshield.canary.schemas import RECIPIENT_PATTERN, ContactIn, PlantIn
@@ -32,6 +33,7 @@ def plant(body: PlantIn, call: CallDep) -> JSON:
             request=body,
             mobile_prefix=settings.canary_mobile_prefix,
             email_domain=settings.canary_email_domain,
+            backend=settings.canary_backend,
         )
     return JSON(planted.json(), status_code=201)
 
@@ -51,7 +53,13 @@ def list_canaries(call: CallDep, recipient: OptionalRecipient = None) -> JSON:
 def export(call: CallDep, recipient: RecipientQuery) -> JSON:
     call.ctx.policies.require(call.who.role, service.READ)
     with transaction(call.ctx.engine) as tx:
-        rows = service.export_rows(vault=call.ctx.vault, tx=tx, caller=call.caller, recipient=recipient)
+        rows = service.export_rows(
+            vault=call.ctx.vault,
+            tx=tx,
+            caller=call.caller,
+            recipient=recipient,
+            backend=call.ctx.settings.canary_backend,
+        )
     return JSON({"recipient": recipient, "columns": list(service.EXPORT_COLUMNS), "rows": rows})
 
 
@@ -59,13 +67,15 @@ def export(call: CallDep, recipient: RecipientQuery) -> JSON:
 def report_contact(body: ContactIn, call: CallDep) -> JSON:
     policies = call.ctx.policies
     policies.require(call.who.role, service.REPORT_CONTACT)
-    with unit_of_work(call.ctx.sessions) as session:
-        verdict = service.report_contact(vault=call.ctx.vault, session=session, caller=call.caller, contact=body)
+    with transaction(call.ctx.engine) as tx:
+        verdict = service.report_contact(vault=call.ctx.vault, tx=tx, caller=call.caller, contact=body)
+    # Logged after the answer is sent, so that a hit's log line does not make its answer slower.
+    announce = BackgroundTask(service.announce, verdict)
     if not policies.allows(call.who.role, service.READ):
         # The same answer whether it was a canary or not: otherwise the endpoint would tell an
         # agent which customers are decoys. The hit is recorded either way, for security staff.
-        return JSON({"received": True})
-    return JSON(verdict.json())
+        return JSON({"received": True}, background=announce)
+    return JSON(verdict.json(), background=announce)
 
 
 @router.get("/hits", summary="Contacts that reached a canary, reported or found in scam reports")

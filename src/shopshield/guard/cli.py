@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from shopshield.cliutil import fail, progress_bar, settings_from_env
+from shopshield.files import open_private
 from shopshield.guard.config import GuardConfigError, load_config
 from shopshield.guard.counters import MemoryCounters
 from shopshield.guard.engine import Guard, Hasher, PairList, PasswordCorpus
@@ -107,7 +108,7 @@ def replay_command(
     # Written beside and renamed at the end: a file that stops halfway is never mistaken for a result.
     partial = out_file.with_name(out_file.name + ".partial")
     try:
-        with partial.open("wb") as sink, progress_bar("replaying") as bar:
+        with open_private(partial, "wb") as sink, progress_bar("replaying") as bar:
             task = bar.add_task("replay", total=total)
             for n, recorded in enumerate(replay(read_attempts(attempts), guard), start=1):
                 sink.write(orjson.dumps(recorded.decision.as_json()) + b"\n")

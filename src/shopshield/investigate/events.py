@@ -20,7 +20,7 @@ REQUIRED: Final = ("ts", "actor_id", "actor_kind", "action", "customer_id")
 OPTIONAL: Final = ("order_id", "fields", "channel", "source_ip")
 # Not in the shared format, but in ShopShield's own export and the simulator's files: the
 # insider features use them when present (a store's own CSV may lack them).
-EXTRA: Final = ("actor_role", "purpose", "ticket_id")
+EXTRA: Final = ("actor_role", "purpose", "ticket_id", "outcome")
 SUFFIXES: Final = {".parquet": "parquet", ".csv": "csv"}
 
 

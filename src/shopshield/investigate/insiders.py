@@ -47,6 +47,7 @@ FEATURES: Final = (
     Feature("no_ticket", "accesses without a ticket", 5.0),
     Feature("sequential", "steps through consecutive customer ids", 3.0),
     Feature("out_of_scope", "customers outside the actor's region or merchant", 3.0),
+    Feature("search_misses", "searches that found nobody or were refused", 3.0),
 )
 NAMES: Final = tuple(f.name for f in FEATURES)
 
@@ -108,6 +109,11 @@ class ActorDay:
 # Daily features per actor. Customers' own accounts are not insiders (the attribution's
 # credential-stuffing test covers them). ``seq`` is the customer id's trailing number: a walk
 # through consecutive ids is a script enumerating the store, not someone answering tickets.
+# ``misses`` are searches that found nobody or were refused (ShopShield's outcomes no_match,
+# quota_exceeded, denied): guessing the hidden digits of a masked number is mostly misses, and
+# they name no customer, so they are counted apart from ``e``; a log without ``outcome`` (the
+# shared format has none) gives a miss as a search that names no customer. An actor-day may
+# consist of misses alone.
 _DAILY = """
 CREATE OR REPLACE TEMP TABLE actor_days AS
 WITH e AS (
@@ -143,9 +149,26 @@ daily AS (
            CASE WHEN $tickets THEN count(*) FILTER (WHERE ticket_id IS NULL AND action IN ('view', 'reveal'))
                 ELSE 0 END AS no_ticket
     FROM e GROUP BY actor_id, CAST(local_ts AS DATE)
+),
+misses AS (
+    SELECT actor_id, min(actor_kind) AS actor_kind, min(coalesce(actor_role, actor_kind)) AS role,
+           CAST(timezone($tz, ts) AS DATE) AS day, count(*) AS search_misses
+    FROM events
+    WHERE actor_kind <> 'customer' AND action = 'search'
+      AND (outcome IN ('no_match', 'quota_exceeded', 'denied') OR (outcome IS NULL AND customer_id IS NULL))
+      AND ($since IS NULL OR ts >= $since) AND ($until IS NULL OR ts < $until)
+    GROUP BY actor_id, CAST(timezone($tz, ts) AS DATE)
+),
+merged AS (
+    SELECT coalesce(d.actor_id, m.actor_id) AS actor_id, coalesce(d.actor_kind, m.actor_kind) AS actor_kind,
+           coalesce(d.role, m.role) AS role, coalesce(d.day, m.day) AS day,
+           coalesce(d.customers, 0) AS customers, coalesce(d.reveals, 0) AS reveals,
+           coalesce(d.exports, 0) AS exports, coalesce(d.off_hours, 0) AS off_hours,
+           coalesce(d.no_ticket, 0) AS no_ticket, coalesce(m.search_misses, 0) AS search_misses
+    FROM daily d FULL JOIN misses m ON m.actor_id = d.actor_id AND m.day = d.day
 )
-SELECT d.*, coalesce(w.sequential, 0) AS sequential, coalesce(s.out_of_scope, 0) AS out_of_scope
-FROM daily d LEFT JOIN walks w USING (actor_id, day) LEFT JOIN scope s USING (actor_id, day)
+SELECT g.*, coalesce(w.sequential, 0) AS sequential, coalesce(s.out_of_scope, 0) AS out_of_scope
+FROM merged g LEFT JOIN walks w USING (actor_id, day) LEFT JOIN scope s USING (actor_id, day)
 """
 
 

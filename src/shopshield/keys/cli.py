@@ -1,4 +1,4 @@
-"""``shopshield keys``: master key status and online rotation."""
+"""``shopshield keys``: master key status, online rotation, and purging erased keys from storage."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shopshield.cliutil import open_container, progress_bar, settings_from_env
+from shopshield.cliutil import fail, open_container, progress_bar, settings_from_env
 from shopshield.keys.rotation import rotate
 
-app = typer.Typer(help="Master key versions and rotation.")
+app = typer.Typer(help="Master key versions, rotation, and purging erased data keys from the key store.")
 out = Console()
 
 
@@ -53,3 +53,31 @@ def rotate_command(
         f"master key version {report.new_version} is active; rewrapped {report.rewrapped} data keys "
         f"in {time.perf_counter() - started:.1f}s; dropped versions: {dropped}"
     )
+
+
+@app.command("purge")
+def purge_command(
+    compact: bool = typer.Option(
+        False,
+        "--compact",
+        help="Also rewrite the whole key store (PostgreSQL: VACUUM FULL, which clears freed page space; "
+        "SQLite: VACUUM). Blocks key reads while it runs.",
+    ),
+) -> None:
+    """Remove erased data keys' bytes from the key store's storage; what an erase that answered
+    key_destroyed: false left to do. Exit 1 with the reason if something still holds them."""
+    container = open_container(settings_from_env())
+    try:
+        result = container.data_keys.purge(compact=compact)
+        backend = container.keystore_engine.dialect.name
+    finally:
+        container.close()
+    if not result.complete:
+        fail(f"key store purge incomplete: {result.reason}")
+    if backend == "sqlite":
+        done = "no deleted data key is left in the key store's files"
+    elif compact:
+        done = "no deleted data key is left in the key store's rows or pages"
+    else:
+        done = "no row version of a deleted data key is left; freed page space is cleared only by --compact"
+    out.print(f"{'compacted' if compact else 'purged'} the key store in {result.seconds * 1000:.0f} ms: {done}")

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shopshield.files import private_dir
 from shopshield.keys.envelope import KEY_BYTES, new_key
 
 KEY_FILE_FORMAT = 1
@@ -179,7 +180,7 @@ class LocalKeyFile:
             self._load()
 
     def _write(self, doc: dict[str, Any], *, exclusive: bool = False) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         if exclusive and self.path.exists():
             raise KeyFileError(f"key file {self.path} already exists")
         tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shopshield.keys.envelope import data_key_aad, new_key, open_sealed, seal
 from shopshield.keys.keyring import MasterKeyProvider
 from shopshield.keys.models import DataKey
+from shopshield.keys.purge import KeyStorePurger, PurgeResult
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +60,11 @@ class DataKeys:
         keystore: sessionmaker[Session],
         master: MasterKeyProvider,
         cache_seconds: float,
+        purger: KeyStorePurger,
         refresh_master: Callable[[], None] | None = None,
     ) -> None:
         self._keystore = keystore
+        self._purger = purger
         self._master = master
         self._cache_seconds = cache_seconds
         self._refresh_master = refresh_master or (lambda: None)
@@ -100,12 +103,24 @@ class DataKeys:
         self.shred(key_id)
 
     def shred(self, key_id: str) -> bool:
-        """Destroy a data key for good. Returns False if it was already gone."""
+        """Delete a data key for good. Returns False if it was already gone.
+
+        The row is gone when this returns, but its bytes may still be in the key store's storage
+        until ``purge`` runs: an erasure calls both.
+        """
         with self._lock:
             self._cache.pop(key_id, None)
         with self._keystore.begin() as ks:
             result = ks.execute(delete(DataKey).where(DataKey.key_id == key_id))
         return bool(getattr(result, "rowcount", 0))
+
+    def purge(self, *, compact: bool = False) -> PurgeResult:
+        """Remove the bytes of every deleted key from the key store's storage (see ``keys.purge``).
+
+        Run it after the transaction that decided the erasure has ended: on PostgreSQL an open
+        transaction that began before the delete keeps the deleted row version alive.
+        """
+        return self._purger.purge(compact=compact)
 
     def exists(self, key_id: str) -> bool:
         with self._keystore() as ks:

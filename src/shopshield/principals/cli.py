@@ -81,7 +81,8 @@ def list_principals() -> None:
 
 @app.command("disable")
 def disable(principal_id: str = typer.Argument(..., help="Principal id to disable")) -> None:
-    """Disable a principal: its token stops working within the token cache time."""
+    """Disable a principal. A running server honours it within SHOPSHIELD_TOKEN_CACHE_SECONDS (default
+    5 s), the time it may keep a verified token; POST /v1/principals/{id}/disable acts at once."""
     try:
         ids.check(principal_id, "principal_id")
     except ShopShieldError as exc:

@@ -96,7 +96,13 @@ def list_all(*, session: Session) -> list[PrincipalRow]:
 
 class Authenticator:
     """Turns a bearer token into a principal; verified tokens are cached for a few seconds so the
-    hot read path skips a database round trip, which bounds how long a disabled token still works."""
+    hot read path skips a database round trip.
+
+    The cache bounds how long a disabled token still works: a principal disabled through this
+    instance is forgotten at once (``forget``); one disabled elsewhere (the CLI, another instance
+    on the same database) still passes here until its entry expires, at most ``cache_seconds``
+    after it was verified.
+    """
 
     def __init__(self, *, sessions: sessionmaker[Session], policies: PolicySet, cache_seconds: float) -> None:
         self._sessions = sessions
@@ -104,6 +110,15 @@ class Authenticator:
         self._cache_seconds = cache_seconds
         self._cache: dict[bytes, tuple[Principal, float]] = {}
         self._lock = threading.Lock()
+        # Bumped by every ``forget``: a lookup that read the row before a disable committed must
+        # not put the principal back into the cache after it was forgotten.
+        self._generation = 0
+
+    def forget(self, principal_id: str) -> None:
+        """Drop every cached token of ``principal_id``; call after its disable has committed."""
+        with self._lock:
+            self._generation += 1
+            self._cache = {k: v for k, v in self._cache.items() if v[0].principal_id != principal_id}
 
     def cached(self, token: str | None) -> Principal | None:
         """The principal for a recently verified token, without touching the database."""
@@ -122,6 +137,7 @@ class Authenticator:
         now = time.monotonic()
         if cached is not None and cached[1] > now:
             return cached[0]
+        generation = self._generation
         with self._sessions() as session:
             row = session.scalar(select(PrincipalRow).where(PrincipalRow.token_hash == digest))
         if row is None or row.disabled_at is not None:
@@ -132,7 +148,8 @@ class Authenticator:
         principal = Principal(row.principal_id, row.name, row.role, policy.actor_kind, row.link_id)
         if self._cache_seconds > 0:
             with self._lock:
-                if len(self._cache) > 10_000:
-                    self._cache.clear()
-                self._cache[digest] = (principal, now + self._cache_seconds)
+                if generation == self._generation:
+                    if len(self._cache) > 10_000:
+                        self._cache.clear()
+                    self._cache[digest] = (principal, now + self._cache_seconds)
         return principal

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from shopshield.db import unit_of_work
 from shopshield.errors import Forbidden
+from shopshield.ids import RecordId
 from shopshield.principals import service
 from shopshield.principals.schemas import PrincipalIn
-from shopshield.web import JSON, CallDep
+from shopshield.web import JSON, Call, CallDep
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/principals", tags=["principals"])
+PrincipalId = Annotated[RecordId, Path()]
+
+
+def _require_manage(call: Call) -> None:
+    if "principals.manage" not in call.ctx.policies.role(call.who.role).permissions:
+        raise Forbidden(f"role {call.who.role!r} may not manage principals")
 
 
 @router.post("", status_code=201, summary="Create a principal; its token is returned once")
 def create_principal(body: PrincipalIn, call: CallDep) -> JSON:
-    if "principals.manage" not in call.ctx.policies.role(call.who.role).permissions:
-        raise Forbidden(f"role {call.who.role!r} may not manage principals")
+    _require_manage(call)
     with unit_of_work(call.ctx.sessions) as session:
         created = service.create(
             session=session,
@@ -37,3 +47,19 @@ def create_principal(body: PrincipalIn, call: CallDep) -> JSON:
         },
         status_code=201,
     )
+
+
+@router.post(
+    "/{principal_id}/disable",
+    summary="Disable a principal: its token fails from the next request on this instance, and on other "
+    "instances within SHOPSHIELD_TOKEN_CACHE_SECONDS",
+)
+def disable_principal(principal_id: PrincipalId, call: CallDep) -> JSON:
+    _require_manage(call)
+    with unit_of_work(call.ctx.sessions) as session:
+        service.disable(session=session, principal_id=principal_id)
+    # Only after the commit: forgetting earlier would let a concurrent request cache the row
+    # as it was before the disable.
+    call.ctx.authenticator.forget(principal_id)
+    log.info("principal %s disabled by %s", principal_id, call.who.principal_id)
+    return JSON({"principal_id": principal_id, "disabled": True})

@@ -23,6 +23,7 @@ from typing import Annotated, Final, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, FiniteFloat, StringConstraints, ValidationError
 
 from shopshield.errors import InvalidInput
+from shopshield.files import open_private, private_dir
 from shopshield.scams.formats import ScamReport, iso, write_reports
 from shopshield.scams.service import Summary, losses_text, money
 
@@ -131,8 +132,7 @@ def write(out: Path, case: CaseFile) -> list[str]:
     end, so an interrupted run leaves no half case file behind.
     """
     check_out_dir(out)
-    partial = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
-    partial.mkdir()
+    partial = private_dir(out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}")
     try:
         names = list(FILES)
         write_reports(partial / "reports.csv", case.reports)
@@ -142,7 +142,8 @@ def write(out: Path, case: CaseFile) -> list[str]:
         if case.attribution is not None:
             _write_csv(partial / ATTRIBUTION_CSV, attribution_rows(case.attribution))
             names.append(ATTRIBUTION_CSV)
-        (partial / "index.html").write_text(page(case, names), encoding="utf-8")
+        with open_private(partial / "index.html", "w", encoding="utf-8") as html:
+            html.write(page(case, names))
         if out.exists():
             out.rmdir()  # empty, as checked
         partial.rename(out)
@@ -154,7 +155,7 @@ def write(out: Path, case: CaseFile) -> list[str]:
 
 def _write_csv(path: Path, rows: Iterable[Sequence[object]]) -> None:
     # A byte-order mark, so that spreadsheets read Chinese text as UTF-8.
-    with path.open("w", encoding="utf-8-sig", newline="") as out:
+    with open_private(path, "w", encoding="utf-8-sig", newline="") as out:
         csv.writer(out).writerows(rows)
 
 

@@ -23,6 +23,7 @@ import orjson
 
 from shopshield import ids
 from shopshield.errors import InvalidInput
+from shopshield.files import open_private
 from shopshield.investigate.knowledge import parse_items
 
 COLUMNS: Final = (
@@ -541,7 +542,7 @@ def write_reports(path: Path, reports: Iterable[ScamReport]) -> int:
     if extension not in (".csv", ".jsonl"):
         raise ReportFileError(f"{path.name}: written files must end in .csv or .jsonl", field="file")
     written = 0
-    with path.open("w", encoding="utf-8-sig" if extension == ".csv" else "utf-8", newline="") as out:
+    with open_private(path, "w", encoding="utf-8-sig" if extension == ".csv" else "utf-8", newline="") as out:
         if extension == ".csv":
             writer = csv.writer(out)
             writer.writerow(COLUMNS)

@@ -7,12 +7,23 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from shopshield import ids
-from shopshield.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shopshield.access.models import DENIED
+from shopshield.db import Tx
+from shopshield.errors import AccessDenied, Conflict, Forbidden, InvalidInput, NotFound
 from shopshield.principals.models import Principal, PrincipalRow
 from shopshield.tickets.models import CLOSED, OPEN, TicketRow
 from shopshield.tickets.schemas import TicketIn
 from shopshield.vault.models import CustomerRow, OrderRow
 from shopshield.vault.policy import PolicySet
+from shopshield.vault.service import Caller, Vault
+
+# The access event of a refused ticket: it names a customer, and someone trying to give
+# themselves the power to reveal that customer's data is what the log is for (decision 0019).
+ACTION = "ticket"
+SELF_ASSIGNED = (
+    "nobody may open a ticket assigned to themselves: a reveal needs a second person's decision "
+    "(the store's ticket system or another supervisor)"
+)
 
 
 def _json(ticket: TicketRow) -> dict[str, object]:
@@ -29,14 +40,22 @@ def _json(ticket: TicketRow) -> dict[str, object]:
     }
 
 
-def open_ticket(*, session: Session, policies: PolicySet, caller: Principal, ticket: TicketIn) -> dict[str, object]:
+def open_ticket(*, session: Session, vault: Vault, caller: Caller, ticket: TicketIn) -> dict[str, object]:
     """Open a ticket about a customer and assign it.
 
-    Agents cannot open tickets for themselves: a ticket comes from the store's ticket system (the
-    service role) or a supervisor, so the ticket binding is a second person's decision.
+    A ticket is a second person's decision: it comes from the store's ticket system (the service
+    role) or a supervisor, and nobody, whatever their role, may open one assigned to themselves
+    (decision 0019). That refusal is recorded as an access event and committed.
     """
-    if "tickets.write" not in policies.role(caller.role).permissions:
-        raise Forbidden(f"role {caller.role!r} may not open tickets")
+    policies = vault.policies
+    who = caller.principal
+    if "tickets.write" not in policies.role(who.role).permissions:
+        raise Forbidden(f"role {who.role!r} may not open tickets")
+    if ticket.assignee_id == who.principal_id:
+        # Before any lookup, so the attempt is recorded whatever else is wrong with the request.
+        event = caller.event(ACTION, DENIED, customer_id=ticket.customer_id, reason=SELF_ASSIGNED)
+        vault.audit.record(Tx.of_session(session), event, now=vault.clock())
+        raise AccessDenied(SELF_ASSIGNED)
     if ticket.category not in policies.ticket_categories:
         raise InvalidInput(
             f"category: must be one of {', '.join(sorted(policies.ticket_categories))}", field="category"
@@ -60,7 +79,7 @@ def open_ticket(*, session: Session, policies: PolicySet, caller: Principal, tic
         order_id=ticket.order_id,
         category=ticket.category,
         assignee_id=ticket.assignee_id,
-        created_by=caller.principal_id,
+        created_by=who.principal_id,
         status=OPEN,
         created_at=datetime.now(UTC),
     )

@@ -10,6 +10,7 @@ from typing import Final
 __all__ = [
     "COMPOUND_SURNAMES",
     "MASKERS",
+    "PUBLIC_MAIL_DOMAINS",
     "mask",
     "mask_email",
     "mask_free_text",
@@ -41,6 +42,24 @@ COMPOUND_SURNAMES: Final[frozenset[str]] = frozenset(
         "歐陽", "司馬", "諸葛", "東方", "尉遲", "公孫", "長孫", "軒轅", "獨孤", "南宮",
         "西門", "澹臺", "鍾離", "東郭", "單于", "閭丘", "仲孫", "顓孫", "巫馬", "樂正",
         "壤駟", "夾谷", "子車", "南門", "東門", "鮮于",
+    }
+)  # fmt: skip
+
+# Mail providers anyone can sign up with. A masked address keeps such a domain: it says as little
+# about the person as the provider's name does, and agents use it ("your QQ mailbox?"). Any other
+# domain is hidden: it names the customer's employer or school, or the store's own canary domain
+# (docs/canaries.md), which would tell a canary from a customer at a glance. Lower case, exact
+# domains only (a subdomain is listed when providers hand out addresses under it).
+PUBLIC_MAIL_DOMAINS: Final[frozenset[str]] = frozenset(
+    {
+        # Mainland China
+        "qq.com", "vip.qq.com", "foxmail.com", "163.com", "vip.163.com", "126.com", "vip.126.com",
+        "yeah.net", "188.com", "sina.com", "sina.cn", "vip.sina.com", "sohu.com", "139.com", "189.cn",
+        "wo.cn", "aliyun.com", "tom.com", "21cn.com",
+        # Elsewhere
+        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com",
+        "icloud.com", "me.com", "mac.com", "aol.com", "proton.me", "protonmail.com", "gmx.com", "mail.com",
+        "yandex.ru", "mail.ru", "naver.com",
     }
 )  # fmt: skip
 
@@ -108,15 +127,25 @@ def mask_id_number(value: str) -> str:
 
 
 def mask_email(value: str) -> str:
-    """Mask an e-mail address as its first character, exactly three stars and the full domain.
+    """Mask an e-mail address as its first character, exactly three stars and a domain that only a
+    public mail provider's keeps.
 
-    ``liujie@example.cn`` → ``l***@example.cn``. The fixed star count hides the local part's length. A
-    value without an ``@`` is not an address and is shown as ``****``.
+    ``liujie@qq.com`` → ``l***@qq.com`` (a domain in PUBLIC_MAIL_DOMAINS, compared without case);
+    ``liujie@example.cn`` → ``l***@***.cn`` (any other domain: only its last label is kept, and
+    ``***`` if it has no dot). The fixed star counts hide the lengths. A value without an ``@`` is
+    not an address and is shown as ``****``.
     """
     local, at, domain = value.rpartition("@")
     if not at:
         return _HIDDEN
-    return f"{local[:1]}***@{domain}"
+    return f"{local[:1]}***@{_mask_domain(domain)}"
+
+
+def _mask_domain(domain: str) -> str:
+    if domain.lower() in PUBLIC_MAIL_DOMAINS:
+        return domain
+    _rest, dot, last = domain.rpartition(".")
+    return f"***.{last}" if dot and last else "***"
 
 
 def mask_street(_: str) -> str:

@@ -17,6 +17,8 @@ ADDRESS_FIELDS = ("recipient", "phone", "region", "street")
 ORDER_FIELDS = ("items", "returns")
 ALL_FIELDS = CUSTOMER_FIELDS + ADDRESS_FIELDS + ORDER_FIELDS
 REVEALABLE_FIELDS = (*CUSTOMER_FIELDS, "recipient", "phone", "street")
+# Fields with a blind index, so a caller can look customers up by their value.
+SEARCH_FIELDS = ("mobile", "email", "id_number")
 PERMISSIONS = (
     "customers.write",
     "customers.erase",
@@ -33,6 +35,7 @@ PERMISSIONS = (
     "breaches.scope",
     "logins.assess",
     "logins.read",
+    "alerts.read",
 )
 ACTOR_KINDS = ("staff", "courier", "merchant", "partner", "service", "job", "other")
 
@@ -48,6 +51,39 @@ class PolicyError(Exception):
     """The policy file is missing or invalid."""
 
 
+class SearchPolicy(BaseModel):
+    """How much a role may search, and for which purposes by fields it may not reveal.
+
+    Every search counts against ``per_hour`` and ``per_day``, whether it finds anyone or not; a
+    search that finds nobody also counts against the much lower ``misses_*`` limits, because
+    trying values one after another (the middle digits of a masked mobile) is mostly misses.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_hour: int = Field(ge=1)
+    per_day: int = Field(ge=1)
+    misses_per_hour: int = Field(ge=1)
+    misses_per_day: int = Field(ge=1)
+    # Field -> the purpose codes a search by it must state. Listing a field is also what lets a
+    # role search by a field it may not reveal.
+    purposes: dict[str, frozenset[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SearchPolicy:
+        if self.per_hour > self.per_day or self.misses_per_hour > self.misses_per_day:
+            raise ValueError("an hourly search limit cannot exceed its daily limit")
+        if self.misses_per_hour > self.per_hour or self.misses_per_day > self.per_day:
+            raise ValueError("a limit on searches that find nothing cannot exceed the limit on all searches")
+        unknown = sorted(set(self.purposes) - set(SEARCH_FIELDS))
+        if unknown:
+            raise ValueError(f"search purposes name unknown fields {unknown}; searchable: {', '.join(SEARCH_FIELDS)}")
+        empty = sorted(f for f, codes in self.purposes.items() if not codes)
+        if empty:
+            raise ValueError(f"search purposes for {empty} are empty; leave the field out instead")
+        return self
+
+
 class RolePolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -57,6 +93,8 @@ class RolePolicy(BaseModel):
     reveals_per_day: int = Field(ge=0)
     permissions: frozenset[str] = frozenset()
     fields: dict[str, Access]
+    # None: the role cannot search at all.
+    search: SearchPolicy | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> RolePolicy:
@@ -69,6 +107,11 @@ class RolePolicy(BaseModel):
             raise ValueError(f"unknown permissions {bad}; known: {', '.join(PERMISSIONS)}")
         if self.actor_kind not in ACTOR_KINDS:
             raise ValueError(f"actor_kind must be one of {', '.join(ACTOR_KINDS)}")
+        if self.search is not None and not any(self.may_search(f) for f in SEARCH_FIELDS):
+            raise ValueError(
+                "search: the role may search by no field (none of mobile, email, id_number is revealable, "
+                "full or listed under search.purposes); remove the table or grant a field"
+            )
         return self
 
     def access(self, field: str) -> Access:
@@ -83,13 +126,38 @@ class RolePolicy(BaseModel):
     def may_reveal(self, field: str) -> bool:
         return self.fields[field] in (Access.REVEALABLE, Access.FULL)
 
+    def may_search(self, field: str) -> bool:
+        """A search by a value confirms whose it is, so it needs the right to reveal that value,
+        or an explicit grant for stated purposes (decision 0015)."""
+        if self.search is None:
+            return False
+        return field in self.search.purposes or self.may_reveal(field)
+
+    def search_purposes(self, field: str) -> frozenset[str] | None:
+        """The purposes a search by ``field`` must state; None when it needs none."""
+        return None if self.search is None else self.search.purposes.get(field)
+
 
 class PolicySet(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     purposes: frozenset[str]
+    # Purposes a search may state; separate from reveal purposes, which need a ticket.
+    search_purposes: frozenset[str] = frozenset()
     ticket_categories: frozenset[str]
     roles: dict[str, RolePolicy]
+
+    @model_validator(mode="after")
+    def _known_search_purposes(self) -> PolicySet:
+        for name, role in self.roles.items():
+            listed = set().union(*role.search.purposes.values()) if role.search else set()
+            unknown = sorted(listed - self.search_purposes)
+            if unknown:
+                raise ValueError(
+                    f"roles.{name}.search.purposes: {unknown} not in search_purposes "
+                    f"({', '.join(sorted(self.search_purposes)) or 'empty'})"
+                )
+        return self
 
     def role(self, name: str) -> RolePolicy:
         try:

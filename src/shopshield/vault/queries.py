@@ -55,7 +55,7 @@ class ReturnRecord(NamedTuple):
 
 
 CUSTOMER = Statement(f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE customer_id = :customer_id")
-TICKET = Statement("SELECT status, assignee_id, customer_id FROM tickets WHERE ticket_id = :ticket_id")
+TICKET = Statement("SELECT status, assignee_id, customer_id, created_by FROM tickets WHERE ticket_id = :ticket_id")
 ORDER = Statement(
     "SELECT order_id, customer_id, merchant_id, courier_id, address_id, placed_at, status, currency, "
     "item_count, items_ct FROM orders WHERE order_id = :order_id"

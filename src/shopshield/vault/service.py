@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any, NoReturn, cast
@@ -23,7 +23,10 @@ from sqlalchemy.orm import Session
 from shopshield import ids
 from shopshield.access import service as access
 from shopshield.access.models import DENIED, NO_MATCH, NOT_FOUND, OK, QUOTA_EXCEEDED, AccessEvent
+from shopshield.alerts import service as alerts
+from shopshield.alerts.models import SEARCH_LIMIT
 from shopshield.audit.service import AuditLog
+from shopshield.canary.watch import CanaryWatch
 from shopshield.db import Tx
 from shopshield.errors import (
     AccessDenied,
@@ -72,6 +75,8 @@ class Vault:
     tz: tzinfo
     audit: AuditLog
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    alert_metrics: alerts.AlertMetrics = field(default_factory=alerts.AlertMetrics)
+    canary_watch: CanaryWatch = field(default_factory=CanaryWatch)
 
 
 @dataclass(frozen=True)
@@ -451,18 +456,26 @@ def reveal(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str, request: R
 def _ticket_problem(ticket: tuple[Any, ...] | None, principal: Principal, customer_id: str) -> str | None:
     if ticket is None:
         return "ticket does not exist"
-    status, assignee_id, ticket_customer = ticket
+    status, assignee_id, ticket_customer, created_by = ticket
     if status != OPEN:
         return "ticket is not open"
     if assignee_id != principal.principal_id:
         return "ticket is not assigned to the caller"
+    if created_by == principal.principal_id:
+        # Tickets opened before self-assignment was refused at opening (decision 0019) stay useless.
+        return "ticket was opened by its own assignee: a reveal needs a ticket from a second person"
     if ticket_customer != customer_id:
         return "ticket is about another customer"
     return None
 
 
-def search(*, vault: Vault, tx: Tx, caller: Caller, by: str, value: str) -> list[Json]:
-    """Equality search through a blind index; each customer found is a recorded access."""
+def search(*, vault: Vault, tx: Tx, caller: Caller, by: str, value: str, purpose: str | None = None) -> list[Json]:
+    """Equality search through a blind index; each customer found is a recorded access.
+
+    Only roles that may reveal ``by``, or that the policy lets search by it for a stated
+    ``purpose``, may search; every search counts against the role's search limits, and one that
+    finds nobody against its much lower limits on misses (decision 0015).
+    """
     if by not in SEARCHABLE:
         raise InvalidInput(f"search by one of {', '.join(SEARCHABLE)}", field=by)
     policy = vault.policies.role(caller.principal.role)
@@ -470,29 +483,32 @@ def search(*, vault: Vault, tx: Tx, caller: Caller, by: str, value: str) -> list
         normalized = SEARCHABLE[by](value)
     except InvalidIdentifier as exc:
         raise InvalidInput(str(exc), field=by) from None
-    if not policy.visible(by):
-        _refuse(
-            vault,
-            tx,
-            caller,
-            AccessDenied,
-            f"role {caller.principal.role!r} may not search by {by}",
-            action="search",
-            outcome=DENIED,
-            fields=(by,),
-        )
+    known = vault.policies.search_purposes
+    if purpose is not None and purpose not in known:
+        listed = ", ".join(sorted(known)) or "(none configured)"
+        raise InvalidInput(f"purpose: must be one of {listed}", field="purpose")
+    event: Json = {"action": "search", "fields": (by,), "purpose": purpose}
+    if not policy.may_search(by):
+        message = f"role {caller.principal.role!r} may not search by {by}"
+        _refuse(vault, tx, caller, AccessDenied, message, outcome=DENIED, **event)
+    required = policy.search_purposes(by)
+    if required is not None and purpose not in required:
+        raise InvalidInput(f"purpose: searching by {by} needs one of {', '.join(sorted(required))}", field="purpose")
     scope = policy.scope if policy.scope in q.SCOPE_COLUMN else None
     found = tx.all(
         q.SEARCH[(by, scope)],
         {"digest": blind_index(vault.blind_index_key(), by, normalized), "link": caller.principal.link_id},
     )
     rows = [q.CustomerRecord._make(row) for row in found]
+    _count_search(vault, tx, caller, policy, found=len(rows), **event)
     if not rows:
-        vault.audit.record(tx, caller.event("search", NO_MATCH, fields=(by,)), now=vault.clock())
+        vault.audit.record(tx, caller.event(outcome=NO_MATCH, **event), now=vault.clock())
         return []
-    _consume(vault, tx, caller, "view", policy.views_per_day, amount=len(rows), action="search", fields=(by,))
     results = []
     now = vault.clock()
+    vault.canary_watch.found(
+        tx, customer_ids=[r.customer_id for r in rows], searcher=caller.principal.principal_id, now=now
+    )
     for row in rows:
         try:
             aead = vault.keys.get(row.key_id)
@@ -500,9 +516,67 @@ def search(*, vault: Vault, tx: Tx, caller: Caller, by: str, value: str) -> list
             continue
         addresses = _addresses_for(tx, policy, caller.principal, row.customer_id) if _needs_addresses(policy) else []
         out, shown = _render_customer(aead, policy, row, addresses)
-        vault.audit.record(tx, caller.event("search", OK, customer_id=row.customer_id, fields=shown), now=now)
+        vault.audit.record(
+            tx, caller.event("search", OK, customer_id=row.customer_id, fields=shown, purpose=purpose), now=now
+        )
         results.append(out)
     return results
+
+
+def _count_search(vault: Vault, tx: Tx, caller: Caller, policy: RolePolicy, *, found: int, **event: Any) -> None:
+    """Count one search (and the customers it found as views) or refuse it with 429.
+
+    The misses' counters must have one left even when this search found someone: once the misses
+    are used up every search is refused, or the one try the limit still answered would be exactly
+    the right number. Past a search limit the refusal raises an alert in the same transaction.
+    """
+    limits = policy.search
+    if limits is None:  # may_search was checked; a policy without limits never gets here
+        raise AssertionError("search without search limits")
+    now = vault.clock()
+    miss = 0 if found else 1
+    checks = [
+        (access.Counter(access.hourly("search", now, vault.tz), limits.per_hour), "searches_per_hour"),
+        (access.Counter("search", limits.per_day), "searches_per_day"),
+        (
+            access.Counter(access.hourly("search_miss", now, vault.tz), limits.misses_per_hour, add=miss),
+            "search_misses_per_hour",
+        ),
+        (access.Counter("search_miss", limits.misses_per_day, add=miss), "search_misses_per_day"),
+    ]
+    if found:
+        checks.append((access.Counter("view", policy.views_per_day, add=found, need=found), "view"))
+    over = access.consume_quotas(
+        tx, principal_id=caller.principal.principal_id, counters=[c for c, _ in checks], now=now, tz=vault.tz
+    )
+    if over is None:
+        return
+    code = next(code for counter, code in checks if counter is over)
+    limit = _LIMIT_WORDS[code].format(over.limit)
+    message = f"{limit} is used up"
+    vault.audit.record(tx, caller.event(outcome=QUOTA_EXCEEDED, reason=message, **event), now=now)
+    if code != "view":
+        principal, by = caller.principal, event["fields"][0]
+        alert = alerts.Alert(
+            kind=SEARCH_LIMIT,
+            actor_id=principal.principal_id,
+            actor_role=principal.role,
+            reason=f"{principal.role} {principal.principal_id} passed the {limit} (searching by {by}); "
+            "their searches are refused until the limit's hour or day is over",
+            details={"limit": code, "limit_value": over.limit, "field": by, "purpose": event["purpose"]},
+            dedup_key=alerts.hourly_key(SEARCH_LIMIT, principal.principal_id, now),
+        )
+        alerts.raise_alert(tx, alert, now=now, metrics=vault.alert_metrics)
+    raise QuotaExceeded(message, kind=code, limit=over.limit)
+
+
+_LIMIT_WORDS = {
+    "searches_per_hour": "hourly limit of {} searches",
+    "searches_per_day": "daily limit of {} searches",
+    "search_misses_per_hour": "hourly limit of {} searches that find nobody",
+    "search_misses_per_day": "daily limit of {} searches that find nobody",
+    "view": "daily view quota of {}",
+}
 
 
 def erase(*, vault: Vault, session: Session, caller: Caller, customer_id: str) -> Json:
@@ -510,13 +584,14 @@ def erase(*, vault: Vault, session: Session, caller: Caller, customer_id: str) -
 
     The key goes first and for good: once it is gone, this customer's ciphertexts in the database
     and in every backup taken before are unreadable, even if the steps after it fail (a repeated
-    erase finishes them). Orders keep their non-personal fields.
+    erase finishes them). Orders keep their non-personal fields. The caller commits, then completes
+    the answer with ``purge_erased_key``.
     """
     _require(vault, caller, "customers.erase")
     row = session.get(CustomerRow, customer_id)
     if row is None:
         raise NotFound("no such customer")
-    shredded = vault.keys.shred(row.key_id)
+    vault.keys.shred(row.key_id)
     now = vault.clock()
     session.execute(
         update(CustomerRow)
@@ -541,11 +616,21 @@ def erase(*, vault: Vault, session: Session, caller: Caller, customer_id: str) -
     session.execute(update(OrderRow).where(OrderRow.customer_id == customer_id).values(items_ct=None))
     session.execute(update(ReturnRequestRow).where(ReturnRequestRow.order_id.in_(order_ids)).values(reason_ct=None))
     vault.audit.record(Tx.of_session(session), caller.event("erase", OK, customer_id=customer_id), now=now)
-    return {
-        "customer_id": customer_id,
-        "erased_at": (row.erased_at or now).isoformat(),
-        "key_destroyed": shredded,
-    }
+    return {"customer_id": customer_id, "erased_at": (row.erased_at or now).isoformat()}
+
+
+def purge_erased_key(*, vault: Vault, erased: Json) -> Json:
+    """Complete an erasure whose transaction has committed: clear the deleted key's bytes from the
+    key store's storage, and say whether that worked.
+
+    It must come after the commit: on PostgreSQL the erase's own transaction, if it shares the key
+    store's database, may keep the deleted row version alive. ``key_destroyed`` is true only when no
+    copy of the key is left in the key store (no row; no row version on PostgreSQL; no page in the
+    write-ahead log or free space on SQLite), also for an erase repeated after that; otherwise
+    ``key_purge_pending`` says why, and a repeated erase or ``shopshield keys purge`` finishes it.
+    """
+    purge = vault.keys.purge()
+    return {**erased, "key_destroyed": purge.complete, "key_purge_pending": purge.reason}
 
 
 # -- orders ---------------------------------------------------------------------------------------
@@ -707,69 +792,6 @@ def view_order(*, vault: Vault, tx: Tx, caller: Caller, order_id: str) -> Json:
     out.update(render.access_summary(policy, tuple(shown)))
     vault.audit.record(tx, caller.event(outcome=OK, fields=tuple(shown), **event), now=vault.clock())
     return out
-
-
-def export_customer(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str) -> Json | None:
-    """Everything the vault holds about a customer, in full: fields, addresses, orders with their
-    items and returns. None for a missing or erased customer.
-
-    This is what an export to a recipient of the store's data carries, so it is recorded as one
-    ``export`` event with every field it returns, like any read. It checks no permission and no
-    quota of its own: its one caller, the canary export, requires ``canaries.read`` first (or is
-    the command line, which holds the keys itself). A domain that calls it must do the same.
-    """
-    found = tx.one(q.CUSTOMER, {"customer_id": customer_id})
-    if found is None or found[2] is not None:
-        return None
-    row = q.CustomerRecord._make(found)
-    aead = _aead_for(vault, row)
-    record = _customer_record(customer_id)
-    out: Json = {"customer_id": customer_id}
-    shown: list[str] = []
-    for name in CUSTOMER_FIELDS:
-        value = _open(aead, record, name, getattr(row, f"{name}_ct"))
-        out[name] = value
-        if value is not None:
-            shown.append(name)
-    addresses = [q.AddressRecord._make(a) for a in tx.all(q.ADDRESSES[None], {"customer_id": customer_id})]
-    out["addresses"] = [_full_address(aead, a) for a in addresses]
-    if addresses:
-        shown.extend(ADDRESS_FIELDS)
-    out["orders"] = []
-    for found_order in tx.all(q.CUSTOMER_ORDERS, {"customer_id": customer_id}):
-        order = q.OrderRecord._make(found_order)
-        items = json.loads(_open(aead, _order_record(order.order_id), "items", order.items_ct) or "[]")
-        returns = _returns(tx, aead, order.order_id)
-        out["orders"].append(
-            {
-                "order_id": order.order_id,
-                "merchant_id": order.merchant_id,
-                "placed_at": q.moment(order.placed_at).isoformat(),
-                "status": order.status,
-                "currency": order.currency,
-                "items": items,
-                "returns": [asdict(r) for r in returns],
-            }
-        )
-    if out["orders"]:
-        shown.extend(("items", "returns"))
-    vault.audit.record(tx, caller.event("export", OK, customer_id=customer_id, fields=tuple(shown)), now=vault.clock())
-    return out
-
-
-def _full_address(aead: AESGCM, address: q.AddressRecord) -> Json:
-    record = _address_record(address.address_id)
-    region = _open(aead, record, "region", address.region_ct)
-    province, city, district = region.split(_REGION_SEP) if region is not None else (None, None, None)
-    return {
-        "address_id": address.address_id,
-        "recipient": _open(aead, record, "recipient", address.recipient_ct),
-        "phone": _open(aead, record, "phone", address.phone_ct),
-        "province": province,
-        "city": city,
-        "district": district,
-        "street": _open(aead, record, "street", address.street_ct),
-    }
 
 
 def _returns(tx: Tx, aead: AESGCM, order_id: str) -> list[render.ReturnRequest]:

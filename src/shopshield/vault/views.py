@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from starlette.background import BackgroundTask
 
 from shopshield.db import run_transaction, unit_of_work
 from shopshield.errors import InvalidInput
@@ -21,6 +22,10 @@ router = APIRouter(prefix="/v1", tags=["vault"])
 CustomerId = Annotated[RecordId, Path(description="The store's customer id")]
 OrderId = Annotated[RecordId, Path(description="The store's order id")]
 SearchValue = Annotated[str | None, Query(max_length=254)]
+SearchPurpose = Annotated[
+    str | None,
+    Query(pattern=r"^[a-z_]{1,64}$", description="Why: a search purpose code, where the role's policy needs one"),
+]
 
 
 @router.post("/customers", status_code=201, summary="Store a customer, encrypted field by field")
@@ -36,8 +41,9 @@ async def search_customers(
     mobile: SearchValue = None,
     email: SearchValue = None,
     id_number: SearchValue = None,
+    purpose: SearchPurpose = None,
 ) -> JSON:
-    return await _search(call, {"mobile": mobile, "email": email, "id_number": id_number})
+    return await _search(call, {"mobile": mobile, "email": email, "id_number": id_number}, purpose)
 
 
 @router.post(
@@ -45,22 +51,25 @@ async def search_customers(
     summary="The same search with the value in the body, so it stays out of URLs and proxy logs",
 )
 async def search_customers_body(body: dict[str, str], call: CallDep) -> JSON:
-    unknown = set(body) - set(service.SEARCHABLE)
+    unknown = set(body) - {*service.SEARCHABLE, "purpose"}
     if unknown:
-        raise InvalidInput(f"search takes only {', '.join(service.SEARCHABLE)}")
-    return await _search(call, dict(body))
+        raise InvalidInput(f"search takes only {', '.join(service.SEARCHABLE)} and purpose")
+    terms: dict[str, str | None] = {k: v for k, v in body.items() if k != "purpose"}
+    return await _search(call, terms, body.get("purpose"))
 
 
-async def _search(call: Call, terms: dict[str, str | None]) -> JSON:
+async def _search(call: Call, terms: dict[str, str | None], purpose: str | None) -> JSON:
     given = [(k, v) for k, v in terms.items() if v is not None]
     if len(given) != 1:
         raise InvalidInput("give exactly one of mobile, email, id_number")
     by, value = given[0]
     vault, caller = call.ctx.vault, call.caller
     results = await run_transaction(
-        call.ctx.engine, lambda tx: service.search(vault=vault, tx=tx, caller=caller, by=by, value=value)
+        call.ctx.engine,
+        lambda tx: service.search(vault=vault, tx=tx, caller=caller, by=by, value=value, purpose=purpose),
     )
-    return JSON({"customers": results})
+    # A canary found is written down as a hit after the answer has gone out (canary/watch.py).
+    return JSON({"customers": results}, background=BackgroundTask(vault.canary_watch.flush_after, call.ctx.engine))
 
 
 @router.get("/customers/{customer_id}", summary="The customer as the caller's role may see them")
@@ -85,9 +94,11 @@ async def reveal_customer(customer_id: CustomerId, body: RevealIn, call: CallDep
 
 @router.delete("/customers/{customer_id}", summary="Erase a customer by destroying their data key")
 def erase_customer(customer_id: CustomerId, call: CallDep) -> JSON:
+    """`key_destroyed` is true once no copy of the customer's data key is left in the key store's
+    storage; otherwise `key_purge_pending` says why, and repeating the DELETE finishes the job."""
     with unit_of_work(call.ctx.sessions) as session:
-        result = service.erase(vault=call.ctx.vault, session=session, caller=call.caller, customer_id=customer_id)
-    return JSON(result)
+        erased = service.erase(vault=call.ctx.vault, session=session, caller=call.caller, customer_id=customer_id)
+    return JSON(service.purge_erased_key(vault=call.ctx.vault, erased=erased))
 
 
 @router.post("/orders", status_code=201, summary="Store an order; items are sealed with the customer's key")

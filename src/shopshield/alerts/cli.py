@@ -1,0 +1,73 @@
+"""``shopshield alerts``: the security alerts, as GET /v1/alerts lists them."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from shopshield import ids
+from shopshield.alerts import service
+from shopshield.alerts.schemas import CODE_PATTERN, parse_since
+from shopshield.cliutil import fail, open_container, settings_from_env
+from shopshield.errors import InvalidInput
+
+app = typer.Typer(help="Security alerts: principals passing search limits, and what later kinds add.")
+out = Console()
+
+COLUMNS = ("raised_at", "kind", "actor_id", "actor_role", "occurrences", "status", "reason")
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.command("list")
+def list_alerts(
+    kind: str | None = typer.Option(None, "--kind", help="Only this kind, e.g. search_limit"),
+    status: str | None = typer.Option(None, "--status", help="Only this status, e.g. open"),
+    actor: str | None = typer.Option(None, "--actor", help="Only this actor's (a principal id)"),
+    since: str | None = typer.Option(None, "--since", help="Raised at or after this ISO 8601 date/time (UTC)"),
+    limit: int = typer.Option(100, "--limit", help=f"At most this many, newest first (1-{service.MAX_LIMIT})"),
+    fmt: Format = typer.Option(Format.table, "--format", help="table for people, json for tools"),
+) -> None:
+    """Security alerts, newest first. Exit 0 whether or not there are any; 2 on bad input."""
+    for option, value in (("--kind", kind), ("--status", status)):
+        if value is not None and not re.fullmatch(CODE_PATTERN, value):
+            fail(f"{option}: 1-32 lower-case letters or '_'", code=2)
+    problem = None if actor is None else ids.problem(actor)
+    if problem is not None:
+        fail(f"--actor: {problem}", code=2)
+    if not 1 <= limit <= service.MAX_LIMIT:
+        fail(f"--limit: between 1 and {service.MAX_LIMIT}", code=2)
+    try:
+        start = parse_since(since)
+    except InvalidInput:
+        fail("--since: expected an ISO 8601 date or time such as 2026-12-01", code=2)
+    container = open_container(settings_from_env())
+    try:
+        with container.sessions() as session:
+            found = service.list_alerts(
+                session=session, kind=kind, status=status, actor_id=actor, since=start, limit=limit
+            )
+    finally:
+        container.close()
+    if fmt is Format.json:
+        typer.echo(orjson.dumps({"alerts": found}, option=orjson.OPT_INDENT_2).decode())
+        return
+    if not out.is_terminal:
+        # Piped or scripted: whole values, tab-separated, never cut to a terminal's width.
+        typer.echo("\t".join(COLUMNS))
+        for row in found:
+            typer.echo("\t".join("" if row[c] is None else str(row[c]) for c in COLUMNS))
+        return
+    table = Table(*COLUMNS, title="Security alerts")
+    for row in found:
+        table.add_row(*(Text("" if row[c] is None else str(row[c])) for c in COLUMNS))
+    out.print(table)
