@@ -22,7 +22,7 @@ from shopshield.access.models import AccessEvent
 from shopshield.bootstrap import Container
 from shopshield.db import RefusalNotRecorded, Tx, transaction, unit_of_work
 from shopshield.errors import AccessDenied
-from tests.audit.helpers import verify
+from tests.audit.helpers import checkpoint, verify
 from tests.factories import customer, order
 from tests.helpers import World, make_world, stored_events
 
@@ -118,6 +118,8 @@ def test_a_refusal_that_cannot_be_recorded_fails_and_leaves_the_pool_clean(world
     # Once the database takes the courier's events again, the refusal is a recorded 403 as before.
     assert world.get("courier", f"/v1/customers/{cid}").status_code == 403
     assert [e.outcome for e in stored_events(world.container, actor_id=courier)] == ["denied"]
+    # The tree has no gap where the unrecorded refusals would have been.
+    checkpoint(world.container)
     assert verify(world.container).ok
 
 
