@@ -15,6 +15,10 @@ from shopshield.db import unit_of_work
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
 
+# The address the test client connects from (TEST-NET-3, RFC 5737): what access events record as
+# source_ip for requests made through ``World``.
+CLIENT_ADDRESS = "203.0.113.10"
+
 ROLES = {
     "service": ("service", None),
     "admin": ("admin", None),
@@ -76,7 +80,7 @@ def make_world(container: Container) -> World:
             )
             tokens[name] = created.token
             ids[name] = created.principal.principal_id
-    client = TestClient(create_app(container), raise_server_exceptions=False)
+    client = TestClient(create_app(container), raise_server_exceptions=False, client=(CLIENT_ADDRESS, 50000))
     return World(client, container, tokens, ids)
 
 
@@ -90,6 +94,8 @@ ENV_KEYS = (
     "SHOPSHIELD_POLICY_FILE",
     "SHOPSHIELD_PORT",
     "SHOPSHIELD_HOST",
+    "SHOPSHIELD_TRUSTED_PROXIES",
+    "SHOPSHIELD_MAX_BODY_BYTES",
     "SHOPSHIELD_TOKEN_CACHE_SECONDS",
     "SHOPSHIELD_DATA_KEY_CACHE_SECONDS",
     "SHOPSHIELD_KEYSTORE_PURGE_TIMEOUT_SECONDS",

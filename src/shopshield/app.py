@@ -21,6 +21,7 @@ from shopshield.audit.views import router as audit_router
 from shopshield.bootstrap import Container
 from shopshield.breach.views import router as breach_router
 from shopshield.canary.views import router as canary_router
+from shopshield.edge import EdgeGuard
 from shopshield.guard.views import router as guard_router
 from shopshield.passwords.views import router as passwords_router
 from shopshield.principals.views import router as principals_router
@@ -82,6 +83,17 @@ def create_app(container: Container, *, checkpoints: bool = True) -> FastAPI:
     def metrics() -> Response:
         return Response(generate_latest(container.metrics), media_type=CONTENT_TYPE_LATEST)
 
+    settings = container.settings
+    docs = (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(
+        EdgeGuard,
+        authenticator=container.authenticator,
+        trusted_proxies=settings.trusted_proxies,
+        max_body_bytes=settings.max_body_bytes,
+        public_paths=["/healthz", "/metrics", *(path for path in docs if path)],
+        public_prefixes=["/range/"] if settings.passwords_range_public else [],
+    )
+    # Added last, so outermost: it also logs and answers what the guard refuses or fails on.
     app.add_middleware(RequestLog)
     return app
 

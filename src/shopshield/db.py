@@ -100,25 +100,41 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: committed on success and on a recorded refusal, rolled back otherwise.
 
     A refusal is committed because its only write is the access event that records it: a refused
-    read must leave evidence, and the service checks before it writes anything else.
+    read must leave evidence, and the service checks before it writes anything else. A refusal
+    whose event cannot be committed is rolled back and becomes ``RefusalNotRecorded``.
     """
     bind = factory.kw.get("bind")
     lock = _WRITE_LOCKS.get(bind) if isinstance(bind, Engine) else None
     with lock or nullcontext():
         session = factory()
+        committed = False
         try:
-            yield session
+            try:
+                yield session
+            except RecordedRefusal as refusal:
+                with _recording(refusal):
+                    _flush_session(session)
+                    session.commit()
+                committed = True
+                raise
             _flush_session(session)
             session.commit()
-        except RecordedRefusal:
-            _flush_session(session)
-            session.commit()
-            raise
         except BaseException:
-            session.rollback()
+            if not committed:
+                session.rollback()
             raise
         finally:
             session.close()
+
+
+@contextmanager
+def _recording(refusal: RecordedRefusal) -> Iterator[None]:
+    """Around the commit of a refusal's event: a failure becomes ``RefusalNotRecorded``."""
+    try:
+        yield
+    except Exception as exc:
+        log.error("a refusal (%s) could not be recorded: %s", type(refusal).__name__, type(exc).__name__)
+        raise RefusalNotRecorded("the refusal could not be recorded") from exc
 
 
 class Statement:
@@ -310,27 +326,42 @@ def transaction(engine: Engine) -> Iterator[Tx]:
     driver = pool.acquire()
     tx = Tx(driver, engine.dialect.name)
     reusable = True
+    committed = False
     try:
-        yield tx
-        tx.flush_deferred()
-        driver.commit()
-    except RecordedRefusal:
-        tx.flush_deferred()
-        driver.commit()
-        raise
-    except BaseException:
         try:
-            driver.rollback()
-        except Exception:
-            reusable = False
+            yield tx
+        except RecordedRefusal as refusal:
+            with _recording(refusal):
+                tx.flush_deferred()
+                driver.commit()
+            committed = True
             raise
+        tx.flush_deferred()
+        driver.commit()
+    except BaseException:
+        # Every way out but a commit rolls back before the connection goes back to the pool: a
+        # PostgreSQL connection left in an aborted transaction fails whoever takes it next.
+        if not committed:
+            try:
+                driver.rollback()
+            except Exception:
+                reusable = False
+                raise
         raise
     finally:
         pool.release(driver, broken=not reusable)
 
 
 class CommitFailed(RuntimeError):
-    """The shared commit of a group of transactions failed; none of them took effect."""
+    """The commit failed (for a group of transactions, their shared commit); nothing took effect."""
+
+
+class RefusalNotRecorded(CommitFailed):
+    """A refusal whose access event could not be committed (its transaction is rolled back).
+
+    It reaches the edges as an internal error (5xx), never as the refusal: a 403 or 404 says the
+    attempt is on record, and this one is not.
+    """
 
 
 class _FirstMemberFailed(Exception):
@@ -414,6 +445,8 @@ class _GroupCommit:
         self._end_turn(batch)
         self._wait(batch)
         if batch.error is not None:
+            if refusal is not None:
+                raise RefusalNotRecorded("the refusal could not be recorded") from batch.error
             raise CommitFailed("the transaction could not be committed") from batch.error
         if refusal is not None:
             raise refusal
@@ -471,8 +504,16 @@ class _GroupCommit:
         if batch.error is not None:
             failed = CommitFailed("the transaction could not be committed")
             failed.__cause__ = batch.error
-            kept = [o if o.error is not None and not isinstance(o.error, RecordedRefusal) else None for o in outcomes]
-            outcomes = [o or Outcome(error=failed) for o in kept]
+            unrecorded = RefusalNotRecorded("the refusal could not be recorded")
+            unrecorded.__cause__ = batch.error
+
+            def settled(outcome: Outcome) -> Outcome:
+                # A work's own error stands; its value or its refusal's event was never committed.
+                if isinstance(outcome.error, RecordedRefusal):
+                    return Outcome(error=unrecorded)
+                return outcome if outcome.error is not None else Outcome(error=failed)
+
+            outcomes = [settled(o) for o in outcomes]
             outcomes += [Outcome(error=failed)] * (len(works) - len(outcomes))
         return outcomes
 

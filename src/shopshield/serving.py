@@ -18,7 +18,9 @@ def run(app: ASGIApp, *, host: str, port: int, log_level: str) -> None:
     """Serve ``app`` until a signal stops it.
 
     uvicorn's access log is off: ShopShield's own request log (``app.RequestLog``) leaves query
-    strings out, and searches carry phone numbers there.
+    strings out, and searches carry phone numbers there. uvicorn's proxy headers are off too: by
+    default it believed X-Forwarded-For from any local client; ``edge.EdgeGuard`` reads it only from
+    the configured trusted proxies (decision 0018).
 
     Just before listening, the heap built at start-up (modules, the app and its schemas, the wired
     container) is collected once and frozen (``gc.freeze``), so the cyclic garbage collector no
@@ -32,4 +34,4 @@ def run(app: ASGIApp, *, host: str, port: int, log_level: str) -> None:
     restrict_umask()
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level=log_level)
+    uvicorn.run(app, host=host, port=port, access_log=False, proxy_headers=False, log_level=log_level)

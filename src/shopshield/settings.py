@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from pathlib import Path
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shopshield.vault.masking import PUBLIC_MAIL_DOMAINS
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
@@ -49,6 +54,22 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = "INFO"
+    trusted_proxies: Annotated[tuple[Network, ...], NoDecode] = Field(
+        default=(),
+        description="Addresses or networks (comma-separated, e.g. 10.0.0.5,192.168.0.0/24) of the reverse "
+        "proxies in front of ShopShield. Only a request that arrives from one of them may name its client in "
+        "X-Forwarded-For; from anyone else the header is ignored and the connection's own address is recorded. "
+        "Default: none, so no client can set the address in the access log.",
+    )
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description="Largest request body accepted, in bytes (1 KiB to 1 GiB; default 8 MiB: the largest batch "
+        "of scam reports, 1,000 with every field at its longest, is about 6 MB). A larger declared Content-Length "
+        "is refused with 413 before the body is read, a chunked body as soon as it passes the limit. Bodies are "
+        "read only after the bearer token is checked.",
+    )
     data_key_cache_seconds: float = Field(
         default=30.0,
         ge=0.0,
@@ -166,6 +187,22 @@ class Settings(BaseSettings):
         description="CSV of network,lat,lon[,name] rows (non-overlapping) that locates client addresses; "
         "enables the impossible-travel signal.",
     )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        # The environment gives one string; a single address is a network of one.
+        if isinstance(value, str):
+            value = [part for part in re.split(r"[\s,]+", value) if part]
+        if isinstance(value, list | tuple):
+            try:
+                return tuple(ipaddress.ip_network(part) for part in value)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    "a comma-separated list of IP addresses or networks such as 10.0.0.5,192.168.0.0/24 "
+                    "(a network without host bits)"
+                ) from None
+        return value
 
     def resolved_data_dir(self) -> Path:
         return self.data_dir.expanduser().resolve()

@@ -31,6 +31,8 @@ from shopshield.vault.service import Caller
 log = logging.getLogger(__name__)
 
 CHANNEL_HEADER = "x-shopshield-channel"
+# Where ``edge.EdgeGuard`` leaves the principal it authenticated, in the request's ASGI scope.
+PRINCIPAL = "shopshield.principal"
 CHANNELS = frozenset({"api", "cs-console", "courier-app", "merchant-portal", "partner-api", "export", "web", "app"})
 STATUS = (
     (Unauthenticated, 401),
@@ -73,17 +75,21 @@ def bearer_token(authorization: str | None) -> str | None:
 # sub-dependency and header parameter per request, and on the masked-view path that solving cost
 # about as much as the view itself. Reading the two headers here keeps it to one call; app.py
 # documents them in the OpenAPI schema instead. Async, because a sync dependency costs a
-# thread-pool hop, and this only reads memory (the token goes to the thread pool on a cache miss).
+# thread-pool hop, and this only reads memory. The token was checked by ``edge.EdgeGuard`` before
+# the body was read; only an app without the guard (none that ``create_app`` builds) looks it up here.
 async def call(request: Request) -> Call:
     ctx: Container = request.app.state.container
     headers = request.headers
     channel = headers.get(CHANNEL_HEADER) or "api"
-    token = bearer_token(headers.get("authorization"))
-    who = ctx.authenticator.cached(token)
+    who: Principal | None = request.scope.get(PRINCIPAL)
     if who is None:
-        who = await run_in_threadpool(ctx.authenticator.authenticate, token)
+        token = bearer_token(headers.get("authorization"))
+        who = ctx.authenticator.cached(token)
+        if who is None:
+            who = await run_in_threadpool(ctx.authenticator.authenticate, token)
     if channel not in CHANNELS:
         raise InvalidInput(f"{CHANNEL_HEADER}: must be one of {', '.join(sorted(CHANNELS))}")
+    # The edge guard left a validated, normalised address here (a trusted proxy's client, or the peer).
     source_ip = request.client.host if request.client else None
     return Call(ctx, Caller(principal=who, channel=channel, source_ip=source_ip))
 
@@ -91,8 +97,12 @@ async def call(request: Request) -> Call:
 CallDep = Annotated[Call, Depends(call)]
 
 
-def _error(status: int, code: str, message: str, **extra: Any) -> JSON:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def error_response(
+    status: int, code: str, message: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> JSON:
+    """The project's error body: ``{"error": code, "message": ..., **extra}``."""
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return JSON({"error": code, "message": message, **extra}, status_code=status, headers=headers)
 
 
@@ -105,25 +115,25 @@ def install_error_handlers(app: FastAPI) -> None:
             extra["field"] = exc.field
         if isinstance(exc, QuotaExceeded):
             extra.update(kind=exc.kind, limit=exc.limit)
-        return _error(status, exc.code, exc.message, **extra)
+        return error_response(status, exc.code, exc.message, **extra)
 
     async def validation_error(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         problems = []
         for error in exc.errors():
             if error.get("type") == "json_invalid":
-                return _error(400, "malformed_json", "the request body is not valid JSON")
+                return error_response(400, "malformed_json", "the request body is not valid JSON")
             # Only where and what: pydantic's own report also echoes the input, which may be
             # a phone number or an ID number.
             location = ".".join(str(part) for part in error.get("loc", ()))
             message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
             problems.append({"loc": location, "problem": message})
         summary = "; ".join(f"{p['loc']}: {p['problem']}" for p in problems[:5])
-        return _error(422, "invalid_input", summary or "invalid request", problems=problems)
+        return error_response(422, "invalid_input", summary or "invalid request", problems=problems)
 
     async def http_error(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        return _error(exc.status_code, "http_error", str(exc.detail))
+        return error_response(exc.status_code, "http_error", str(exc.detail))
 
     app.add_exception_handler(ShopShieldError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -18,7 +18,7 @@ from shopshield.bootstrap import Container
 from shopshield.cli import app
 from shopshield.settings import Settings
 from tests import factories
-from tests.helpers import World, make_world
+from tests.helpers import CLIENT_ADDRESS, World, make_world
 from tests.helpers import cli_env as _env
 
 SHARED_COLUMNS = [
@@ -105,7 +105,7 @@ def test_export_writes_the_shared_format(container: Container, tmp_path: Path) -
     assert courier["outcome"] == "denied"
     assert courier["customer_id"] == "c0000001"
     assert courier["channel"] == "courier-app"
-    assert courier["source_ip"] == "testclient"
+    assert courier["source_ip"] == CLIENT_ADDRESS
     assert courier["reason"]
     view = next(r for r in rows if r["actor_id"] == world.ids["agent"] and r["action"] == "view")
     assert view["outcome"] == "ok"

@@ -24,7 +24,7 @@ from shopshield.db import unit_of_work
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
 from tests.factories import customer
-from tests.helpers import World, make_world, stored_events
+from tests.helpers import CLIENT_ADDRESS, World, make_world, stored_events
 from tests.helpers import cli_env as _env
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -150,7 +150,7 @@ def test_report_lists_who_accessed_what_when_and_why(history: History) -> None:
         assert event_leaf_hash(row.leaf_index, item["at"], event) == row.leaf_hash
 
     # Ids and roles only: no personal value, no display name, no address the request came from.
-    for value in [*_personal_values(history.body), *(name for name, _role in DISPLAY_NAMES.values()), "testclient"]:
+    for value in [*_personal_values(history.body), *(name for name, _role in DISPLAY_NAMES.values()), CLIENT_ADDRESS]:
         assert value not in response.text
 
 

@@ -409,9 +409,10 @@ def test_order_validation(world: World) -> None:
     assert world.post("service", "/v1/orders/o-missing/returns", {"reason": "x"}).status_code == 404
 
 
-def test_phone_number_in_an_id_slot_is_not_echoed(world: World) -> None:
+def test_phone_number_in_an_id_slot_is_refused_and_not_echoed(world: World) -> None:
     response = world.get("agent", "/v1/customers/13812345678")
-    assert response.status_code == 404
+    assert response.status_code == 422
+    assert "looks like a mobile number" in response.json()["message"]
     assert "13812345678" not in response.text
-    [event] = stored_events(world.container, outcome="not_found")
-    assert "13812345678" not in (event.reason or "")
+    # Refused before the read: no event carries the number as a customer id.
+    assert stored_events(world.container) == []

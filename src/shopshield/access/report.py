@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from shopshield import ids
 from shopshield.access.models import BUCKET_BITS, BUCKET_EXPRESSION, DENIED, OK
 from shopshield.audit.canonical import format_ts, split_fields
 from shopshield.db import Statement, Tx
 from shopshield.errors import AccessDenied, InvalidInput
-from shopshield.ids import ID
 from shopshield.vault.queries import moment
 from shopshield.vault.service import Caller, Vault
 
@@ -33,7 +33,6 @@ MAX_LIMIT = 1000
 
 # The same shape of id the HTTP paths accept (shopshield.ids), checked here too so the
 # command line rejects the same inputs with the same messages.
-_ID = ID
 # A cursor is a leaf index; 18 digits stay within a signed 64-bit column on every backend.
 _CURSOR = re.compile(r"^[0-9]{1,18}$")
 _MOMENT_HINT = "expected an ISO 8601 date or time such as 2026-11-28 or 2026-11-28T08:00+08:00"
@@ -141,8 +140,7 @@ def parse_query(
     Messages name the parameter (after ``prefix``: "--" names the command line's options) and
     what it must be, never the value: a caller may paste a phone number where an id belongs.
     """
-    if not _ID.match(customer_id):
-        raise InvalidInput("customer_id: 1-64 letters, digits, '_', '.', ':' or '-'", field="customer_id")
+    ids.check(customer_id, "customer_id")
     start, end = parse_moment(since, f"{prefix}since"), parse_moment(until, f"{prefix}until")
     if start is not None and end is not None and start >= end:
         raise InvalidInput(f"{prefix}since must be before {prefix}until", field="since")

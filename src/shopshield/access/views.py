@@ -8,11 +8,11 @@ from fastapi import APIRouter, Path, Query
 
 from shopshield.access import report
 from shopshield.db import transaction
-from shopshield.ids import ID_PATTERN
+from shopshield.ids import RecordId
 from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1", tags=["access"])
-CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="The store's customer id")]
+CustomerId = Annotated[RecordId, Path(description="The store's customer id")]
 # Plain strings, parsed by ``report.parse_query``: its messages never echo the value, and the
 # command line parses the same way.
 Moment = Annotated[str | None, Query(max_length=64, description="ISO 8601 date or time; without a zone, UTC")]

@@ -11,11 +11,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from shopshield import ids
 from shopshield.alerts import service
 from shopshield.alerts.schemas import CODE_PATTERN, parse_since
 from shopshield.cliutil import fail, open_container, settings_from_env
 from shopshield.errors import InvalidInput
-from shopshield.ids import ID
 
 app = typer.Typer(help="Security alerts: principals passing search limits, and what later kinds add.")
 out = Console()
@@ -41,8 +41,9 @@ def list_alerts(
     for option, value in (("--kind", kind), ("--status", status)):
         if value is not None and not re.fullmatch(CODE_PATTERN, value):
             fail(f"{option}: 1-32 lower-case letters or '_'", code=2)
-    if actor is not None and not ID.fullmatch(actor):
-        fail("--actor: not a principal id", code=2)
+    problem = None if actor is None else ids.problem(actor)
+    if problem is not None:
+        fail(f"--actor: {problem}", code=2)
     if not 1 <= limit <= service.MAX_LIMIT:
         fail(f"--limit: between 1 and {service.MAX_LIMIT}", code=2)
     try:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from shopshield.alerts import service
 from shopshield.alerts.schemas import CODE_PATTERN, parse_since
-from shopshield.ids import ID_PATTERN
+from shopshield.ids import RecordId
 from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
@@ -19,7 +19,7 @@ def list_alerts(
     call: CallDep,
     kind: Annotated[str | None, Query(pattern=CODE_PATTERN, description="Only this kind, e.g. search_limit")] = None,
     status: Annotated[str | None, Query(pattern=CODE_PATTERN, description="Only this status, e.g. open")] = None,
-    actor_id: Annotated[str | None, Query(pattern=ID_PATTERN, description="Only this actor's")] = None,
+    actor_id: Annotated[RecordId | None, Query(description="Only this actor's")] = None,
     since: Annotated[str | None, Query(max_length=64, description="ISO 8601 date or time; without a zone, UTC")] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 100,
 ) -> JSON:

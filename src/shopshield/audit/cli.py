@@ -12,7 +12,7 @@ from rich.console import Console
 
 from shopshield.audit import merkle
 from shopshield.audit.archive import archive_before
-from shopshield.audit.service import StoredNodes
+from shopshield.audit.service import EMPTY_TREE_HAS_NO_PROOF, MAX_SIZE, StoredNodes
 from shopshield.audit.signing import CheckpointError, Verifier
 from shopshield.audit.verify import verify_log
 from shopshield.audit.witness import WitnessMissing
@@ -121,10 +121,13 @@ def verify(
 
 @prove_app.command("inclusion")
 def prove_inclusion(
-    leaf_index: int = typer.Option(..., "--leaf-index", min=0, help="Position of the event in the log"),
-    tree_size: int | None = typer.Option(None, min=1, help="Tree size to prove against (default: latest checkpoint)"),
+    leaf_index: int = typer.Option(..., "--leaf-index", help="Position of the event in the log"),
+    tree_size: int | None = typer.Option(None, help="Tree size to prove against (default: latest checkpoint)"),
 ) -> None:
     """Print an inclusion proof, checked against the signed checkpoint before it is printed."""
+    _within("--leaf-index", leaf_index, 0)
+    if tree_size is not None:
+        _within("--tree-size", tree_size, 1)
     container = open_container(settings_from_env())
     try:
         with reading(container.engine) as tx:
@@ -152,10 +155,16 @@ def prove_inclusion(
 
 @prove_app.command("consistency")
 def prove_consistency(
-    first: int = typer.Option(..., min=0, help="The smaller tree size"),
-    second: int | None = typer.Option(None, min=1, help="The larger tree size (default: latest checkpoint)"),
+    first: int = typer.Option(..., help="The smaller tree size, at least 1"),
+    second: int | None = typer.Option(None, help="The larger tree size (default: latest checkpoint)"),
 ) -> None:
-    """Print a consistency proof between two tree sizes, checked before it is printed."""
+    """Print a consistency proof between two tree sizes, checked before it is printed. A proof
+    starts from a tree of at least one event: RFC 9162 defines none from the empty tree."""
+    if first == 0:
+        fail(f"--{EMPTY_TREE_HAS_NO_PROOF}", code=2)
+    _within("--first", first, 1)
+    if second is not None:
+        _within("--second", second, 1)
     container = open_container(settings_from_env())
     try:
         with reading(container.engine) as tx:
@@ -169,8 +178,7 @@ def prove_consistency(
         fail(exc.message, code=1)
     finally:
         container.close()
-    if first > 0:
-        merkle.verify_consistency(first, size2, proof, root1, root2)
+    merkle.verify_consistency(first, size2, proof, root1, root2)
     _print_json(
         {
             "first": first,
@@ -243,6 +251,13 @@ def archive(
         f"archived leaves {done.first_leaf}..{done.end_leaf - 1} to {done.path} (sha256 {done.sha256.hex()})",
         highlight=False,
     )
+
+
+def _within(option: str, value: int, least: int) -> None:
+    """Sizes and indexes as the HTTP API bounds them: anything beyond is no log's, and would not
+    fit the database's integer columns."""
+    if not least <= value <= MAX_SIZE:
+        fail(f"{option}: must be between {least} and {MAX_SIZE}", code=2)
 
 
 def _checkpoint(container: Container, tx: Tx, size: int | None) -> tuple[int, bytes, str | None]:

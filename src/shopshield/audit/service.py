@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from shopshield.access.models import AccessEvent
 from shopshield.audit import merkle
@@ -62,6 +62,16 @@ class StoredCheckpoint:
     root_hash: bytes
     signed_at: datetime
     note: str
+
+
+# The largest tree size or leaf index a request may name: beyond any log's size, and within a
+# signed 64-bit column on every backend.
+MAX_SIZE: Final = 2**62
+# RFC 9162 §2.1.4 defines PROOF(m, D[n]) only for 0 < m: every tree extends the empty tree, so
+# there is nothing to prove, and the RFC's verifier rejects an empty proof between different sizes.
+EMPTY_TREE_HAS_NO_PROOF: Final = (
+    "first: must be at least 1; a consistency proof from the empty tree does not exist (RFC 9162 §2.1.4)"
+)
 
 
 class AuditLog:
@@ -146,6 +156,8 @@ class AuditLog:
         return merkle.inclusion_proof(StoredNodes(tx), leaf_index, tree_size)
 
     def consistency_proof(self, tx: Tx, first: int, second: int) -> list[bytes]:
+        if first == 0:
+            raise InvalidInput(EMPTY_TREE_HAS_NO_PROOF, field="first")
         self._check_sizes(tx, second, first, "first")
         return merkle.consistency_proof(StoredNodes(tx), first, second)
 

@@ -15,14 +15,14 @@ from fastapi import APIRouter, Query
 
 from shopshield.audit.canonical import canonical_bytes
 from shopshield.audit.models import SELECT_EVENTS
-from shopshield.audit.service import AuditLog, StoredCheckpoint
+from shopshield.audit.service import MAX_SIZE, AuditLog, StoredCheckpoint
 from shopshield.audit.verify import event_from_row
 from shopshield.db import Statement, Tx, reading
 from shopshield.errors import NotFound
 from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
-Size = Annotated[int | None, Query(ge=0, le=2**62, description="A tree size; default: the latest checkpoint's")]
+Size = Annotated[int | None, Query(ge=0, le=MAX_SIZE, description="A tree size; default: the latest checkpoint's")]
 _EVENT = Statement(SELECT_EVENTS + " WHERE leaf_index = :i")
 
 
@@ -57,7 +57,7 @@ def latest_checkpoint(call: CallDep) -> JSON:
 @router.get("/proofs/inclusion", summary="Proof that the event at a leaf index is in the tree of a given size")
 def inclusion_proof(
     call: CallDep,
-    leaf_index: Annotated[int, Query(ge=0, le=2**62)],
+    leaf_index: Annotated[int, Query(ge=0, le=MAX_SIZE)],
     tree_size: Size = None,
 ) -> JSON:
     audit = call.ctx.audit
@@ -84,7 +84,14 @@ def inclusion_proof(
 @router.get("/proofs/consistency", summary="Proof that the tree of one size is a prefix of the tree of another")
 def consistency_proof(
     call: CallDep,
-    first: Annotated[int, Query(ge=0, le=2**62)],
+    first: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MAX_SIZE,
+            description="The smaller tree size, at least 1: RFC 9162 defines no proof from the empty tree",
+        ),
+    ],
     second: Size = None,
 ) -> JSON:
     audit = call.ctx.audit

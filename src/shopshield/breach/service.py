@@ -22,6 +22,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shopshield import ids
 from shopshield.access.models import OK
 from shopshield.audit.canonical import split_fields
 from shopshield.breach import warnings
@@ -43,6 +44,7 @@ ACTOR_KINDS: Final = ("staff", "courier", "merchant", "partner", "service", "job
 BATCH: Final = 1000
 
 _ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}")
+_ID_RULE: Final = "1-64 letters, digits, '_', '.', ':', '@' or '-'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +129,7 @@ def parse_query(
 ) -> ScopeQuery:
     """A scope as the API and the command line receive it. Times without an offset are read in
     ``tz`` (as in the scam report summary). Messages name the parameter, never the value."""
-    if not _ID.fullmatch(actor_id):
-        raise InvalidInput(f"{prefix}actor: 1-64 letters, digits, '_', '.', ':', '@' or '-'", field="actor_id")
+    ids.check(actor_id, "actor_id", shape=_ID, rule=_ID_RULE, label=f"{prefix}actor")
     if actor_kind is not None and actor_kind not in ACTOR_KINDS:
         raise InvalidInput(f"{prefix}kind: must be one of {', '.join(ACTOR_KINDS)}", field="actor_kind")
     if since is None:
@@ -137,15 +138,22 @@ def parse_query(
     assert window.since is not None
     if case_id is None:
         case_id = default_case_id(actor_id, actor_kind, window.since, window.until)
-    elif not _ID.fullmatch(case_id):
-        raise InvalidInput(f"{prefix}case: 1-64 letters, digits, '_', '.', ':', '@' or '-'", field="case_id")
+    else:
+        ids.check(case_id, "case_id", shape=_ID, rule=_ID_RULE, label=f"{prefix}case")
     return ScopeQuery(actor_id, actor_kind, window.since, window.until, window.tz, case_id, suspect)
 
 
 def default_case_id(actor_id: str, actor_kind: str | None, since: datetime, until: datetime | None) -> str:
     """The same actor and window give the same case, so running a scope again never warns twice."""
     key = "|".join((actor_id, actor_kind or "", iso(since), "" if until is None else iso(until)))
-    return "breach-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    # Hex digits can happen to read as a card or mobile number, which the id check would refuse
+    # when the case is named again: then the next hash of the same key, still deterministic.
+    for attempt in itertools.count():
+        salted = key if attempt == 0 else f"{key}|{attempt}"
+        case_id = "breach-" + hashlib.sha256(salted.encode()).hexdigest()[:16]
+        if ids.personal_kind(case_id) is None:
+            return case_id
+    raise AssertionError("unreachable")
 
 
 def source_from_attribution(

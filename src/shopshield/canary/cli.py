@@ -15,9 +15,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from shopshield import ids
 from shopshield.access.cli import OPERATOR
 from shopshield.canary import service
-from shopshield.canary.schemas import KINDS, MAX_COUNT, RECIPIENT_PATTERN, ContactIn, PlantIn
+from shopshield.canary.schemas import KINDS, MAX_COUNT, RECIPIENT_PATTERN, RECIPIENT_RULE, ContactIn, PlantIn
 from shopshield.cliutil import fail, open_container, settings_from_env
 from shopshield.db import transaction, unit_of_work
 from shopshield.errors import ShopShieldError
@@ -39,6 +40,7 @@ class HitsFormat(StrEnum):
     json = "json"
 
 
+_RECIPIENT = re.compile(RECIPIENT_PATTERN)
 # Fields named as the command's options.
 _OPTIONS = {"merchant_id": "merchant", "courier_id": "courier"}
 
@@ -109,8 +111,7 @@ def list_canaries(
     (csv, json: the decoys' full values; each canary read is recorded as an export)."""
     if fmt is not ListFormat.table and recipient is None:
         fail("--recipient: needed with --format csv or json (export rows go to one recipient)", code=2)
-    if recipient is not None and not re.fullmatch(RECIPIENT_PATTERN, recipient):
-        fail("--recipient: 1-64 letters, digits, '_', '.', ':', '@' or '-', starting with a letter or digit", code=2)
+    _check_recipient(recipient)
     settings = settings_from_env()
     container = open_container(settings)
     try:
@@ -178,6 +179,7 @@ def hits(
     fmt: HitsFormat = typer.Option(HitsFormat.table, "--format", help="table for people, json for tools"),
 ) -> None:
     """Every contact that reached a canary: reported directly, or found in a scam report."""
+    _check_recipient(recipient)
     container = open_container(settings_from_env())
     try:
         with container.sessions() as session:
@@ -189,6 +191,14 @@ def hits(
         return
     columns = ("recorded_at", "recipient", "customer_id", "source", "report_id", "contacted_at", "channel", "note")
     _print_table(found, columns, "Contacts that reached a canary")
+
+
+def _check_recipient(recipient: str | None) -> None:
+    if recipient is not None:
+        try:
+            ids.check(recipient, "recipient", shape=_RECIPIENT, rule=RECIPIENT_RULE, label="--recipient")
+        except ShopShieldError as exc:
+            fail(exc.message, code=2)
 
 
 def _print_table(rows: list[dict[str, object]], columns: tuple[str, ...], title: str) -> None:

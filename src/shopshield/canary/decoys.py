@@ -16,6 +16,7 @@ from typing import Final
 
 from faker import Faker
 
+from shopshield import ids
 from shopshield.vault.schemas import AddressIn, CustomerIn, ItemIn, OrderIn, ReturnIn
 
 MOBILE_DIGITS: Final = 11
@@ -118,7 +119,12 @@ class DecoyMaker:
         return f"{self._mobile_prefix}{self._rng.randrange(10**free):0{free}d}"
 
     def customer_id(self) -> str:
-        return f"{self._id_prefix}{self._rng.randrange(10**9, 10**10)}"
+        while True:
+            candidate = f"{self._id_prefix}{self._rng.randrange(10**9, 10**10)}"
+            # A prefix that ends in digits joins them to the ten drawn here, which can then read as
+            # a mobile number: the id check would refuse the decoy, so draw again.
+            if ids.personal_kind(candidate) is None:
+                return candidate
 
     def make(self, customer_id: str, mobile: str) -> Decoy:
         rng = self._rng

@@ -7,6 +7,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
 
+from shopshield.ids import NotPersonal
 from shopshield.vault.schemas import Mobile, RecordId, Strict
 
 KINDS: Final = ("export", "partner-feed", "courier", "merchant", "staff", "other")
@@ -18,8 +19,11 @@ MAX_NOTE: Final = 500
 
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
-# An identifier (partner id, export job, principal id), not a person's name: it is stored in plaintext.
-Recipient = Annotated[str, StringConstraints(pattern=RECIPIENT_PATTERN)]
+RECIPIENT_RULE: Final = "1-64 letters, digits, '_', '.', ':', '@' or '-', starting with a letter or digit"
+
+# An identifier (partner id, export job, principal id), not a person's name or number: it is
+# stored and logged in plaintext.
+Recipient = Annotated[str, StringConstraints(pattern=RECIPIENT_PATTERN), NotPersonal]
 Kind = Literal["export", "partner-feed", "courier", "merchant", "staff", "other"]
 Channel = Literal["call", "sms", "im", "email", "other"]
 
@@ -43,7 +47,7 @@ class PlantIn(Strict):
     # the store's exports carry one. The id prefix matches the store's customer ids ("c" + digits).
     merchant_id: RecordId = "store"
     courier_id: RecordId | None = None
-    id_prefix: Annotated[str, StringConstraints(pattern=ID_PREFIX_PATTERN)] = "c"
+    id_prefix: Annotated[str, StringConstraints(pattern=ID_PREFIX_PATTERN), NotPersonal] = "c"
 
 
 class ContactIn(Strict):

@@ -11,12 +11,13 @@ from starlette.background import BackgroundTask
 from shopshield.canary import service
 from shopshield.canary.schemas import RECIPIENT_PATTERN, ContactIn, PlantIn
 from shopshield.db import transaction, unit_of_work
+from shopshield.ids import NotPersonal
 from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1/canaries", tags=["canaries"])
-RecipientQuery = Annotated[str, Query(pattern=RECIPIENT_PATTERN, description="The recipient's identifier")]
+RecipientQuery = Annotated[str, Query(pattern=RECIPIENT_PATTERN, description="The recipient's identifier"), NotPersonal]
 OptionalRecipient = Annotated[
-    str | None, Query(pattern=RECIPIENT_PATTERN, description="Only this recipient's (default: all)")
+    str | None, Query(pattern=RECIPIENT_PATTERN, description="Only this recipient's (default: all)"), NotPersonal
 ]
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from shopshield.guard.models import Outcome
-from shopshield.ids import ID_PATTERN
+from shopshield.ids import RecordId
 
 
 def _address(value: str) -> str:
@@ -43,9 +43,8 @@ class OutcomeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Outcome = Field(description="What the store's own check found")
-    customer_id: str | None = Field(
+    customer_id: RecordId | None = Field(
         default=None,
-        pattern=ID_PATTERN,
         description="The store's id of the customer who logged in: a success is then recorded in the access "
         "log as the customer's login (actor_kind customer, action login, with the client's address)",
     )

@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shopshield import ids
 from shopshield.cliutil import fail, open_container, settings_from_env
 from shopshield.db import unit_of_work
 from shopshield.errors import ShopShieldError
@@ -23,6 +24,10 @@ def create(
     principal_id: str | None = typer.Option(None, "--id", help="Principal id to use (default: generated)"),
 ) -> None:
     """Create a principal and print its API token. The token is shown once and stored only hashed."""
+    try:
+        service.check_identifiers(name=name, link_id=link, principal_id=principal_id)
+    except ShopShieldError as exc:
+        fail(exc.message, code=2)
     container = open_container(settings_from_env())
     try:
         with unit_of_work(container.sessions) as session:
@@ -78,6 +83,10 @@ def list_principals() -> None:
 def disable(principal_id: str = typer.Argument(..., help="Principal id to disable")) -> None:
     """Disable a principal. A running server honours it within SHOPSHIELD_TOKEN_CACHE_SECONDS (default
     5 s), the time it may keep a verified token; POST /v1/principals/{id}/disable acts at once."""
+    try:
+        ids.check(principal_id, "principal_id")
+    except ShopShieldError as exc:
+        fail(exc.message, code=2)
     container = open_container(settings_from_env())
     try:
         with unit_of_work(container.sessions) as session:

@@ -6,11 +6,13 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 
+from shopshield.ids import NotPersonal
 from shopshield.vault.schemas import RecordId, Strict
 
 
 class PrincipalIn(Strict):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    # A login-style name, shown in access reports: never a person's mobile or e-mail.
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100), NotPersonal]
     role: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")]
     link_id: RecordId | None = None
     principal_id: RecordId | None = None

@@ -7,21 +7,20 @@ import re
 import secrets
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from shopshield import ids
 from shopshield.errors import Conflict, InvalidInput, NotFound, Unauthenticated
-from shopshield.ids import ID
 from shopshield.principals.models import Principal, PrincipalRow
 from shopshield.vault.policy import PolicySet
 
 TOKEN_PREFIX = "ss_"  # noqa: S105 (a prefix that marks tokens, not a secret)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
-_ID = ID
+_NAME_RULE = "1-100 letters, digits, '_', '.', '@' or '-'"
 
 
 @dataclass(frozen=True)
@@ -34,6 +33,16 @@ def hash_token(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+def check_identifiers(*, name: str, link_id: str | None = None, principal_id: str | None = None) -> None:
+    """The name and ids of a new principal: their shapes, and none of them a person's number or
+    address (they are stored, logged and shown in access reports in plaintext)."""
+    ids.check(name, "name", shape=_NAME, rule=_NAME_RULE)
+    if link_id is not None:
+        ids.check(link_id, "link_id")
+    if principal_id is not None:
+        ids.check(principal_id, "principal_id")
+
+
 def create(
     *,
     session: Session,
@@ -43,19 +52,14 @@ def create(
     link_id: str | None = None,
     principal_id: str | None = None,
 ) -> NewPrincipal:
-    if not _NAME.match(name):
-        raise InvalidInput("name: 1-100 letters, digits, '_', '.', '@' or '-'", field="name")
+    check_identifiers(name=name, link_id=link_id, principal_id=principal_id)
     if role not in policies.roles:
         raise InvalidInput(f"role: must be one of {', '.join(sorted(policies.roles))}", field="role")
     policy = policies.roles[role]
     if policy.scope != "all" and not link_id:
         raise InvalidInput(f"link_id: a {role} must be linked to the store's {role} id", field="link_id")
-    if link_id is not None and not _ID.match(link_id):
-        raise InvalidInput("link_id: 1-64 letters, digits, '_', '.', ':' or '-'", field="link_id")
     if principal_id is None:
-        principal_id = f"{policy.actor_kind}-{uuid.uuid4().hex[:12]}"
-    elif not _ID.match(principal_id):
-        raise InvalidInput("principal_id: 1-64 letters, digits, '_', '.', ':' or '-'", field="principal_id")
+        principal_id = ids.new_id(f"{policy.actor_kind}-", 12)
     if session.scalar(select(PrincipalRow.principal_id).where(PrincipalRow.name == name)) is not None:
         raise Conflict(f"a principal named {name!r} already exists")
     if session.get(PrincipalRow, principal_id) is not None:
@@ -76,6 +80,7 @@ def create(
 
 
 def disable(*, session: Session, principal_id: str) -> None:
+    ids.check(principal_id, "principal_id")
     result = session.execute(
         update(PrincipalRow)
         .where(PrincipalRow.principal_id == principal_id, PrincipalRow.disabled_at.is_(None))

@@ -9,14 +9,14 @@ from fastapi import APIRouter, Path
 
 from shopshield.db import unit_of_work
 from shopshield.errors import Forbidden
-from shopshield.ids import ID_PATTERN
+from shopshield.ids import RecordId
 from shopshield.principals import service
 from shopshield.principals.schemas import PrincipalIn
 from shopshield.web import JSON, Call, CallDep
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/principals", tags=["principals"])
-PrincipalId = Annotated[str, Path(pattern=ID_PATTERN)]
+PrincipalId = Annotated[RecordId, Path()]
 
 
 def _require_manage(call: Call) -> None:

@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from shopshield import ids
 from shopshield.errors import InvalidInput
 from shopshield.files import open_private
-from shopshield.ids import ID_BODY
 from shopshield.investigate.knowledge import parse_items
 
 COLUMNS: Final = (
@@ -66,8 +66,6 @@ FUTURE_SLACK: Final = timedelta(days=1)
 MAX_LENGTH: Final = {"contact_from": 128, "claimed_identity": 200, "payee_account": 128, "url": 2048}
 MAX_KNEW_ITEMS: Final = 20
 
-# The same shape of id the rest of the API accepts (vault.schemas.RecordId).
-_ID: Final = re.compile(ID_BODY)
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # A spreadsheet runs a cell that starts with one of these as a formula. Such values are refused at
 # intake, so every file ShopShield writes can be opened safely and still round-trips exactly;
@@ -241,11 +239,8 @@ def _required(mapping: Mapping[str, Any], column: str) -> Any:
 def _record_id(mapping: Mapping[str, Any], column: str) -> str:
     _required(mapping, column)
     value = _plain_text(mapping, column)
-    if value is None or not _ID.fullmatch(value):
-        raise InvalidInput(
-            f"{column}: 1-64 letters, digits, '_', '.', ':' or '-', starting with a letter or digit", field=column
-        )
-    return value
+    # The one id check of the API (``ids``): the shape, and no customer's own number or address.
+    return ids.check(value or "", column)
 
 
 def _free_text(mapping: Mapping[str, Any], column: str) -> str | None:

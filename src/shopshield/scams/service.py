@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shopshield import ids
 from shopshield.canary.service import ReportHit, hits_from_scam_reports
 from shopshield.errors import Conflict, Forbidden, InvalidInput
 from shopshield.ids import ID_BODY
@@ -39,7 +40,6 @@ READ: Final = "scam_reports.read"
 DEFAULT_LIMIT: Final = 100
 MAX_LIMIT: Final = 1000
 
-_ID: Final = re.compile(ID_BODY)
 _CURSOR: Final = re.compile(rf"([0-9]{{1,18}})\.({ID_BODY})")
 _ZONE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_+\-/]{0,63}")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -228,8 +228,8 @@ class PageQuery:
 def parse_page(
     *, window: Window, customer_id: str | None, limit: int, cursor: str | None, prefix: str = ""
 ) -> PageQuery:
-    if customer_id is not None and not _ID.fullmatch(customer_id):
-        raise InvalidInput("customer_id: 1-64 letters, digits, '_', '.', ':' or '-'", field="customer_id")
+    if customer_id is not None:
+        ids.check(customer_id, "customer_id")
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"{prefix}limit: must be between 1 and {MAX_LIMIT}", field="limit")
     after = None

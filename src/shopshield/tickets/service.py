@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from shopshield import ids
 from shopshield.access.models import DENIED
 from shopshield.db import Tx
 from shopshield.errors import AccessDenied, Conflict, Forbidden, InvalidInput, NotFound
@@ -70,7 +70,7 @@ def open_ticket(*, session: Session, vault: Vault, caller: Caller, ticket: Ticke
     assignee = session.get(PrincipalRow, ticket.assignee_id)
     if assignee is None or assignee.disabled_at is not None:
         raise InvalidInput("assignee_id: must be an active principal", field="assignee_id")
-    ticket_id = ticket.ticket_id or f"tk-{uuid.uuid4().hex[:16]}"
+    ticket_id = ticket.ticket_id or ids.new_id("tk-")
     if session.get(TicketRow, ticket_id) is not None:
         raise Conflict("the ticket already exists")
     row = TicketRow(

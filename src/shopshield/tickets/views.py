@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from shopshield.db import unit_of_work
-from shopshield.ids import ID_PATTERN
+from shopshield.ids import RecordId
 from shopshield.tickets import service
 from shopshield.tickets.schemas import TicketIn
 from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
-TicketId = Annotated[str, Path(pattern=ID_PATTERN)]
+TicketId = Annotated[RecordId, Path()]
 
 
 @router.post("", status_code=201, summary="Open a ticket about a customer and assign it")

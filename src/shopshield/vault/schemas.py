@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from shopshield.ids import ID_PATTERN
+from shopshield.ids import RecordId as RecordId  # the other domains' schemas take it from here
 from shopshield.vault.normalize import (
     InvalidIdentifier,
     normalize_email,
@@ -17,7 +17,6 @@ from shopshield.vault.normalize import (
     normalize_name,
 )
 
-RecordId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 RegionText = Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True)]
 

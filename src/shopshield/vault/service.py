@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -21,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shopshield import ids
 from shopshield.access import service as access
 from shopshield.access.models import DENIED, NO_MATCH, NOT_FOUND, OK, QUOTA_EXCEEDED, AccessEvent
 from shopshield.alerts import service as alerts
@@ -701,7 +701,7 @@ def add_return(
     if order is None:
         raise NotFound("no such order")
     _row, aead = _customer_for_write(vault, session, order.customer_id)
-    return_id = request.return_id or f"rt-{uuid.uuid4().hex[:16]}"
+    return_id = request.return_id or ids.new_id("rt-")
     if session.get(ReturnRequestRow, return_id) is not None:
         raise Conflict("the return request already exists")
     requested_at = _aware(request.requested_at) if request.requested_at else vault.clock()

@@ -13,14 +13,14 @@ from starlette.background import BackgroundTask
 
 from shopshield.db import run_transaction, unit_of_work
 from shopshield.errors import InvalidInput
-from shopshield.ids import ID_PATTERN
+from shopshield.ids import RecordId
 from shopshield.vault import service
 from shopshield.vault.schemas import CustomerIn, OrderIn, ReturnIn, RevealIn
 from shopshield.web import JSON, Call, CallDep
 
 router = APIRouter(prefix="/v1", tags=["vault"])
-CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="The store's customer id")]
-OrderId = Annotated[str, Path(pattern=ID_PATTERN, description="The store's order id")]
+CustomerId = Annotated[RecordId, Path(description="The store's customer id")]
+OrderId = Annotated[RecordId, Path(description="The store's order id")]
 SearchValue = Annotated[str | None, Query(max_length=254)]
 SearchPurpose = Annotated[
     str | None,
