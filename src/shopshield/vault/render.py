@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from shopshield.vault.masking import mask_email, mask_free_text, mask_id_number, mask_mobile, mask_name
+from shopshield.vault.masking import mask_free_text
 from shopshield.vault.policy import Access, RolePolicy
 
 Json = dict[str, Any]
-
-
-def _mask_region(value: str) -> str:
-    # The masked form of an address is its region (province, city, district): shown as stored.
-    return value
-
-
-def _mask_street(_value: str) -> str:
-    return "****"
-
-
-FIELD_MASKS: Mapping[str, Callable[[str], str]] = {
-    "name": mask_name,
-    "recipient": mask_name,
-    "mobile": mask_mobile,
-    "phone": mask_mobile,
-    "email": mask_email,
-    "id_number": mask_id_number,
-    "region": _mask_region,
-    "street": _mask_street,
-}
 
 
 @dataclass(frozen=True)
@@ -49,18 +27,6 @@ class ReturnRequest:
     requested_at: str
     status: str
     reason: str | None
-
-
-def render_value(policy: RolePolicy, field: str, value: str) -> str:
-    """The value as ``policy`` lets its role see it (caller has checked the field is visible)."""
-    if policy.fields[field] is Access.FULL:
-        return value
-    return FIELD_MASKS[field](value)
-
-
-def render_region(policy: RolePolicy, region: tuple[str, str, str], out: Json) -> None:
-    if policy.visible("region"):
-        out["province"], out["city"], out["district"] = region
 
 
 def render_items(policy: RolePolicy, items: list[Item]) -> list[Json]:

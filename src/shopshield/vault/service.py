@@ -44,6 +44,7 @@ from shopshield.principals.models import Principal
 from shopshield.tickets.models import OPEN
 from shopshield.vault import queries as q
 from shopshield.vault import render
+from shopshield.vault.masking import MASKERS
 from shopshield.vault.models import AddressRow, CustomerRow, OrderRow, ReturnRequestRow
 from shopshield.vault.normalize import (
     InvalidIdentifier,
@@ -334,7 +335,7 @@ class _ViewPlan:
         def fields(names: Sequence[str], record: type[tuple[Any, ...]]) -> tuple[tuple[str, int, Any], ...]:
             positions = record._fields  # type: ignore[attr-defined]
             return tuple(
-                (n, positions.index(f"{n}_ct"), None if policy.shows_full(n) else render.FIELD_MASKS[n])
+                (n, positions.index(f"{n}_ct"), None if policy.shows_full(n) else MASKERS[n])
                 for n in names
                 if policy.visible(n)
             )
