@@ -90,13 +90,6 @@ def run_for(op: Callable[[int], object], *, seconds: float, max_count: int | Non
     return Timing(i, now - started, latencies)
 
 
-def time_once(op: Callable[[], object]) -> float:
-    """Wall-clock seconds of one call."""
-    started = time.perf_counter()
-    op()
-    return time.perf_counter() - started
-
-
 # -- result rows ----------------------------------------------------------------------------------
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from shopshield.audit.signing import Checkpoint, CheckpointError, CheckpointSigner
-from shopshield.audit.witness import FileWitness, WitnessMissing, WitnessRefused, verified_notes
+from shopshield.audit.signing import Checkpoint, CheckpointError, CheckpointSigner, Verifier
+from shopshield.audit.witness import FileWitness, WitnessMissing, WitnessRefused
 
 ORIGIN = "shop.example/audit"
 START = datetime(2026, 11, 28, 8, 30, tzinfo=UTC)
@@ -34,6 +34,11 @@ def path(tmp_path: Path) -> Path:
 
 def signed(signer: CheckpointSigner, size: int) -> str:
     return signer.sign(Checkpoint(ORIGIN, size, root(size), START + timedelta(seconds=size)))
+
+
+def verified_notes(witness: FileWitness, verifier: Verifier) -> list[tuple[int, bytes, str]]:
+    """What ``audit verify`` reads from a witness: each note's size, root and time, signature checked."""
+    return [(c.tree_size, c.root_hash, c.signed_at.isoformat()) for c in map(verifier.verify, witness.notes())]
 
 
 def test_a_missing_file_is_not_an_empty_witness(path: Path) -> None:

@@ -45,7 +45,6 @@ _LEAVES = Statement(
     "SELECT leaf_index, leaf_hash FROM access_events WHERE leaf_index >= :first AND leaf_index < :end "
     "ORDER BY leaf_index"
 )
-_ARCHIVED_UP_TO = Statement("SELECT MAX(end_leaf) FROM audit_archives")
 _LATEST_CHECKPOINT = Statement(
     "SELECT tree_size, root_hash, signed_at, note FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1"
 )

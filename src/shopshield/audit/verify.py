@@ -35,7 +35,6 @@ from shopshield.db import Statement, Tx
 
 BATCH = 5_000
 _EVENTS = Statement(SELECT_EVENTS + " WHERE leaf_index >= :start ORDER BY leaf_index LIMIT :limit")
-_COUNT = Statement("SELECT COUNT(*) FROM access_events")
 _CHECKPOINTS = Statement("SELECT tree_size, root_hash, note FROM audit_checkpoints ORDER BY tree_size")
 _NODES = Statement("SELECT level, idx, hash FROM audit_nodes WHERE level = :level AND idx >= :first AND idx < :end")
 _ARCHIVES = Statement("SELECT first_leaf, end_leaf, file_name, sha256 FROM audit_archives ORDER BY first_leaf")

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import orjson
 
-from shopshield.audit.signing import CheckpointError, Verifier
+from shopshield.audit.signing import CheckpointError
 from shopshield.files import private_dir
 
 log = logging.getLogger(__name__)
@@ -106,12 +106,3 @@ def _largest_in_tail(fd: int) -> int | None:
         except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
             continue
     return max(sizes) if sizes else None
-
-
-def verified_notes(witness: Witness, verifier: Verifier) -> list[tuple[int, bytes, str]]:
-    """``(tree_size, root_hash, signed_at)`` of every witnessed checkpoint, signatures checked."""
-    out: list[tuple[int, bytes, str]] = []
-    for note in witness.notes():
-        checkpoint = verifier.verify(note)
-        out.append((checkpoint.tree_size, checkpoint.root_hash, checkpoint.signed_at.isoformat()))
-    return out

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from shopshield.db import Base
 
 QUEUED = "queued"
-SENT = "sent"
 
 
 class WarningRow(Base):
@@ -28,6 +27,7 @@ class WarningRow(Base):
     template: Mapped[str] = mapped_column(String(32), nullable=False)
     # The breach case that queued it: the same case never warns a customer twice.
     case_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    # QUEUED; the sender, when there is one, marks what it sent "sent" (docs/breach-response.md).
     status: Mapped[str] = mapped_column(String(8), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -122,10 +122,6 @@ class DataKeys:
         """
         return self._purger.purge(compact=compact)
 
-    def exists(self, key_id: str) -> bool:
-        with self._keystore() as ks:
-            return ks.get(DataKey, key_id) is not None
-
     def _remember(self, key_id: str, aead: AESGCM) -> None:
         if self._cache_seconds <= 0:
             return

@@ -1,4 +1,10 @@
-"""Masks for personal fields in views that must not show the whole value, following Chinese conventions."""
+"""Masks for personal fields in views that must not show the whole value, following Chinese
+conventions, and ``MASKERS``: the one registry of which mask each field gets.
+
+The maskers are plain functions from a value to its masked form. Views take their masks from
+``MASKERS`` only (``vault/render.py`` builds each role's view plan from it), so a field's mask is
+changed, and a new field given one, here and nowhere else.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ __all__ = [
     "COMPOUND_SURNAMES",
     "MASKERS",
     "PUBLIC_MAIL_DOMAINS",
-    "mask",
+    "Masker",
     "mask_email",
     "mask_free_text",
     "mask_id_number",
@@ -19,6 +25,8 @@ __all__ = [
     "mask_name",
     "mask_street",
 ]
+
+Masker = Callable[[str], str]
 
 _HIDDEN: Final = "****"
 _ID_MIDDLE: Final = "*" * 11
@@ -158,22 +166,18 @@ def mask_free_text(_: str) -> str:
     return _HIDDEN
 
 
-MASKERS: Final[Mapping[str, Callable[[str], str]]] = MappingProxyType(
+# Field -> its mask, for every personal field a view can show masked. A recipient is masked as a
+# name and a phone as a mobile. An address's region is not here: its masked form is the region
+# itself (province, city, district), which is what a masked address shows. Orders' items and returns
+# are lists, not one value; render.py hides their free text with mask_free_text.
+MASKERS: Final[Mapping[str, Masker]] = MappingProxyType(
     {
         "name": mask_name,
         "mobile": mask_mobile,
         "email": mask_email,
         "id_number": mask_id_number,
+        "recipient": mask_name,
+        "phone": mask_mobile,
         "street": mask_street,
-        "text": mask_free_text,
     }
 )
-
-
-def mask(kind: str, value: str) -> str:
-    """Mask ``value`` with the masker registered for the field ``kind``; KeyError if there is none."""
-    try:
-        masker = MASKERS[kind]
-    except KeyError:
-        raise KeyError(f"no masker for field kind {kind!r}; known kinds: {', '.join(sorted(MASKERS))}") from None
-    return masker(value)
