@@ -2,7 +2,7 @@
 
 Each figure stands beside a baseline from the same run:
 
-1. in-process, in-memory counters: ``Guard.decide`` and ``Guard.report`` over a stream of
+1. in-process, in-memory counters: ``Guard.assess`` and ``Guard.report`` over a stream of
    attempts (customers on their own phones, typos, and strangers failing from many addresses);
    baseline: the same counter operations run straight on ``MemoryCounters``, one batch per attempt,
    so the ratio is what the engine's own logic costs;
@@ -101,13 +101,13 @@ def stream(scale: Scale, seed: int = 7) -> list[tuple[Attempt, Truth]]:
 
 def play(guard: Guard, items: Sequence[tuple[Attempt, Truth]]) -> tuple[Timing, Timing]:
     """Decide each attempt, then report its outcome as the store would. Returns the decisions'
-    timing (latency of ``decide`` alone) and the whole cycles' timing."""
+    timing (latency of ``assess`` alone) and the whole cycles' timing."""
     clock = time.perf_counter
     latencies: list[float] = []
     started = clock()
     for attempt, truth in items:
         before = clock()
-        verdict = guard.decide(attempt).verdict
+        verdict = guard.assess(attempt).verdict
         latencies.append(clock() - before)
         feed(guard, attempt.id, verdict, truth)
     total = clock() - started
@@ -178,7 +178,7 @@ def per_attempt_batches(
         outcome_trips: list[int] = []
         for attempt, truth in items:
             mark, trips = len(recording.batches), client.trips
-            verdict = guard.decide(attempt).verdict
+            verdict = guard.assess(attempt).verdict
             assess_trips.append(client.trips - trips)
             if verdict is not Verdict.DENY:
                 trips = client.trips
@@ -283,7 +283,7 @@ def run(options: Options) -> None:
         memory_decisions, memory_cycles = play(make_guard(MemoryCounters(), shared=False), items)
         recording = Recording(MemoryCounters())
         play(make_guard(recording, shared=False), items)
-    # Group the recorded batches by attempt for the memory baseline (decide's batch, then any outcome's).
+    # Group the recorded batches by attempt for the memory baseline (the assessment's batch, then any outcome's).
     memory_batches = _group(recording.batches, items)
     memory_base = batches_alone(MemoryCounters(), items, memory_batches)
     redis_client = CountingRedis(connection_pool=redis.ConnectionPool.from_url(REDIS_URL))
@@ -300,7 +300,7 @@ def run(options: Options) -> None:
 
     rows += [
         Measurement.from_timing(
-            "decisions, in-process, memory", memory_decisions, "Guard.decide alone; p50/p99 per decision"
+            "decisions, in-process, memory", memory_decisions, "Guard.assess alone; p50/p99 per decision"
         ),
         Measurement.from_timing(
             "decide + outcome, in-process, memory", memory_cycles, "each attempt decided, then its outcome reported"
@@ -311,7 +311,7 @@ def run(options: Options) -> None:
             "what the engine asks of the store, without the engine",
         ),
         Measurement.from_timing(
-            "decisions, in-process, Redis", redis_decisions, "Guard.decide alone (includes its round trips)"
+            "decisions, in-process, Redis", redis_decisions, "Guard.assess alone (includes its round trips)"
         ),
         Measurement.from_timing(
             "decide + outcome, in-process, Redis", redis_cycles, "each attempt decided, then its outcome"

@@ -44,7 +44,7 @@ class Pairs:
 
 
 class Driver:
-    """Attempts at chosen moments; ``login`` plays the store: decide, then report what it found."""
+    """Attempts at chosen moments; ``login`` plays the store: assess, then report what it found."""
 
     def __init__(self, guard: Guard) -> None:
         self.guard = guard
@@ -63,7 +63,7 @@ class Driver:
 
     def login(self, user: str, ip: str, device: str | None, password: str, at: float, *, ok: bool) -> Verdict:
         attempt = self.attempt(user, ip, device, password, at)
-        verdict = self.guard.decide(attempt).verdict
+        verdict = self.guard.assess(attempt).verdict
         if verdict is Verdict.CHALLENGE:
             self.guard.report(attempt.id, Outcome.CHALLENGE_PASSED if ok else Outcome.CHALLENGE_FAILED)
         if verdict is Verdict.ALLOW or (verdict is Verdict.CHALLENGE and ok):
@@ -151,7 +151,7 @@ def test_a_risky_success_asks_for_a_reset_and_revocation(store: CounterStore) ->
     assessed = guard.assess(attempt)
     assert {r.code for r in assessed.score.reasons} >= {"leaked_pair"}
     guard.report(attempt.id, Outcome.CHALLENGE_PASSED)
-    actions = guard.report(attempt.id, Outcome.SUCCESS)
+    actions = guard.report(attempt.id, Outcome.SUCCESS).actions
     assert [a.kind for a in actions] == [
         ActionKind.REQUIRE_PASSWORD_RESET,
         ActionKind.REVOKE_SESSIONS,
@@ -160,11 +160,11 @@ def test_a_risky_success_asks_for_a_reset_and_revocation(store: CounterStore) ->
     assert {a.reason for a in actions} == {"leaked_pair"}
     common = drive.attempt("carol@example.cn", "10.0.0.9", "carol-phone", "123456", 5)
     assert "breached_password" in {r.code for r in guard.assess(common).score.reasons}
-    assert guard.report(common.id, Outcome.SUCCESS)[0].reason == "breached_password"
+    assert guard.report(common.id, Outcome.SUCCESS).actions[0].reason == "breached_password"
     # A plain success asks for nothing.
     plain = drive.attempt("dan@example.cn", "10.0.0.10", "dan-phone", "a long unique passphrase", 6)
-    guard.decide(plain)
-    assert guard.report(plain.id, Outcome.SUCCESS) == []
+    guard.assess(plain)
+    assert guard.report(plain.id, Outcome.SUCCESS).actions == []
 
 
 def test_outcomes_need_an_assessment(guard: Guard) -> None:
@@ -172,7 +172,7 @@ def test_outcomes_need_an_assessment(guard: Guard) -> None:
     with pytest.raises(UnknownAttempt):
         guard.report("att-never", Outcome.SUCCESS)
     attempt = drive.attempt("eve@example.cn", "10.0.0.11", None, "pw", 0)
-    guard.decide(attempt)
+    guard.assess(attempt)
     guard.report(attempt.id, Outcome.SUCCESS)
     with pytest.raises(UnknownAttempt):  # answered already
         guard.report(attempt.id, Outcome.SUCCESS)
@@ -197,7 +197,7 @@ def test_an_assessment_costs_at_most_two_redis_round_trips(redis_client: Countin
     for i in range(20):
         attempt = drive.attempt("13900139000", "203.0.113.50", None, f"g{i}", i)
         before = redis_client.trips
-        verdict = guard.decide(attempt).verdict
+        verdict = guard.assess(attempt).verdict
         trips.setdefault(verdict, set()).add(redis_client.trips - before)
         if verdict is not Verdict.DENY:
             guard.report(attempt.id, Outcome.BAD_PASSWORD)
@@ -211,7 +211,7 @@ def test_instances_share_state_and_hand_over_outcomes(redis_client: CountingRedi
     two = make_guard(RedisCounters(redis_client, prefix=redis_prefix))
     drive_one, drive_two = Driver(one), Driver(two)
     attempt = drive_one.attempt("gus@example.cn", "10.3.0.1", "gus-phone", "pw", 0)
-    one.decide(attempt)
+    one.assess(attempt)
     two.report(attempt.id, Outcome.SUCCESS)  # the outcome reached the other instance
     # Instance two now knows gus's device and network, learnt through the shared store.
     familiar = two.assess(drive_two.attempt("gus@example.cn", "10.3.0.1", "gus-phone", "pw", 10))

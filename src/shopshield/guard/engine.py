@@ -151,16 +151,20 @@ class AttackMode:
         return self.on
 
 
-@dataclass(frozen=True, slots=True)
-class Assessment:
-    decision: Decision
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Assessment(Decision):
+    """A decision with what the HTTP answer shows beyond a replay's line: the reasons with their
+    points, and whether attack mode was on. Being a ``Decision``, it is what the replay records too,
+    so the routes and the replay read one method."""
+
     score: Score
     attack_mode: bool
 
 
 @dataclass(frozen=True, slots=True)
 class Settled:
-    """An outcome taken in: the actions for the store, and the attempt's address and time."""
+    """An outcome taken in: the actions for the store, and the attempt's address and time (for the
+    login's access event)."""
 
     actions: list[Action]
     address: str
@@ -232,9 +236,6 @@ class Guard:
         return self._shared
 
     # -- assessment -------------------------------------------------------------------------
-
-    def decide(self, attempt: Attempt) -> Decision:
-        return self.assess(attempt).decision
 
     def assess(self, attempt: Attempt) -> Assessment:
         now = attempt.ts.timestamp()
@@ -317,13 +318,14 @@ class Guard:
                 while len(self._pending) > _LOCAL_STASH:
                     self._pending.popitem(last=False)
         self.metrics.decisions.labels(verdict.verdict.value).inc()
-        decision = Decision(
+        return Assessment(
             attempt_id=attempt.id,
             verdict=verdict.verdict,
             risk=float(verdict.risk),
-            reasons=tuple(r.text() for r in verdict.reasons),
+            reasons=tuple(reason.text() for reason in verdict.reasons),
+            score=verdict,
+            attack_mode=attack,
         )
-        return Assessment(decision=decision, score=verdict, attack_mode=attack)
 
     def _travel(self, here: Place | None, last: Result, now: float) -> tuple[float | None, float]:
         if here is None or not isinstance(last, bytes):
@@ -355,12 +357,9 @@ class Guard:
 
     # -- outcomes ---------------------------------------------------------------------------
 
-    def report(self, attempt_id: str, outcome: Outcome) -> list[Action]:
-        """Learn what the store found; returns the actions the store should take now."""
-        return self.settle(attempt_id, outcome).actions
-
-    def settle(self, attempt_id: str, outcome: Outcome) -> Settled:
-        """``report``, and where and when the attempt came from (for the login's access event)."""
+    def report(self, attempt_id: str, outcome: Outcome) -> Settled:
+        """Learn what the store found: the actions the store should take now, and where and when
+        the attempt came from (for the login's access event)."""
         self.metrics.outcomes.labels(outcome.value).inc()
         context = self._context(attempt_id, outcome)
         where = (context.address, datetime.fromtimestamp(context.ts, UTC))
@@ -468,4 +467,4 @@ def _f(value: Result) -> float:
     return float(value) if isinstance(value, int | float) else 0.0
 
 
-__all__ = ["Assessment", "Guard", "GuardMetrics", "Hasher", "Reason", "UnknownAttempt"]
+__all__ = ["Assessment", "Guard", "GuardMetrics", "Hasher", "Reason", "Settled", "UnknownAttempt"]
