@@ -46,7 +46,7 @@ from bench.common import (
 from shopshield.bootstrap import build
 from shopshield.db import unit_of_work
 from shopshield.guard.config import load_config
-from shopshield.guard.counters import CounterStore, MemoryCounters, Op, RedisCounters, Result
+from shopshield.guard.counters import CounterStore, MemoryCounters, Nothing, Op, RedisCounters, Result
 from shopshield.guard.engine import Guard, Hasher
 from shopshield.guard.models import Attempt, Truth, Verdict
 from shopshield.guard.replay import feed
@@ -115,7 +115,8 @@ def play(guard: Guard, items: Sequence[tuple[Attempt, Truth]]) -> tuple[Timing, 
 
 
 class Recording:
-    """A counter store that remembers each batch it ran (to replay them as a baseline)."""
+    """A counter store that remembers each batch it ran (to replay them as a baseline), without the
+    placeholders of slots that do not apply: they ask nothing of the store."""
 
     def __init__(self, inner: CounterStore) -> None:
         self.inner = inner
@@ -126,7 +127,7 @@ class Recording:
         return self.inner.backend
 
     def run(self, ops: Sequence[Op], now: float) -> list[Result]:
-        self.batches.append((list(ops), now))
+        self.batches.append(([op for op in ops if not isinstance(op, Nothing)], now))
         return self.inner.run(ops, now)
 
 

@@ -20,7 +20,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final, Generic, NamedTuple, Protocol, TypeVar
 
 import orjson
 from cryptography.hazmat.primitives import hashes
@@ -201,6 +201,69 @@ class _Context:
         return cls(v[0], v[1], v[2], v[3], v[4], v[5], place, bool(v[7]), bool(v[8]), bool(v[9]), float(v[10]))
 
 
+S = TypeVar("S")  # what a batch's slots hold: an operation going out, or its result coming back
+
+
+class _AssessBatch(NamedTuple, Generic[S]):
+    """The assessment's one batch, each operation under the name its result is read by.
+
+    Built by keyword (``ops: _AssessBatch[Op] = _AssessBatch(account_failures=Count(...), ...)``)
+    and read back with ``_make``, which refuses a result list of another length: an operation
+    cannot be added without a name, nor a name read from another operation's position. The field
+    order is the order the store runs them in, and it matters: the counts are read before this
+    attempt is added to them. Slots that do not apply hold ``NOTHING`` (no command is sent for it).
+    The type parameter goes in the annotation only: calling ``_AssessBatch[Op](...)`` would build a
+    typing alias on every call, microseconds on the hottest path.
+    """
+
+    account_failures: S
+    account_ip_failures: S
+    ip_failures: S
+    network_failures: S
+    ip_attempts: S
+    ip_unknown: S
+    ip_recent_failures: S
+    ip_usernames: S  # adds this username, then counts: includes this attempt
+    has_history: S
+    known_network: S
+    store_failures_short: S  # attack mode: store-wide failures and attempts
+    store_attempts_short: S
+    store_failures_long: S
+    add_ip_attempt: S
+    add_store_attempt: S
+    device_usernames: S  # NOTHING without a device id
+    known_device: S  # NOTHING without a device id
+    last_place: S  # NOTHING without a location source
+    stash: S  # the sealed context for an outcome on another instance; NOTHING unless shared
+
+
+class _SuccessBatch(NamedTuple, Generic[S]):
+    """A success's one batch: whether the login was familiar, read before it is remembered."""
+
+    has_history: S
+    known_network: S
+    known_device: S  # NOTHING without a device id
+    remember_history: S
+    remember_network: S
+    remember_device: S  # NOTHING without a device id
+    place: S  # NOTHING without a location source
+    stash: S  # the context is spent; NOTHING unless shared
+
+
+class _FailureBatch(NamedTuple, Generic[S]):
+    """A failure's one batch: the failure added to every count it belongs to."""
+
+    account_failures: S  # the current fixed window's count after this failure
+    account_ip_failures: S
+    ip_failures: S
+    network_failures: S
+    ip_recent_failures: S
+    store_failures_short: S
+    store_failures_long: S
+    ip_unknown: S  # NOTHING unless the username does not exist
+    stash: S  # the context is spent; NOTHING unless shared
+
+
 class Guard:
     """Decides logins; one per process, shared by every request (thread-safe)."""
 
@@ -262,46 +325,49 @@ class Guard:
             attack=self.attack.on,
             ts=now,
         )
-        ops: list[Op] = [
-            Count("fail_acct", account, w.account),
-            Count("fail_acct_ip", f"{account}.{ip}", w.account_ip),
-            Count("fail_ip", ip, w.ip),
-            Count("fail_net", network, w.network),
-            Count("att_ip", ip, w.ip_attempts),
-            Count("unk_ip", ip, w.ip_attempts),
-            Count("fail_ip_long", ip, w.ip_attempts),
-            Distinct("users_ip", ip, account, w.ip_usernames),
-            Known("known", account, "history"),
-            Known("known", account, f"n.{network}"),
-            Count("g_fail_s", "all", a.short),
-            Count("g_att_s", "all", a.short),
-            Count("g_fail_l", "all", a.long),
-            Add("att_ip", ip, w.ip_attempts),
-            Add("g_att_s", "all", a.short),
-            Distinct("users_dev", device, account, w.device_usernames) if device else NOTHING,
-            Known("known", account, f"d.{device}") if device else NOTHING,
-            Get("place", account) if here is not None else NOTHING,
-        ]
-        if self._shared:
-            ops.append(Put("stash", h(b"att", attempt.id), h.seal(context.dump(), attempt.id), w.stash))
-        r = self.counters.run(ops, now)
+        ops: _AssessBatch[Op] = _AssessBatch(
+            account_failures=Count("fail_acct", account, w.account),
+            account_ip_failures=Count("fail_acct_ip", f"{account}.{ip}", w.account_ip),
+            ip_failures=Count("fail_ip", ip, w.ip),
+            network_failures=Count("fail_net", network, w.network),
+            ip_attempts=Count("att_ip", ip, w.ip_attempts),
+            ip_unknown=Count("unk_ip", ip, w.ip_attempts),
+            ip_recent_failures=Count("fail_ip_long", ip, w.ip_attempts),
+            ip_usernames=Distinct("users_ip", ip, account, w.ip_usernames),
+            has_history=Known("known", account, "history"),
+            known_network=Known("known", account, f"n.{network}"),
+            store_failures_short=Count("g_fail_s", "all", a.short),
+            store_attempts_short=Count("g_att_s", "all", a.short),
+            store_failures_long=Count("g_fail_l", "all", a.long),
+            add_ip_attempt=Add("att_ip", ip, w.ip_attempts),
+            add_store_attempt=Add("g_att_s", "all", a.short),
+            device_usernames=Distinct("users_dev", device, account, w.device_usernames) if device else NOTHING,
+            known_device=Known("known", account, f"d.{device}") if device else NOTHING,
+            last_place=Get("place", account) if here is not None else NOTHING,
+            stash=Put("stash", h(b"att", attempt.id), h.seal(context.dump(), attempt.id), w.stash)
+            if self._shared
+            else NOTHING,
+        )
+        r: _AssessBatch[Result] = _AssessBatch._make(self.counters.run(ops, now))
         with self._lock:
-            attack = self.attack.update(now, _f(r[10]), _f(r[11]) + 1, _f(r[12]), self.config)
+            attack = self.attack.update(
+                now, _f(r.store_failures_short), _f(r.store_attempts_short) + 1, _f(r.store_failures_long), self.config
+            )
         self.metrics.attack_mode.set(1 if attack else 0)
-        travel_kmh, travel_km = self._travel(here, r[17], now)
+        travel_kmh, travel_km = self._travel(here, r.last_place, now)
         reading = Reading(
-            account_failures=_f(r[0]),
-            account_ip_failures=_f(r[1]),
-            ip_failures=_f(r[2]),
-            network_failures=_f(r[3]),
-            ip_attempts=_f(r[4]),
-            ip_unknown=_f(r[5]),
-            ip_recent_failures=_f(r[6]),
-            ip_usernames=int(_f(r[7])),
-            device_usernames=int(_f(r[15])),
-            has_history=bool(r[8]),
-            known_device=bool(r[16]) if device is not None else None,
-            known_network=bool(r[9]),
+            account_failures=_f(r.account_failures),
+            account_ip_failures=_f(r.account_ip_failures),
+            ip_failures=_f(r.ip_failures),
+            network_failures=_f(r.network_failures),
+            ip_attempts=_f(r.ip_attempts),
+            ip_unknown=_f(r.ip_unknown),
+            ip_recent_failures=_f(r.ip_recent_failures),
+            ip_usernames=int(_f(r.ip_usernames)),
+            device_usernames=int(_f(r.device_usernames)),
+            has_history=bool(r.has_history),
+            known_device=bool(r.known_device) if device is not None else None,
+            known_network=bool(r.known_network),
             breach_count=breach_count,
             leaked_pair=leaked,
             travel_kmh=travel_kmh,
@@ -374,22 +440,21 @@ class Guard:
         # Success. Whether the login was new to the account is read in the same batch, before the
         # device and network are remembered (a pipeline runs its commands in order).
         w = self.config.windows
-        device = context.device
-        ops: list[Op] = [
-            Known("known", context.account, "history"),
-            Known("known", context.account, f"n.{context.network}"),
-            Known("known", context.account, f"d.{device}") if device else NOTHING,
-            Remember("known", context.account, "history", w.known),
-            Remember("known", context.account, f"n.{context.network}", w.known),
-        ]
-        if device is not None:
-            ops.append(Remember("known", context.account, f"d.{device}", w.known))
-        if context.place is not None:
-            ops.append(Put("place", context.account, orjson.dumps([*context.place, context.ts]), w.known))
-        if self._shared:
-            ops.append(Pop("stash", self._hash(b"att", attempt_id)))
-        r = self.counters.run(ops, context.ts)
-        familiar = bool(r[0]) and bool(r[1]) and device is not None and bool(r[2])
+        account, device, network = context.account, context.device, context.network
+        ops: _SuccessBatch[Op] = _SuccessBatch(
+            has_history=Known("known", account, "history"),
+            known_network=Known("known", account, f"n.{network}"),
+            known_device=Known("known", account, f"d.{device}") if device else NOTHING,
+            remember_history=Remember("known", account, "history", w.known),
+            remember_network=Remember("known", account, f"n.{network}", w.known),
+            remember_device=Remember("known", account, f"d.{device}", w.known) if device is not None else NOTHING,
+            place=Put("place", account, orjson.dumps([*context.place, context.ts]), w.known)
+            if context.place is not None
+            else NOTHING,
+            stash=Pop("stash", self._hash(b"att", attempt_id)) if self._shared else NOTHING,
+        )
+        r: _SuccessBatch[Result] = _SuccessBatch._make(self.counters.run(ops, context.ts))
+        familiar = bool(r.has_history) and bool(r.known_network) and device is not None and bool(r.known_device)
         why = (
             "leaked_pair"
             if context.leaked
@@ -425,22 +490,20 @@ class Guard:
 
     def _record_failure(self, context: _Context, attempt_id: str, now: float, *, unknown: bool) -> list[Action]:
         w, a = self.config.windows, self.config.attack
-        ops: list[Op] = [
-            Add("fail_acct", context.account, w.account),
-            Add("fail_acct_ip", f"{context.account}.{context.ip}", w.account_ip),
-            Add("fail_ip", context.ip, w.ip),
-            Add("fail_net", context.network, w.network),
-            Add("fail_ip_long", context.ip, w.ip_attempts),
-            Add("g_fail_s", "all", a.short),
-            Add("g_fail_l", "all", a.long),
-        ]
-        if unknown:
-            ops.append(Add("unk_ip", context.ip, w.ip_attempts))
-        if self._shared:
-            ops.append(Pop("stash", self._hash(b"att", attempt_id)))
-        account_failures = self.counters.run(ops, now)[0]
+        ops: _FailureBatch[Op] = _FailureBatch(
+            account_failures=Add("fail_acct", context.account, w.account),
+            account_ip_failures=Add("fail_acct_ip", f"{context.account}.{context.ip}", w.account_ip),
+            ip_failures=Add("fail_ip", context.ip, w.ip),
+            network_failures=Add("fail_net", context.network, w.network),
+            ip_recent_failures=Add("fail_ip_long", context.ip, w.ip_attempts),
+            store_failures_short=Add("g_fail_s", "all", a.short),
+            store_failures_long=Add("g_fail_l", "all", a.long),
+            ip_unknown=Add("unk_ip", context.ip, w.ip_attempts) if unknown else NOTHING,
+            stash=Pop("stash", self._hash(b"att", attempt_id)) if self._shared else NOTHING,
+        )
+        r: _FailureBatch[Result] = _FailureBatch._make(self.counters.run(ops, now))
         actions: list[Action] = []
-        if not unknown and account_failures == self.config.notify.account_failures:
+        if not unknown and r.account_failures == self.config.notify.account_failures:
             # Once per window, when the account's count reaches the limit: the owner hears that
             # someone is trying their account, which is also how a lockout attempt becomes visible.
             actions.append(Action(ActionKind.NOTIFY_CUSTOMER, "failed_attempts_on_account"))
