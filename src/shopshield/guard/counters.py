@@ -321,9 +321,6 @@ class RedisCounters:
                 results.append(None)
         return results
 
-    def ping(self) -> bool:
-        return bool(self._redis.ping())
-
 
 def _int(reply: object) -> int:
     return int(reply) if isinstance(reply, int | bytes | str) else 0

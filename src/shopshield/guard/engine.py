@@ -46,7 +46,7 @@ from shopshield.guard.counters import (
 )
 from shopshield.guard.models import Attempt, Decision, Outcome, Verdict
 from shopshield.guard.networks import Locations, Place, network_of
-from shopshield.guard.signals import Reading, Reason, Score, score
+from shopshield.guard.signals import Reading, Score, score
 from shopshield.vault.normalize import normalize_username
 
 log = logging.getLogger(__name__)
@@ -530,4 +530,4 @@ def _f(value: Result) -> float:
     return float(value) if isinstance(value, int | float) else 0.0
 
 
-__all__ = ["Assessment", "Guard", "GuardMetrics", "Hasher", "Reason", "Settled", "UnknownAttempt"]
+__all__ = ["Assessment", "Guard", "GuardMetrics", "Hasher", "Settled", "UnknownAttempt"]
