@@ -384,6 +384,19 @@ def test_decisions_continue_when_redis_is_down(redis_prefix: str, caplog: pytest
     assert "13700137000" not in caplog.text
 
 
+def test_metrics_count_by_label_and_show_only_the_labels_seen() -> None:
+    metrics = GuardMetrics()
+    drive = Driver(make_guard(MemoryCounters(), metrics=metrics))
+    for i in range(2):
+        assert drive.login("kim@example.cn", "10.0.0.13", "kim-phone", "pw", i, ok=True) is Verdict.ALLOW
+    sample = metrics.registry.get_sample_value
+    assert sample("shopshield_login_decisions_total", {"verdict": "allow"}) == 2
+    assert sample("shopshield_login_outcomes_total", {"outcome": "success"}) == 2
+    # A verdict or outcome never seen has no series at all, rather than one at 0.
+    assert sample("shopshield_login_decisions_total", {"verdict": "deny"}) is None
+    assert sample("shopshield_login_outcomes_total", {"outcome": "bad_password"}) is None
+
+
 def test_usernames_are_normalised() -> None:
     assert normalize_username(" +86 138-0013-8000 ") == "13800138000"
     assert normalize_username("0086 13800138000") == "13800138000"

@@ -94,19 +94,41 @@ class Hasher:
         return self._aead.decrypt(sealed[:12], sealed[12:], label.encode())
 
 
+class _ByLabel:
+    """A Prometheus counter with one label, each label's child looked up once.
+
+    ``Counter.labels`` takes a lock and checks its arguments on every call (about 1 µs), and the
+    engine counts on every login. Children are looked up on first use rather than up front, so
+    ``/metrics`` shows only the labels seen, as before.
+    """
+
+    __slots__ = ("_children", "_counter")
+
+    def __init__(self, counter: Counter) -> None:
+        self._counter = counter
+        self._children: dict[str, Counter] = {}
+
+    def inc(self, label: str) -> None:
+        child = self._children.get(label)
+        if child is None:
+            # Two threads may both miss: labels() hands both the same child.
+            child = self._children[label] = self._counter.labels(label)
+        child.inc()
+
+
 class GuardMetrics:
     """Prometheus counters on the guard's own registry (one per app, so tests can run many)."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        self.decisions = Counter(
-            "shopshield_login_decisions", "Login assessments by verdict", ["verdict"], registry=self.registry
+        self.decisions = _ByLabel(
+            Counter("shopshield_login_decisions", "Login assessments by verdict", ["verdict"], registry=self.registry)
         )
-        self.outcomes = Counter(
-            "shopshield_login_outcomes", "Outcomes reported by the store", ["outcome"], registry=self.registry
+        self.outcomes = _ByLabel(
+            Counter("shopshield_login_outcomes", "Outcomes reported by the store", ["outcome"], registry=self.registry)
         )
-        self.actions = Counter(
-            "shopshield_login_actions", "Actions asked of the store", ["kind"], registry=self.registry
+        self.actions = _ByLabel(
+            Counter("shopshield_login_actions", "Actions asked of the store", ["kind"], registry=self.registry)
         )
         self.fallbacks = Counter(
             "shopshield_login_counter_fallbacks",
@@ -387,7 +409,7 @@ class Guard:
                 self._pending[attempt.id] = context
                 while len(self._pending) > _LOCAL_STASH:
                     self._pending.popitem(last=False)
-        self.metrics.decisions.labels(verdict.verdict.value).inc()
+        self.metrics.decisions.inc(verdict.verdict.value)
         return Assessment(
             attempt_id=attempt.id,
             verdict=verdict.verdict,
@@ -430,7 +452,7 @@ class Guard:
     def report(self, attempt_id: str, outcome: Outcome) -> Settled:
         """Learn what the store found: the actions the store should take now, and where and when
         the attempt came from (for the login's access event)."""
-        self.metrics.outcomes.labels(outcome.value).inc()
+        self.metrics.outcomes.inc(outcome.value)
         context = self._context(attempt_id, outcome)
         where = (context.address, datetime.fromtimestamp(context.ts, UTC))
         if outcome.is_failure:
@@ -518,7 +540,7 @@ class Guard:
     def _deliver(self, attempt_id: str, context: _Context, actions: list[Action], now: float) -> list[Action]:
         if actions:
             for action in actions:
-                self.metrics.actions.labels(action.kind.value).inc()
+                self.metrics.actions.inc(action.kind.value)
             self.actions.deliver(attempt_id=attempt_id, username=context.username, actions=actions, at=now)
         return actions
 
