@@ -2,7 +2,7 @@
 
 Each figure stands beside a baseline from the same run:
 
-1. in-process, in-memory counters: ``Guard.decide`` and ``Guard.report`` over a stream of
+1. in-process, in-memory counters: ``Guard.assess`` and ``Guard.report`` over a stream of
    attempts (customers on their own phones, typos, and strangers failing from many addresses);
    baseline: the same counter operations run straight on ``MemoryCounters``, one batch per attempt,
    so the ratio is what the engine's own logic costs;
@@ -46,7 +46,7 @@ from bench.common import (
 from shopshield.bootstrap import build
 from shopshield.db import unit_of_work
 from shopshield.guard.config import load_config
-from shopshield.guard.counters import CounterStore, MemoryCounters, Op, RedisCounters, Result
+from shopshield.guard.counters import CounterStore, MemoryCounters, Nothing, Op, RedisCounters, Result
 from shopshield.guard.engine import Guard, Hasher
 from shopshield.guard.models import Attempt, Truth, Verdict
 from shopshield.guard.replay import feed
@@ -101,13 +101,13 @@ def stream(scale: Scale, seed: int = 7) -> list[tuple[Attempt, Truth]]:
 
 def play(guard: Guard, items: Sequence[tuple[Attempt, Truth]]) -> tuple[Timing, Timing]:
     """Decide each attempt, then report its outcome as the store would. Returns the decisions'
-    timing (latency of ``decide`` alone) and the whole cycles' timing."""
+    timing (latency of ``assess`` alone) and the whole cycles' timing."""
     clock = time.perf_counter
     latencies: list[float] = []
     started = clock()
     for attempt, truth in items:
         before = clock()
-        verdict = guard.decide(attempt).verdict
+        verdict = guard.assess(attempt).verdict
         latencies.append(clock() - before)
         feed(guard, attempt.id, verdict, truth)
     total = clock() - started
@@ -115,7 +115,8 @@ def play(guard: Guard, items: Sequence[tuple[Attempt, Truth]]) -> tuple[Timing, 
 
 
 class Recording:
-    """A counter store that remembers each batch it ran (to replay them as a baseline)."""
+    """A counter store that remembers each batch it ran (to replay them as a baseline), without the
+    placeholders of slots that do not apply: they ask nothing of the store."""
 
     def __init__(self, inner: CounterStore) -> None:
         self.inner = inner
@@ -126,7 +127,7 @@ class Recording:
         return self.inner.backend
 
     def run(self, ops: Sequence[Op], now: float) -> list[Result]:
-        self.batches.append((list(ops), now))
+        self.batches.append(([op for op in ops if not isinstance(op, Nothing)], now))
         return self.inner.run(ops, now)
 
 
@@ -178,7 +179,7 @@ def per_attempt_batches(
         outcome_trips: list[int] = []
         for attempt, truth in items:
             mark, trips = len(recording.batches), client.trips
-            verdict = guard.decide(attempt).verdict
+            verdict = guard.assess(attempt).verdict
             assess_trips.append(client.trips - trips)
             if verdict is not Verdict.DENY:
                 trips = client.trips
@@ -283,7 +284,7 @@ def run(options: Options) -> None:
         memory_decisions, memory_cycles = play(make_guard(MemoryCounters(), shared=False), items)
         recording = Recording(MemoryCounters())
         play(make_guard(recording, shared=False), items)
-    # Group the recorded batches by attempt for the memory baseline (decide's batch, then any outcome's).
+    # Group the recorded batches by attempt for the memory baseline (the assessment's batch, then any outcome's).
     memory_batches = _group(recording.batches, items)
     memory_base = batches_alone(MemoryCounters(), items, memory_batches)
     redis_client = CountingRedis(connection_pool=redis.ConnectionPool.from_url(REDIS_URL))
@@ -300,7 +301,7 @@ def run(options: Options) -> None:
 
     rows += [
         Measurement.from_timing(
-            "decisions, in-process, memory", memory_decisions, "Guard.decide alone; p50/p99 per decision"
+            "decisions, in-process, memory", memory_decisions, "Guard.assess alone; p50/p99 per decision"
         ),
         Measurement.from_timing(
             "decide + outcome, in-process, memory", memory_cycles, "each attempt decided, then its outcome reported"
@@ -311,7 +312,7 @@ def run(options: Options) -> None:
             "what the engine asks of the store, without the engine",
         ),
         Measurement.from_timing(
-            "decisions, in-process, Redis", redis_decisions, "Guard.decide alone (includes its round trips)"
+            "decisions, in-process, Redis", redis_decisions, "Guard.assess alone (includes its round trips)"
         ),
         Measurement.from_timing(
             "decide + outcome, in-process, Redis", redis_cycles, "each attempt decided, then its outcome"

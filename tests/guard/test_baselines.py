@@ -201,6 +201,6 @@ def test_outcomes_for_unknown_ids_and_challenges_are_ignored() -> None:
     for decider in (Fail2banJail(), KeycloakBruteForce(), Auth0AttackProtection()):
         decider.report("never-seen", Outcome.BAD_PASSWORD)
         first = attempt(0)
-        assert decider.decide(first).verdict is Verdict.ALLOW
+        assert decider.assess(first).verdict is Verdict.ALLOW
         decider.report(first.id, Outcome.CHALLENGE_PASSED)
         decider.report(first.id, Outcome.SUCCESS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,22 @@ import redis
 
 from shopshield.guard.actions import ActionKind, MemorySink
 from shopshield.guard.config import load_config
-from shopshield.guard.counters import CounterStore, MemoryCounters, RedisCounters, Resilient
+from shopshield.guard.counters import (
+    Add,
+    Count,
+    CounterStore,
+    Distinct,
+    Get,
+    Known,
+    MemoryCounters,
+    Op,
+    Pop,
+    Put,
+    RedisCounters,
+    Remember,
+    Resilient,
+    Result,
+)
 from shopshield.guard.engine import Guard, GuardMetrics, Hasher, UnknownAttempt
 from shopshield.guard.models import Attempt, Outcome, Verdict
 from shopshield.guard.networks import Locations
@@ -44,7 +60,7 @@ class Pairs:
 
 
 class Driver:
-    """Attempts at chosen moments; ``login`` plays the store: decide, then report what it found."""
+    """Attempts at chosen moments; ``login`` plays the store: assess, then report what it found."""
 
     def __init__(self, guard: Guard) -> None:
         self.guard = guard
@@ -63,7 +79,7 @@ class Driver:
 
     def login(self, user: str, ip: str, device: str | None, password: str, at: float, *, ok: bool) -> Verdict:
         attempt = self.attempt(user, ip, device, password, at)
-        verdict = self.guard.decide(attempt).verdict
+        verdict = self.guard.assess(attempt).verdict
         if verdict is Verdict.CHALLENGE:
             self.guard.report(attempt.id, Outcome.CHALLENGE_PASSED if ok else Outcome.CHALLENGE_FAILED)
         if verdict is Verdict.ALLOW or (verdict is Verdict.CHALLENGE and ok):
@@ -151,7 +167,7 @@ def test_a_risky_success_asks_for_a_reset_and_revocation(store: CounterStore) ->
     assessed = guard.assess(attempt)
     assert {r.code for r in assessed.score.reasons} >= {"leaked_pair"}
     guard.report(attempt.id, Outcome.CHALLENGE_PASSED)
-    actions = guard.report(attempt.id, Outcome.SUCCESS)
+    actions = guard.report(attempt.id, Outcome.SUCCESS).actions
     assert [a.kind for a in actions] == [
         ActionKind.REQUIRE_PASSWORD_RESET,
         ActionKind.REVOKE_SESSIONS,
@@ -160,11 +176,11 @@ def test_a_risky_success_asks_for_a_reset_and_revocation(store: CounterStore) ->
     assert {a.reason for a in actions} == {"leaked_pair"}
     common = drive.attempt("carol@example.cn", "10.0.0.9", "carol-phone", "123456", 5)
     assert "breached_password" in {r.code for r in guard.assess(common).score.reasons}
-    assert guard.report(common.id, Outcome.SUCCESS)[0].reason == "breached_password"
+    assert guard.report(common.id, Outcome.SUCCESS).actions[0].reason == "breached_password"
     # A plain success asks for nothing.
     plain = drive.attempt("dan@example.cn", "10.0.0.10", "dan-phone", "a long unique passphrase", 6)
-    guard.decide(plain)
-    assert guard.report(plain.id, Outcome.SUCCESS) == []
+    guard.assess(plain)
+    assert guard.report(plain.id, Outcome.SUCCESS).actions == []
 
 
 def test_outcomes_need_an_assessment(guard: Guard) -> None:
@@ -172,7 +188,7 @@ def test_outcomes_need_an_assessment(guard: Guard) -> None:
     with pytest.raises(UnknownAttempt):
         guard.report("att-never", Outcome.SUCCESS)
     attempt = drive.attempt("eve@example.cn", "10.0.0.11", None, "pw", 0)
-    guard.decide(attempt)
+    guard.assess(attempt)
     guard.report(attempt.id, Outcome.SUCCESS)
     with pytest.raises(UnknownAttempt):  # answered already
         guard.report(attempt.id, Outcome.SUCCESS)
@@ -190,6 +206,134 @@ def test_impossible_travel_with_a_location_source(store: CounterStore, tmp_path:
     assert "impossible_travel" not in {r.code for r in later.score.reasons}
 
 
+class Recording:
+    """A counter store that keeps every batch it is handed, then runs it on memory."""
+
+    backend = "memory"
+
+    def __init__(self) -> None:
+        self.inner = MemoryCounters()
+        self.batches: list[Sequence[Op]] = []
+
+    def run(self, ops: Sequence[Op], now: float) -> list[Result]:
+        self.batches.append(ops)
+        return self.inner.run(ops, now)
+
+
+class OneResultTooMany(MemoryCounters):
+    """A store whose answer does not fit its batch, as if an operation had been slipped in unnamed."""
+
+    def run(self, ops: Sequence[Op], now: float) -> list[Result]:
+        return [*super().run(ops, now), None]
+
+
+def _what(op: Op) -> str:
+    """An operation as the table below names it: its kind, its counter, and for the familiarity
+    set the kind of member (history, a network, a device)."""
+    if isinstance(op, Known | Remember):
+        return f"{type(op).__name__} {op.member.split('.')[0]}"
+    assert isinstance(op, Count | Add | Distinct | Get | Put | Pop)
+    return f"{type(op).__name__} {op.name}"
+
+
+# Every batch the engine sends, slot by slot and in order: the name its result is read by, and the
+# operation that must produce it. A slot renamed, moved or added without its name fails here.
+BATCHES = {
+    "_AssessBatch": {
+        "account_failures": "Count fail_acct",
+        "account_ip_failures": "Count fail_acct_ip",
+        "ip_failures": "Count fail_ip",
+        "network_failures": "Count fail_net",
+        "ip_attempts": "Count att_ip",
+        "ip_unknown": "Count unk_ip",
+        "ip_recent_failures": "Count fail_ip_long",
+        "ip_usernames": "Distinct users_ip",
+        "has_history": "Known history",
+        "known_network": "Known n",
+        "store_failures_short": "Count g_fail_s",
+        "store_attempts_short": "Count g_att_s",
+        "store_failures_long": "Count g_fail_l",
+        "add_ip_attempt": "Add att_ip",
+        "add_store_attempt": "Add g_att_s",
+        "device_usernames": "Distinct users_dev",
+        "known_device": "Known d",
+        "last_place": "Get place",
+        "stash": "Put stash",
+    },
+    "_SuccessBatch": {
+        "has_history": "Known history",
+        "known_network": "Known n",
+        "known_device": "Known d",
+        "remember_history": "Remember history",
+        "remember_network": "Remember n",
+        "remember_device": "Remember d",
+        "place": "Put place",
+        "stash": "Pop stash",
+    },
+    "_FailureBatch": {
+        "account_failures": "Add fail_acct",
+        "account_ip_failures": "Add fail_acct_ip",
+        "ip_failures": "Add fail_ip",
+        "network_failures": "Add fail_net",
+        "ip_recent_failures": "Add fail_ip_long",
+        "store_failures_short": "Add g_fail_s",
+        "store_failures_long": "Add g_fail_l",
+        "ip_unknown": "Add unk_ip",
+        "stash": "Pop stash",
+    },
+}
+
+
+def _places(tmp_path: Path) -> Locations:
+    places = tmp_path / "places.csv"
+    places.write_text("network,lat,lon,name\n10.1.0.0/16,39.90,116.40,Beijing\n")
+    return Locations.load(places)
+
+
+def test_every_batch_result_is_read_by_the_name_of_its_operation(tmp_path: Path) -> None:
+    store = Recording()
+    guard = make_guard(store, locations=_places(tmp_path))  # shared: the stash slots are used too
+    drive = Driver(guard)
+    # A device, a place and a shared store fill every slot; a success, then an unknown user's
+    # failure, send the two outcome batches.
+    drive.login("hal@example.cn", "10.1.0.7", "hal-phone", "pw", 0, ok=True)
+    unknown = drive.attempt("nobody@example.cn", "10.1.0.8", "hal-phone", "pw", 5)
+    guard.assess(unknown)
+    guard.report(unknown.id, Outcome.UNKNOWN_USER)
+    sent = {type(batch).__name__: batch for batch in store.batches}
+    assert set(sent) == set(BATCHES)
+    for shape, expected in BATCHES.items():
+        batch = sent[shape]
+        # In order too: a pipeline runs in order, and the reads must come before the writes.
+        sent_in_order = [(name, _what(op)) for name, op in zip(batch._fields, batch, strict=True)]  # type: ignore[attr-defined]
+        assert sent_in_order == list(expected.items())
+
+
+def test_a_batch_answered_with_the_wrong_number_of_results_is_refused() -> None:
+    guard = make_guard(OneResultTooMany())
+    attempt = Driver(guard).attempt("ivy@example.cn", "10.0.0.12", "ivy-phone", "pw", 0)
+    # Read by position, a result list that does not fit its batch goes unnoticed; read by name, it
+    # is refused.
+    with pytest.raises(TypeError):
+        guard.assess(attempt)
+
+
+def test_every_batch_is_one_redis_round_trip(redis_client: CountingRedis, redis_prefix: str, tmp_path: Path) -> None:
+    guard = make_guard(RedisCounters(redis_client, prefix=redis_prefix), locations=_places(tmp_path))
+    drive = Driver(guard)
+    trips = []
+    for outcome, user in ((Outcome.SUCCESS, "jo@example.cn"), (Outcome.UNKNOWN_USER, "nobody@example.cn")):
+        attempt = drive.attempt(user, "10.1.0.9", "jo-phone", "pw", len(trips))
+        before = redis_client.trips
+        assert guard.assess(attempt).verdict is Verdict.ALLOW
+        middle = redis_client.trips
+        guard.report(attempt.id, outcome)
+        trips += [middle - before, redis_client.trips - middle]
+    # Every slot filled (a device, a place, the stash): the assessment, a success and a failure
+    # are still one pipeline each.
+    assert trips == [1, 1, 1, 1]
+
+
 def test_an_assessment_costs_at_most_two_redis_round_trips(redis_client: CountingRedis, redis_prefix: str) -> None:
     guard = make_guard(RedisCounters(redis_client, prefix=redis_prefix))
     drive = Driver(guard)
@@ -197,7 +341,7 @@ def test_an_assessment_costs_at_most_two_redis_round_trips(redis_client: Countin
     for i in range(20):
         attempt = drive.attempt("13900139000", "203.0.113.50", None, f"g{i}", i)
         before = redis_client.trips
-        verdict = guard.decide(attempt).verdict
+        verdict = guard.assess(attempt).verdict
         trips.setdefault(verdict, set()).add(redis_client.trips - before)
         if verdict is not Verdict.DENY:
             guard.report(attempt.id, Outcome.BAD_PASSWORD)
@@ -211,7 +355,7 @@ def test_instances_share_state_and_hand_over_outcomes(redis_client: CountingRedi
     two = make_guard(RedisCounters(redis_client, prefix=redis_prefix))
     drive_one, drive_two = Driver(one), Driver(two)
     attempt = drive_one.attempt("gus@example.cn", "10.3.0.1", "gus-phone", "pw", 0)
-    one.decide(attempt)
+    one.assess(attempt)
     two.report(attempt.id, Outcome.SUCCESS)  # the outcome reached the other instance
     # Instance two now knows gus's device and network, learnt through the shared store.
     familiar = two.assess(drive_two.attempt("gus@example.cn", "10.3.0.1", "gus-phone", "pw", 10))
@@ -238,6 +382,19 @@ def test_decisions_continue_when_redis_is_down(redis_prefix: str, caplog: pytest
     warnings = [r.getMessage() for r in caplog.records if "Redis unavailable" in r.getMessage()]
     assert len(warnings) == 1  # logged once, not once per login
     assert "13700137000" not in caplog.text
+
+
+def test_metrics_count_by_label_and_show_only_the_labels_seen() -> None:
+    metrics = GuardMetrics()
+    drive = Driver(make_guard(MemoryCounters(), metrics=metrics))
+    for i in range(2):
+        assert drive.login("kim@example.cn", "10.0.0.13", "kim-phone", "pw", i, ok=True) is Verdict.ALLOW
+    sample = metrics.registry.get_sample_value
+    assert sample("shopshield_login_decisions_total", {"verdict": "allow"}) == 2
+    assert sample("shopshield_login_outcomes_total", {"outcome": "success"}) == 2
+    # A verdict or outcome never seen has no series at all, rather than one at 0.
+    assert sample("shopshield_login_decisions_total", {"verdict": "deny"}) is None
+    assert sample("shopshield_login_outcomes_total", {"outcome": "bad_password"}) is None
 
 
 def test_usernames_are_normalised() -> None:

@@ -29,7 +29,7 @@ class Scripted:
         self.verdicts = verdicts
         self.reported: list[tuple[str, Outcome]] = []
 
-    def decide(self, attempt: Attempt) -> Decision:
+    def assess(self, attempt: Attempt) -> Decision:
         return Decision(attempt.id, self.verdicts.get(attempt.id, Verdict.ALLOW), 0.0)
 
     def report(self, attempt_id: str, outcome: Outcome) -> None:

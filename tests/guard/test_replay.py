@@ -46,9 +46,9 @@ class Script:
         self.verdicts = verdicts
         self.events: list[tuple[str, str]] = []
 
-    def decide(self, attempt: Attempt) -> Decision:
-        self.events.append(("decide", attempt.id))
-        return Decision(attempt.id, self.verdicts[len([e for e in self.events if e[0] == "decide"]) - 1], 0.0)
+    def assess(self, attempt: Attempt) -> Decision:
+        self.events.append(("assess", attempt.id))
+        return Decision(attempt.id, self.verdicts[len([e for e in self.events if e[0] == "assess"]) - 1], 0.0)
 
     def report(self, attempt_id: str, outcome: Outcome) -> None:
         self.events.append((outcome.value, attempt_id))
@@ -65,14 +65,14 @@ def test_replay_feeds_outcomes_after_each_decision() -> None:
     script = Script([Verdict.ALLOW, Verdict.CHALLENGE, Verdict.CHALLENGE, Verdict.DENY])
     recorded = list(replay(parsed, script))
     assert script.events == [
-        ("decide", "a1"),
+        ("assess", "a1"),
         ("success", "a1"),
-        ("decide", "a2"),
+        ("assess", "a2"),
         ("challenge_failed", "a2"),
-        ("decide", "a3"),
+        ("assess", "a3"),
         ("challenge_passed", "a3"),
         ("success", "a3"),
-        ("decide", "a4"),
+        ("assess", "a4"),
     ]
     assert [r.logged_in for r in recorded] == [True, False, True, False]
 

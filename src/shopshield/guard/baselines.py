@@ -74,7 +74,7 @@ class Fail2banJail:
         self._banned_until: dict[str, datetime] = {}
         self._pending = _Pending()
 
-    def decide(self, attempt: Attempt) -> Decision:
+    def assess(self, attempt: Attempt) -> Decision:
         until = self._banned_until.get(attempt.ip)
         if until is not None:
             if attempt.ts < until:
@@ -142,7 +142,7 @@ class KeycloakBruteForce:
         self._users: dict[str, _KeycloakUser] = {}
         self._pending = _Pending()
 
-    def decide(self, attempt: Attempt) -> Decision:
+    def assess(self, attempt: Attempt) -> Decision:
         user = self._users.get(attempt.username.lower())
         if user is not None and user.disabled_until is not None and attempt.ts < user.disabled_until:
             return _deny(attempt, "account_temporarily_disabled")
@@ -220,7 +220,7 @@ class Auth0AttackProtection:
         self._buckets: dict[str, tuple[float, datetime]] = {}  # address -> (attempts left, as of)
         self._pending = _Pending()
 
-    def decide(self, attempt: Attempt) -> Decision:
+    def assess(self, attempt: Attempt) -> Decision:
         pair = (attempt.username.lower(), attempt.ip)
         until = self._blocked_until.get(pair)
         if until is not None:

@@ -101,8 +101,8 @@ class Pop:
 
 @dataclass(frozen=True, slots=True)
 class Nothing:
-    """A placeholder that keeps a batch's result positions fixed where an op does not apply (no
-    device id, no location source); result: None, and no command is sent."""
+    """A placeholder for a batch's slot where an op does not apply (no device id, no location
+    source), so that a batch keeps one shape; result: None, and no command is sent."""
 
 
 NOTHING: Final = Nothing()
@@ -320,9 +320,6 @@ class RedisCounters:
             else:
                 results.append(None)
         return results
-
-    def ping(self) -> bool:
-        return bool(self._redis.ping())
 
 
 def _int(reply: object) -> int:

@@ -20,7 +20,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final, Generic, NamedTuple, Protocol, TypeVar
 
 import orjson
 from cryptography.hazmat.primitives import hashes
@@ -46,7 +46,7 @@ from shopshield.guard.counters import (
 )
 from shopshield.guard.models import Attempt, Decision, Outcome, Verdict
 from shopshield.guard.networks import Locations, Place, network_of
-from shopshield.guard.signals import Reading, Reason, Score, score
+from shopshield.guard.signals import Reading, Score, score
 from shopshield.vault.normalize import normalize_username
 
 log = logging.getLogger(__name__)
@@ -94,19 +94,41 @@ class Hasher:
         return self._aead.decrypt(sealed[:12], sealed[12:], label.encode())
 
 
+class _ByLabel:
+    """A Prometheus counter with one label, each label's child looked up once.
+
+    ``Counter.labels`` takes a lock and checks its arguments on every call (about 1 µs), and the
+    engine counts on every login. Children are looked up on first use rather than up front, so
+    ``/metrics`` shows only the labels seen, as before.
+    """
+
+    __slots__ = ("_children", "_counter")
+
+    def __init__(self, counter: Counter) -> None:
+        self._counter = counter
+        self._children: dict[str, Counter] = {}
+
+    def inc(self, label: str) -> None:
+        child = self._children.get(label)
+        if child is None:
+            # Two threads may both miss: labels() hands both the same child.
+            child = self._children[label] = self._counter.labels(label)
+        child.inc()
+
+
 class GuardMetrics:
     """Prometheus counters on the guard's own registry (one per app, so tests can run many)."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        self.decisions = Counter(
-            "shopshield_login_decisions", "Login assessments by verdict", ["verdict"], registry=self.registry
+        self.decisions = _ByLabel(
+            Counter("shopshield_login_decisions", "Login assessments by verdict", ["verdict"], registry=self.registry)
         )
-        self.outcomes = Counter(
-            "shopshield_login_outcomes", "Outcomes reported by the store", ["outcome"], registry=self.registry
+        self.outcomes = _ByLabel(
+            Counter("shopshield_login_outcomes", "Outcomes reported by the store", ["outcome"], registry=self.registry)
         )
-        self.actions = Counter(
-            "shopshield_login_actions", "Actions asked of the store", ["kind"], registry=self.registry
+        self.actions = _ByLabel(
+            Counter("shopshield_login_actions", "Actions asked of the store", ["kind"], registry=self.registry)
         )
         self.fallbacks = Counter(
             "shopshield_login_counter_fallbacks",
@@ -151,16 +173,20 @@ class AttackMode:
         return self.on
 
 
-@dataclass(frozen=True, slots=True)
-class Assessment:
-    decision: Decision
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Assessment(Decision):
+    """A decision with what the HTTP answer shows beyond a replay's line: the reasons with their
+    points, and whether attack mode was on. Being a ``Decision``, it is what the replay records too,
+    so the routes and the replay read one method."""
+
     score: Score
     attack_mode: bool
 
 
 @dataclass(frozen=True, slots=True)
 class Settled:
-    """An outcome taken in: the actions for the store, and the attempt's address and time."""
+    """An outcome taken in: the actions for the store, and the attempt's address and time (for the
+    login's access event)."""
 
     actions: list[Action]
     address: str
@@ -195,6 +221,72 @@ class _Context:
         v: list[Any] = orjson.loads(raw)
         place = (float(v[6][0]), float(v[6][1])) if v[6] else None
         return cls(v[0], v[1], v[2], v[3], v[4], v[5], place, bool(v[7]), bool(v[8]), bool(v[9]), float(v[10]))
+
+
+S = TypeVar("S")  # what a batch's slots hold: an operation going out, or its result coming back
+
+
+class _AssessBatch(NamedTuple, Generic[S]):
+    """The assessment's one batch, each operation under the name its result is read by.
+
+    Built by keyword and read back with ``_make``, which refuses a result list of another length:
+    an operation cannot be added without a name, nor a name read from another operation's position.
+    The field order is the order the store runs them in, and it matters: the counts are read before
+    this attempt is added to them. Slots that do not apply hold ``NOTHING`` (no command is sent).
+
+    All three batches are built on every login, so two spellings are avoided:
+    ``_AssessBatch[Op](...)`` builds a typing alias on every call (the type parameter goes in the
+    annotation instead), and ``_AssessBatch(...)`` with keywords goes through ``type.__call__``,
+    which packs them into a dict first; ``_AssessBatch.__new__(_AssessBatch, ...)`` takes them as
+    a plain call (5,000 instructions a batch instead of 14,000, measured under cachegrind).
+    """
+
+    account_failures: S
+    account_ip_failures: S
+    ip_failures: S
+    network_failures: S
+    ip_attempts: S
+    ip_unknown: S
+    ip_recent_failures: S
+    ip_usernames: S  # adds this username, then counts: includes this attempt
+    has_history: S
+    known_network: S
+    store_failures_short: S  # attack mode: store-wide failures and attempts
+    store_attempts_short: S
+    store_failures_long: S
+    add_ip_attempt: S
+    add_store_attempt: S
+    device_usernames: S  # NOTHING without a device id
+    known_device: S  # NOTHING without a device id
+    last_place: S  # NOTHING without a location source
+    stash: S  # the sealed context for an outcome on another instance; NOTHING unless shared
+
+
+class _SuccessBatch(NamedTuple, Generic[S]):
+    """A success's one batch: whether the login was familiar, read before it is remembered."""
+
+    has_history: S
+    known_network: S
+    known_device: S  # NOTHING without a device id
+    remember_history: S
+    remember_network: S
+    remember_device: S  # NOTHING without a device id
+    place: S  # NOTHING without a location source
+    stash: S  # the context is spent; NOTHING unless shared
+
+
+class _FailureBatch(NamedTuple, Generic[S]):
+    """A failure's one batch: the failure added to every count it belongs to."""
+
+    account_failures: S  # the current fixed window's count after this failure
+    account_ip_failures: S
+    ip_failures: S
+    network_failures: S
+    ip_recent_failures: S
+    store_failures_short: S
+    store_failures_long: S
+    ip_unknown: S  # NOTHING unless the username does not exist
+    stash: S  # the context is spent; NOTHING unless shared
 
 
 class Guard:
@@ -233,9 +325,6 @@ class Guard:
 
     # -- assessment -------------------------------------------------------------------------
 
-    def decide(self, attempt: Attempt) -> Decision:
-        return self.assess(attempt).decision
-
     def assess(self, attempt: Attempt) -> Assessment:
         now = attempt.ts.timestamp()
         w, a = self.config.windows, self.config.attack
@@ -261,46 +350,50 @@ class Guard:
             attack=self.attack.on,
             ts=now,
         )
-        ops: list[Op] = [
-            Count("fail_acct", account, w.account),
-            Count("fail_acct_ip", f"{account}.{ip}", w.account_ip),
-            Count("fail_ip", ip, w.ip),
-            Count("fail_net", network, w.network),
-            Count("att_ip", ip, w.ip_attempts),
-            Count("unk_ip", ip, w.ip_attempts),
-            Count("fail_ip_long", ip, w.ip_attempts),
-            Distinct("users_ip", ip, account, w.ip_usernames),
-            Known("known", account, "history"),
-            Known("known", account, f"n.{network}"),
-            Count("g_fail_s", "all", a.short),
-            Count("g_att_s", "all", a.short),
-            Count("g_fail_l", "all", a.long),
-            Add("att_ip", ip, w.ip_attempts),
-            Add("g_att_s", "all", a.short),
-            Distinct("users_dev", device, account, w.device_usernames) if device else NOTHING,
-            Known("known", account, f"d.{device}") if device else NOTHING,
-            Get("place", account) if here is not None else NOTHING,
-        ]
-        if self._shared:
-            ops.append(Put("stash", h(b"att", attempt.id), h.seal(context.dump(), attempt.id), w.stash))
-        r = self.counters.run(ops, now)
+        ops: _AssessBatch[Op] = _AssessBatch.__new__(
+            _AssessBatch,
+            account_failures=Count("fail_acct", account, w.account),
+            account_ip_failures=Count("fail_acct_ip", f"{account}.{ip}", w.account_ip),
+            ip_failures=Count("fail_ip", ip, w.ip),
+            network_failures=Count("fail_net", network, w.network),
+            ip_attempts=Count("att_ip", ip, w.ip_attempts),
+            ip_unknown=Count("unk_ip", ip, w.ip_attempts),
+            ip_recent_failures=Count("fail_ip_long", ip, w.ip_attempts),
+            ip_usernames=Distinct("users_ip", ip, account, w.ip_usernames),
+            has_history=Known("known", account, "history"),
+            known_network=Known("known", account, f"n.{network}"),
+            store_failures_short=Count("g_fail_s", "all", a.short),
+            store_attempts_short=Count("g_att_s", "all", a.short),
+            store_failures_long=Count("g_fail_l", "all", a.long),
+            add_ip_attempt=Add("att_ip", ip, w.ip_attempts),
+            add_store_attempt=Add("g_att_s", "all", a.short),
+            device_usernames=Distinct("users_dev", device, account, w.device_usernames) if device else NOTHING,
+            known_device=Known("known", account, f"d.{device}") if device else NOTHING,
+            last_place=Get("place", account) if here is not None else NOTHING,
+            stash=Put("stash", h(b"att", attempt.id), h.seal(context.dump(), attempt.id), w.stash)
+            if self._shared
+            else NOTHING,
+        )
+        r: _AssessBatch[Result] = _AssessBatch._make(self.counters.run(ops, now))
         with self._lock:
-            attack = self.attack.update(now, _f(r[10]), _f(r[11]) + 1, _f(r[12]), self.config)
+            attack = self.attack.update(
+                now, _f(r.store_failures_short), _f(r.store_attempts_short) + 1, _f(r.store_failures_long), self.config
+            )
         self.metrics.attack_mode.set(1 if attack else 0)
-        travel_kmh, travel_km = self._travel(here, r[17], now)
+        travel_kmh, travel_km = self._travel(here, r.last_place, now)
         reading = Reading(
-            account_failures=_f(r[0]),
-            account_ip_failures=_f(r[1]),
-            ip_failures=_f(r[2]),
-            network_failures=_f(r[3]),
-            ip_attempts=_f(r[4]),
-            ip_unknown=_f(r[5]),
-            ip_recent_failures=_f(r[6]),
-            ip_usernames=int(_f(r[7])),
-            device_usernames=int(_f(r[15])),
-            has_history=bool(r[8]),
-            known_device=bool(r[16]) if device is not None else None,
-            known_network=bool(r[9]),
+            account_failures=_f(r.account_failures),
+            account_ip_failures=_f(r.account_ip_failures),
+            ip_failures=_f(r.ip_failures),
+            network_failures=_f(r.network_failures),
+            ip_attempts=_f(r.ip_attempts),
+            ip_unknown=_f(r.ip_unknown),
+            ip_recent_failures=_f(r.ip_recent_failures),
+            ip_usernames=int(_f(r.ip_usernames)),
+            device_usernames=int(_f(r.device_usernames)),
+            has_history=bool(r.has_history),
+            known_device=bool(r.known_device) if device is not None else None,
+            known_network=bool(r.known_network),
             breach_count=breach_count,
             leaked_pair=leaked,
             travel_kmh=travel_kmh,
@@ -316,14 +409,15 @@ class Guard:
                 self._pending[attempt.id] = context
                 while len(self._pending) > _LOCAL_STASH:
                     self._pending.popitem(last=False)
-        self.metrics.decisions.labels(verdict.verdict.value).inc()
-        decision = Decision(
+        self.metrics.decisions.inc(verdict.verdict.value)
+        return Assessment(
             attempt_id=attempt.id,
             verdict=verdict.verdict,
             risk=float(verdict.risk),
-            reasons=tuple(r.text() for r in verdict.reasons),
+            reasons=tuple(reason.text() for reason in verdict.reasons),
+            score=verdict,
+            attack_mode=attack,
         )
-        return Assessment(decision=decision, score=verdict, attack_mode=attack)
 
     def _travel(self, here: Place | None, last: Result, now: float) -> tuple[float | None, float]:
         if here is None or not isinstance(last, bytes):
@@ -355,13 +449,10 @@ class Guard:
 
     # -- outcomes ---------------------------------------------------------------------------
 
-    def report(self, attempt_id: str, outcome: Outcome) -> list[Action]:
-        """Learn what the store found; returns the actions the store should take now."""
-        return self.settle(attempt_id, outcome).actions
-
-    def settle(self, attempt_id: str, outcome: Outcome) -> Settled:
-        """``report``, and where and when the attempt came from (for the login's access event)."""
-        self.metrics.outcomes.labels(outcome.value).inc()
+    def report(self, attempt_id: str, outcome: Outcome) -> Settled:
+        """Learn what the store found: the actions the store should take now, and where and when
+        the attempt came from (for the login's access event)."""
+        self.metrics.outcomes.inc(outcome.value)
         context = self._context(attempt_id, outcome)
         where = (context.address, datetime.fromtimestamp(context.ts, UTC))
         if outcome.is_failure:
@@ -375,22 +466,22 @@ class Guard:
         # Success. Whether the login was new to the account is read in the same batch, before the
         # device and network are remembered (a pipeline runs its commands in order).
         w = self.config.windows
-        device = context.device
-        ops: list[Op] = [
-            Known("known", context.account, "history"),
-            Known("known", context.account, f"n.{context.network}"),
-            Known("known", context.account, f"d.{device}") if device else NOTHING,
-            Remember("known", context.account, "history", w.known),
-            Remember("known", context.account, f"n.{context.network}", w.known),
-        ]
-        if device is not None:
-            ops.append(Remember("known", context.account, f"d.{device}", w.known))
-        if context.place is not None:
-            ops.append(Put("place", context.account, orjson.dumps([*context.place, context.ts]), w.known))
-        if self._shared:
-            ops.append(Pop("stash", self._hash(b"att", attempt_id)))
-        r = self.counters.run(ops, context.ts)
-        familiar = bool(r[0]) and bool(r[1]) and device is not None and bool(r[2])
+        account, device, network = context.account, context.device, context.network
+        ops: _SuccessBatch[Op] = _SuccessBatch.__new__(
+            _SuccessBatch,
+            has_history=Known("known", account, "history"),
+            known_network=Known("known", account, f"n.{network}"),
+            known_device=Known("known", account, f"d.{device}") if device else NOTHING,
+            remember_history=Remember("known", account, "history", w.known),
+            remember_network=Remember("known", account, f"n.{network}", w.known),
+            remember_device=Remember("known", account, f"d.{device}", w.known) if device is not None else NOTHING,
+            place=Put("place", account, orjson.dumps([*context.place, context.ts]), w.known)
+            if context.place is not None
+            else NOTHING,
+            stash=Pop("stash", self._hash(b"att", attempt_id)) if self._shared else NOTHING,
+        )
+        r: _SuccessBatch[Result] = _SuccessBatch._make(self.counters.run(ops, context.ts))
+        familiar = bool(r.has_history) and bool(r.known_network) and device is not None and bool(r.known_device)
         why = (
             "leaked_pair"
             if context.leaked
@@ -426,22 +517,21 @@ class Guard:
 
     def _record_failure(self, context: _Context, attempt_id: str, now: float, *, unknown: bool) -> list[Action]:
         w, a = self.config.windows, self.config.attack
-        ops: list[Op] = [
-            Add("fail_acct", context.account, w.account),
-            Add("fail_acct_ip", f"{context.account}.{context.ip}", w.account_ip),
-            Add("fail_ip", context.ip, w.ip),
-            Add("fail_net", context.network, w.network),
-            Add("fail_ip_long", context.ip, w.ip_attempts),
-            Add("g_fail_s", "all", a.short),
-            Add("g_fail_l", "all", a.long),
-        ]
-        if unknown:
-            ops.append(Add("unk_ip", context.ip, w.ip_attempts))
-        if self._shared:
-            ops.append(Pop("stash", self._hash(b"att", attempt_id)))
-        account_failures = self.counters.run(ops, now)[0]
+        ops: _FailureBatch[Op] = _FailureBatch.__new__(
+            _FailureBatch,
+            account_failures=Add("fail_acct", context.account, w.account),
+            account_ip_failures=Add("fail_acct_ip", f"{context.account}.{context.ip}", w.account_ip),
+            ip_failures=Add("fail_ip", context.ip, w.ip),
+            network_failures=Add("fail_net", context.network, w.network),
+            ip_recent_failures=Add("fail_ip_long", context.ip, w.ip_attempts),
+            store_failures_short=Add("g_fail_s", "all", a.short),
+            store_failures_long=Add("g_fail_l", "all", a.long),
+            ip_unknown=Add("unk_ip", context.ip, w.ip_attempts) if unknown else NOTHING,
+            stash=Pop("stash", self._hash(b"att", attempt_id)) if self._shared else NOTHING,
+        )
+        r: _FailureBatch[Result] = _FailureBatch._make(self.counters.run(ops, now))
         actions: list[Action] = []
-        if not unknown and account_failures == self.config.notify.account_failures:
+        if not unknown and r.account_failures == self.config.notify.account_failures:
             # Once per window, when the account's count reaches the limit: the owner hears that
             # someone is trying their account, which is also how a lockout attempt becomes visible.
             actions.append(Action(ActionKind.NOTIFY_CUSTOMER, "failed_attempts_on_account"))
@@ -450,7 +540,7 @@ class Guard:
     def _deliver(self, attempt_id: str, context: _Context, actions: list[Action], now: float) -> list[Action]:
         if actions:
             for action in actions:
-                self.metrics.actions.labels(action.kind.value).inc()
+                self.metrics.actions.inc(action.kind.value)
             self.actions.deliver(attempt_id=attempt_id, username=context.username, actions=actions, at=now)
         return actions
 
@@ -468,4 +558,4 @@ def _f(value: Result) -> float:
     return float(value) if isinstance(value, int | float) else 0.0
 
 
-__all__ = ["Assessment", "Guard", "GuardMetrics", "Hasher", "Reason", "UnknownAttempt"]
+__all__ = ["Assessment", "Guard", "GuardMetrics", "Hasher", "Settled", "UnknownAttempt"]

@@ -23,7 +23,9 @@ from shopshield.guard.models import SHA1_HEX, Attempt, Decision, Outcome, Record
 
 
 class Decider(Protocol):
-    def decide(self, attempt: Attempt) -> Decision: ...
+    """What the store's login path calls: ``assess`` before the password check, ``report`` after."""
+
+    def assess(self, attempt: Attempt) -> Decision: ...
 
     def report(self, attempt_id: str, outcome: Outcome) -> object: ...
 
@@ -115,6 +117,6 @@ def feed(decider: Decider, attempt_id: str, verdict: Verdict, truth: Truth) -> t
 def replay(attempts: Iterable[tuple[Attempt, Truth]], decider: Decider) -> Iterator[Recorded]:
     """Decide each attempt before its truth is used, then report what the store would find."""
     for attempt, truth in attempts:
-        decision = decider.decide(attempt)
+        decision = decider.assess(attempt)
         outcomes = feed(decider, attempt.id, decision.verdict, truth)
         yield Recorded(attempt=attempt, decision=decision, outcomes=outcomes)

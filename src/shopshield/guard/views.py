@@ -54,7 +54,7 @@ async def assess(body: AssessIn, call: CallDep) -> JSON:
     return JSON(
         {
             "attempt_id": attempt.id,
-            "decision": result.decision.verdict.value,
+            "decision": result.verdict.value,
             "risk": result.score.risk,
             "reasons": [{"code": r.code, "points": r.points, "message": r.message} for r in result.score.reasons],
             "attack_mode": result.attack_mode,
@@ -66,7 +66,7 @@ async def assess(body: AssessIn, call: CallDep) -> JSON:
 async def outcome(attempt_id: AttemptId, body: OutcomeIn, call: CallDep) -> JSON:
     call.ctx.policies.require(call.who.role, ASSESS)
     try:
-        settled = await _run(call, lambda: call.ctx.guard.settle(attempt_id, body.outcome))
+        settled = await _run(call, lambda: call.ctx.guard.report(attempt_id, body.outcome))
     except UnknownAttempt:
         raise NotFound("no assessment awaits an outcome under this id (unknown, answered or expired)") from None
     recorded = False
