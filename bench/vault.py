@@ -55,14 +55,14 @@ from bench.common import (
 from bench.serve_app import warm_keys
 from bench.vault_direct import DirectStore
 from shopshield.bootstrap import Container, build
-from shopshield.db import transaction, unit_of_work
+from shopshield.core.db import transaction, unit_of_work
+from shopshield.core.policy import load_policies
 from shopshield.keys.rotation import rotate
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
 from shopshield.tickets.schemas import TicketIn
 from shopshield.tickets.service import open_ticket
 from shopshield.vault import service
-from shopshield.vault.policy import load_policies
 from shopshield.vault.schemas import CustomerIn, RevealIn
 from shopshield.vault.service import Caller
 
@@ -131,7 +131,7 @@ class World:
 
 def write_policy(path: Path) -> Path:
     """The shipped policy file with every role's daily view and reveal quotas raised to BIG_QUOTA."""
-    text = resources.files("shopshield.vault").joinpath("policies.toml").read_text(encoding="utf-8")
+    text = resources.files("shopshield.core").joinpath("policies.toml").read_text(encoding="utf-8")
     text = re.sub(r"(?m)^(views_per_day|reveals_per_day) = \d+$", rf"\1 = {BIG_QUOTA}", text)
     path.write_text(text, encoding="utf-8")
     agent = load_policies(path).role("cs_agent")

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from shopshield import bootstrap
-from shopshield.db import unit_of_work
+from shopshield.core.db import unit_of_work
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
 from shopshield.vault import service as vault_service

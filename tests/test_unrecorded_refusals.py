@@ -20,8 +20,8 @@ from sqlalchemy import text
 
 from shopshield.access.models import AccessEvent
 from shopshield.bootstrap import Container
-from shopshield.db import RefusalNotRecorded, Tx, transaction, unit_of_work
-from shopshield.errors import AccessDenied
+from shopshield.core.db import RefusalNotRecorded, Tx, transaction, unit_of_work
+from shopshield.core.errors import AccessDenied
 from tests.audit.helpers import checkpoint, verify
 from tests.factories import customer, order
 from tests.helpers import World, make_world, stored_events

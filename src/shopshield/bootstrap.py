@@ -20,8 +20,9 @@ from shopshield.alerts.service import AlertMetrics
 from shopshield.audit.service import AuditLog, Checkpointer
 from shopshield.audit.signing import CheckpointSigner
 from shopshield.audit.witness import FileWitness
-from shopshield.db import make_engine, session_factory, transaction
-from shopshield.files import private_sqlite_file
+from shopshield.core.db import make_engine, session_factory, transaction
+from shopshield.core.files import private_sqlite_file
+from shopshield.core.policy import PolicySet, load_policies
 from shopshield.guard.actions import ActionSink, ReturnOnly, WebhookSink
 from shopshield.guard.config import GuardConfigError, load_config
 from shopshield.guard.counters import CounterStore, MemoryCounters, RedisCounters, Resilient
@@ -35,7 +36,6 @@ from shopshield.passwords.pairs import derive_pairs_key
 from shopshield.passwords.service import BreachedPasswords, LeakedPairs
 from shopshield.principals.service import Authenticator
 from shopshield.settings import Settings
-from shopshield.vault.policy import PolicySet, load_policies
 from shopshield.vault.service import Vault
 
 log = logging.getLogger(__name__)

@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from shopshield.bootstrap import Container, build
-from shopshield.errors import ShopShieldError
+from shopshield.core.errors import ShopShieldError
+from shopshield.core.policy import PolicyError
 from shopshield.keys.keyring import KeyFileError
 from shopshield.settings import Settings
-from shopshield.vault.policy import PolicyError
 
 err = Console(stderr=True)
 

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shopshield.bootstrap import Container
-from shopshield.errors import (
+from shopshield.core.errors import (
     Conflict,
     Forbidden,
     InvalidInput,

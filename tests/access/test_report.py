@@ -20,7 +20,7 @@ from shopshield.access.models import AccessEvent, AccessEventRow
 from shopshield.audit.canonical import event_leaf_hash, split_fields
 from shopshield.bootstrap import Container
 from shopshield.cli import app
-from shopshield.db import unit_of_work
+from shopshield.core.db import unit_of_work
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
 from tests.factories import customer

@@ -17,8 +17,8 @@ from shopshield.breach import service
 from shopshield.breach.models import WarningRow
 from shopshield.canary import service as canaries
 from shopshield.canary.schemas import PlantIn
-from shopshield.db import reading, transaction, unit_of_work
-from shopshield.errors import InvalidInput
+from shopshield.core.db import reading, transaction, unit_of_work
+from shopshield.core.errors import InvalidInput
 from shopshield.principals import service as principals
 from tests.helpers import World, make_world, stored_events
 

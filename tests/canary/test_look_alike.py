@@ -17,7 +17,7 @@ from sqlalchemy import event, func, select
 
 from shopshield.bootstrap import Container
 from shopshield.canary.models import CanaryHitRow, CanaryRow
-from shopshield.db import Base, Statement, Tx, transaction, unit_of_work
+from shopshield.core.db import Base, Statement, Tx, transaction, unit_of_work
 from shopshield.principals import service as principals
 from shopshield.principals.models import Principal
 from shopshield.settings import Settings

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from shopshield.bootstrap import build
-from shopshield.db import transaction, unit_of_work
+from shopshield.core.db import transaction, unit_of_work
 from shopshield.keys.envelope import DecryptionError
 from shopshield.keys.keyring import KeyFileError, LocalKeyFile
 from shopshield.keys.models import DataKey

@@ -11,11 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from shopshield.cli import app
+from shopshield.core.policy import PolicyError, load_policies
 from shopshield.settings import Settings
-from shopshield.vault.policy import PolicyError, load_policies
 from tests.helpers import cli_env
 
-SHIPPED = resources.files("shopshield.vault").joinpath("policies.toml")
+SHIPPED = resources.files("shopshield.core").joinpath("policies.toml")
 AGENT_SEARCH = """[roles.cs_agent.search]
 per_hour = 60
 per_day = 300

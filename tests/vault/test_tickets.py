@@ -14,7 +14,7 @@ import pytest
 
 from shopshield.access.models import DENIED
 from shopshield.bootstrap import Container
-from shopshield.db import unit_of_work
+from shopshield.core.db import unit_of_work
 from shopshield.tickets.models import OPEN, TicketRow
 from tests.factories import customer
 from tests.helpers import World, make_world, stored_events

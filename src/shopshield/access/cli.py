@@ -16,8 +16,8 @@ from rich.text import Text
 from shopshield.access import report
 from shopshield.access.export import count, export_parquet
 from shopshield.cliutil import fail, open_container, parse_moment, progress_bar, settings_from_env
-from shopshield.db import transaction
-from shopshield.errors import InvalidInput
+from shopshield.core.db import transaction
+from shopshield.core.errors import InvalidInput
 from shopshield.principals.models import Principal
 from shopshield.vault.service import Caller
 

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shopshield.access.models import AccessEventRow
-from shopshield.files import create_private
+from shopshield.core.files import create_private
 
 BATCH = 50_000
 

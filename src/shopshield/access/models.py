@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopshield.db import Base
+from shopshield.core.db import Base
 
 # Outcomes of an access attempt.
 OK = "ok"

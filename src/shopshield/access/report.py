@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from shopshield import ids
 from shopshield.access.models import BUCKET_BITS, BUCKET_EXPRESSION, DENIED, OK
 from shopshield.audit.canonical import format_ts, split_fields
-from shopshield.db import Statement, Tx
-from shopshield.errors import AccessDenied, InvalidInput
+from shopshield.core import ids
+from shopshield.core.db import Statement, Tx
+from shopshield.core.errors import AccessDenied, InvalidInput
 from shopshield.vault.queries import moment
 from shopshield.vault.service import Caller, Vault
 
@@ -31,7 +31,7 @@ ACTION = "report"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
-# The same shape of id the HTTP paths accept (shopshield.ids), checked here too so the
+# The same shape of id the HTTP paths accept (shopshield.core.ids), checked here too so the
 # command line rejects the same inputs with the same messages.
 # A cursor is a leaf index; 18 digits stay within a signed 64-bit column on every backend.
 _CURSOR = re.compile(r"^[0-9]{1,18}$")

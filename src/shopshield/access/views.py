@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from shopshield.access import report
-from shopshield.db import transaction
-from shopshield.ids import RecordId
+from shopshield.core.db import transaction
+from shopshield.core.ids import RecordId
 from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1", tags=["access"])

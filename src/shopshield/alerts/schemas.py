@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shopshield.errors import InvalidInput
+from shopshield.core.errors import InvalidInput
 
 CODE_PATTERN = r"^[a-z_]{1,32}$"
 

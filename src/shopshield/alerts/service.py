@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopshield.alerts.models import OPEN, SecurityAlertRow
-from shopshield.db import Statement, Tx
+from shopshield.core.db import Statement, Tx
 
 log = logging.getLogger(__name__)
 

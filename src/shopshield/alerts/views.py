@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from shopshield.alerts import service
 from shopshield.alerts.schemas import CODE_PATTERN, parse_since
-from shopshield.ids import RecordId
+from shopshield.core.ids import RecordId
 from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])

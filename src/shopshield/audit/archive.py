@@ -23,9 +23,9 @@ from sqlalchemy import Engine
 
 from shopshield.access import export
 from shopshield.audit.models import EVENT_COLUMNS, SELECT_EVENTS, STRIDE
-from shopshield.db import Statement, Tx, reading, transaction
-from shopshield.errors import InvalidInput
-from shopshield.files import create_private, private_dir
+from shopshield.core.db import Statement, Tx, reading, transaction
+from shopshield.core.errors import InvalidInput
+from shopshield.core.files import create_private, private_dir
 
 BATCH = 10_000
 ALIGN = 1 << STRIDE

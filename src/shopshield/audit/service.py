@@ -23,8 +23,8 @@ from shopshield.audit.canonical import event_leaf_hash, format_ts, join_fields
 from shopshield.audit.models import EVENT_COLUMNS, STRIDE
 from shopshield.audit.signing import Checkpoint, CheckpointSigner
 from shopshield.audit.witness import Witness
-from shopshield.db import Statement, Tx
-from shopshield.errors import InvalidInput, NotFound
+from shopshield.core.db import Statement, Tx
+from shopshield.core.errors import InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from shopshield.files import private_dir
+from shopshield.core.files import private_dir
 
 _ED25519 = b"\x01"
 _DASH = "\u2014 "

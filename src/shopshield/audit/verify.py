@@ -31,7 +31,7 @@ from shopshield.audit.models import SELECT_EVENTS, STRIDE
 from shopshield.audit.service import StoredNodes, frontier
 from shopshield.audit.signing import CheckpointError, Verifier
 from shopshield.audit.witness import Witness
-from shopshield.db import Statement, Tx
+from shopshield.core.db import Statement, Tx
 
 BATCH = 5_000
 _EVENTS = Statement(SELECT_EVENTS + " WHERE leaf_index >= :start ORDER BY leaf_index LIMIT :limit")

@@ -17,8 +17,8 @@ from shopshield.audit.canonical import canonical_bytes
 from shopshield.audit.models import SELECT_EVENTS
 from shopshield.audit.service import MAX_SIZE, AuditLog, StoredCheckpoint
 from shopshield.audit.verify import event_from_row
-from shopshield.db import Statement, Tx, reading
-from shopshield.errors import NotFound
+from shopshield.core.db import Statement, Tx, reading
+from shopshield.core.errors import NotFound
 from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])

@@ -22,17 +22,17 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shopshield import ids
 from shopshield.access.models import OK
 from shopshield.audit.canonical import split_fields
 from shopshield.breach import warnings
 from shopshield.breach.models import QUEUED, WarningRow
-from shopshield.db import Statement, Tx
-from shopshield.errors import Conflict, InvalidInput
+from shopshield.core import ids
+from shopshield.core.db import Statement, Tx
+from shopshield.core.errors import Conflict, InvalidInput
+from shopshield.core.policy import ALL_FIELDS
 from shopshield.scams.casefile import Attribution
 from shopshield.scams.formats import iso
 from shopshield.scams.service import parse_window
-from shopshield.vault.policy import ALL_FIELDS
 from shopshield.vault.queries import moment
 from shopshield.vault.service import Caller, Vault
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import Field, StringConstraints
 
 from shopshield.breach import report, service
-from shopshield.db import reading, unit_of_work
+from shopshield.core.db import reading, unit_of_work
 from shopshield.vault.schemas import Strict
 from shopshield.web import JSON, CallDep
 

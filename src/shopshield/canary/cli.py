@@ -15,13 +15,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from shopshield import ids
 from shopshield.access.cli import OPERATOR
 from shopshield.canary import service
 from shopshield.canary.schemas import KINDS, MAX_COUNT, RECIPIENT_PATTERN, RECIPIENT_RULE, ContactIn, PlantIn
 from shopshield.cliutil import fail, open_container, settings_from_env
-from shopshield.db import transaction, unit_of_work
-from shopshield.errors import ShopShieldError
+from shopshield.core import ids
+from shopshield.core.db import transaction, unit_of_work
+from shopshield.core.errors import ShopShieldError
 
 app = typer.Typer(help="Canary customers: decoys per recipient of the store's data, and the contacts that reach them.")
 out = Console()

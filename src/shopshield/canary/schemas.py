@@ -7,7 +7,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
 
-from shopshield.ids import NotPersonal
+from shopshield.core.ids import NotPersonal
 from shopshield.vault.schemas import Mobile, RecordId, Strict
 
 KINDS: Final = ("export", "partner-feed", "courier", "merchant", "staff", "other")

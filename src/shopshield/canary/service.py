@@ -32,15 +32,15 @@ from shopshield.access.models import NO_MATCH, OK
 from shopshield.canary.decoys import DecoyMaker, mobile_capacity
 from shopshield.canary.models import CONTACT, SCAM_REPORT, CanaryHitRow, CanaryRow
 from shopshield.canary.schemas import ContactIn, PlantIn
-from shopshield.db import Statement, Tx
-from shopshield.errors import InvalidInput, NotConfigured
+from shopshield.core.db import Statement, Tx
+from shopshield.core.errors import InvalidInput, NotConfigured
+from shopshield.core.policy import ADDRESS_FIELDS
 from shopshield.keys.envelope import DecryptionError, blind_index, field_aad, open_sealed, seal
 from shopshield.keys.service import DataKeyMissing
 from shopshield.principals.models import Principal
 from shopshield.vault import queries as q
 from shopshield.vault import service as vault_service
 from shopshield.vault.models import CustomerRow
-from shopshield.vault.policy import ADDRESS_FIELDS
 from shopshield.vault.service import Caller, Vault
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from starlette.background import BackgroundTask
 
 from shopshield.canary import service
 from shopshield.canary.schemas import RECIPIENT_PATTERN, ContactIn, PlantIn
-from shopshield.db import transaction, unit_of_work
-from shopshield.ids import NotPersonal
+from shopshield.core.db import transaction, unit_of_work
+from shopshield.core.ids import NotPersonal
 from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1/canaries", tags=["canaries"])

@@ -26,7 +26,7 @@ from typing import Final
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from shopshield.db import Statement, Tx, transaction
+from shopshield.core.db import Statement, Tx, transaction
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from shopshield.access.models import OK, AccessEvent
 from shopshield.audit.service import AuditLog
-from shopshield.db import Tx
+from shopshield.core.db import Tx
 
 LOGIN = "login"
 CUSTOMER = "customer"

@@ -16,8 +16,8 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
-from shopshield.db import transaction
-from shopshield.errors import NotFound
+from shopshield.core.db import transaction
+from shopshield.core.errors import NotFound
 from shopshield.guard import service
 from shopshield.guard.engine import Settled, UnknownAttempt
 from shopshield.guard.models import Attempt, Outcome

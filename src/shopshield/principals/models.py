@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopshield.db import Base
+from shopshield.core.db import Base
 
 
 class PrincipalRow(Base):

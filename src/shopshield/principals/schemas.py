@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 
-from shopshield.ids import NotPersonal
+from shopshield.core.ids import NotPersonal
 from shopshield.vault.schemas import RecordId, Strict
 
 

@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from shopshield.db import unit_of_work
-from shopshield.errors import Forbidden
-from shopshield.ids import RecordId
+from shopshield.core.db import unit_of_work
+from shopshield.core.errors import Forbidden
+from shopshield.core.ids import RecordId
 from shopshield.principals import service
 from shopshield.principals.schemas import PrincipalIn
 from shopshield.web import JSON, Call, CallDep

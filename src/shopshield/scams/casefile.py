@@ -22,8 +22,8 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, FiniteFloat, StringConstraints, ValidationError
 
-from shopshield.errors import InvalidInput
-from shopshield.files import open_private, private_dir
+from shopshield.core.errors import InvalidInput
+from shopshield.core.files import open_private, private_dir
 from shopshield.scams.formats import ScamReport, iso, write_reports
 from shopshield.scams.service import Summary, losses_text, money
 

@@ -14,8 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from shopshield.cliutil import fail, open_container, progress_bar, settings_from_env
-from shopshield.db import unit_of_work
-from shopshield.errors import InvalidInput, ShopShieldError
+from shopshield.core.db import unit_of_work
+from shopshield.core.errors import InvalidInput, ShopShieldError
 from shopshield.investigate.attribution import Config, victims_from_reports
 from shopshield.investigate.cli import attribute_log
 from shopshield.scams import casefile, service

@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from shopshield import ids
-from shopshield.errors import InvalidInput
-from shopshield.files import open_private
+from shopshield.core import ids
+from shopshield.core.errors import InvalidInput
+from shopshield.core.files import open_private
 from shopshield.investigate.knowledge import parse_items
 
 COLUMNS: Final = (

@@ -22,16 +22,16 @@ from sqlalchemy import ColumnElement, and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shopshield import ids
 from shopshield.canary.service import ReportHit, hits_from_scam_reports
-from shopshield.errors import Conflict, Forbidden, InvalidInput
-from shopshield.ids import ID_BODY
+from shopshield.core import ids
+from shopshield.core.errors import Conflict, Forbidden, InvalidInput
+from shopshield.core.ids import ID_BODY
+from shopshield.core.policy import PolicySet
 from shopshield.principals.models import Principal
 from shopshield.scams import indicators
 from shopshield.scams.formats import ScamReport, iso, item_rank, ordered_items
 from shopshield.scams.indicators import Indicator
 from shopshield.scams.models import ScamReportRow
-from shopshield.vault.policy import PolicySet
 
 Json = dict[str, Any]
 

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 
 from shopshield.canary import service as canaries
-from shopshield.db import unit_of_work
-from shopshield.errors import InvalidInput
+from shopshield.core.db import unit_of_work
+from shopshield.core.errors import InvalidInput
 from shopshield.scams import service
 from shopshield.scams.formats import FirstSeen, ScamReport, parse_report
 from shopshield.web import JSON, Call, CallDep

@@ -6,15 +6,15 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from shopshield import ids
 from shopshield.access.models import DENIED
-from shopshield.db import Tx
-from shopshield.errors import AccessDenied, Conflict, Forbidden, InvalidInput, NotFound
+from shopshield.core import ids
+from shopshield.core.db import Tx
+from shopshield.core.errors import AccessDenied, Conflict, Forbidden, InvalidInput, NotFound
+from shopshield.core.policy import PolicySet
 from shopshield.principals.models import Principal, PrincipalRow
 from shopshield.tickets.models import CLOSED, OPEN, TicketRow
 from shopshield.tickets.schemas import TicketIn
 from shopshield.vault.models import CustomerRow, OrderRow
-from shopshield.vault.policy import PolicySet
 from shopshield.vault.service import Caller, Vault
 
 # The access event of a refused ticket: it names a customer, and someone trying to give

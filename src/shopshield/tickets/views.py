@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from shopshield.db import unit_of_work
-from shopshield.ids import RecordId
+from shopshield.core.db import unit_of_work
+from shopshield.core.ids import RecordId
 from shopshield.tickets import service
 from shopshield.tickets.schemas import TicketIn
 from shopshield.web import JSON, CallDep

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from shopshield.db import Statement
+from shopshield.core.db import Statement
 
 SCOPE_COLUMN = {"courier_orders": "courier_id", "merchant_orders": "merchant_id"}
 _CUSTOMER_COLUMNS = "customer_id, key_id, erased_at, name_ct, mobile_ct, email_ct, id_number_ct"

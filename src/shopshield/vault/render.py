@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from shopshield.core.policy import Access, RolePolicy
 from shopshield.vault.masking import mask_email, mask_free_text, mask_id_number, mask_mobile, mask_name
-from shopshield.vault.policy import Access, RolePolicy
 
 Json = dict[str, Any]
 

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from shopshield.ids import RecordId as RecordId  # the other domains' schemas take it from here
-from shopshield.vault.normalize import (
+from shopshield.core.ids import RecordId as RecordId  # the other domains' schemas take it from here
+from shopshield.core.normalize import (
     InvalidIdentifier,
     normalize_email,
     normalize_id_number,

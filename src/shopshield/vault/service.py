@@ -20,15 +20,15 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shopshield import ids
 from shopshield.access import service as access
 from shopshield.access.models import DENIED, NO_MATCH, NOT_FOUND, OK, QUOTA_EXCEEDED, AccessEvent
 from shopshield.alerts import service as alerts
 from shopshield.alerts.models import SEARCH_LIMIT
 from shopshield.audit.service import AuditLog
 from shopshield.canary.watch import CanaryWatch
-from shopshield.db import Tx
-from shopshield.errors import (
+from shopshield.core import ids
+from shopshield.core.db import Tx
+from shopshield.core.errors import (
     AccessDenied,
     Conflict,
     CustomerNotFound,
@@ -38,6 +38,13 @@ from shopshield.errors import (
     QuotaExceeded,
     StoredDataTampered,
 )
+from shopshield.core.normalize import (
+    InvalidIdentifier,
+    normalize_email,
+    normalize_id_number,
+    normalize_mobile,
+)
+from shopshield.core.policy import ADDRESS_FIELDS, CUSTOMER_FIELDS, Access, PolicySet, RolePolicy
 from shopshield.keys.envelope import DecryptionError, blind_index, field_aad, open_sealed, seal
 from shopshield.keys.service import DataKeyMissing, DataKeys
 from shopshield.principals.models import Principal
@@ -45,13 +52,6 @@ from shopshield.tickets.models import OPEN
 from shopshield.vault import queries as q
 from shopshield.vault import render
 from shopshield.vault.models import AddressRow, CustomerRow, OrderRow, ReturnRequestRow
-from shopshield.vault.normalize import (
-    InvalidIdentifier,
-    normalize_email,
-    normalize_id_number,
-    normalize_mobile,
-)
-from shopshield.vault.policy import ADDRESS_FIELDS, CUSTOMER_FIELDS, Access, PolicySet, RolePolicy
 from shopshield.vault.schemas import CustomerIn, OrderIn, ReturnIn, RevealIn
 
 log = logging.getLogger(__name__)

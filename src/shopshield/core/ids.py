@@ -18,7 +18,7 @@ from typing import Annotated, Final
 
 from pydantic import AfterValidator, StringConstraints
 
-from shopshield.errors import InvalidInput
+from shopshield.core.errors import InvalidInput
 
 ID_BODY: Final = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}"
 ID_PATTERN: Final = rf"^{ID_BODY}$"

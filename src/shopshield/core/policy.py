@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from shopshield.errors import Forbidden
+from shopshield.core.errors import Forbidden
 
 CUSTOMER_FIELDS = ("name", "mobile", "email", "id_number")
 ADDRESS_FIELDS = ("recipient", "phone", "region", "street")
@@ -178,7 +178,7 @@ def load_policies(path: Path | None = None) -> PolicySet:
     """Load the policy file at ``path``, or the default shipped with ShopShield."""
     try:
         if path is None:
-            raw = resources.files("shopshield.vault").joinpath("policies.toml").read_text(encoding="utf-8")
+            raw = resources.files("shopshield.core").joinpath("policies.toml").read_text(encoding="utf-8")
         else:
             raw = path.read_text(encoding="utf-8")
         return PolicySet.model_validate(tomllib.loads(raw))
