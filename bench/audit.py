@@ -56,7 +56,6 @@ from bench.common import (
     run_stamp,
     write_section,
 )
-from shopshield.access.models import AccessEvent
 from shopshield.audit import merkle
 from shopshield.audit.canonical import canonical_bytes, event_leaf_hash, format_ts, join_fields
 from shopshield.audit.models import EVENT_COLUMNS, STRIDE
@@ -64,6 +63,7 @@ from shopshield.audit.service import StoredNodes, frontier
 from shopshield.bootstrap import Container, build
 from shopshield.core import db
 from shopshield.core.db import Statement, Tx, transaction
+from shopshield.core.events import AccessEvent
 from shopshield.settings import Settings
 
 NAME = "audit"

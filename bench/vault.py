@@ -55,6 +55,7 @@ from bench.common import (
 from bench.serve_app import warm_keys
 from bench.vault_direct import DirectStore
 from shopshield.bootstrap import Container, build
+from shopshield.core.callers import Caller
 from shopshield.core.db import transaction, unit_of_work
 from shopshield.core.policy import load_policies
 from shopshield.keys.rotation import rotate
@@ -64,7 +65,6 @@ from shopshield.tickets.schemas import TicketIn
 from shopshield.tickets.service import open_ticket
 from shopshield.vault import service
 from shopshield.vault.schemas import CustomerIn, RevealIn
-from shopshield.vault.service import Caller
 
 NAME = "vault"
 BIG_QUOTA = 1_000_000_000

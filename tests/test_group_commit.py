@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from shopshield.access.models import AccessEvent, AccessEventRow
+from shopshield.access.models import AccessEventRow
 from shopshield.bootstrap import Container
 from shopshield.core.db import transaction
+from shopshield.core.events import AccessEvent
 from tests.audit.helpers import checkpoint, verify
 
 THREADS = 8

@@ -12,7 +12,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from shopshield.bootstrap import Container, build
 from shopshield.core.errors import ShopShieldError
-from shopshield.core.policy import PolicyError
 from shopshield.keys.keyring import KeyFileError
 from shopshield.settings import Settings
 
@@ -35,7 +34,7 @@ def settings_from_env() -> Settings:
 def open_container(settings: Settings) -> Container:
     try:
         return build(settings)
-    except (KeyFileError, PolicyError, ShopShieldError) as exc:
+    except (KeyFileError, ShopShieldError) as exc:
         fail(str(exc), code=2)
 
 

@@ -19,7 +19,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shopshield.access.models import AccessEvent
 from shopshield.audit.canonical import (
     KEYS,
     VERSION,
@@ -29,6 +28,7 @@ from shopshield.audit.canonical import (
     join_fields,
     split_fields,
 )
+from shopshield.core.events import AccessEvent
 
 # No example database: it would leave a .hypothesis/ folder in every checkout that runs the tests.
 PROPERTY = settings(database=None, deadline=None, max_examples=200)

@@ -16,10 +16,9 @@ from rich.text import Text
 from shopshield.access import report
 from shopshield.access.export import count, export_parquet
 from shopshield.cliutil import fail, open_container, parse_moment, progress_bar, settings_from_env
+from shopshield.core.callers import OPERATOR
 from shopshield.core.db import transaction
 from shopshield.core.errors import InvalidInput
-from shopshield.principals.models import Principal
-from shopshield.vault.service import Caller
 
 app = typer.Typer(help="Export records in the shared formats.")
 out = Console()
@@ -59,13 +58,6 @@ def export_log(path: Path, *, since: datetime | None = None, until: datetime | N
         container.close()
 
 
-# The command line has no token to authenticate: whoever runs it holds the database and the key
-# file, which is more than the permission guards. Its reports are recorded under this actor and
-# channel, so they still show in the customer's next report (by role and id, like every actor).
-OPERATOR = Caller(
-    principal=Principal(principal_id="cli", name="cli", role="operator", actor_kind="other", link_id=None),
-    channel="cli",
-)
 _COLUMNS = ("at", "actor", "kind", "action", "fields", "purpose", "ticket", "channel", "outcome", "leaf")
 
 

@@ -1,21 +1,14 @@
-"""Tables for access events and per-principal daily quota counters."""
+"""Tables for access events and per-principal daily quota counters. The events as services build
+them, and their outcomes, are ``core.events``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopshield.core.db import Base
-
-# Outcomes of an access attempt.
-OK = "ok"
-DENIED = "denied"
-NOT_FOUND = "not_found"
-QUOTA_EXCEEDED = "quota_exceeded"
-NO_MATCH = "no_match"
 
 # The customer index groups events in buckets of 2**14 consecutive leaves (decision 0007): small
 # enough that a commit dirties few index pages (a bucket's entries fill about 80 pages), large
@@ -75,22 +68,3 @@ class QuotaUsageRow(Base):
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     used: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-
-
-@dataclass(frozen=True)
-class AccessEvent:
-    """An access event as services build it, before it is stored."""
-
-    actor_id: str
-    actor_kind: str
-    actor_role: str
-    action: str
-    channel: str
-    outcome: str
-    customer_id: str | None = None
-    order_id: str | None = None
-    fields: tuple[str, ...] = field(default_factory=tuple)
-    source_ip: str | None = None
-    purpose: str | None = None
-    ticket_id: str | None = None
-    reason: str | None = None

@@ -16,17 +16,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from shopshield.access.models import BUCKET_BITS, BUCKET_EXPRESSION, DENIED, OK
+from shopshield.access.models import BUCKET_BITS, BUCKET_EXPRESSION
 from shopshield.audit.canonical import format_ts, split_fields
 from shopshield.core import ids
+from shopshield.core.callers import Caller
 from shopshield.core.db import Statement, Tx
-from shopshield.core.errors import AccessDenied, InvalidInput
+from shopshield.core.errors import AccessDenied, Forbidden, InvalidInput
+from shopshield.core.events import DENIED, OK
+from shopshield.core.permissions import Permission, require
 from shopshield.vault.queries import moment
-from shopshield.vault.service import Caller, Vault
+from shopshield.vault.service import Vault
 
 Json = dict[str, Any]
 
-PERMISSION = "access_reports.read"
 ACTION = "report"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -160,11 +162,12 @@ def authorize(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str) -> None
     A refused attempt is recorded like a refused read: who tried to learn about this customer's
     accesses belongs in the log too. ``AccessDenied`` makes the transaction commit that event.
     """
-    role = caller.principal.role
-    if PERMISSION not in vault.policies.role(role).permissions:
-        message = f"role {role!r} lacks the permission {PERMISSION!r}"
-        vault.audit.record(tx, caller.event(ACTION, DENIED, customer_id=customer_id, reason=message), now=vault.clock())
-        raise AccessDenied(message)
+    try:
+        require(vault.policies, caller.principal, Permission.ACCESS_REPORTS_READ)
+    except Forbidden as refused:
+        event = caller.event(ACTION, DENIED, customer_id=customer_id, reason=refused.message)
+        vault.audit.record(tx, event, now=vault.clock())
+        raise AccessDenied(refused.message) from None
 
 
 def access_report(*, vault: Vault, tx: Tx, caller: Caller, query: ReportQuery) -> Json:

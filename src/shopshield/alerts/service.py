@@ -25,7 +25,6 @@ from shopshield.core.db import Statement, Tx
 
 log = logging.getLogger(__name__)
 
-READ = "alerts.read"
 MAX_LIMIT = 1000
 Json = dict[str, Any]
 Detail = str | int | float | bool | None

@@ -20,7 +20,7 @@ from typing import Final
 
 import orjson
 
-from shopshield.access.models import AccessEvent
+from shopshield.core.events import AccessEvent
 
 VERSION: Final = 1
 KEYS: Final = (

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from shopshield.access.models import AccessEvent
 from shopshield.audit import merkle
 from shopshield.audit.canonical import event_leaf_hash, format_ts, join_fields
 from shopshield.audit.models import EVENT_COLUMNS, STRIDE
@@ -25,6 +24,7 @@ from shopshield.audit.signing import Checkpoint, CheckpointSigner
 from shopshield.audit.witness import Witness
 from shopshield.core.db import Statement, Tx
 from shopshield.core.errors import InvalidInput, NotFound
+from shopshield.core.events import AccessEvent
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shopshield.access.models import AccessEvent
 from shopshield.audit import merkle
 from shopshield.audit.canonical import event_leaf_hash, format_ts, split_fields
 from shopshield.audit.models import SELECT_EVENTS, STRIDE
@@ -32,6 +31,7 @@ from shopshield.audit.service import StoredNodes, frontier
 from shopshield.audit.signing import CheckpointError, Verifier
 from shopshield.audit.witness import Witness
 from shopshield.core.db import Statement, Tx
+from shopshield.core.events import AccessEvent
 
 BATCH = 5_000
 _EVENTS = Statement(SELECT_EVENTS + " WHERE leaf_index >= :start ORDER BY leaf_index LIMIT :limit")

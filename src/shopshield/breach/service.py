@@ -22,23 +22,23 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shopshield.access.models import OK
 from shopshield.audit.canonical import split_fields
 from shopshield.breach import warnings
 from shopshield.breach.models import QUEUED, WarningRow
 from shopshield.core import ids
+from shopshield.core.callers import Caller
 from shopshield.core.db import Statement, Tx
 from shopshield.core.errors import Conflict, InvalidInput
+from shopshield.core.events import OK
 from shopshield.core.policy import ALL_FIELDS
 from shopshield.scams.casefile import Attribution
 from shopshield.scams.formats import iso
 from shopshield.scams.service import parse_window
 from shopshield.vault.queries import moment
-from shopshield.vault.service import Caller, Vault
+from shopshield.vault.service import Vault
 
 Json = dict[str, Any]
 
-PERMISSION: Final = "breaches.scope"
 ACTION: Final = "scope"
 ACTOR_KINDS: Final = ("staff", "courier", "merchant", "partner", "service", "job", "customer", "other")
 BATCH: Final = 1000

@@ -10,6 +10,7 @@ from pydantic import Field, StringConstraints
 
 from shopshield.breach import report, service
 from shopshield.core.db import reading, unit_of_work
+from shopshield.core.permissions import Permission, require
 from shopshield.vault.schemas import Strict
 from shopshield.web import JSON, CallDep
 
@@ -32,7 +33,7 @@ class ScopeIn(Strict):
 
 @router.post("/scope", summary="The customers a source accessed in a window, with their fields (no values)")
 def scope(body: ScopeIn, call: CallDep) -> JSON:
-    call.ctx.policies.require(call.who.role, service.PERMISSION)
+    require(call.ctx.policies, call.who, Permission.BREACHES_SCOPE)
     query = service.parse_query(
         actor_id=body.actor_id,
         actor_kind=body.actor_kind,

@@ -15,11 +15,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from shopshield.access.cli import OPERATOR
 from shopshield.canary import service
 from shopshield.canary.schemas import KINDS, MAX_COUNT, RECIPIENT_PATTERN, RECIPIENT_RULE, ContactIn, PlantIn
 from shopshield.cliutil import fail, open_container, settings_from_env
 from shopshield.core import ids
+from shopshield.core.callers import OPERATOR
 from shopshield.core.db import transaction, unit_of_work
 from shopshield.core.errors import ShopShieldError
 

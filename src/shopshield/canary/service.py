@@ -28,28 +28,26 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shopshield.access.models import NO_MATCH, OK
 from shopshield.canary.decoys import DecoyMaker, mobile_capacity
 from shopshield.canary.models import CONTACT, SCAM_REPORT, CanaryHitRow, CanaryRow
 from shopshield.canary.schemas import ContactIn, PlantIn
+from shopshield.core.callers import Caller, Principal
 from shopshield.core.db import Statement, Tx
 from shopshield.core.errors import InvalidInput, NotConfigured
+from shopshield.core.events import NO_MATCH, OK
+from shopshield.core.permissions import Permission
 from shopshield.core.policy import ADDRESS_FIELDS
 from shopshield.keys.envelope import DecryptionError, blind_index, field_aad, open_sealed, seal
 from shopshield.keys.service import DataKeyMissing
-from shopshield.principals.models import Principal
 from shopshield.vault import queries as q
 from shopshield.vault import service as vault_service
 from shopshield.vault.models import CustomerRow
-from shopshield.vault.service import Caller, Vault
+from shopshield.vault.service import Vault
 
 log = logging.getLogger(__name__)
 
 Json = dict[str, Any]
 
-PLANT: Final = "canaries.plant"
-READ: Final = "canaries.read"
-REPORT_CONTACT: Final = "canaries.report_contact"
 # The access event of a contact check: a lookup through the mobile blind index (or by id) that is
 # recorded like a search, so an insider probing for canaries leaves a trail.
 CHECK_REASON: Final = "canary check"
@@ -83,7 +81,7 @@ WRITE_CHANNEL: Final = "api"
 EXPORT_CHANNEL: Final = "export"
 # What a principal needs for a canary's writes and reads to be recorded under it: it writes customers
 # and orders for real, and it sees in full every field an export row carries.
-BACKEND_PERMISSIONS: Final = ("customers.write", "orders.write")
+BACKEND_PERMISSIONS: Final = (Permission.CUSTOMERS_WRITE, Permission.ORDERS_WRITE)
 EXPORT_FIELDS: Final = ("name", "mobile", "email", "region", "street", "items", "returns")
 PLANT_ACTION: Final = "plant"
 EXPORT_ACTION: Final = "export"

@@ -24,10 +24,8 @@ from sqlalchemy.orm import Session
 
 from shopshield.canary.service import ReportHit, hits_from_scam_reports
 from shopshield.core import ids
-from shopshield.core.errors import Conflict, Forbidden, InvalidInput
+from shopshield.core.errors import Conflict, InvalidInput
 from shopshield.core.ids import ID_BODY
-from shopshield.core.policy import PolicySet
-from shopshield.principals.models import Principal
 from shopshield.scams import indicators
 from shopshield.scams.formats import ScamReport, iso, item_rank, ordered_items
 from shopshield.scams.indicators import Indicator
@@ -35,8 +33,6 @@ from shopshield.scams.models import ScamReportRow
 
 Json = dict[str, Any]
 
-WRITE: Final = "scam_reports.write"
-READ: Final = "scam_reports.read"
 DEFAULT_LIMIT: Final = 100
 MAX_LIMIT: Final = 1000
 
@@ -56,11 +52,6 @@ class DifferentReportStored(Conflict, InvalidInput):
     """
 
     code = "conflict"
-
-
-def authorize(*, policies: PolicySet, caller: Principal, permission: str) -> None:
-    if permission not in policies.role(caller.role).permissions:
-        raise Forbidden(f"role {caller.role!r} lacks the permission {permission!r}")
 
 
 # -- storing -------------------------------------------------------------------------------------

@@ -6,16 +6,18 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from shopshield.access.models import DENIED
 from shopshield.core import ids
+from shopshield.core.callers import Caller, Principal
 from shopshield.core.db import Tx
 from shopshield.core.errors import AccessDenied, Conflict, Forbidden, InvalidInput, NotFound
+from shopshield.core.events import DENIED
+from shopshield.core.permissions import Permission, allowed, require
 from shopshield.core.policy import PolicySet
-from shopshield.principals.models import Principal, PrincipalRow
+from shopshield.principals.models import PrincipalRow
 from shopshield.tickets.models import CLOSED, OPEN, TicketRow
 from shopshield.tickets.schemas import TicketIn
 from shopshield.vault.models import CustomerRow, OrderRow
-from shopshield.vault.service import Caller, Vault
+from shopshield.vault.service import Vault
 
 # The access event of a refused ticket: it names a customer, and someone trying to give
 # themselves the power to reveal that customer's data is what the log is for (decision 0019).
@@ -49,8 +51,7 @@ def open_ticket(*, session: Session, vault: Vault, caller: Caller, ticket: Ticke
     """
     policies = vault.policies
     who = caller.principal
-    if "tickets.write" not in policies.role(who.role).permissions:
-        raise Forbidden(f"role {who.role!r} may not open tickets")
+    require(policies, who, Permission.TICKETS_WRITE)
     if ticket.assignee_id == who.principal_id:
         # Before any lookup, so the attempt is recorded whatever else is wrong with the request.
         event = caller.event(ACTION, DENIED, customer_id=ticket.customer_id, reason=SELF_ASSIGNED)
@@ -92,8 +93,7 @@ def close_ticket(*, session: Session, policies: PolicySet, caller: Principal, ti
     row = session.get(TicketRow, ticket_id)
     if row is None:
         raise NotFound("no such ticket")
-    may_manage = "tickets.write" in policies.role(caller.role).permissions
-    if row.assignee_id != caller.principal_id and not may_manage:
+    if row.assignee_id != caller.principal_id and not allowed(policies, caller, Permission.TICKETS_WRITE):
         raise Forbidden("only the assignee or a role with tickets.write may close this ticket")
     if row.status == CLOSED:
         raise Conflict("the ticket is already closed")

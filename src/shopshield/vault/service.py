@@ -21,33 +21,33 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shopshield.access import service as access
-from shopshield.access.models import DENIED, NO_MATCH, NOT_FOUND, OK, QUOTA_EXCEEDED, AccessEvent
 from shopshield.alerts import service as alerts
 from shopshield.alerts.models import SEARCH_LIMIT
 from shopshield.audit.service import AuditLog
 from shopshield.canary.watch import CanaryWatch
 from shopshield.core import ids
+from shopshield.core.callers import Caller, Principal
 from shopshield.core.db import Tx
 from shopshield.core.errors import (
     AccessDenied,
     Conflict,
     CustomerNotFound,
-    Forbidden,
     InvalidInput,
     NotFound,
     QuotaExceeded,
     StoredDataTampered,
 )
+from shopshield.core.events import DENIED, NO_MATCH, NOT_FOUND, OK, QUOTA_EXCEEDED
 from shopshield.core.normalize import (
     InvalidIdentifier,
     normalize_email,
     normalize_id_number,
     normalize_mobile,
 )
+from shopshield.core.permissions import Permission, require
 from shopshield.core.policy import ADDRESS_FIELDS, CUSTOMER_FIELDS, Access, PolicySet, RolePolicy
 from shopshield.keys.envelope import DecryptionError, blind_index, field_aad, open_sealed, seal
 from shopshield.keys.service import DataKeyMissing, DataKeys
-from shopshield.principals.models import Principal
 from shopshield.tickets.models import OPEN
 from shopshield.vault import queries as q
 from shopshield.vault import render
@@ -79,29 +79,6 @@ class Vault:
     canary_watch: CanaryWatch = field(default_factory=CanaryWatch)
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who is asking and through what: becomes the actor columns of the access event."""
-
-    principal: Principal
-    channel: str = "api"
-    source_ip: str | None = None
-
-    def event(self, action: str, outcome: str, **details: Any) -> AccessEvent:
-        """The access event for something this caller did, or was refused."""
-        p = self.principal
-        return AccessEvent(
-            actor_id=p.principal_id,
-            actor_kind=p.actor_kind,
-            actor_role=p.role,
-            action=action,
-            channel=self.channel,
-            outcome=outcome,
-            source_ip=self.source_ip,
-            **details,
-        )
-
-
 # -- helpers --------------------------------------------------------------------------------------
 
 
@@ -118,18 +95,6 @@ def _refuse(
 ) -> NoReturn:
     vault.audit.record(tx, caller.event(action, outcome, reason=message, **kw), now=vault.clock())
     raise error(message)
-
-
-def _authorize(vault: Vault, caller: Caller, permission: str | None) -> None:
-    if permission is not None:
-        _require(vault, caller, permission)
-
-
-def _require(vault: Vault, caller: Caller, permission: str) -> RolePolicy:
-    policy = vault.policies.role(caller.principal.role)
-    if permission not in policy.permissions:
-        raise Forbidden(f"role {caller.principal.role!r} lacks the permission {permission!r}")
-    return policy
 
 
 def _consume(vault: Vault, tx: Tx, caller: Caller, kind: str, limit: int, amount: int = 1, **event: Any) -> None:
@@ -200,7 +165,12 @@ def _aead_for(vault: Vault, row: CustomerRow | q.CustomerRecord) -> AESGCM:
 
 
 def store_customer(
-    *, vault: Vault, session: Session, caller: Caller, customer: CustomerIn, permission: str | None = "customers.write"
+    *,
+    vault: Vault,
+    session: Session,
+    caller: Caller,
+    customer: CustomerIn,
+    permission: Permission | None = Permission.CUSTOMERS_WRITE,
 ) -> Json:
     """Encrypt and store a new customer with their addresses under a fresh data key.
 
@@ -208,7 +178,8 @@ def store_customer(
     own (planting canaries needs ``canaries.plant``, not ``customers.write``) or the caller is the
     command line, which holds the database and the keys itself.
     """
-    _authorize(vault, caller, permission)
+    if permission is not None:
+        require(vault.policies, caller.principal, permission)
     if session.get(CustomerRow, customer.customer_id) is not None:
         raise Conflict("the customer already exists")
     ids = [a.address_id for a in customer.addresses]
@@ -587,7 +558,7 @@ def erase(*, vault: Vault, session: Session, caller: Caller, customer_id: str) -
     erase finishes them). Orders keep their non-personal fields. The caller commits, then completes
     the answer with ``purge_erased_key``.
     """
-    _require(vault, caller, "customers.erase")
+    require(vault.policies, caller.principal, Permission.CUSTOMERS_ERASE)
     row = session.get(CustomerRow, customer_id)
     if row is None:
         raise NotFound("no such customer")
@@ -644,11 +615,17 @@ def _customer_for_write(vault: Vault, session: Session, customer_id: str) -> tup
 
 
 def store_order(
-    *, vault: Vault, session: Session, caller: Caller, order: OrderIn, permission: str | None = "orders.write"
+    *,
+    vault: Vault,
+    session: Session,
+    caller: Caller,
+    order: OrderIn,
+    permission: Permission | None = Permission.ORDERS_WRITE,
 ) -> Json:
     """Store an order with its items sealed under the customer's key (``permission`` as in
     ``store_customer``)."""
-    _authorize(vault, caller, permission)
+    if permission is not None:
+        require(vault.policies, caller.principal, permission)
     if session.get(OrderRow, order.order_id) is not None:
         raise Conflict("the order already exists")
     _row, aead = _customer_for_write(vault, session, order.customer_id)
@@ -693,10 +670,11 @@ def add_return(
     caller: Caller,
     order_id: str,
     request: ReturnIn,
-    permission: str | None = "orders.write",
+    permission: Permission | None = Permission.ORDERS_WRITE,
 ) -> Json:
     """Record a return or refund request on an order (``permission`` as in ``store_customer``)."""
-    _authorize(vault, caller, permission)
+    if permission is not None:
+        require(vault.policies, caller.principal, permission)
     order = session.get(OrderRow, order_id)
     if order is None:
         raise NotFound("no such order")
