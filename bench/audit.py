@@ -57,13 +57,14 @@ from bench.common import (
     write_section,
 )
 from shopshield.audit import merkle
-from shopshield.audit.canonical import canonical_bytes, event_leaf_hash, format_ts, join_fields
+from shopshield.audit.canonical import canonical_bytes, event_leaf_hash, join_fields
 from shopshield.audit.models import EVENT_COLUMNS, STRIDE
 from shopshield.audit.service import StoredNodes, frontier
 from shopshield.bootstrap import Container, build
 from shopshield.core import db
 from shopshield.core.db import Statement, Tx, transaction
 from shopshield.core.events import AccessEvent
+from shopshield.core.times import format_ts
 from shopshield.settings import Settings
 
 NAME = "audit"

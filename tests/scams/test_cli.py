@@ -13,6 +13,7 @@ from typer.testing import CliRunner, Result
 
 from shopshield.bootstrap import Container
 from shopshield.cli import app
+from shopshield.core.times import parse_window
 from shopshield.scams import service
 from shopshield.scams.formats import parse_reports
 from shopshield.scams.models import ScamReportRow
@@ -179,7 +180,7 @@ def test_summary_as_json_is_the_apis_summary(container: Container, settings: Set
 
     assert result.exit_code == 0, result.output
     found = orjson.loads(result.stdout)
-    window = service.parse_window(since="2016-07-15", until=None, tz="Asia/Shanghai")
+    window = parse_window(since="2016-07-15", until=None, tz="Asia/Shanghai")
     with container.sessions() as session:
         assert found == service.summary_json(service.summarize(service.load(session=session, window=window), window))
     assert [(d["day"], d["reports"]) for d in found["days"]] == [("2016-07-15", 2), ("2016-07-16", 1)]

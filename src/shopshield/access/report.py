@@ -13,18 +13,18 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from shopshield.access.models import BUCKET_BITS, BUCKET_EXPRESSION
-from shopshield.audit.canonical import format_ts, split_fields
-from shopshield.core import ids
+from shopshield.audit.canonical import split_fields
+from shopshield.core import ids, times
 from shopshield.core.callers import Caller
 from shopshield.core.db import Statement, Tx
 from shopshield.core.errors import AccessDenied, Forbidden, InvalidInput
 from shopshield.core.events import DENIED, OK
 from shopshield.core.permissions import Permission, require
-from shopshield.vault.queries import moment
+from shopshield.core.times import format_ts
 from shopshield.vault.service import Vault
 
 Json = dict[str, Any]
@@ -123,7 +123,7 @@ def parse_moment(text: str | None, name: str) -> datetime | None:
     try:
         found = datetime.fromisoformat(text)
         # astimezone can overflow at the ends of the calendar (0001-01-01T00:00+01:00).
-        return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+        return times.utc(found)
     except (ValueError, OverflowError):
         raise InvalidInput(f"{name}: {_MOMENT_HINT}", field=name.lstrip("-")) from None
 
@@ -206,7 +206,7 @@ def _item(row: ReportRow) -> Json:
     return {
         # The same text as the ``ts`` in the event's canonical bytes, so the item can be checked
         # against an inclusion proof for its leaf_index.
-        "at": format_ts(moment(row.ts)),
+        "at": format_ts(times.stored(row.ts)),
         "actor": {"id": row.actor_id, "role": row.actor_role, "kind": row.actor_kind},
         "action": row.action,
         "fields": list(split_fields(row.fields)),

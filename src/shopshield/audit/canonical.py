@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Final
 
 import orjson
@@ -43,18 +42,6 @@ KEYS: Final = (
 )
 _sha256 = hashlib.sha256
 _dumps = orjson.dumps
-
-
-def format_ts(moment: datetime) -> str:
-    """``2026-11-28T08:30:00.000001Z``: UTC, always six fraction digits."""
-    if moment.tzinfo is UTC:
-        # The clock's own times: "+00:00" cut off costs half of converting (once per event).
-        return moment.isoformat(timespec="microseconds")[:26] + "Z"
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    # Naive means UTC: SQLite hands timestamps back naive, and everything ShopShield stores is UTC.
-    # isoformat, not strftime: it is C all the way and this runs once per access event.
-    return moment.isoformat(timespec="microseconds") + "Z"
 
 
 def canonical_bytes(leaf_index: int, ts: str, event: AccessEvent) -> bytes:

@@ -11,7 +11,7 @@ from pydantic import Field, StringConstraints
 from shopshield.breach import report, service
 from shopshield.core.db import reading, unit_of_work
 from shopshield.core.permissions import Permission, require
-from shopshield.vault.schemas import Strict
+from shopshield.core.schemas import Strict
 from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1/breaches", tags=["breach response"])

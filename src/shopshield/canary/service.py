@@ -18,7 +18,7 @@ import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final, NamedTuple, Protocol
 
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from shopshield.canary.decoys import DecoyMaker, mobile_capacity
 from shopshield.canary.models import CONTACT, SCAM_REPORT, CanaryHitRow, CanaryRow
 from shopshield.canary.schemas import ContactIn, PlantIn
+from shopshield.core import times
 from shopshield.core.callers import Caller, Principal
 from shopshield.core.db import Statement, Tx
 from shopshield.core.errors import InvalidInput, NotConfigured
@@ -168,7 +169,7 @@ class Planted:
         return {
             "recipient": self.recipient,
             "kind": self.kind,
-            "planted_at": _iso(self.planted_at),
+            "planted_at": times.iso(self.planted_at),
             "customer_ids": self.customer_ids,
         }
 
@@ -279,7 +280,7 @@ def canary_json(row: CanaryRow) -> Json:
         "customer_id": row.customer_id,
         "recipient": row.recipient,
         "kind": row.kind,
-        "planted_at": _iso(_utc(row.planted_at)),
+        "planted_at": times.iso(row.planted_at),
         "planted_by": row.planted_by,
     }
 
@@ -375,7 +376,7 @@ class Verdict:
             "canary": True,
             "recipient": self.canary.recipient,
             "kind": self.canary.kind,
-            "planted_at": _iso(self.canary.planted_at),
+            "planted_at": times.iso(self.canary.planted_at),
             "customer_id": self.canary.customer_id,
             "hit_id": self.hit_id,
         }
@@ -402,7 +403,7 @@ def report_contact(*, vault: Vault, tx: Tx, caller: Caller, contact: ContactIn) 
         found = tx.one(_CANARY_BY_MOBILE, {"digest": digest})
     else:
         found = tx.one(_CANARY_BY_ID, {"customer_id": contact.customer_id})
-    canary = None if found is None else Canary(str(found[0]), str(found[1]), str(found[2]), q.moment(found[3]))
+    canary = None if found is None else Canary(str(found[0]), str(found[1]), str(found[2]), times.stored(found[3]))
     tx.execute(
         _INSERT_CHECK,
         {
@@ -410,7 +411,7 @@ def report_contact(*, vault: Vault, tx: Tx, caller: Caller, contact: ContactIn) 
             "customer_id": None if canary is None else canary.customer_id,
             "recipient": None if canary is None else canary.recipient,
             "source": CONTACT,
-            "contacted_at": None if contact.contacted_at is None else tx.timestamp(_utc(contact.contacted_at)),
+            "contacted_at": None if contact.contacted_at is None else tx.timestamp(times.utc(contact.contacted_at)),
             "channel": contact.channel,
             # A note on a contact that reached no canary is about somebody else's number: not kept.
             "note_ct": None if canary is None else sealed,
@@ -523,7 +524,7 @@ def hits_from_scam_reports(
                 recipient=canary.recipient,
                 source=SCAM_REPORT,
                 report_id=report.report_id,
-                contacted_at=_utc(report.contacted_at),
+                contacted_at=times.utc(report.contacted_at),
                 channel=report.channel,
                 note_ct=None,
                 recorded_at=now,
@@ -558,10 +559,10 @@ def hits(*, vault: Vault, session: Session, recipient: str | None = None) -> lis
             "customer_id": hit.customer_id,
             "source": hit.source,
             "report_id": hit.report_id,
-            "contacted_at": None if hit.contacted_at is None else _iso(_utc(hit.contacted_at)),
+            "contacted_at": None if hit.contacted_at is None else times.iso(hit.contacted_at),
             "channel": hit.channel,
             "note": _open_note(vault, key_id, hit.hit_id, hit.note_ct),
-            "recorded_at": _iso(_utc(hit.recorded_at)),
+            "recorded_at": times.iso(hit.recorded_at),
             "recorded_by": hit.recorded_by,
         }
         for hit, key_id in session.execute(query)
@@ -569,15 +570,6 @@ def hits(*, vault: Vault, session: Session, recipient: str | None = None) -> lis
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands timestamps back naive (they are stored as UTC).
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _local(text: str, vault: Vault) -> str:

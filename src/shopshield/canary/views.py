@@ -9,16 +9,16 @@ from fastapi import APIRouter, Query
 from starlette.background import BackgroundTask
 
 from shopshield.canary import service
-from shopshield.canary.schemas import RECIPIENT_PATTERN, ContactIn, PlantIn
+from shopshield.canary.schemas import ContactIn, PlantIn
 from shopshield.core.db import transaction, unit_of_work
-from shopshield.core.ids import NotPersonal
+from shopshield.core.ids import ACTOR_PATTERN, NotPersonal
 from shopshield.core.permissions import Permission, allowed, require
 from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1/canaries", tags=["canaries"])
-RecipientQuery = Annotated[str, Query(pattern=RECIPIENT_PATTERN, description="The recipient's identifier"), NotPersonal]
+RecipientQuery = Annotated[str, Query(pattern=ACTOR_PATTERN, description="The recipient's identifier"), NotPersonal]
 OptionalRecipient = Annotated[
-    str | None, Query(pattern=RECIPIENT_PATTERN, description="Only this recipient's (default: all)"), NotPersonal
+    str | None, Query(pattern=ACTOR_PATTERN, description="Only this recipient's (default: all)"), NotPersonal
 ]
 
 

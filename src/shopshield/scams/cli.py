@@ -16,6 +16,7 @@ from rich.text import Text
 from shopshield.cliutil import fail, open_container, progress_bar, settings_from_env
 from shopshield.core.db import unit_of_work
 from shopshield.core.errors import InvalidInput, ShopShieldError
+from shopshield.core.times import parse_window
 from shopshield.investigate.attribution import Config, victims_from_reports
 from shopshield.investigate.cli import attribute_log
 from shopshield.scams import casefile, service
@@ -167,7 +168,7 @@ def _summary(
     settings: Settings, since: str | None, until: str | None, tz: str | None
 ) -> tuple[Summary, list[ScamReport]]:
     try:
-        window = service.parse_window(since=since, until=until, tz=tz or settings.timezone, prefix="--")
+        window = parse_window(since=since, until=until, tz=tz or settings.timezone, prefix="--")
     except InvalidInput as exc:
         fail(exc.message, code=2)
     container = open_container(settings)

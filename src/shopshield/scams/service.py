@@ -7,7 +7,6 @@ line and the case file give the same numbers, and tests can check them without a
 
 from __future__ import annotations
 
-import contextlib
 import re
 import statistics
 from collections import Counter, defaultdict
@@ -16,18 +15,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shopshield.canary.service import ReportHit, hits_from_scam_reports
-from shopshield.core import ids
+from shopshield.core import ids, times
 from shopshield.core.errors import Conflict, InvalidInput
 from shopshield.core.ids import ID_BODY
+from shopshield.core.times import Window, iso
 from shopshield.scams import indicators
-from shopshield.scams.formats import ScamReport, iso, item_rank, ordered_items
+from shopshield.scams.formats import ScamReport, item_rank, ordered_items
 from shopshield.scams.indicators import Indicator
 from shopshield.scams.models import ScamReportRow
 
@@ -37,11 +37,9 @@ DEFAULT_LIMIT: Final = 100
 MAX_LIMIT: Final = 1000
 
 _CURSOR: Final = re.compile(rf"([0-9]{{1,18}})\.({ID_BODY})")
-_ZONE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_+\-/]{0,63}")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND: Final = timedelta(microseconds=1)
 _HUNDRED: Final = Decimal(100)
-_MOMENT_HINT: Final = "expected an ISO 8601 date or time such as 2016-07-15 or 2016-07-15T08:00+08:00"
 
 
 class DifferentReportStored(Conflict, InvalidInput):
@@ -123,9 +121,9 @@ def _values(report: ScamReport, received_by: str, now: datetime) -> Json:
 def to_report(row: ScamReportRow) -> ScamReport:
     return ScamReport(
         report_id=row.report_id,
-        reported_at=_utc(row.reported_at),
+        reported_at=times.utc(row.reported_at),
         customer_id=row.customer_id,
-        contacted_at=_utc(row.contacted_at),
+        contacted_at=times.utc(row.contacted_at),
         channel=row.channel,
         contact_from=row.contact_from,
         claimed_identity=row.claimed_identity,
@@ -137,57 +135,7 @@ def to_report(row: ScamReportRow) -> ScamReport:
     )
 
 
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands timestamps back naive (they are stored as UTC); PostgreSQL in the session's zone.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 # -- windows and pages ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """Reports contacted in ``[since, until)`` (UTC), counted in days of ``tz``."""
-
-    since: datetime | None
-    until: datetime | None
-    tz: ZoneInfo
-
-    def json(self) -> Json:
-        return {
-            "since": None if self.since is None else iso(self.since),
-            "until": None if self.until is None else iso(self.until),
-            "tz": self.tz.key,
-        }
-
-
-def parse_window(*, since: str | None, until: str | None, tz: str, prefix: str = "") -> Window:
-    """A window as the API and the command line receive it. A date or time without an offset is
-    read in ``tz``, the zone whose days the summary counts, so ``since=2016-07-15`` starts at that
-    day's midnight there. Messages name the parameter (after ``prefix``), never the value."""
-    zone = parse_zone(tz, f"{prefix}tz")
-    start = _moment_in(since, f"{prefix}since", zone)
-    end = _moment_in(until, f"{prefix}until", zone)
-    if start is not None and end is not None and start >= end:
-        raise InvalidInput(f"{prefix}since must be before {prefix}until", field="since")
-    return Window(start, end, zone)
-
-
-def parse_zone(name: str, option: str = "tz") -> ZoneInfo:
-    if _ZONE.fullmatch(name):
-        with contextlib.suppress(ZoneInfoNotFoundError, ValueError, OSError):
-            return ZoneInfo(name)
-    raise InvalidInput(f"{option}: must be an IANA time zone such as Asia/Shanghai or UTC", field=option.lstrip("-"))
-
-
-def _moment_in(text: str | None, name: str, zone: ZoneInfo) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        found = datetime.fromisoformat(text)
-        return (found.replace(tzinfo=zone) if found.tzinfo is None else found).astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise InvalidInput(f"{name}: {_MOMENT_HINT}", field=name.lstrip("-")) from None
 
 
 def _in_window(window: Window) -> list[ColumnElement[bool]]:
@@ -270,7 +218,7 @@ def page(*, session: Session, query: PageQuery) -> Json:
 def report_json(row: ScamReportRow) -> Json:
     """A stored report in the shared format's names (so it can be sent again as it is), with when
     and from whom ShopShield received it."""
-    return to_report(row).shared_row() | {"received_at": iso(_utc(row.received_at)), "received_by": row.received_by}
+    return to_report(row).shared_row() | {"received_at": iso(row.received_at), "received_by": row.received_by}
 
 
 # -- the summary ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Query
 from shopshield.core.db import unit_of_work
 from shopshield.core.errors import InvalidInput
 from shopshield.core.permissions import Permission, allowed, require
+from shopshield.core.times import Window, parse_window
 from shopshield.scams import service
 from shopshield.scams.formats import FirstSeen, ScamReport, parse_report
 from shopshield.web import JSON, Call, CallDep
@@ -150,5 +151,5 @@ def summary(call: CallDep, since: Moment = None, until: Moment = None, tz: Zone 
     return JSON(service.summary_json(service.summarize(reports, window)))
 
 
-def _window(call: Call, since: str | None, until: str | None, tz: str | None) -> service.Window:
-    return service.parse_window(since=since, until=until, tz=tz or call.ctx.settings.timezone)
+def _window(call: Call, since: str | None, until: str | None, tz: str | None) -> Window:
+    return parse_window(since=since, until=until, tz=tz or call.ctx.settings.timezone)

@@ -6,7 +6,6 @@ on the ORM in ``service.py``. Every statement here is the same on SQLite and Pos
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from shopshield.core.db import Statement
@@ -109,12 +108,3 @@ SEARCH: dict[tuple[str, str | None], Statement] = {
     for field in ("mobile", "email", "id_number")
     for scope, column in [(None, None), *SCOPE_COLUMN.items()]
 }
-
-
-def moment(value: Any) -> datetime:
-    """A stored timestamp as an aware UTC datetime (SQLite hands back text, PostgreSQL datetimes)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if not isinstance(value, datetime):
-        raise TypeError(f"not a timestamp: {type(value).__name__}")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

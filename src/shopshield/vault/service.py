@@ -25,7 +25,7 @@ from shopshield.alerts import service as alerts
 from shopshield.alerts.models import SEARCH_LIMIT
 from shopshield.audit.service import AuditLog
 from shopshield.canary.watch import CanaryWatch
-from shopshield.core import ids
+from shopshield.core import ids, times
 from shopshield.core.callers import Caller, Principal
 from shopshield.core.db import Tx
 from shopshield.core.errors import (
@@ -644,7 +644,7 @@ def store_order(
             merchant_id=order.merchant_id,
             courier_id=order.courier_id,
             address_id=order.address_id,
-            placed_at=_aware(order.placed_at),
+            placed_at=times.utc(order.placed_at),
             status=order.status,
             currency=order.currency,
             item_count=sum(i.quantity for i in order.items),
@@ -682,7 +682,7 @@ def add_return(
     return_id = request.return_id or ids.new_id("rt-")
     if session.get(ReturnRequestRow, return_id) is not None:
         raise Conflict("the return request already exists")
-    requested_at = _aware(request.requested_at) if request.requested_at else vault.clock()
+    requested_at = times.utc(request.requested_at) if request.requested_at else vault.clock()
     session.add(
         ReturnRequestRow(
             return_id=return_id,
@@ -741,7 +741,7 @@ def view_order(*, vault: Vault, tx: Tx, caller: Caller, order_id: str) -> Json:
         "customer_id": order.customer_id,
         "merchant_id": order.merchant_id,
         "courier_id": order.courier_id,
-        "placed_at": q.moment(order.placed_at).isoformat(),
+        "placed_at": times.stored(order.placed_at).isoformat(),
         "status": order.status,
         "currency": order.currency,
         "item_count": order.item_count,
@@ -778,14 +778,9 @@ def _returns(tx: Tx, aead: AESGCM, order_id: str) -> list[render.ReturnRequest]:
         render.ReturnRequest(
             r.return_id,
             r.kind,
-            q.moment(r.requested_at).isoformat(),
+            times.stored(r.requested_at).isoformat(),
             r.status,
             _open(aead, _return_record(r.return_id), "reason", r.reason_ct),
         )
         for r in rows
     ]
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything ShopShield stores is UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
