@@ -38,11 +38,8 @@ from shopshield.core.errors import InvalidInput, NotConfigured
 from shopshield.core.events import NO_MATCH, OK
 from shopshield.core.permissions import Permission
 from shopshield.core.policy import ADDRESS_FIELDS
-from shopshield.keys.envelope import DecryptionError, blind_index, field_aad, open_sealed, seal
-from shopshield.keys.service import DataKeyMissing
-from shopshield.vault import queries as q
+from shopshield.keys.envelope import DecryptionError
 from shopshield.vault import service as vault_service
-from shopshield.vault.models import CustomerRow
 from shopshield.vault.service import Vault
 
 log = logging.getLogger(__name__)
@@ -91,16 +88,11 @@ EXPORT_ACTION: Final = "export"
 _NOTE_KEY_INFO: Final = b"shopshield/canary-hit-notes/v1"
 
 _RECIPIENT_CANARIES = Statement(
-    "SELECT c.customer_id FROM canaries c JOIN customers u ON u.customer_id = c.customer_id "
-    "WHERE c.recipient = :recipient AND u.erased_at IS NULL ORDER BY c.planted_at, c.customer_id"
+    "SELECT customer_id FROM canaries WHERE recipient = :recipient ORDER BY planted_at, customer_id"
 )
 _ACTIVE_PRINCIPALS = Statement(
     "SELECT principal_id, name, role, link_id FROM principals WHERE disabled_at IS NULL "
     "ORDER BY created_at, principal_id"
-)
-_CANARY_BY_MOBILE = Statement(
-    "SELECT c.customer_id, c.recipient, c.kind, c.planted_at FROM canaries c "
-    "JOIN customers u ON u.customer_id = c.customer_id WHERE u.mobile_bidx = :digest LIMIT 1"
 )
 _CANARY_BY_ID = Statement(
     "SELECT customer_id, recipient, kind, planted_at FROM canaries WHERE customer_id = :customer_id"
@@ -245,7 +237,7 @@ def plant(
 def _free_customer_id(session: Session, maker: DecoyMaker) -> str:
     for _ in range(MAX_DRAWS):
         customer_id = maker.customer_id()
-        if session.get(CustomerRow, customer_id) is None:
+        if not vault_service.customer_exists(session=session, customer_id=customer_id):
             return customer_id
     raise InvalidInput("id_prefix: no free customer id found; use another prefix", field="id_prefix")
 
@@ -255,8 +247,7 @@ def _free_mobile(vault: Vault, session: Session, maker: DecoyMaker, prefix: str)
     recipient, and must never be mistaken for a real customer."""
     for _ in range(MAX_DRAWS):
         mobile = maker.mobile()
-        digest = blind_index(vault.blind_index_key(), "mobile", mobile)
-        if session.scalar(select(CustomerRow.customer_id).where(CustomerRow.mobile_bidx == digest)) is None:
+        if not vault_service.mobile_in_use(vault=vault, session=session, mobile=mobile):
             return mobile
     raise NotConfigured(
         f"SHOPSHIELD_CANARY_MOBILE_PREFIX: no free number found in {MAX_DRAWS} draws from a block of "
@@ -297,7 +288,8 @@ def export_rows(
     report gains the events a customer in the same feed gains. Who asked is recorded apart: one
     ``export`` event of the caller about no customer, naming the recipient.
     """
-    customer_ids = [str(found[0]) for found in tx.all(_RECIPIENT_CANARIES, {"recipient": recipient})]
+    planted = [str(found[0]) for found in tx.all(_RECIPIENT_CANARIES, {"recipient": recipient})]
+    customer_ids = [c for c in planted if vault_service.is_live(tx=tx, customer_id=c)]
     if not customer_ids:
         return []
     reader = Caller(store_backend(vault=vault, tx=tx, named=backend), channel=EXPORT_CHANNEL)
@@ -305,8 +297,8 @@ def export_rows(
     for customer_id in customer_ids:
         person = vault_service.view_customer(vault=vault, tx=tx, caller=reader, customer_id=customer_id)
         orders = [
-            vault_service.view_order(vault=vault, tx=tx, caller=reader, order_id=str(order[0]))
-            for order in tx.all(q.CUSTOMER_ORDERS, {"customer_id": customer_id})
+            vault_service.view_order(vault=vault, tx=tx, caller=reader, order_id=order_id)
+            for order_id in vault_service.order_ids(tx=tx, customer_id=customer_id)
         ]
         rows.extend(_export_rows(person, orders, vault))
     reason = f"export rows of {len(customer_ids)} canaries for {recipient}"
@@ -385,11 +377,12 @@ class Verdict:
 def report_contact(*, vault: Vault, tx: Tx, caller: Caller, contact: ContactIn) -> Verdict:
     """Look the contacted number or customer up among the canaries; record a hit when it is one.
 
-    The lookup by number goes through the mobile blind index and only among canaries, so a real
-    customer's number resolves to nothing. Every check, hit or not, is an access event (a search
-    by mobile, or by id), so probing for canaries shows in the log under the prober's name.
+    A number is looked up through the vault's mobile blind index, and whoever it finds among the
+    canaries, so a real customer's number resolves to no canary. Every check, hit or not, is an
+    access event (a search by mobile, or by id), so probing for canaries shows in the log under the
+    prober's name.
 
-    A check does the same database work whatever it finds: one look-up, one row of
+    A check does the same database work whatever it finds: the same look-ups, one row of
     ``canary_hits`` (without a canary when it reached none) and one access event, by the same
     statements; a note is sealed either way, under a key that needs no look-up, and kept only on a
     hit. A caller that times checks learns nothing (decision 0016). The server log hears of a hit
@@ -399,10 +392,12 @@ def report_contact(*, vault: Vault, tx: Tx, caller: Caller, contact: ContactIn) 
     hit_id = str(uuid.uuid4())
     sealed = None if contact.note is None else _seal_note(vault, hit_id, contact.note)
     if contact.mobile is not None:
-        digest = blind_index(vault.blind_index_key(), "mobile", contact.mobile)
-        found = tx.one(_CANARY_BY_MOBILE, {"digest": digest})
+        # The vault's look-up first, then the canaries' by whatever it found (nobody, too): the
+        # same two statements whether the number is a canary's, a customer's or nobody's.
+        customer_id = vault_service.customer_with_mobile(vault=vault, tx=tx, mobile=contact.mobile)
     else:
-        found = tx.one(_CANARY_BY_ID, {"customer_id": contact.customer_id})
+        customer_id = contact.customer_id
+    found = tx.one(_CANARY_BY_ID, {"customer_id": customer_id})
     canary = None if found is None else Canary(str(found[0]), str(found[1]), str(found[2]), times.stored(found[3]))
     tx.execute(
         _INSERT_CHECK,
@@ -447,33 +442,30 @@ def _note_key(vault: Vault) -> AESGCM:
 
 
 def _seal_note(vault: Vault, hit_id: str, note: str) -> bytes:
-    return seal(_note_key(vault), note.encode(), field_aad(f"canary_hit:{hit_id}", "note"))
+    return vault_service.seal_field(_note_key(vault), f"canary_hit:{hit_id}", "note", note)
 
 
-def _open_note(vault: Vault, key_id: str, hit_id: str, sealed: bytes | None) -> str | None:
+def _open_note(
+    vault: Vault, session: Session, customer_id: str | None, hit_id: str, sealed: bytes | None
+) -> str | None:
     if sealed is None:
         return None
-    aad = field_aad(f"canary_hit:{hit_id}", "note")
+    record = f"canary_hit:{hit_id}"
     try:
-        return open_sealed(_note_key(vault), sealed, aad).decode()
+        return vault_service.open_field(_note_key(vault), record, "note", sealed)
     except DecryptionError:
         pass
     # Notes recorded before migration 0008 were sealed under the canary's own data key.
-    legacy = _key(vault, key_id)
+    legacy = (
+        None if customer_id is None else vault_service.data_key(vault=vault, session=session, customer_id=customer_id)
+    )
     if legacy is not None:
         try:
-            return open_sealed(legacy, sealed, aad).decode()
+            return vault_service.open_field(legacy, record, "note", sealed)
         except DecryptionError:
             pass
     log.error("the note of canary hit %s failed authentication", hit_id)
     return None
-
-
-def _key(vault: Vault, key_id: str) -> AESGCM | None:
-    try:
-        return vault.keys.get(key_id)
-    except DataKeyMissing:
-        return None
 
 
 # -- scam reports --------------------------------------------------------------------------------
@@ -545,9 +537,10 @@ def hits_from_scam_reports(
 
 def hits(*, vault: Vault, session: Session, recipient: str | None = None) -> list[Json]:
     """Every contact that reached a canary (of one recipient, or all), in the order recorded."""
+    # Checks that reached no canary are kept without one, and are no hits.
     query = (
-        select(CanaryHitRow, CustomerRow.key_id)
-        .join(CustomerRow, CustomerRow.customer_id == CanaryHitRow.customer_id)
+        select(CanaryHitRow)
+        .where(CanaryHitRow.customer_id.is_not(None))
         .order_by(CanaryHitRow.recorded_at, CanaryHitRow.hit_id)
     )
     if recipient is not None:
@@ -561,11 +554,11 @@ def hits(*, vault: Vault, session: Session, recipient: str | None = None) -> lis
             "report_id": hit.report_id,
             "contacted_at": None if hit.contacted_at is None else times.iso(hit.contacted_at),
             "channel": hit.channel,
-            "note": _open_note(vault, key_id, hit.hit_id, hit.note_ct),
+            "note": _open_note(vault, session, hit.customer_id, hit.hit_id, hit.note_ct),
             "recorded_at": times.iso(hit.recorded_at),
             "recorded_by": hit.recorded_by,
         }
-        for hit, key_id in session.execute(query)
+        for hit in session.scalars(query)
     ]
 
 

@@ -117,17 +117,29 @@ def _consume(vault: Vault, tx: Tx, caller: Caller, kind: str, limit: int, amount
         raise QuotaExceeded(message, kind=kind, limit=limit)
 
 
+def seal_field(aead: AESGCM, record: str, name: str, value: str) -> bytes:
+    """``value`` sealed as the vault seals a field: AES-256-GCM with ``record|name`` as associated
+    data, so it opens only as that field of that record (decision 0001)."""
+    return seal(aead, value.encode(), field_aad(record, name))
+
+
+def open_field(aead: AESGCM, record: str, name: str, sealed: bytes) -> str:
+    """What ``seal_field`` sealed; ``DecryptionError`` when it fails authentication (another key,
+    record or field, or altered)."""
+    return open_sealed(aead, sealed, field_aad(record, name)).decode()
+
+
 def _seal(aead: AESGCM, record: str, name: str, value: str | None) -> bytes | None:
     if value is None:
         return None
-    return seal(aead, value.encode(), field_aad(record, name))
+    return seal_field(aead, record, name, value)
 
 
 def _open(aead: AESGCM, record: str, name: str, sealed: bytes | None) -> str | None:
     if sealed is None:
         return None
     try:
-        return open_sealed(aead, sealed, field_aad(record, name)).decode()
+        return open_field(aead, record, name, sealed)
     except DecryptionError:
         log.error("ciphertext of %s field %s failed authentication", record, name)
         raise StoredDataTampered(f"stored {name} of {record} failed authentication") from None
@@ -784,3 +796,48 @@ def _returns(tx: Tx, aead: AESGCM, order_id: str) -> list[render.ReturnRequest]:
         )
         for r in rows
     ]
+
+
+# -- what other domains ask of the vault ----------------------------------------------------------
+# The canary plants its decoys through the operations above; these answer its other questions, so
+# that it never reads the vault's tables, indexes or keys itself.
+
+
+def customer_exists(*, session: Session, customer_id: str) -> bool:
+    """Whether a customer, erased or not, has this id."""
+    return session.get(CustomerRow, customer_id) is not None
+
+
+def mobile_in_use(*, vault: Vault, session: Session, mobile: str) -> bool:
+    """Whether a customer who is not erased has this (normalised) mobile, by its blind index."""
+    digest = _bidx(vault, "mobile", mobile)
+    return session.scalar(select(CustomerRow.customer_id).where(CustomerRow.mobile_bidx == digest)) is not None
+
+
+def customer_with_mobile(*, vault: Vault, tx: Tx, mobile: str) -> str | None:
+    """A customer who is not erased and has this (normalised) mobile, by its blind index: one
+    look-up whatever it finds."""
+    found = tx.one(q.CUSTOMER_BY_MOBILE, {"digest": _bidx(vault, "mobile", mobile)})
+    return None if found is None else str(found[0])
+
+
+def is_live(*, tx: Tx, customer_id: str) -> bool:
+    """Whether the customer exists and is not erased."""
+    found = tx.one(q.CUSTOMER, {"customer_id": customer_id})
+    return found is not None and q.CustomerRecord._make(found).erased_at is None
+
+
+def order_ids(*, tx: Tx, customer_id: str) -> list[str]:
+    """The customer's orders, in the order they were placed."""
+    return [q.OrderRecord._make(row).order_id for row in tx.all(q.CUSTOMER_ORDERS, {"customer_id": customer_id})]
+
+
+def data_key(*, vault: Vault, session: Session, customer_id: str) -> AESGCM | None:
+    """The customer's data key; None when there is no such customer or its key is shredded."""
+    row = session.get(CustomerRow, customer_id)
+    if row is None:
+        return None
+    try:
+        return vault.keys.get(row.key_id)
+    except DataKeyMissing:
+        return None
