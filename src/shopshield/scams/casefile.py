@@ -26,7 +26,7 @@ from shopshield.core.files import open_private, private_dir
 from shopshield.core.html import Html, el, fragment
 from shopshield.core.times import iso
 from shopshield.scams.formats import ScamReport, write_reports
-from shopshield.scams.service import Summary, losses_text, money
+from shopshield.scams.summary import Summary, losses_text, money
 
 FILES: Final = ("index.html", "reports.csv", "clusters.csv", "losses_by_day.csv", "knew.csv")
 ATTRIBUTION_CSV: Final = "attribution.csv"

@@ -21,7 +21,7 @@ from shopshield.investigate.attribution import Config, victims_from_reports
 from shopshield.investigate.cli import attribute_log
 from shopshield.scams import casefile, service
 from shopshield.scams.formats import RowError, ScamReport, parse_reports
-from shopshield.scams.service import Losses, Summary, money
+from shopshield.scams.summary import Losses, Summary, losses_text, money, summarize, summary_json
 from shopshield.settings import Settings
 
 app = typer.Typer(help="Scam reports: import them, summarise them, write a case file for police and regulators.")
@@ -112,7 +112,7 @@ def summary(
     settings = settings_from_env()
     result = _summary(settings, since, until, tz)[0]
     if fmt is Format.json:
-        typer.echo(orjson.dumps(service.summary_json(result), option=orjson.OPT_INDENT_2).decode())
+        typer.echo(orjson.dumps(summary_json(result), option=orjson.OPT_INDENT_2).decode())
         return
     _print(result)
 
@@ -177,11 +177,11 @@ def _summary(
             reports = service.load(session=session, window=window)
     finally:
         container.close()
-    return service.summarize(reports, window), reports
+    return summarize(reports, window), reports
 
 
 def _losses(losses: list[Losses], part: Literal["total", "median", "largest"] = "total") -> Text:
-    return Text(service.losses_text(losses, part, sep="\n"), overflow="fold")
+    return Text(losses_text(losses, part, sep="\n"), overflow="fold")
 
 
 def _print(result: Summary) -> None:

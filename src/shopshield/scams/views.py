@@ -14,6 +14,7 @@ from shopshield.core.permissions import Permission, allowed, require
 from shopshield.core.times import Window, parse_window
 from shopshield.scams import service
 from shopshield.scams.formats import FirstSeen, ScamReport, parse_report
+from shopshield.scams.summary import summarize, summary_json
 from shopshield.web import JSON, Call, CallDep
 
 router = APIRouter(prefix="/v1/scam-reports", tags=["scam reports"])
@@ -148,7 +149,7 @@ def summary(call: CallDep, since: Moment = None, until: Moment = None, tz: Zone 
     window = _window(call, since, until, tz)
     with call.ctx.sessions() as session:
         reports = service.load(session=session, window=window)
-    return JSON(service.summary_json(service.summarize(reports, window)))
+    return JSON(summary_json(summarize(reports, window)))
 
 
 def _window(call: Call, since: str | None, until: str | None, tz: str | None) -> Window:
