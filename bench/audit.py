@@ -56,8 +56,9 @@ from bench.common import (
     run_stamp,
     write_section,
 )
+from shopshield.access.models import join_fields
 from shopshield.audit import merkle
-from shopshield.audit.canonical import canonical_bytes, event_leaf_hash, join_fields
+from shopshield.audit.canonical import canonical_bytes, event_leaf_hash
 from shopshield.audit.models import EVENT_COLUMNS, STRIDE
 from shopshield.audit.service import StoredNodes, frontier
 from shopshield.bootstrap import Container, build

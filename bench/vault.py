@@ -185,9 +185,11 @@ def open_tickets(container: Container, svc: Caller, agent_id: str, customer_ids:
             for cid in customer_ids[first : first + 1000]:
                 open_ticket(
                     session=session,
-                    vault=container.vault,
+                    policies=container.policies,
+                    audit=container.audit,
                     caller=svc,
                     ticket=TicketIn(ticket_id=f"tk-{cid}", customer_id=cid, category="refund", assignee_id=agent_id),
+                    now=container.vault.clock(),
                 )
 
 

@@ -19,7 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shopshield.audit.canonical import KEYS, VERSION, canonical_bytes, event_leaf_hash, join_fields, split_fields
+from shopshield.access.models import join_fields, split_fields
+from shopshield.audit.canonical import KEYS, VERSION, canonical_bytes, event_leaf_hash
 from shopshield.core.events import AccessEvent
 from shopshield.core.times import format_ts
 

@@ -78,7 +78,8 @@ def access_report(
     container = open_container(settings_from_env())
     try:
         with transaction(container.engine) as tx:
-            result = report.access_report(vault=container.vault, tx=tx, caller=OPERATOR, query=query)
+            now = container.vault.clock()
+            result = report.access_report(audit=container.audit, tx=tx, caller=OPERATOR, query=query, now=now)
     finally:
         container.close()
     if as_json:

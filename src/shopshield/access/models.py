@@ -3,6 +3,7 @@ them, and their outcomes, are ``core.events``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, String, text
@@ -68,3 +69,12 @@ class QuotaUsageRow(Base):
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     used: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+def split_fields(stored: str) -> tuple[str, ...]:
+    """The ``fields`` column is ``|``-joined (the shared export format); empty means none."""
+    return tuple(stored.split("|")) if stored else ()
+
+
+def join_fields(fields: Sequence[str]) -> str:
+    return "|".join(fields)

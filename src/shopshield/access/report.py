@@ -16,16 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from shopshield.access.models import BUCKET_BITS, BUCKET_EXPRESSION
-from shopshield.audit.canonical import split_fields
+from shopshield.access.models import BUCKET_BITS, BUCKET_EXPRESSION, split_fields
 from shopshield.core import ids, times
 from shopshield.core.callers import Caller
 from shopshield.core.db import Statement, Tx
 from shopshield.core.errors import AccessDenied, Forbidden, InvalidInput
-from shopshield.core.events import DENIED, OK
+from shopshield.core.events import DENIED, OK, EventLog
 from shopshield.core.permissions import Permission, require
+from shopshield.core.policy import PolicySet
 from shopshield.core.times import format_ts
-from shopshield.vault.service import Vault
 
 Json = dict[str, Any]
 
@@ -156,21 +155,21 @@ def parse_query(
     return ReportQuery(customer_id, start, end, limit, before)
 
 
-def authorize(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str) -> None:
+def authorize(*, policies: PolicySet, audit: EventLog, tx: Tx, caller: Caller, customer_id: str, now: datetime) -> None:
     """Refuse, and record the refusal, unless the caller's role holds ``access_reports.read``.
 
     A refused attempt is recorded like a refused read: who tried to learn about this customer's
     accesses belongs in the log too. ``AccessDenied`` makes the transaction commit that event.
     """
     try:
-        require(vault.policies, caller.principal, Permission.ACCESS_REPORTS_READ)
+        require(policies, caller.principal, Permission.ACCESS_REPORTS_READ)
     except Forbidden as refused:
         event = caller.event(ACTION, DENIED, customer_id=customer_id, reason=refused.message)
-        vault.audit.record(tx, event, now=vault.clock())
+        audit.record(tx, event, now=now)
         raise AccessDenied(refused.message) from None
 
 
-def access_report(*, vault: Vault, tx: Tx, caller: Caller, query: ReportQuery) -> Json:
+def access_report(*, audit: EventLog, tx: Tx, caller: Caller, query: ReportQuery, now: datetime) -> Json:
     """One page of the customer's access report, newest first, and the record that it was made.
 
     The caller must have passed ``authorize`` (the HTTP route does; the command line needs no
@@ -193,7 +192,7 @@ def access_report(*, vault: Vault, tx: Tx, caller: Caller, query: ReportQuery) -
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     # Queued now, appended at commit: it is not in this page or its total, but in the next report.
-    vault.audit.record(tx, caller.event(ACTION, OK, customer_id=query.customer_id), now=vault.clock())
+    audit.record(tx, caller.event(ACTION, OK, customer_id=query.customer_id), now=now)
     return {
         "customer_id": query.customer_id,
         "summary": {"total": sum(int(n) for _role, n in roles), "actor_roles": [str(r) for r, _n in roles]},

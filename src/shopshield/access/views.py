@@ -32,6 +32,9 @@ def access_report(
 ) -> JSON:
     query = report.parse_query(customer_id, since=since, until=until, limit=limit, cursor=cursor)
     with transaction(call.ctx.engine) as tx:
-        report.authorize(vault=call.ctx.vault, tx=tx, caller=call.caller, customer_id=customer_id)
-        result = report.access_report(vault=call.ctx.vault, tx=tx, caller=call.caller, query=query)
+        ctx, now = call.ctx, call.ctx.vault.clock()
+        report.authorize(
+            policies=ctx.policies, audit=ctx.audit, tx=tx, caller=call.caller, customer_id=customer_id, now=now
+        )
+        result = report.access_report(audit=ctx.audit, tx=tx, caller=call.caller, query=query, now=now)
     return JSON(result)

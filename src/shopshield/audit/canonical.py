@@ -14,7 +14,6 @@ positions changes both rows' leaf hashes, not only the tree above them.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from typing import Final
 
 import orjson
@@ -76,12 +75,3 @@ def canonical_bytes(leaf_index: int, ts: str, event: AccessEvent) -> bytes:
 def event_leaf_hash(leaf_index: int, ts: str, event: AccessEvent) -> bytes:
     """SHA-256(0x00 || canonical bytes): the RFC 9162 leaf hash of the event."""
     return _sha256(b"\x00" + canonical_bytes(leaf_index, ts, event)).digest()
-
-
-def split_fields(stored: str) -> tuple[str, ...]:
-    """The ``fields`` column is ``|``-joined (the shared export format); empty means none."""
-    return tuple(stored.split("|")) if stored else ()
-
-
-def join_fields(fields: Sequence[str]) -> str:
-    return "|".join(fields)

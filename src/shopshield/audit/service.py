@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from shopshield.access.models import join_fields
 from shopshield.audit import merkle
-from shopshield.audit.canonical import event_leaf_hash, join_fields
+from shopshield.audit.canonical import event_leaf_hash
 from shopshield.audit.models import EVENT_COLUMNS, STRIDE
 from shopshield.audit.signing import Checkpoint, CheckpointSigner
 from shopshield.audit.witness import Witness

@@ -24,8 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shopshield.access.models import split_fields
 from shopshield.audit import merkle
-from shopshield.audit.canonical import event_leaf_hash, split_fields
+from shopshield.audit.canonical import event_leaf_hash
 from shopshield.audit.models import SELECT_EVENTS, STRIDE
 from shopshield.audit.service import StoredNodes, frontier
 from shopshield.audit.signing import CheckpointError, Verifier

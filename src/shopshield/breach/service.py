@@ -21,7 +21,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shopshield.audit.canonical import split_fields
+from shopshield.access.models import split_fields
 from shopshield.breach import warnings
 from shopshield.breach.models import QUEUED, WarningRow
 from shopshield.core import ids, times

@@ -58,7 +58,6 @@ CUSTOMER = Statement(f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE customer_
 CUSTOMER_BY_MOBILE = Statement(
     "SELECT customer_id FROM customers WHERE mobile_bidx = :digest ORDER BY customer_id LIMIT 1"
 )
-TICKET = Statement("SELECT status, assignee_id, customer_id, created_by FROM tickets WHERE ticket_id = :ticket_id")
 ORDER = Statement(
     "SELECT order_id, customer_id, merchant_id, courier_id, address_id, placed_at, status, currency, "
     "item_count, items_ct FROM orders WHERE order_id = :order_id"

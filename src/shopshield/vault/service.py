@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn, Protocol, cast
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,6 @@ from shopshield.access import service as access
 from shopshield.alerts import service as alerts
 from shopshield.alerts.models import SEARCH_LIMIT
 from shopshield.audit.service import AuditLog
-from shopshield.canary.watch import CanaryWatch
 from shopshield.core import ids, times
 from shopshield.core.callers import Caller, Principal
 from shopshield.core.db import Tx
@@ -48,7 +47,6 @@ from shopshield.core.permissions import Permission, require
 from shopshield.core.policy import ADDRESS_FIELDS, CUSTOMER_FIELDS, Access, PolicySet, RolePolicy
 from shopshield.keys.envelope import DecryptionError, blind_index, field_aad, open_sealed, seal
 from shopshield.keys.service import DataKeyMissing, DataKeys
-from shopshield.tickets.models import OPEN
 from shopshield.vault import queries as q
 from shopshield.vault import render
 from shopshield.vault.models import AddressRow, CustomerRow, OrderRow, ReturnRequestRow
@@ -65,18 +63,37 @@ SEARCHABLE: dict[str, Callable[[str], str]] = {
 _REGION_SEP = "\x1f"
 
 
+class TicketCheck(Protocol):
+    """Why a ticket does not let ``principal`` reveal the customer's data, or None when it does:
+    ``tickets.service.reveal_problem``. Tickets build on the vault's customers, so the vault
+    asks through this rather than importing them."""
+
+    def __call__(self, tx: Tx, *, ticket_id: str, principal: Principal, customer_id: str) -> str | None: ...
+
+
+class SearchWatch(Protocol):
+    """Told which customers each search found: ``canary.watch.CanaryWatch``, which writes a hit for
+    every canary among them. The vault cannot tell a canary from a customer (decision 0016)."""
+
+    def found(self, tx: Tx, *, customer_ids: Iterable[str], searcher: str, now: datetime) -> None: ...
+
+    async def flush_after(self, engine: Engine) -> None: ...
+
+
 @dataclass(frozen=True)
 class Vault:
-    """What the vault's operations need besides a session; built once in ``bootstrap``."""
+    """What the vault's operations need besides a session; built once in ``bootstrap``, which
+    also chooses the ticket check and the search watch."""
 
     keys: DataKeys
     blind_index_key: Callable[[], bytes]
     policies: PolicySet
     tz: tzinfo
     audit: AuditLog
+    ticket_problem: TicketCheck
+    canary_watch: SearchWatch
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     alert_metrics: alerts.AlertMetrics = field(default_factory=alerts.AlertMetrics)
-    canary_watch: CanaryWatch = field(default_factory=CanaryWatch)
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -415,7 +432,7 @@ def reveal(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str, request: R
             **event,
         )
     row = _load_visible_customer(vault, tx, caller, policy, customer_id, "reveal")
-    problem = _ticket_problem(tx.one(q.TICKET, {"ticket_id": request.ticket_id}), caller.principal, customer_id)
+    problem = vault.ticket_problem(tx, ticket_id=request.ticket_id, principal=caller.principal, customer_id=customer_id)
     if problem is not None:
         _refuse(vault, tx, caller, AccessDenied, problem, outcome=DENIED, **event)
     _consume(vault, tx, caller, "reveal", policy.reveals_per_day, **event)
@@ -434,22 +451,6 @@ def reveal(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str, request: R
         ]
     vault.audit.record(tx, caller.event(outcome=OK, **event), now=vault.clock())
     return out
-
-
-def _ticket_problem(ticket: tuple[Any, ...] | None, principal: Principal, customer_id: str) -> str | None:
-    if ticket is None:
-        return "ticket does not exist"
-    status, assignee_id, ticket_customer, created_by = ticket
-    if status != OPEN:
-        return "ticket is not open"
-    if assignee_id != principal.principal_id:
-        return "ticket is not assigned to the caller"
-    if created_by == principal.principal_id:
-        # Tickets opened before self-assignment was refused at opening (decision 0019) stay useless.
-        return "ticket was opened by its own assignee: a reveal needs a ticket from a second person"
-    if ticket_customer != customer_id:
-        return "ticket is about another customer"
-    return None
 
 
 def search(*, vault: Vault, tx: Tx, caller: Caller, by: str, value: str, purpose: str | None = None) -> list[Json]:

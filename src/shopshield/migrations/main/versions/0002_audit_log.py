@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from shopshield.audit.canonical import event_leaf_hash, split_fields
+from shopshield.access.models import split_fields
+from shopshield.audit.canonical import event_leaf_hash
 from shopshield.audit.merkle import CompactRange
 from shopshield.core.events import AccessEvent
 from shopshield.core.times import format_ts
