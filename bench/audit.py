@@ -56,14 +56,16 @@ from bench.common import (
     run_stamp,
     write_section,
 )
-from shopshield import db
-from shopshield.access.models import AccessEvent
+from shopshield.access.models import join_fields
 from shopshield.audit import merkle
-from shopshield.audit.canonical import canonical_bytes, event_leaf_hash, format_ts, join_fields
+from shopshield.audit.canonical import canonical_bytes, event_leaf_hash
 from shopshield.audit.models import EVENT_COLUMNS, STRIDE
 from shopshield.audit.service import StoredNodes, frontier
 from shopshield.bootstrap import Container, build
-from shopshield.db import Statement, Tx, transaction
+from shopshield.core import db
+from shopshield.core.db import Statement, Tx, transaction
+from shopshield.core.events import AccessEvent
+from shopshield.core.times import format_ts
 from shopshield.settings import Settings
 
 NAME = "audit"

@@ -44,7 +44,7 @@ from bench.common import (
     write_section,
 )
 from shopshield.bootstrap import build
-from shopshield.db import unit_of_work
+from shopshield.core.db import unit_of_work
 from shopshield.guard.config import load_config
 from shopshield.guard.counters import CounterStore, MemoryCounters, Nothing, Op, RedisCounters, Result
 from shopshield.guard.engine import Guard, Hasher

@@ -55,16 +55,16 @@ from bench.common import (
 from bench.serve_app import warm_keys
 from bench.vault_direct import DirectStore
 from shopshield.bootstrap import Container, build
-from shopshield.db import transaction, unit_of_work
+from shopshield.core.callers import Caller
+from shopshield.core.db import transaction, unit_of_work
+from shopshield.core.policy import load_policies
 from shopshield.keys.rotation import rotate
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
 from shopshield.tickets.schemas import TicketIn
 from shopshield.tickets.service import open_ticket
 from shopshield.vault import service
-from shopshield.vault.policy import load_policies
 from shopshield.vault.schemas import CustomerIn, RevealIn
-from shopshield.vault.service import Caller
 
 NAME = "vault"
 BIG_QUOTA = 1_000_000_000
@@ -131,7 +131,7 @@ class World:
 
 def write_policy(path: Path) -> Path:
     """The shipped policy file with every role's daily view and reveal quotas raised to BIG_QUOTA."""
-    text = resources.files("shopshield.vault").joinpath("policies.toml").read_text(encoding="utf-8")
+    text = resources.files("shopshield.core").joinpath("policies.toml").read_text(encoding="utf-8")
     text = re.sub(r"(?m)^(views_per_day|reveals_per_day) = \d+$", rf"\1 = {BIG_QUOTA}", text)
     path.write_text(text, encoding="utf-8")
     agent = load_policies(path).role("cs_agent")
@@ -185,9 +185,11 @@ def open_tickets(container: Container, svc: Caller, agent_id: str, customer_ids:
             for cid in customer_ids[first : first + 1000]:
                 open_ticket(
                     session=session,
-                    vault=container.vault,
+                    policies=container.policies,
+                    audit=container.audit,
                     caller=svc,
                     ticket=TicketIn(ticket_id=f"tk-{cid}", customer_id=cid, category="refund", assignee_id=agent_id),
+                    now=container.vault.clock(),
                 )
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 
 from shopshield import migrations
 from shopshield.bootstrap import Container, build
-from shopshield.db import Base, KeystoreBase, make_engine
+from shopshield.core.db import Base, KeystoreBase, make_engine
 from shopshield.settings import Settings
 
 POSTGRES_URL = os.environ.get("SHOPSHIELD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

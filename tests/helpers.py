@@ -11,7 +11,7 @@ from sqlalchemy import select
 from shopshield.access.models import AccessEventRow
 from shopshield.app import create_app
 from shopshield.bootstrap import Container
-from shopshield.db import unit_of_work
+from shopshield.core.db import unit_of_work
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
 

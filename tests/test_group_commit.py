@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from shopshield.access.models import AccessEvent, AccessEventRow
+from shopshield.access.models import AccessEventRow
 from shopshield.bootstrap import Container
-from shopshield.db import transaction
+from shopshield.core.db import transaction
+from shopshield.core.events import AccessEvent
 from tests.audit.helpers import checkpoint, verify
 
 THREADS = 8
@@ -122,7 +123,7 @@ def test_a_transaction_returns_only_after_its_commit(container: Container) -> No
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_sqlite_groups_share_commits_under_contention(container: Container) -> None:
-    from shopshield.db import _GROUPS
+    from shopshield.core.db import _GROUPS
 
     group = _GROUPS[container.engine]
     commits = 0

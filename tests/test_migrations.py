@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 import shopshield.tables  # noqa: F401  (registers every table on the metadata)
 from shopshield import migrations
 from shopshield.audit import merkle
-from shopshield.db import Base, KeystoreBase, make_engine
+from shopshield.core.db import Base, KeystoreBase, make_engine
 from tests.conftest import POSTGRES_URL, _schema_url
 
 # SQLAlchemy cannot reflect SQLite's expression indexes, so reflection and autogenerate leave the

@@ -21,11 +21,11 @@ from urllib.parse import quote
 import pytest
 from typer.testing import CliRunner
 
-from shopshield import ids
 from shopshield.bootstrap import Container
 from shopshield.cli import app
+from shopshield.core import ids
+from shopshield.core.normalize import id_number_check_char
 from shopshield.settings import Settings
-from shopshield.vault.normalize import id_number_check_char
 from tests import factories
 from tests.helpers import World, make_world
 from tests.helpers import cli_env as _env

@@ -16,12 +16,13 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from shopshield import bootstrap
-from shopshield.db import unit_of_work
+from shopshield.core.callers import Caller
+from shopshield.core.db import unit_of_work
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
 from shopshield.vault import service as vault_service
 from shopshield.vault.schemas import CustomerIn
-from shopshield.vault.service import Caller, store_customer
+from shopshield.vault.service import store_customer
 from tests import factories
 from tests.helpers import World, make_world
 

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from shopshield.app import create_app
 from shopshield.bootstrap import Container, build
-from shopshield.db import unit_of_work
-from shopshield.errors import Unauthenticated
+from shopshield.core.db import unit_of_work
+from shopshield.core.errors import Unauthenticated
 from shopshield.principals import service as principals
 from shopshield.principals.service import Authenticator
 from shopshield.settings import Settings

@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from shopshield.access.models import AccessEvent, AccessEventRow
+from shopshield.access.models import AccessEventRow
 from shopshield.bootstrap import Container
-from shopshield.db import _BATCHERS, _GROUPS, CommitFailed, Outcome, Tx, run_transaction, transaction
-from shopshield.errors import AccessDenied
+from shopshield.core.db import _BATCHERS, _GROUPS, CommitFailed, Outcome, Tx, run_transaction, transaction
+from shopshield.core.errors import AccessDenied
+from shopshield.core.events import AccessEvent
 from tests.audit.helpers import checkpoint, verify
 
 CALLS = 120

@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from shopshield.access.models import AccessEvent
 from shopshield.bootstrap import Container
-from shopshield.db import RefusalNotRecorded, Tx, transaction, unit_of_work
-from shopshield.errors import AccessDenied
+from shopshield.core.db import RefusalNotRecorded, Tx, transaction, unit_of_work
+from shopshield.core.errors import AccessDenied
+from shopshield.core.events import AccessEvent
 from tests.audit.helpers import checkpoint, verify
 from tests.factories import customer, order
 from tests.helpers import World, make_world, stored_events

@@ -20,8 +20,10 @@ from shopshield.alerts.service import AlertMetrics
 from shopshield.audit.service import AuditLog, Checkpointer
 from shopshield.audit.signing import CheckpointSigner
 from shopshield.audit.witness import FileWitness
-from shopshield.db import make_engine, session_factory, transaction
-from shopshield.files import private_sqlite_file
+from shopshield.canary.watch import CanaryWatch
+from shopshield.core.db import make_engine, session_factory, transaction
+from shopshield.core.files import private_sqlite_file
+from shopshield.core.policy import PolicySet, load_policies
 from shopshield.guard.actions import ActionSink, ReturnOnly, WebhookSink
 from shopshield.guard.config import GuardConfigError, load_config
 from shopshield.guard.counters import CounterStore, MemoryCounters, RedisCounters, Resilient
@@ -35,7 +37,7 @@ from shopshield.passwords.pairs import derive_pairs_key
 from shopshield.passwords.service import BreachedPasswords, LeakedPairs
 from shopshield.principals.service import Authenticator
 from shopshield.settings import Settings
-from shopshield.vault.policy import PolicySet, load_policies
+from shopshield.tickets.service import reveal_problem
 from shopshield.vault.service import Vault
 
 log = logging.getLogger(__name__)
@@ -109,6 +111,8 @@ def build(settings: Settings, *, migrate: bool = True) -> Container:
         policies=policies,
         tz=ZoneInfo(settings.timezone),
         audit=audit,
+        ticket_problem=reveal_problem,
+        canary_watch=CanaryWatch(),
         alert_metrics=AlertMetrics(metrics),
     )
     authenticator = Authenticator(sessions=sessions, policies=policies, cache_seconds=settings.token_cache_seconds)

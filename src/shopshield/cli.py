@@ -16,7 +16,7 @@ from shopshield.audit.cli import app as audit_app
 from shopshield.breach.cli import app as breach_app
 from shopshield.canary.cli import app as canary_app
 from shopshield.cliutil import fail, open_container, settings_from_env
-from shopshield.files import restrict_umask
+from shopshield.core.files import restrict_umask
 from shopshield.guard.cli import app as guard_app
 from shopshield.investigate.cli import app as investigate_app
 from shopshield.keys.cli import app as keys_app

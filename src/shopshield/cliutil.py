@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import NoReturn
 
 import typer
@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from shopshield.bootstrap import Container, build
-from shopshield.errors import ShopShieldError
+from shopshield.core import times
+from shopshield.core.errors import ShopShieldError
 from shopshield.keys.keyring import KeyFileError
 from shopshield.settings import Settings
-from shopshield.vault.policy import PolicyError
 
 err = Console(stderr=True)
 
@@ -35,7 +35,7 @@ def settings_from_env() -> Settings:
 def open_container(settings: Settings) -> Container:
     try:
         return build(settings)
-    except (KeyFileError, PolicyError, ShopShieldError) as exc:
+    except (KeyFileError, ShopShieldError) as exc:
         fail(str(exc), code=2)
 
 
@@ -50,7 +50,7 @@ def parse_moment(text: str | None, option: str) -> datetime | None:
             f"{option}: expected an ISO 8601 date or time such as 2026-11-28 or 2026-11-28T08:00+08:00",
             2,
         )
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return times.utc(moment)
 
 
 def progress_bar(label: str) -> Progress:

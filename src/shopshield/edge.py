@@ -27,7 +27,7 @@ from typing import Final
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shopshield.errors import Unauthenticated
+from shopshield.core.errors import Unauthenticated
 from shopshield.principals.service import Authenticator
 from shopshield.settings import Network
 from shopshield.web import PRINCIPAL, bearer_token, error_response

@@ -11,7 +11,7 @@ import gc
 import uvicorn
 from starlette.types import ASGIApp
 
-from shopshield.files import restrict_umask
+from shopshield.core.files import restrict_umask
 
 
 def run(app: ASGIApp, *, host: str, port: int, log_level: str) -> None:

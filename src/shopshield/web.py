@@ -15,7 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shopshield.bootstrap import Container
-from shopshield.errors import (
+from shopshield.core.callers import Caller, Principal
+from shopshield.core.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
@@ -25,8 +26,6 @@ from shopshield.errors import (
     StoredDataTampered,
     Unauthenticated,
 )
-from shopshield.principals.models import Principal
-from shopshield.vault.service import Caller
 
 log = logging.getLogger(__name__)
 

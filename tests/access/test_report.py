@@ -16,11 +16,12 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
 from shopshield.access import cli as access_cli
-from shopshield.access.models import AccessEvent, AccessEventRow
-from shopshield.audit.canonical import event_leaf_hash, split_fields
+from shopshield.access.models import AccessEventRow, split_fields
+from shopshield.audit.canonical import event_leaf_hash
 from shopshield.bootstrap import Container
 from shopshield.cli import app
-from shopshield.db import unit_of_work
+from shopshield.core.db import unit_of_work
+from shopshield.core.events import AccessEvent
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
 from tests.factories import customer

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from shopshield.audit.service import StoredCheckpoint
 from shopshield.audit.verify import Report, verify_log
 from shopshield.bootstrap import Container
-from shopshield.db import reading
+from shopshield.core.db import reading
 from tests.factories import customer
 from tests.helpers import World
 

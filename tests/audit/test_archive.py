@@ -8,14 +8,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from shopshield.access.models import AccessEvent, AccessEventRow
+from shopshield.access.models import AccessEventRow
 from shopshield.audit import merkle
 from shopshield.audit.archive import archive_before, read_archive
 from shopshield.audit.service import ArchivedLeaf
 from shopshield.audit.verify import verify_log
 from shopshield.bootstrap import Container
-from shopshield.db import Statement, reading, transaction
-from shopshield.errors import InvalidInput
+from shopshield.core.db import Statement, reading, transaction
+from shopshield.core.errors import InvalidInput
+from shopshield.core.events import AccessEvent
 from tests.audit.helpers import checkpoint, verify
 
 OLD = datetime(2020, 3, 1, 8, 0, tzinfo=UTC)

@@ -19,16 +19,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shopshield.access.models import AccessEvent
-from shopshield.audit.canonical import (
-    KEYS,
-    VERSION,
-    canonical_bytes,
-    event_leaf_hash,
-    format_ts,
-    join_fields,
-    split_fields,
-)
+from shopshield.access.models import join_fields, split_fields
+from shopshield.audit.canonical import KEYS, VERSION, canonical_bytes, event_leaf_hash
+from shopshield.core.events import AccessEvent
+from shopshield.core.times import format_ts
 
 # No example database: it would leave a .hypothesis/ folder in every checkout that runs the tests.
 PROPERTY = settings(database=None, deadline=None, max_examples=200)

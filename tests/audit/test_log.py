@@ -20,7 +20,7 @@ from shopshield.audit.verify import event_from_row
 from shopshield.audit.witness import FileWitness, WitnessRefused
 from shopshield.bootstrap import Container
 from shopshield.cli import app
-from shopshield.db import reading
+from shopshield.core.db import reading
 from shopshield.settings import Settings
 from tests.audit.helpers import History, checkpoint, log_views, verify
 from tests.helpers import World

@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from shopshield.access.cli import OPERATOR
-from shopshield.access.models import AccessEvent
 from shopshield.bootstrap import Container
 from shopshield.breach import service
 from shopshield.breach.models import WarningRow
 from shopshield.canary import service as canaries
 from shopshield.canary.schemas import PlantIn
-from shopshield.db import reading, transaction, unit_of_work
-from shopshield.errors import InvalidInput
+from shopshield.core.callers import OPERATOR
+from shopshield.core.db import reading, transaction, unit_of_work
+from shopshield.core.errors import InvalidInput
+from shopshield.core.events import AccessEvent
 from shopshield.principals import service as principals
 from tests.helpers import World, make_world, stored_events
 

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from shopshield.bootstrap import Container
 from shopshield.canary.models import CanaryHitRow, CanaryRow
+from shopshield.core.normalize import normalize_mobile
 from shopshield.settings import Settings
 from shopshield.vault.models import CustomerRow
-from shopshield.vault.normalize import normalize_mobile
 from tests import factories
 from tests.helpers import World, make_world, stored_events
 from tests.scams.samples import report

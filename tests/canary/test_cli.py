@@ -13,7 +13,7 @@ from typer.testing import CliRunner, Result
 from shopshield.bootstrap import Container
 from shopshield.canary.models import CanaryHitRow
 from shopshield.cli import app
-from shopshield.db import unit_of_work
+from shopshield.core.db import unit_of_work
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
 from tests.helpers import cli_env, stored_events

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shopshield.canary.decoys import PRODUCTS, REGIONS, DecoyMaker, mobile_capacity
-from shopshield.vault.normalize import normalize_mobile
+from shopshield.core.normalize import normalize_mobile
 
 NOW = datetime(2016, 7, 20, 4, 0, tzinfo=UTC)
 

@@ -17,12 +17,11 @@ from sqlalchemy import event, func, select
 
 from shopshield.bootstrap import Container
 from shopshield.canary.models import CanaryHitRow, CanaryRow
-from shopshield.db import Base, Statement, Tx, transaction, unit_of_work
+from shopshield.core.callers import Caller, Principal
+from shopshield.core.db import Base, Statement, Tx, transaction, unit_of_work
 from shopshield.principals import service as principals
-from shopshield.principals.models import Principal
 from shopshield.settings import Settings
 from shopshield.vault import service as vault_service
-from shopshield.vault.service import Caller
 from tests.helpers import World, make_world, stored_events
 
 # A block of 100 numbers, small enough for a test to search all of it as the red team did.

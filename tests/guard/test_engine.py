@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from shopshield.core.normalize import normalize_username
 from shopshield.guard.actions import ActionKind, MemorySink
 from shopshield.guard.config import load_config
 from shopshield.guard.counters import (
@@ -32,7 +33,6 @@ from shopshield.guard.counters import (
 from shopshield.guard.engine import Guard, GuardMetrics, Hasher, UnknownAttempt
 from shopshield.guard.models import Attempt, Outcome, Verdict
 from shopshield.guard.networks import Locations
-from shopshield.vault.normalize import normalize_username
 from tests.guard.conftest import CountingRedis
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from shopshield.access.models import AccessEvent
 from shopshield.bootstrap import Container
 from shopshield.cli import app
-from shopshield.db import transaction
+from shopshield.core.db import transaction
+from shopshield.core.events import AccessEvent
 from shopshield.settings import Settings
 from tests.helpers import cli_env
 from tests.investigate.world import ORDER_VIEW, World

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from shopshield.access.export import SCHEMA as EXPORT_SCHEMA
 from shopshield.bootstrap import Container
 from shopshield.cli import app
-from shopshield.db import unit_of_work
+from shopshield.core.db import unit_of_work
 from shopshield.investigate import events, insiders
 from shopshield.principals import service as principals
 from shopshield.settings import Settings

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select, update
 
 from shopshield.bootstrap import build
-from shopshield.db import transaction, unit_of_work
+from shopshield.core.callers import Caller
+from shopshield.core.db import transaction, unit_of_work
 from shopshield.keys.envelope import DecryptionError
 from shopshield.keys.keyring import KeyFileError, LocalKeyFile
 from shopshield.keys.models import DataKey
@@ -35,7 +36,7 @@ def _fill(container: Any, count: int) -> vault.Caller:
     return caller
 
 
-def _view(container: Any, caller: vault.Caller, n: int) -> dict[str, Any]:
+def _view(container: Any, caller: Caller, n: int) -> dict[str, Any]:
     with transaction(container.engine) as tx:
         return vault.view_customer(vault=container.vault, tx=tx, caller=caller, customer_id=f"c{n:07d}")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shopshield.errors import InvalidInput
+from shopshield.core.errors import InvalidInput
 from shopshield.passwords import fuse, hibp
 from shopshield.passwords.service import BreachedPasswords, current_generation
 from tests.passwords.samples import PASSWORDS, build, counts_of, hibp_file, plain_list, prefix_folder, sha1

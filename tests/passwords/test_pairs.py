@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from shopshield.errors import InvalidInput
+from shopshield.core.errors import InvalidInput
+from shopshield.core.normalize import normalize_username
 from shopshield.keys.envelope import blind_index
 from shopshield.passwords.formats import SourceError
 from shopshield.passwords.pairs import PairHasher, derive_pairs_key
 from shopshield.passwords.service import LeakedPairs, ingest_pairs
-from shopshield.vault.normalize import normalize_username
 
 KEY_MATERIAL = bytes(range(32))
 KEY = derive_pairs_key(KEY_MATERIAL)

@@ -13,9 +13,11 @@ from typer.testing import CliRunner, Result
 
 from shopshield.bootstrap import Container
 from shopshield.cli import app
+from shopshield.core.times import parse_window
 from shopshield.scams import service
 from shopshield.scams.formats import parse_reports
 from shopshield.scams.models import ScamReportRow
+from shopshield.scams.summary import summarize, summary_json
 from shopshield.settings import Settings
 from tests.helpers import cli_env as _env
 from tests.scams.samples import report, write_csv, write_jsonl
@@ -179,9 +181,9 @@ def test_summary_as_json_is_the_apis_summary(container: Container, settings: Set
 
     assert result.exit_code == 0, result.output
     found = orjson.loads(result.stdout)
-    window = service.parse_window(since="2016-07-15", until=None, tz="Asia/Shanghai")
+    window = parse_window(since="2016-07-15", until=None, tz="Asia/Shanghai")
     with container.sessions() as session:
-        assert found == service.summary_json(service.summarize(service.load(session=session, window=window), window))
+        assert found == summary_json(summarize(service.load(session=session, window=window), window))
     assert [(d["day"], d["reports"]) for d in found["days"]] == [("2016-07-15", 2), ("2016-07-16", 1)]
     assert found["totals"]["losses"][0]["total"] == "55600.00"
     [cluster] = found["clusters"]

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from shopshield.errors import InvalidInput
+from shopshield.core.errors import InvalidInput
 from shopshield.scams.formats import (
     COLUMNS,
     ReportFileError,

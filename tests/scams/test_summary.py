@@ -7,8 +7,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from shopshield.core.times import Window
 from shopshield.scams.formats import ScamReport, parse_report
-from shopshield.scams.service import Losses, SharedIndicator, Window, money, summarize, summary_json
+from shopshield.scams.summary import Losses, SharedIndicator, money, summarize, summary_json
 from tests.scams.samples import report
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shopshield.vault.normalize import (
+from shopshield.core.normalize import (
     InvalidIdentifier,
     id_number_check_char,
     normalize_email,

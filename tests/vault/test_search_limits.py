@@ -19,11 +19,11 @@ from sqlalchemy import select
 
 from shopshield.access.models import QuotaUsageRow
 from shopshield.bootstrap import Container
-from shopshield.db import transaction
-from shopshield.errors import QuotaExceeded
+from shopshield.core.callers import Caller
+from shopshield.core.db import transaction
+from shopshield.core.errors import QuotaExceeded
+from shopshield.core.policy import RolePolicy
 from shopshield.vault import service as vault_service
-from shopshield.vault.policy import RolePolicy
-from shopshield.vault.service import Caller
 from tests.factories import customer
 from tests.helpers import ROLES, World, make_world, stored_events
 

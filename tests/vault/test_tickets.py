@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from shopshield.access.models import DENIED
 from shopshield.bootstrap import Container
-from shopshield.db import unit_of_work
+from shopshield.core.db import unit_of_work
+from shopshield.core.events import DENIED
 from shopshield.tickets.models import OPEN, TicketRow
 from tests.factories import customer
 from tests.helpers import World, make_world, stored_events

@@ -16,10 +16,9 @@ from rich.text import Text
 from shopshield.access import report
 from shopshield.access.export import count, export_parquet
 from shopshield.cliutil import fail, open_container, parse_moment, progress_bar, settings_from_env
-from shopshield.db import transaction
-from shopshield.errors import InvalidInput
-from shopshield.principals.models import Principal
-from shopshield.vault.service import Caller
+from shopshield.core.callers import OPERATOR
+from shopshield.core.db import transaction
+from shopshield.core.errors import InvalidInput
 
 app = typer.Typer(help="Export records in the shared formats.")
 out = Console()
@@ -59,13 +58,6 @@ def export_log(path: Path, *, since: datetime | None = None, until: datetime | N
         container.close()
 
 
-# The command line has no token to authenticate: whoever runs it holds the database and the key
-# file, which is more than the permission guards. Its reports are recorded under this actor and
-# channel, so they still show in the customer's next report (by role and id, like every actor).
-OPERATOR = Caller(
-    principal=Principal(principal_id="cli", name="cli", role="operator", actor_kind="other", link_id=None),
-    channel="cli",
-)
 _COLUMNS = ("at", "actor", "kind", "action", "fields", "purpose", "ticket", "channel", "outcome", "leaf")
 
 
@@ -86,7 +78,8 @@ def access_report(
     container = open_container(settings_from_env())
     try:
         with transaction(container.engine) as tx:
-            result = report.access_report(vault=container.vault, tx=tx, caller=OPERATOR, query=query)
+            now = container.vault.clock()
+            result = report.access_report(audit=container.audit, tx=tx, caller=OPERATOR, query=query, now=now)
     finally:
         container.close()
     if as_json:

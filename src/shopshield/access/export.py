@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,7 +12,8 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shopshield.access.models import AccessEventRow
-from shopshield.files import create_private
+from shopshield.core import times
+from shopshield.core.files import create_private
 
 BATCH = 50_000
 
@@ -45,14 +46,10 @@ def _window(since: datetime | None, until: datetime | None) -> list[ColumnElemen
     # SQLite keeps timestamps as UTC text and compares them as text: convert before comparing.
     conditions: list[ColumnElement[bool]] = []
     if since is not None:
-        conditions.append(AccessEventRow.ts >= _utc(since))
+        conditions.append(AccessEventRow.ts >= times.utc(since))
     if until is not None:
-        conditions.append(AccessEventRow.ts < _utc(until))
+        conditions.append(AccessEventRow.ts < times.utc(until))
     return conditions
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def count(session: Session, since: datetime | None, until: datetime | None) -> int:

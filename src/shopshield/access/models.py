@@ -1,21 +1,15 @@
-"""Tables for access events and per-principal daily quota counters."""
+"""Tables for access events and per-principal daily quota counters. The events as services build
+them, and their outcomes, are ``core.events``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopshield.db import Base
-
-# Outcomes of an access attempt.
-OK = "ok"
-DENIED = "denied"
-NOT_FOUND = "not_found"
-QUOTA_EXCEEDED = "quota_exceeded"
-NO_MATCH = "no_match"
+from shopshield.core.db import Base
 
 # The customer index groups events in buckets of 2**14 consecutive leaves (decision 0007): small
 # enough that a commit dirties few index pages (a bucket's entries fill about 80 pages), large
@@ -77,20 +71,10 @@ class QuotaUsageRow(Base):
     used: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
-@dataclass(frozen=True)
-class AccessEvent:
-    """An access event as services build it, before it is stored."""
+def split_fields(stored: str) -> tuple[str, ...]:
+    """The ``fields`` column is ``|``-joined (the shared export format); empty means none."""
+    return tuple(stored.split("|")) if stored else ()
 
-    actor_id: str
-    actor_kind: str
-    actor_role: str
-    action: str
-    channel: str
-    outcome: str
-    customer_id: str | None = None
-    order_id: str | None = None
-    fields: tuple[str, ...] = field(default_factory=tuple)
-    source_ip: str | None = None
-    purpose: str | None = None
-    ticket_id: str | None = None
-    reason: str | None = None
+
+def join_fields(fields: Sequence[str]) -> str:
+    return "|".join(fields)

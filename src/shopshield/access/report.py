@@ -13,25 +13,26 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
-from shopshield import ids
-from shopshield.access.models import BUCKET_BITS, BUCKET_EXPRESSION, DENIED, OK
-from shopshield.audit.canonical import format_ts, split_fields
-from shopshield.db import Statement, Tx
-from shopshield.errors import AccessDenied, InvalidInput
-from shopshield.vault.queries import moment
-from shopshield.vault.service import Caller, Vault
+from shopshield.access.models import BUCKET_BITS, BUCKET_EXPRESSION, split_fields
+from shopshield.core import ids, times
+from shopshield.core.callers import Caller
+from shopshield.core.db import Statement, Tx
+from shopshield.core.errors import AccessDenied, Forbidden, InvalidInput
+from shopshield.core.events import DENIED, OK, EventLog
+from shopshield.core.permissions import Permission, require
+from shopshield.core.policy import PolicySet
+from shopshield.core.times import format_ts
 
 Json = dict[str, Any]
 
-PERMISSION = "access_reports.read"
 ACTION = "report"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
-# The same shape of id the HTTP paths accept (shopshield.ids), checked here too so the
+# The same shape of id the HTTP paths accept (shopshield.core.ids), checked here too so the
 # command line rejects the same inputs with the same messages.
 # A cursor is a leaf index; 18 digits stay within a signed 64-bit column on every backend.
 _CURSOR = re.compile(r"^[0-9]{1,18}$")
@@ -121,7 +122,7 @@ def parse_moment(text: str | None, name: str) -> datetime | None:
     try:
         found = datetime.fromisoformat(text)
         # astimezone can overflow at the ends of the calendar (0001-01-01T00:00+01:00).
-        return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+        return times.utc(found)
     except (ValueError, OverflowError):
         raise InvalidInput(f"{name}: {_MOMENT_HINT}", field=name.lstrip("-")) from None
 
@@ -154,20 +155,21 @@ def parse_query(
     return ReportQuery(customer_id, start, end, limit, before)
 
 
-def authorize(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str) -> None:
+def authorize(*, policies: PolicySet, audit: EventLog, tx: Tx, caller: Caller, customer_id: str, now: datetime) -> None:
     """Refuse, and record the refusal, unless the caller's role holds ``access_reports.read``.
 
     A refused attempt is recorded like a refused read: who tried to learn about this customer's
     accesses belongs in the log too. ``AccessDenied`` makes the transaction commit that event.
     """
-    role = caller.principal.role
-    if PERMISSION not in vault.policies.role(role).permissions:
-        message = f"role {role!r} lacks the permission {PERMISSION!r}"
-        vault.audit.record(tx, caller.event(ACTION, DENIED, customer_id=customer_id, reason=message), now=vault.clock())
-        raise AccessDenied(message)
+    try:
+        require(policies, caller.principal, Permission.ACCESS_REPORTS_READ)
+    except Forbidden as refused:
+        event = caller.event(ACTION, DENIED, customer_id=customer_id, reason=refused.message)
+        audit.record(tx, event, now=now)
+        raise AccessDenied(refused.message) from None
 
 
-def access_report(*, vault: Vault, tx: Tx, caller: Caller, query: ReportQuery) -> Json:
+def access_report(*, audit: EventLog, tx: Tx, caller: Caller, query: ReportQuery, now: datetime) -> Json:
     """One page of the customer's access report, newest first, and the record that it was made.
 
     The caller must have passed ``authorize`` (the HTTP route does; the command line needs no
@@ -190,7 +192,7 @@ def access_report(*, vault: Vault, tx: Tx, caller: Caller, query: ReportQuery) -
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     # Queued now, appended at commit: it is not in this page or its total, but in the next report.
-    vault.audit.record(tx, caller.event(ACTION, OK, customer_id=query.customer_id), now=vault.clock())
+    audit.record(tx, caller.event(ACTION, OK, customer_id=query.customer_id), now=now)
     return {
         "customer_id": query.customer_id,
         "summary": {"total": sum(int(n) for _role, n in roles), "actor_roles": [str(r) for r, _n in roles]},
@@ -203,7 +205,7 @@ def _item(row: ReportRow) -> Json:
     return {
         # The same text as the ``ts`` in the event's canonical bytes, so the item can be checked
         # against an inclusion proof for its leaf_index.
-        "at": format_ts(moment(row.ts)),
+        "at": format_ts(times.stored(row.ts)),
         "actor": {"id": row.actor_id, "role": row.actor_role, "kind": row.actor_kind},
         "action": row.action,
         "fields": list(split_fields(row.fields)),

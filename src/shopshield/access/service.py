@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from shopshield.db import Statement, Tx
+from shopshield.core.db import Statement, Tx
 
 # One statement, atomic on SQLite and PostgreSQL: the counter only moves while the request fits
 # under the limit, so concurrent requests cannot overshoot it and a refused one writes nothing.

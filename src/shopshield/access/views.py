@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from shopshield.access import report
-from shopshield.db import transaction
-from shopshield.ids import RecordId
+from shopshield.core.db import transaction
+from shopshield.core.ids import RecordId
 from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1", tags=["access"])
@@ -32,6 +32,9 @@ def access_report(
 ) -> JSON:
     query = report.parse_query(customer_id, since=since, until=until, limit=limit, cursor=cursor)
     with transaction(call.ctx.engine) as tx:
-        report.authorize(vault=call.ctx.vault, tx=tx, caller=call.caller, customer_id=customer_id)
-        result = report.access_report(vault=call.ctx.vault, tx=tx, caller=call.caller, query=query)
+        ctx, now = call.ctx, call.ctx.vault.clock()
+        report.authorize(
+            policies=ctx.policies, audit=ctx.audit, tx=tx, caller=call.caller, customer_id=customer_id, now=now
+        )
+        result = report.access_report(audit=ctx.audit, tx=tx, caller=call.caller, query=query, now=now)
     return JSON(result)

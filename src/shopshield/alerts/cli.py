@@ -11,11 +11,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from shopshield import ids
 from shopshield.alerts import service
 from shopshield.alerts.schemas import CODE_PATTERN, parse_since
 from shopshield.cliutil import fail, open_container, settings_from_env
-from shopshield.errors import InvalidInput
+from shopshield.core import ids
+from shopshield.core.errors import InvalidInput
 
 app = typer.Typer(help="Security alerts: principals passing search limits, and what later kinds add.")
 out = Console()

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopshield.db import Base
+from shopshield.core.db import Base
 
 OPEN = "open"
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from shopshield.errors import InvalidInput
+from shopshield.core import times
+from shopshield.core.errors import InvalidInput
 
 CODE_PATTERN = r"^[a-z_]{1,32}$"
 
@@ -17,4 +18,4 @@ def parse_since(text: str | None) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput("since: expected an ISO 8601 date or time such as 2026-12-01", field="since") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return times.utc(moment)

@@ -21,11 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopshield.alerts.models import OPEN, SecurityAlertRow
-from shopshield.db import Statement, Tx
+from shopshield.core import times
+from shopshield.core.db import Statement, Tx
 
 log = logging.getLogger(__name__)
 
-READ = "alerts.read"
 MAX_LIMIT = 1000
 Json = dict[str, Any]
 Detail = str | int | float | bool | None
@@ -126,16 +126,10 @@ def alert_json(row: SecurityAlertRow) -> Json:
         "kind": row.kind,
         "actor_id": row.actor_id,
         "actor_role": row.actor_role,
-        "raised_at": _iso(row.raised_at),
-        "last_seen_at": _iso(row.last_seen_at),
+        "raised_at": times.iso(row.raised_at),
+        "last_seen_at": times.iso(row.last_seen_at),
         "occurrences": row.occurrences,
         "status": row.status,
         "reason": row.reason,
         "details": json.loads(row.details),
     }
-
-
-def _iso(moment: datetime) -> str:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return aware.isoformat().replace("+00:00", "Z")

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query
 
 from shopshield.alerts import service
 from shopshield.alerts.schemas import CODE_PATTERN, parse_since
-from shopshield.ids import RecordId
+from shopshield.core.ids import RecordId
+from shopshield.core.permissions import Permission, require
 from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
@@ -23,7 +24,7 @@ def list_alerts(
     since: Annotated[str | None, Query(max_length=64, description="ISO 8601 date or time; without a zone, UTC")] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 100,
 ) -> JSON:
-    call.ctx.policies.require(call.who.role, service.READ)
+    require(call.ctx.policies, call.who, Permission.ALERTS_READ)
     start = parse_since(since)
     with call.ctx.sessions() as session:
         found = service.list_alerts(

@@ -23,9 +23,10 @@ from sqlalchemy import Engine
 
 from shopshield.access import export
 from shopshield.audit.models import EVENT_COLUMNS, SELECT_EVENTS, STRIDE
-from shopshield.db import Statement, Tx, reading, transaction
-from shopshield.errors import InvalidInput
-from shopshield.files import create_private, private_dir
+from shopshield.core import times
+from shopshield.core.db import Statement, Tx, reading, transaction
+from shopshield.core.errors import InvalidInput
+from shopshield.core.files import create_private, private_dir
 
 BATCH = 10_000
 ALIGN = 1 << STRIDE
@@ -115,7 +116,7 @@ def _end_before(tx: Tx, start: int, before: datetime) -> int:
     while True:
         rows = tx.all(_TS_FROM, {"start": cursor, "limit": BATCH})
         for index, ts in rows:
-            if _as_utc(ts) >= before:
+            if times.stored(ts) >= before:
                 return int(index) - int(index) % ALIGN
         if len(rows) < BATCH:
             # Every event is old enough: keep the newest one all the same, because the tree's size
@@ -135,7 +136,7 @@ def _write(tx: Tx, path: Path, start: int, end: int, progress: Callable[[int], N
             if not rows:
                 break
             columns = [list(c) for c in zip(*rows, strict=True)]
-            columns[1] = [_as_utc(ts) for ts in columns[1]]
+            columns[1] = [times.stored(ts) for ts in columns[1]]
             columns[15] = [bytes(h) for h in columns[15]]
             arrays = [pa.array(c, type=f.type) for c, f in zip(columns, SCHEMA, strict=True)]
             writer.write_table(pa.Table.from_arrays(arrays, schema=SCHEMA))
@@ -148,10 +149,3 @@ def _write(tx: Tx, path: Path, start: int, end: int, progress: Callable[[int], N
 
 def _leaf_digest(path: Path) -> bytes:
     return hashlib.sha256(b"".join(bytes(row[15]) for row in read_archive(path))).digest()
-
-
-def _as_utc(ts: Any) -> datetime:
-    moment = datetime.fromisoformat(ts) if isinstance(ts, str) else ts
-    if not isinstance(moment, datetime):
-        raise TypeError("ts is not a timestamp")
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -14,13 +14,11 @@ positions changes both rows' leaf hashes, not only the tree above them.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Final
 
 import orjson
 
-from shopshield.access.models import AccessEvent
+from shopshield.core.events import AccessEvent
 
 VERSION: Final = 1
 KEYS: Final = (
@@ -43,18 +41,6 @@ KEYS: Final = (
 )
 _sha256 = hashlib.sha256
 _dumps = orjson.dumps
-
-
-def format_ts(moment: datetime) -> str:
-    """``2026-11-28T08:30:00.000001Z``: UTC, always six fraction digits."""
-    if moment.tzinfo is UTC:
-        # The clock's own times: "+00:00" cut off costs half of converting (once per event).
-        return moment.isoformat(timespec="microseconds")[:26] + "Z"
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    # Naive means UTC: SQLite hands timestamps back naive, and everything ShopShield stores is UTC.
-    # isoformat, not strftime: it is C all the way and this runs once per access event.
-    return moment.isoformat(timespec="microseconds") + "Z"
 
 
 def canonical_bytes(leaf_index: int, ts: str, event: AccessEvent) -> bytes:
@@ -89,12 +75,3 @@ def canonical_bytes(leaf_index: int, ts: str, event: AccessEvent) -> bytes:
 def event_leaf_hash(leaf_index: int, ts: str, event: AccessEvent) -> bytes:
     """SHA-256(0x00 || canonical bytes): the RFC 9162 leaf hash of the event."""
     return _sha256(b"\x00" + canonical_bytes(leaf_index, ts, event)).digest()
-
-
-def split_fields(stored: str) -> tuple[str, ...]:
-    """The ``fields`` column is ``|``-joined (the shared export format); empty means none."""
-    return tuple(stored.split("|")) if stored else ()
-
-
-def join_fields(fields: Sequence[str]) -> str:
-    return "|".join(fields)

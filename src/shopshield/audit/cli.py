@@ -18,8 +18,8 @@ from shopshield.audit.verify import verify_log
 from shopshield.audit.witness import WitnessMissing
 from shopshield.bootstrap import Container
 from shopshield.cliutil import fail, open_container, parse_moment, progress_bar, settings_from_env
-from shopshield.db import Tx, reading
-from shopshield.errors import ShopShieldError
+from shopshield.core.db import Tx, reading
+from shopshield.core.errors import ShopShieldError
 
 app = typer.Typer(help="The tamper-evident access log: verify, prove, checkpoint, archive.", no_args_is_help=True)
 prove_app = typer.Typer(help="Merkle proofs against signed checkpoints (RFC 9162).", no_args_is_help=True)

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, LargeBinary, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopshield.db import Base
+from shopshield.core.db import Base
 
 # Interior nodes are stored only on every STRIDE-th level (4, 8, 12, ...): one row per 15 events
 # instead of one per event. A node between stored levels is recomputed from at most 2**(STRIDE-1)

@@ -17,14 +17,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from shopshield.access.models import AccessEvent
+from shopshield.access.models import join_fields
 from shopshield.audit import merkle
-from shopshield.audit.canonical import event_leaf_hash, format_ts, join_fields
+from shopshield.audit.canonical import event_leaf_hash
 from shopshield.audit.models import EVENT_COLUMNS, STRIDE
 from shopshield.audit.signing import Checkpoint, CheckpointSigner
 from shopshield.audit.witness import Witness
-from shopshield.db import Statement, Tx
-from shopshield.errors import InvalidInput, NotFound
+from shopshield.core.db import Statement, Tx
+from shopshield.core.errors import InvalidInput, NotFound
+from shopshield.core.events import AccessEvent
+from shopshield.core.times import format_ts
 
 log = logging.getLogger(__name__)
 

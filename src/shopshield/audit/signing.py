@@ -30,7 +30,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from shopshield.files import private_dir
+from shopshield.core import times
+from shopshield.core.files import private_dir
 
 _ED25519 = b"\x01"
 _DASH = "\u2014 "
@@ -50,8 +51,7 @@ class Checkpoint:
     def body(self) -> str:
         root = base64.b64encode(self.root_hash).decode()
         # A naive time is UTC here as everywhere in ShopShield (astimezone would take it as local).
-        moment = self.signed_at if self.signed_at.tzinfo is not None else self.signed_at.replace(tzinfo=UTC)
-        stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        stamp = times.utc(self.signed_at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return f"{self.origin}\n{self.tree_size}\n{root}\ntime {stamp}\n"
 
 

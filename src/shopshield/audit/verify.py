@@ -24,14 +24,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shopshield.access.models import AccessEvent
+from shopshield.access.models import split_fields
 from shopshield.audit import merkle
-from shopshield.audit.canonical import event_leaf_hash, format_ts, split_fields
+from shopshield.audit.canonical import event_leaf_hash
 from shopshield.audit.models import SELECT_EVENTS, STRIDE
 from shopshield.audit.service import StoredNodes, frontier
 from shopshield.audit.signing import CheckpointError, Verifier
 from shopshield.audit.witness import Witness
-from shopshield.db import Statement, Tx
+from shopshield.core.db import Statement, Tx
+from shopshield.core.events import AccessEvent
+from shopshield.core.times import format_ts
 
 BATCH = 5_000
 _EVENTS = Statement(SELECT_EVENTS + " WHERE leaf_index >= :start ORDER BY leaf_index LIMIT :limit")

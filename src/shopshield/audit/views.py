@@ -17,8 +17,9 @@ from shopshield.audit.canonical import canonical_bytes
 from shopshield.audit.models import SELECT_EVENTS
 from shopshield.audit.service import MAX_SIZE, AuditLog, StoredCheckpoint
 from shopshield.audit.verify import event_from_row
-from shopshield.db import Statement, Tx, reading
-from shopshield.errors import NotFound
+from shopshield.core.db import Statement, Tx, reading
+from shopshield.core.errors import NotFound
+from shopshield.core.permissions import Permission, allowed
 from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -75,7 +76,7 @@ def inclusion_proof(
         "proof": [b64(h) for h in proof],
         "checkpoint": checkpoint_json(checkpoint, audit) if checkpoint else None,
     }
-    if "audit.read" in call.ctx.policies.role(call.who.role).permissions:
+    if allowed(call.ctx.policies, call.who, Permission.AUDIT_READ):
         index, ts, event = event_from_row(row)
         body["event"] = orjson.loads(canonical_bytes(index, ts, event))
     return JSON(body)

@@ -18,7 +18,7 @@ from typing import Protocol
 import orjson
 
 from shopshield.audit.signing import CheckpointError
-from shopshield.files import private_dir
+from shopshield.core.files import private_dir
 
 log = logging.getLogger(__name__)
 

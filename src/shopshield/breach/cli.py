@@ -15,12 +15,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from shopshield.access.cli import OPERATOR
 from shopshield.breach import report, service
 from shopshield.cliutil import fail, open_container, settings_from_env
-from shopshield.db import reading, unit_of_work
-from shopshield.errors import InvalidInput, ShopShieldError
-from shopshield.files import open_private, private_dir
+from shopshield.core.callers import OPERATOR
+from shopshield.core.db import reading, unit_of_work
+from shopshield.core.errors import InvalidInput, ShopShieldError
+from shopshield.core.files import open_private, private_dir
 from shopshield.scams import casefile
 
 app = typer.Typer(help="Breach response: affected customers, warnings, and the regulator report draft.")

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopshield.db import Base
+from shopshield.core.db import Base
 
 QUEUED = "queued"
 

@@ -9,7 +9,7 @@ can know is a clearly marked placeholder. The draft holds counts, codes and the 
 customer id and no personal value (the customer list is ``customers.csv``, for the store only).
 
 Both renderings come from one list of blocks, so they always say the same thing; the HTML escapes
-every value through ``scams.casefile.el``.
+every value through ``core.html.el``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Final
 
 from shopshield.breach import warnings
 from shopshield.breach.service import Scope
-from shopshield.scams.casefile import Html, el, fragment
+from shopshield.core.html import Html, el, fragment
 
 PLACEHOLDER: Final = "TO BE COMPLETED · 待填写"
 # Characters that would turn a value into formatting, a link or a table cell (no value here starts a

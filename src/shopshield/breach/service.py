@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,29 +21,24 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shopshield import ids
-from shopshield.access.models import OK
-from shopshield.audit.canonical import split_fields
+from shopshield.access.models import split_fields
 from shopshield.breach import warnings
 from shopshield.breach.models import QUEUED, WarningRow
-from shopshield.db import Statement, Tx
-from shopshield.errors import Conflict, InvalidInput
+from shopshield.core import ids, times
+from shopshield.core.callers import Caller
+from shopshield.core.db import Statement, Tx
+from shopshield.core.errors import Conflict, InvalidInput
+from shopshield.core.events import OK
+from shopshield.core.policy import ALL_FIELDS
+from shopshield.core.times import iso, parse_window
 from shopshield.scams.casefile import Attribution
-from shopshield.scams.formats import iso
-from shopshield.scams.service import parse_window
-from shopshield.vault.policy import ALL_FIELDS
-from shopshield.vault.queries import moment
-from shopshield.vault.service import Caller, Vault
+from shopshield.vault.service import Vault
 
 Json = dict[str, Any]
 
-PERMISSION: Final = "breaches.scope"
 ACTION: Final = "scope"
 ACTOR_KINDS: Final = ("staff", "courier", "merchant", "partner", "service", "job", "customer", "other")
 BATCH: Final = 1000
-
-_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}")
-_ID_RULE: Final = "1-64 letters, digits, '_', '.', ':', '@' or '-'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +123,7 @@ def parse_query(
 ) -> ScopeQuery:
     """A scope as the API and the command line receive it. Times without an offset are read in
     ``tz`` (as in the scam report summary). Messages name the parameter, never the value."""
-    ids.check(actor_id, "actor_id", shape=_ID, rule=_ID_RULE, label=f"{prefix}actor")
+    ids.check(actor_id, "actor_id", shape=ids.ACTOR, rule=ids.ACTOR_RULE, label=f"{prefix}actor")
     if actor_kind is not None and actor_kind not in ACTOR_KINDS:
         raise InvalidInput(f"{prefix}kind: must be one of {', '.join(ACTOR_KINDS)}", field="actor_kind")
     if since is None:
@@ -139,7 +133,7 @@ def parse_query(
     if case_id is None:
         case_id = default_case_id(actor_id, actor_kind, window.since, window.until)
     else:
-        ids.check(case_id, "case_id", shape=_ID, rule=_ID_RULE, label=f"{prefix}case")
+        ids.check(case_id, "case_id", shape=ids.ACTOR, rule=ids.ACTOR_RULE, label=f"{prefix}case")
     return ScopeQuery(actor_id, actor_kind, window.since, window.until, window.tz, case_id, suspect)
 
 
@@ -325,7 +319,7 @@ def scope(*, tx: Tx, query: ScopeQuery, now: datetime) -> Scope:
             shown = split_fields(fields or "")
             if not shown and order_id is None:
                 continue
-            at = moment(ts)
+            at = times.stored(ts)
             tally = tallies.setdefault(customer_id, _Tally())
             tally.fields.update(shown)
             if order_id is not None:

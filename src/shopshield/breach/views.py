@@ -9,8 +9,9 @@ from fastapi import APIRouter
 from pydantic import Field, StringConstraints
 
 from shopshield.breach import report, service
-from shopshield.db import reading, unit_of_work
-from shopshield.vault.schemas import Strict
+from shopshield.core.db import reading, unit_of_work
+from shopshield.core.permissions import Permission, require
+from shopshield.core.schemas import Strict
 from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1/breaches", tags=["breach response"])
@@ -32,7 +33,7 @@ class ScopeIn(Strict):
 
 @router.post("/scope", summary="The customers a source accessed in a window, with their fields (no values)")
 def scope(body: ScopeIn, call: CallDep) -> JSON:
-    call.ctx.policies.require(call.who.role, service.PERMISSION)
+    require(call.ctx.policies, call.who, Permission.BREACHES_SCOPE)
     query = service.parse_query(
         actor_id=body.actor_id,
         actor_kind=body.actor_kind,

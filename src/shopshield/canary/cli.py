@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from enum import StrEnum
 
 import orjson
@@ -15,13 +14,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from shopshield import ids
-from shopshield.access.cli import OPERATOR
 from shopshield.canary import service
-from shopshield.canary.schemas import KINDS, MAX_COUNT, RECIPIENT_PATTERN, RECIPIENT_RULE, ContactIn, PlantIn
+from shopshield.canary.schemas import KINDS, MAX_COUNT, ContactIn, PlantIn
 from shopshield.cliutil import fail, open_container, settings_from_env
-from shopshield.db import transaction, unit_of_work
-from shopshield.errors import ShopShieldError
+from shopshield.core import ids
+from shopshield.core.callers import OPERATOR
+from shopshield.core.db import transaction, unit_of_work
+from shopshield.core.errors import ShopShieldError
 
 app = typer.Typer(help="Canary customers: decoys per recipient of the store's data, and the contacts that reach them.")
 out = Console()
@@ -40,7 +39,6 @@ class HitsFormat(StrEnum):
     json = "json"
 
 
-_RECIPIENT = re.compile(RECIPIENT_PATTERN)
 # Fields named as the command's options.
 _OPTIONS = {"merchant_id": "merchant", "courier_id": "courier"}
 
@@ -196,7 +194,7 @@ def hits(
 def _check_recipient(recipient: str | None) -> None:
     if recipient is not None:
         try:
-            ids.check(recipient, "recipient", shape=_RECIPIENT, rule=RECIPIENT_RULE, label="--recipient")
+            ids.check(recipient, "recipient", shape=ids.ACTOR, rule=ids.ACTOR_RULE, label="--recipient")
         except ShopShieldError as exc:
             fail(exc.message, code=2)
 

@@ -16,7 +16,7 @@ from typing import Final
 
 from faker import Faker
 
-from shopshield import ids
+from shopshield.core import ids
 from shopshield.vault.schemas import AddressIn, CustomerIn, ItemIn, OrderIn, ReturnIn
 
 MOBILE_DIGITS: Final = 11

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopshield.db import Base
+from shopshield.core.db import Base
 
 CONTACT = "contact"
 SCAM_REPORT = "scam_report"

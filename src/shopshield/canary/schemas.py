@@ -7,23 +7,21 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
 
-from shopshield.ids import NotPersonal
-from shopshield.vault.schemas import Mobile, RecordId, Strict
+from shopshield.core.ids import ACTOR_PATTERN, NotPersonal, RecordId
+from shopshield.core.schemas import Strict
+from shopshield.vault.schemas import Mobile
 
 KINDS: Final = ("export", "partner-feed", "courier", "merchant", "staff", "other")
 CHANNELS: Final = ("call", "sms", "im", "email", "other")  # as in the shared "Scam reports" format
-RECIPIENT_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
 ID_PREFIX_PATTERN: Final = r"^[A-Za-z][A-Za-z0-9_-]{0,15}$"
 MAX_COUNT: Final = 100
 MAX_NOTE: Final = 500
 
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
-RECIPIENT_RULE: Final = "1-64 letters, digits, '_', '.', ':', '@' or '-', starting with a letter or digit"
-
 # An identifier (partner id, export job, principal id), not a person's name or number: it is
 # stored and logged in plaintext.
-Recipient = Annotated[str, StringConstraints(pattern=RECIPIENT_PATTERN), NotPersonal]
+Recipient = Annotated[str, StringConstraints(pattern=ACTOR_PATTERN), NotPersonal]
 Kind = Literal["export", "partner-feed", "courier", "merchant", "staff", "other"]
 Channel = Literal["call", "sms", "im", "email", "other"]
 

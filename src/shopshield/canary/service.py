@@ -18,7 +18,7 @@ import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final, NamedTuple, Protocol
 
@@ -28,28 +28,24 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shopshield.access.models import NO_MATCH, OK
 from shopshield.canary.decoys import DecoyMaker, mobile_capacity
 from shopshield.canary.models import CONTACT, SCAM_REPORT, CanaryHitRow, CanaryRow
 from shopshield.canary.schemas import ContactIn, PlantIn
-from shopshield.db import Statement, Tx
-from shopshield.errors import InvalidInput, NotConfigured
-from shopshield.keys.envelope import DecryptionError, blind_index, field_aad, open_sealed, seal
-from shopshield.keys.service import DataKeyMissing
-from shopshield.principals.models import Principal
-from shopshield.vault import queries as q
+from shopshield.core import times
+from shopshield.core.callers import Caller, Principal
+from shopshield.core.db import Statement, Tx
+from shopshield.core.errors import InvalidInput, NotConfigured
+from shopshield.core.events import NO_MATCH, OK
+from shopshield.core.permissions import Permission
+from shopshield.core.policy import ADDRESS_FIELDS
+from shopshield.keys.envelope import DecryptionError
 from shopshield.vault import service as vault_service
-from shopshield.vault.models import CustomerRow
-from shopshield.vault.policy import ADDRESS_FIELDS
-from shopshield.vault.service import Caller, Vault
+from shopshield.vault.service import Vault
 
 log = logging.getLogger(__name__)
 
 Json = dict[str, Any]
 
-PLANT: Final = "canaries.plant"
-READ: Final = "canaries.read"
-REPORT_CONTACT: Final = "canaries.report_contact"
 # The access event of a contact check: a lookup through the mobile blind index (or by id) that is
 # recorded like a search, so an insider probing for canaries leaves a trail.
 CHECK_REASON: Final = "canary check"
@@ -83,7 +79,7 @@ WRITE_CHANNEL: Final = "api"
 EXPORT_CHANNEL: Final = "export"
 # What a principal needs for a canary's writes and reads to be recorded under it: it writes customers
 # and orders for real, and it sees in full every field an export row carries.
-BACKEND_PERMISSIONS: Final = ("customers.write", "orders.write")
+BACKEND_PERMISSIONS: Final = (Permission.CUSTOMERS_WRITE, Permission.ORDERS_WRITE)
 EXPORT_FIELDS: Final = ("name", "mobile", "email", "region", "street", "items", "returns")
 PLANT_ACTION: Final = "plant"
 EXPORT_ACTION: Final = "export"
@@ -92,16 +88,11 @@ EXPORT_ACTION: Final = "export"
 _NOTE_KEY_INFO: Final = b"shopshield/canary-hit-notes/v1"
 
 _RECIPIENT_CANARIES = Statement(
-    "SELECT c.customer_id FROM canaries c JOIN customers u ON u.customer_id = c.customer_id "
-    "WHERE c.recipient = :recipient AND u.erased_at IS NULL ORDER BY c.planted_at, c.customer_id"
+    "SELECT customer_id FROM canaries WHERE recipient = :recipient ORDER BY planted_at, customer_id"
 )
 _ACTIVE_PRINCIPALS = Statement(
     "SELECT principal_id, name, role, link_id FROM principals WHERE disabled_at IS NULL "
     "ORDER BY created_at, principal_id"
-)
-_CANARY_BY_MOBILE = Statement(
-    "SELECT c.customer_id, c.recipient, c.kind, c.planted_at FROM canaries c "
-    "JOIN customers u ON u.customer_id = c.customer_id WHERE u.mobile_bidx = :digest LIMIT 1"
 )
 _CANARY_BY_ID = Statement(
     "SELECT customer_id, recipient, kind, planted_at FROM canaries WHERE customer_id = :customer_id"
@@ -170,7 +161,7 @@ class Planted:
         return {
             "recipient": self.recipient,
             "kind": self.kind,
-            "planted_at": _iso(self.planted_at),
+            "planted_at": times.iso(self.planted_at),
             "customer_ids": self.customer_ids,
         }
 
@@ -246,7 +237,7 @@ def plant(
 def _free_customer_id(session: Session, maker: DecoyMaker) -> str:
     for _ in range(MAX_DRAWS):
         customer_id = maker.customer_id()
-        if session.get(CustomerRow, customer_id) is None:
+        if not vault_service.customer_exists(session=session, customer_id=customer_id):
             return customer_id
     raise InvalidInput("id_prefix: no free customer id found; use another prefix", field="id_prefix")
 
@@ -256,8 +247,7 @@ def _free_mobile(vault: Vault, session: Session, maker: DecoyMaker, prefix: str)
     recipient, and must never be mistaken for a real customer."""
     for _ in range(MAX_DRAWS):
         mobile = maker.mobile()
-        digest = blind_index(vault.blind_index_key(), "mobile", mobile)
-        if session.scalar(select(CustomerRow.customer_id).where(CustomerRow.mobile_bidx == digest)) is None:
+        if not vault_service.mobile_in_use(vault=vault, session=session, mobile=mobile):
             return mobile
     raise NotConfigured(
         f"SHOPSHIELD_CANARY_MOBILE_PREFIX: no free number found in {MAX_DRAWS} draws from a block of "
@@ -281,7 +271,7 @@ def canary_json(row: CanaryRow) -> Json:
         "customer_id": row.customer_id,
         "recipient": row.recipient,
         "kind": row.kind,
-        "planted_at": _iso(_utc(row.planted_at)),
+        "planted_at": times.iso(row.planted_at),
         "planted_by": row.planted_by,
     }
 
@@ -298,7 +288,8 @@ def export_rows(
     report gains the events a customer in the same feed gains. Who asked is recorded apart: one
     ``export`` event of the caller about no customer, naming the recipient.
     """
-    customer_ids = [str(found[0]) for found in tx.all(_RECIPIENT_CANARIES, {"recipient": recipient})]
+    planted = [str(found[0]) for found in tx.all(_RECIPIENT_CANARIES, {"recipient": recipient})]
+    customer_ids = [c for c in planted if vault_service.is_live(tx=tx, customer_id=c)]
     if not customer_ids:
         return []
     reader = Caller(store_backend(vault=vault, tx=tx, named=backend), channel=EXPORT_CHANNEL)
@@ -306,8 +297,8 @@ def export_rows(
     for customer_id in customer_ids:
         person = vault_service.view_customer(vault=vault, tx=tx, caller=reader, customer_id=customer_id)
         orders = [
-            vault_service.view_order(vault=vault, tx=tx, caller=reader, order_id=str(order[0]))
-            for order in tx.all(q.CUSTOMER_ORDERS, {"customer_id": customer_id})
+            vault_service.view_order(vault=vault, tx=tx, caller=reader, order_id=order_id)
+            for order_id in vault_service.order_ids(tx=tx, customer_id=customer_id)
         ]
         rows.extend(_export_rows(person, orders, vault))
     reason = f"export rows of {len(customer_ids)} canaries for {recipient}"
@@ -377,7 +368,7 @@ class Verdict:
             "canary": True,
             "recipient": self.canary.recipient,
             "kind": self.canary.kind,
-            "planted_at": _iso(self.canary.planted_at),
+            "planted_at": times.iso(self.canary.planted_at),
             "customer_id": self.canary.customer_id,
             "hit_id": self.hit_id,
         }
@@ -386,11 +377,12 @@ class Verdict:
 def report_contact(*, vault: Vault, tx: Tx, caller: Caller, contact: ContactIn) -> Verdict:
     """Look the contacted number or customer up among the canaries; record a hit when it is one.
 
-    The lookup by number goes through the mobile blind index and only among canaries, so a real
-    customer's number resolves to nothing. Every check, hit or not, is an access event (a search
-    by mobile, or by id), so probing for canaries shows in the log under the prober's name.
+    A number is looked up through the vault's mobile blind index, and whoever it finds among the
+    canaries, so a real customer's number resolves to no canary. Every check, hit or not, is an
+    access event (a search by mobile, or by id), so probing for canaries shows in the log under the
+    prober's name.
 
-    A check does the same database work whatever it finds: one look-up, one row of
+    A check does the same database work whatever it finds: the same look-ups, one row of
     ``canary_hits`` (without a canary when it reached none) and one access event, by the same
     statements; a note is sealed either way, under a key that needs no look-up, and kept only on a
     hit. A caller that times checks learns nothing (decision 0016). The server log hears of a hit
@@ -400,11 +392,13 @@ def report_contact(*, vault: Vault, tx: Tx, caller: Caller, contact: ContactIn) 
     hit_id = str(uuid.uuid4())
     sealed = None if contact.note is None else _seal_note(vault, hit_id, contact.note)
     if contact.mobile is not None:
-        digest = blind_index(vault.blind_index_key(), "mobile", contact.mobile)
-        found = tx.one(_CANARY_BY_MOBILE, {"digest": digest})
+        # The vault's look-up first, then the canaries' by whatever it found (nobody, too): the
+        # same two statements whether the number is a canary's, a customer's or nobody's.
+        customer_id = vault_service.customer_with_mobile(vault=vault, tx=tx, mobile=contact.mobile)
     else:
-        found = tx.one(_CANARY_BY_ID, {"customer_id": contact.customer_id})
-    canary = None if found is None else Canary(str(found[0]), str(found[1]), str(found[2]), q.moment(found[3]))
+        customer_id = contact.customer_id
+    found = tx.one(_CANARY_BY_ID, {"customer_id": customer_id})
+    canary = None if found is None else Canary(str(found[0]), str(found[1]), str(found[2]), times.stored(found[3]))
     tx.execute(
         _INSERT_CHECK,
         {
@@ -412,7 +406,7 @@ def report_contact(*, vault: Vault, tx: Tx, caller: Caller, contact: ContactIn) 
             "customer_id": None if canary is None else canary.customer_id,
             "recipient": None if canary is None else canary.recipient,
             "source": CONTACT,
-            "contacted_at": None if contact.contacted_at is None else tx.timestamp(_utc(contact.contacted_at)),
+            "contacted_at": None if contact.contacted_at is None else tx.timestamp(times.utc(contact.contacted_at)),
             "channel": contact.channel,
             # A note on a contact that reached no canary is about somebody else's number: not kept.
             "note_ct": None if canary is None else sealed,
@@ -448,33 +442,30 @@ def _note_key(vault: Vault) -> AESGCM:
 
 
 def _seal_note(vault: Vault, hit_id: str, note: str) -> bytes:
-    return seal(_note_key(vault), note.encode(), field_aad(f"canary_hit:{hit_id}", "note"))
+    return vault_service.seal_field(_note_key(vault), f"canary_hit:{hit_id}", "note", note)
 
 
-def _open_note(vault: Vault, key_id: str, hit_id: str, sealed: bytes | None) -> str | None:
+def _open_note(
+    vault: Vault, session: Session, customer_id: str | None, hit_id: str, sealed: bytes | None
+) -> str | None:
     if sealed is None:
         return None
-    aad = field_aad(f"canary_hit:{hit_id}", "note")
+    record = f"canary_hit:{hit_id}"
     try:
-        return open_sealed(_note_key(vault), sealed, aad).decode()
+        return vault_service.open_field(_note_key(vault), record, "note", sealed)
     except DecryptionError:
         pass
     # Notes recorded before migration 0008 were sealed under the canary's own data key.
-    legacy = _key(vault, key_id)
+    legacy = (
+        None if customer_id is None else vault_service.data_key(vault=vault, session=session, customer_id=customer_id)
+    )
     if legacy is not None:
         try:
-            return open_sealed(legacy, sealed, aad).decode()
+            return vault_service.open_field(legacy, record, "note", sealed)
         except DecryptionError:
             pass
     log.error("the note of canary hit %s failed authentication", hit_id)
     return None
-
-
-def _key(vault: Vault, key_id: str) -> AESGCM | None:
-    try:
-        return vault.keys.get(key_id)
-    except DataKeyMissing:
-        return None
 
 
 # -- scam reports --------------------------------------------------------------------------------
@@ -525,7 +516,7 @@ def hits_from_scam_reports(
                 recipient=canary.recipient,
                 source=SCAM_REPORT,
                 report_id=report.report_id,
-                contacted_at=_utc(report.contacted_at),
+                contacted_at=times.utc(report.contacted_at),
                 channel=report.channel,
                 note_ct=None,
                 recorded_at=now,
@@ -546,9 +537,10 @@ def hits_from_scam_reports(
 
 def hits(*, vault: Vault, session: Session, recipient: str | None = None) -> list[Json]:
     """Every contact that reached a canary (of one recipient, or all), in the order recorded."""
+    # Checks that reached no canary are kept without one, and are no hits.
     query = (
-        select(CanaryHitRow, CustomerRow.key_id)
-        .join(CustomerRow, CustomerRow.customer_id == CanaryHitRow.customer_id)
+        select(CanaryHitRow)
+        .where(CanaryHitRow.customer_id.is_not(None))
         .order_by(CanaryHitRow.recorded_at, CanaryHitRow.hit_id)
     )
     if recipient is not None:
@@ -560,26 +552,17 @@ def hits(*, vault: Vault, session: Session, recipient: str | None = None) -> lis
             "customer_id": hit.customer_id,
             "source": hit.source,
             "report_id": hit.report_id,
-            "contacted_at": None if hit.contacted_at is None else _iso(_utc(hit.contacted_at)),
+            "contacted_at": None if hit.contacted_at is None else times.iso(hit.contacted_at),
             "channel": hit.channel,
-            "note": _open_note(vault, key_id, hit.hit_id, hit.note_ct),
-            "recorded_at": _iso(_utc(hit.recorded_at)),
+            "note": _open_note(vault, session, hit.customer_id, hit.hit_id, hit.note_ct),
+            "recorded_at": times.iso(hit.recorded_at),
             "recorded_by": hit.recorded_by,
         }
-        for hit, key_id in session.execute(query)
+        for hit in session.scalars(query)
     ]
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands timestamps back naive (they are stored as UTC).
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _local(text: str, vault: Vault) -> str:

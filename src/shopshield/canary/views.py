@@ -9,21 +9,22 @@ from fastapi import APIRouter, Query
 from starlette.background import BackgroundTask
 
 from shopshield.canary import service
-from shopshield.canary.schemas import RECIPIENT_PATTERN, ContactIn, PlantIn
-from shopshield.db import transaction, unit_of_work
-from shopshield.ids import NotPersonal
+from shopshield.canary.schemas import ContactIn, PlantIn
+from shopshield.core.db import transaction, unit_of_work
+from shopshield.core.ids import ACTOR_PATTERN, NotPersonal
+from shopshield.core.permissions import Permission, allowed, require
 from shopshield.web import JSON, CallDep
 
 router = APIRouter(prefix="/v1/canaries", tags=["canaries"])
-RecipientQuery = Annotated[str, Query(pattern=RECIPIENT_PATTERN, description="The recipient's identifier"), NotPersonal]
+RecipientQuery = Annotated[str, Query(pattern=ACTOR_PATTERN, description="The recipient's identifier"), NotPersonal]
 OptionalRecipient = Annotated[
-    str | None, Query(pattern=RECIPIENT_PATTERN, description="Only this recipient's (default: all)"), NotPersonal
+    str | None, Query(pattern=ACTOR_PATTERN, description="Only this recipient's (default: all)"), NotPersonal
 ]
 
 
 @router.post("", status_code=201, summary="Plant decoy customers for one recipient of the store's data")
 def plant(body: PlantIn, call: CallDep) -> JSON:
-    call.ctx.policies.require(call.who.role, service.PLANT)
+    require(call.ctx.policies, call.who, Permission.CANARIES_PLANT)
     settings = call.ctx.settings
     with unit_of_work(call.ctx.sessions) as session:
         planted = service.plant(
@@ -40,7 +41,7 @@ def plant(body: PlantIn, call: CallDep) -> JSON:
 
 @router.get("", summary="Which customers are canaries, for which recipient (no personal values)")
 def list_canaries(call: CallDep, recipient: OptionalRecipient = None) -> JSON:
-    call.ctx.policies.require(call.who.role, service.READ)
+    require(call.ctx.policies, call.who, Permission.CANARIES_READ)
     with call.ctx.sessions() as session:
         rows = service.canaries(session=session, recipient=recipient)
     return JSON({"canaries": [service.canary_json(row) for row in rows]})
@@ -51,7 +52,7 @@ def list_canaries(call: CallDep, recipient: OptionalRecipient = None) -> JSON:
     summary="The recipient's canaries as export rows, with their values (each one a recorded export)",
 )
 def export(call: CallDep, recipient: RecipientQuery) -> JSON:
-    call.ctx.policies.require(call.who.role, service.READ)
+    require(call.ctx.policies, call.who, Permission.CANARIES_READ)
     with transaction(call.ctx.engine) as tx:
         rows = service.export_rows(
             vault=call.ctx.vault,
@@ -66,12 +67,12 @@ def export(call: CallDep, recipient: RecipientQuery) -> JSON:
 @router.post("/contacts", summary="Report a contact to a number or customer; a canary names its recipient")
 def report_contact(body: ContactIn, call: CallDep) -> JSON:
     policies = call.ctx.policies
-    policies.require(call.who.role, service.REPORT_CONTACT)
+    require(policies, call.who, Permission.CANARIES_REPORT_CONTACT)
     with transaction(call.ctx.engine) as tx:
         verdict = service.report_contact(vault=call.ctx.vault, tx=tx, caller=call.caller, contact=body)
     # Logged after the answer is sent, so that a hit's log line does not make its answer slower.
     announce = BackgroundTask(service.announce, verdict)
-    if not policies.allows(call.who.role, service.READ):
+    if not allowed(policies, call.who, Permission.CANARIES_READ):
         # The same answer whether it was a canary or not: otherwise the endpoint would tell an
         # agent which customers are decoys. The hit is recorded either way, for security staff.
         return JSON({"received": True}, background=announce)
@@ -80,7 +81,7 @@ def report_contact(body: ContactIn, call: CallDep) -> JSON:
 
 @router.get("/hits", summary="Contacts that reached a canary, reported or found in scam reports")
 def hits(call: CallDep, recipient: OptionalRecipient = None) -> JSON:
-    call.ctx.policies.require(call.who.role, service.READ)
+    require(call.ctx.policies, call.who, Permission.CANARIES_READ)
     with call.ctx.sessions() as session:
         found = service.hits(vault=call.ctx.vault, session=session, recipient=recipient)
     return JSON({"hits": found})

@@ -9,8 +9,8 @@ search would make finding a canary measurably slower than finding a customer (de
 If the process dies between a search's commit and the flush, that hit row is lost; the search's
 access event, which names the searcher and the canary, is committed with the search and stays.
 
-Kept apart from ``canary/service.py``, which builds on the vault, so the vault can hold a watch
-without an import cycle.
+The vault holds one as its ``SearchWatch`` (wired in ``bootstrap``) and never imports the canary
+domain, which builds on the vault.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Final
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from shopshield.db import Statement, Tx, transaction
+from shopshield.core.db import Statement, Tx, transaction
 
 log = logging.getLogger(__name__)
 

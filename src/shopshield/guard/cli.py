@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from shopshield.cliutil import fail, progress_bar, settings_from_env
-from shopshield.files import open_private
+from shopshield.core.files import open_private
 from shopshield.guard.config import GuardConfigError, load_config
 from shopshield.guard.counters import MemoryCounters
 from shopshield.guard.engine import Guard, Hasher, PairList, PasswordCorpus

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from shopshield.core.normalize import normalize_username
 from shopshield.guard.actions import Action, ActionKind, ActionSink, MemorySink
 from shopshield.guard.config import GuardConfig
 from shopshield.guard.counters import (
@@ -47,7 +48,6 @@ from shopshield.guard.counters import (
 from shopshield.guard.models import Attempt, Decision, Outcome, Verdict
 from shopshield.guard.networks import Locations, Place, network_of
 from shopshield.guard.signals import Reading, Score, score
-from shopshield.vault.normalize import normalize_username
 
 log = logging.getLogger(__name__)
 

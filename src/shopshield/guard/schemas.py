@@ -7,8 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from shopshield.core.ids import RecordId
 from shopshield.guard.models import Outcome
-from shopshield.ids import RecordId
 
 
 def _address(value: str) -> str:

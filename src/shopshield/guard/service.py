@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shopshield.access.models import OK, AccessEvent
 from shopshield.audit.service import AuditLog
-from shopshield.db import Tx
+from shopshield.core.db import Tx
+from shopshield.core.events import OK, AccessEvent
 
 LOGIN = "login"
 CUSTOMER = "customer"

@@ -16,8 +16,9 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
-from shopshield.db import transaction
-from shopshield.errors import NotFound
+from shopshield.core.db import transaction
+from shopshield.core.errors import NotFound
+from shopshield.core.permissions import Permission, require
 from shopshield.guard import service
 from shopshield.guard.engine import Settled, UnknownAttempt
 from shopshield.guard.models import Attempt, Outcome
@@ -26,8 +27,6 @@ from shopshield.web import JSON, Call, CallDep
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/logins", tags=["login protection"])
-ASSESS = "logins.assess"
-READ = "logins.read"
 T = TypeVar("T")
 AttemptId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{16,64}$", description="From the assessment")]
 
@@ -40,7 +39,7 @@ async def _run(call: Call, work: Callable[[], T]) -> T:
 
 @router.post("/assess", summary="Allow, challenge or deny a login before the password is checked")
 async def assess(body: AssessIn, call: CallDep) -> JSON:
-    call.ctx.policies.require(call.who.role, ASSESS)
+    require(call.ctx.policies, call.who, Permission.LOGINS_ASSESS)
     attempt = Attempt(
         id=secrets.token_urlsafe(16),
         ts=datetime.now(UTC),
@@ -64,7 +63,7 @@ async def assess(body: AssessIn, call: CallDep) -> JSON:
 
 @router.post("/{attempt_id}/outcome", summary="What the store's check found; answers with actions to take")
 async def outcome(attempt_id: AttemptId, body: OutcomeIn, call: CallDep) -> JSON:
-    call.ctx.policies.require(call.who.role, ASSESS)
+    require(call.ctx.policies, call.who, Permission.LOGINS_ASSESS)
     try:
         settled = await _run(call, lambda: call.ctx.guard.report(attempt_id, body.outcome))
     except UnknownAttempt:
@@ -100,7 +99,7 @@ def _record_login(call: Call, customer_id: str, settled: Settled) -> bool:
 
 @router.post("/history", summary="Learn successful logins from the store's own records as familiar")
 def history(body: HistoryIn, call: CallDep) -> JSON:
-    call.ctx.policies.require(call.who.role, ASSESS)
+    require(call.ctx.policies, call.who, Permission.LOGINS_ASSESS)
     for login in body.logins:
         call.ctx.guard.learn(
             Attempt(
@@ -118,7 +117,7 @@ def history(body: HistoryIn, call: CallDep) -> JSON:
 
 @router.get("/status", summary="Attack mode, the counters in use, and which checks are loaded")
 def status(call: CallDep) -> JSON:
-    call.ctx.policies.require(call.who.role, READ)
+    require(call.ctx.policies, call.who, Permission.LOGINS_READ)
     ctx = call.ctx
     return JSON(
         {**ctx.guard.status(), "breached_passwords": ctx.passwords.status(), "leaked_pairs": ctx.pairs.status()}

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from shopshield.access.cli import export_log
 from shopshield.cliutil import fail, parse_moment
-from shopshield.errors import InvalidInput
+from shopshield.core.errors import InvalidInput
 from shopshield.investigate import events, insiders
 from shopshield.investigate.attribution import Attribution, Config, Engine, Victim, attribute, victims_from_reports
 from shopshield.investigate.duck import DuckDBEngine

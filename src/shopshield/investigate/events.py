@@ -14,7 +14,7 @@ from typing import Final
 
 import duckdb
 
-from shopshield.errors import InvalidInput
+from shopshield.core.errors import InvalidInput
 
 REQUIRED: Final = ("ts", "actor_id", "actor_kind", "action", "customer_id")
 OPTIONAL: Final = ("order_id", "fields", "channel", "source_ip")

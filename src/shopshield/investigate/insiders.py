@@ -29,7 +29,7 @@ from typing import Any, Final
 
 import duckdb
 
-from shopshield.errors import InvalidInput
+from shopshield.core.errors import InvalidInput
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shopshield.errors import InvalidInput
+from shopshield.core.errors import InvalidInput
 from shopshield.investigate.attribution import (
     Config,
     Gathered,

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from shopshield.files import private_dir
+from shopshield.core.files import private_dir
 from shopshield.keys.envelope import KEY_BYTES, new_key
 
 KEY_FILE_FORMAT = 1

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopshield.db import KeystoreBase
+from shopshield.core.db import KeystoreBase
 
 
 class DataKey(KeystoreBase):

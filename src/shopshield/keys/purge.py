@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import DBAPIError
 
-from shopshield.db import make_engine
+from shopshield.core.db import make_engine
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ import numpy as np
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from shopshield.core.normalize import normalize_username
 from shopshield.passwords.formats import BLOCK_BYTES, Skipped, SourceError
 from shopshield.passwords.store import PAIRS, Records
-from shopshield.vault.normalize import normalize_username
 
 DIGEST_BYTES: Final = 16
 KEY_BYTES: Final = 32

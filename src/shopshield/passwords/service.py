@@ -33,7 +33,7 @@ from typing import Any, Final, Protocol
 import numpy as np
 import orjson
 
-from shopshield.errors import InvalidInput
+from shopshield.core.errors import InvalidInput
 from shopshield.passwords import formats, fuse, hibp
 from shopshield.passwords.formats import Hashes, Skipped, Source
 from shopshield.passwords.models import CORPUS, MANIFEST_FILE, PAIRS, BuildReport, Manifest

@@ -6,10 +6,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shopshield import ids
 from shopshield.cliutil import fail, open_container, settings_from_env
-from shopshield.db import unit_of_work
-from shopshield.errors import ShopShieldError
+from shopshield.core import ids
+from shopshield.core.db import unit_of_work
+from shopshield.core.errors import ShopShieldError
 from shopshield.principals import service
 
 app = typer.Typer(help="Manage the principals (staff, couriers, merchants, partners, services) that call ShopShield.")

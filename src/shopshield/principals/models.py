@@ -1,14 +1,14 @@
-"""The principals table: who may call ShopShield, in which role, with which token."""
+"""The principals table: who may call ShopShield, in which role, with which token. The principal
+as the services see it is ``core.callers.Principal``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import DateTime, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopshield.db import Base
+from shopshield.core.db import Base
 
 
 class PrincipalRow(Base):
@@ -23,14 +23,3 @@ class PrincipalRow(Base):
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """An authenticated caller, as the services see it."""
-
-    principal_id: str
-    name: str
-    role: str
-    actor_kind: str
-    link_id: str | None

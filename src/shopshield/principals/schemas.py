@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 
-from shopshield.ids import NotPersonal
-from shopshield.vault.schemas import RecordId, Strict
+from shopshield.core.ids import NotPersonal, RecordId
+from shopshield.core.schemas import Strict
 
 
 class PrincipalIn(Strict):

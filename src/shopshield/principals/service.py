@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from shopshield import ids
-from shopshield.errors import Conflict, InvalidInput, NotFound, Unauthenticated
-from shopshield.principals.models import Principal, PrincipalRow
-from shopshield.vault.policy import PolicySet
+from shopshield.core import ids
+from shopshield.core.callers import Principal
+from shopshield.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from shopshield.core.policy import PolicySet
+from shopshield.principals.models import PrincipalRow
 
 TOKEN_PREFIX = "ss_"  # noqa: S105 (a prefix that marks tokens, not a secret)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")

@@ -7,26 +7,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from shopshield.db import unit_of_work
-from shopshield.errors import Forbidden
-from shopshield.ids import RecordId
+from shopshield.core.db import unit_of_work
+from shopshield.core.ids import RecordId
+from shopshield.core.permissions import Permission, require
 from shopshield.principals import service
 from shopshield.principals.schemas import PrincipalIn
-from shopshield.web import JSON, Call, CallDep
+from shopshield.web import JSON, CallDep
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/principals", tags=["principals"])
 PrincipalId = Annotated[RecordId, Path()]
 
 
-def _require_manage(call: Call) -> None:
-    if "principals.manage" not in call.ctx.policies.role(call.who.role).permissions:
-        raise Forbidden(f"role {call.who.role!r} may not manage principals")
-
-
 @router.post("", status_code=201, summary="Create a principal; its token is returned once")
 def create_principal(body: PrincipalIn, call: CallDep) -> JSON:
-    _require_manage(call)
+    require(call.ctx.policies, call.who, Permission.PRINCIPALS_MANAGE)
     with unit_of_work(call.ctx.sessions) as session:
         created = service.create(
             session=session,
@@ -55,7 +50,7 @@ def create_principal(body: PrincipalIn, call: CallDep) -> JSON:
     "instances within SHOPSHIELD_TOKEN_CACHE_SECONDS",
 )
 def disable_principal(principal_id: PrincipalId, call: CallDep) -> JSON:
-    _require_manage(call)
+    require(call.ctx.policies, call.who, Permission.PRINCIPALS_MANAGE)
     with unit_of_work(call.ctx.sessions) as session:
         service.disable(session=session, principal_id=principal_id)
     # Only after the commit: forgetting earlier would let a concurrent request cache the row

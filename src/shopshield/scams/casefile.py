@@ -16,16 +16,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from html import escape
 from pathlib import Path
 from typing import Annotated, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, FiniteFloat, StringConstraints, ValidationError
 
-from shopshield.errors import InvalidInput
-from shopshield.files import open_private, private_dir
-from shopshield.scams.formats import ScamReport, iso, write_reports
-from shopshield.scams.service import Summary, losses_text, money
+from shopshield.core.errors import InvalidInput
+from shopshield.core.files import open_private, private_dir
+from shopshield.core.html import Html, el, fragment
+from shopshield.core.times import iso
+from shopshield.scams.formats import ScamReport, write_reports
+from shopshield.scams.summary import Summary, losses_text, money
 
 FILES: Final = ("index.html", "reports.csv", "clusters.csv", "losses_by_day.csv", "knew.csv")
 ATTRIBUTION_CSV: Final = "attribution.csv"
@@ -225,27 +226,6 @@ def _cell(text: str) -> str:
 
 
 # -- the page ------------------------------------------------------------------------------------
-
-
-class Html(str):
-    """Markup built by ``el`` from constant tag and attribute names; every other ``str`` is text."""
-
-    __slots__ = ()
-
-
-def el(tag: str, *children: str | None, **attributes: object) -> Html:
-    """``<tag attributes>children</tag>``; text children and every attribute value are escaped.
-    ``class_`` gives ``class``, ``text_anchor`` gives ``text-anchor``."""
-    attrs = "".join(
-        f' {name.rstrip("_").replace("_", "-")}="{escape(str(value))}"' for name, value in attributes.items()
-    )
-    inner = "".join(child if isinstance(child, Html) else escape(child) for child in children if child is not None)
-    return Html(f"<{tag}{attrs}>{inner}</{tag}>")
-
-
-def fragment(*parts: Html) -> Html:
-    """Pieces of markup side by side (typed, so plain text cannot slip in unescaped)."""
-    return Html("".join(parts))
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, numeric: Sequence[int] = ()) -> Html:

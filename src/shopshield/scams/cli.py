@@ -14,13 +14,14 @@ from rich.table import Table
 from rich.text import Text
 
 from shopshield.cliutil import fail, open_container, progress_bar, settings_from_env
-from shopshield.db import unit_of_work
-from shopshield.errors import InvalidInput, ShopShieldError
+from shopshield.core.db import unit_of_work
+from shopshield.core.errors import InvalidInput, ShopShieldError
+from shopshield.core.times import parse_window
 from shopshield.investigate.attribution import Config, victims_from_reports
 from shopshield.investigate.cli import attribute_log
 from shopshield.scams import casefile, service
 from shopshield.scams.formats import RowError, ScamReport, parse_reports
-from shopshield.scams.service import Losses, Summary, money
+from shopshield.scams.summary import Losses, Summary, losses_text, money, summarize, summary_json
 from shopshield.settings import Settings
 
 app = typer.Typer(help="Scam reports: import them, summarise them, write a case file for police and regulators.")
@@ -111,7 +112,7 @@ def summary(
     settings = settings_from_env()
     result = _summary(settings, since, until, tz)[0]
     if fmt is Format.json:
-        typer.echo(orjson.dumps(service.summary_json(result), option=orjson.OPT_INDENT_2).decode())
+        typer.echo(orjson.dumps(summary_json(result), option=orjson.OPT_INDENT_2).decode())
         return
     _print(result)
 
@@ -167,7 +168,7 @@ def _summary(
     settings: Settings, since: str | None, until: str | None, tz: str | None
 ) -> tuple[Summary, list[ScamReport]]:
     try:
-        window = service.parse_window(since=since, until=until, tz=tz or settings.timezone, prefix="--")
+        window = parse_window(since=since, until=until, tz=tz or settings.timezone, prefix="--")
     except InvalidInput as exc:
         fail(exc.message, code=2)
     container = open_container(settings)
@@ -176,11 +177,11 @@ def _summary(
             reports = service.load(session=session, window=window)
     finally:
         container.close()
-    return service.summarize(reports, window), reports
+    return summarize(reports, window), reports
 
 
 def _losses(losses: list[Losses], part: Literal["total", "median", "largest"] = "total") -> Text:
-    return Text(service.losses_text(losses, part, sep="\n"), overflow="fold")
+    return Text(losses_text(losses, part, sep="\n"), overflow="fold")
 
 
 def _print(result: Summary) -> None:

@@ -21,9 +21,10 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from shopshield import ids
-from shopshield.errors import InvalidInput
-from shopshield.files import open_private
+from shopshield.core import ids
+from shopshield.core.errors import InvalidInput
+from shopshield.core.files import open_private
+from shopshield.core.times import iso
 from shopshield.investigate.knowledge import parse_items
 
 COLUMNS: Final = (
@@ -164,11 +165,6 @@ class FirstSeen:
             self._first[report.report_id] = (position, report)
             return None
         return first[0], first[1] == report
-
-
-def iso(moment: datetime) -> str:
-    """``2016-07-15T02:30:00Z``: UTC, fraction digits only when there is a fraction."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # -- one report ----------------------------------------------------------------------------------

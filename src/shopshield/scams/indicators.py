@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
+from shopshield.core.normalize import InvalidIdentifier, normalize_mobile
 from shopshield.scams.formats import ScamReport
-from shopshield.vault.normalize import InvalidIdentifier, normalize_mobile
 
 PHONE: Final = "phone"
 SMS_SENDER: Final = "sms_sender"

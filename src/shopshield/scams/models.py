@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopshield.db import Base
+from shopshield.core.db import Base
 
 
 class ScamReportRow(Base):

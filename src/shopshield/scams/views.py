@@ -8,11 +8,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
-from shopshield.canary import service as canaries
-from shopshield.db import unit_of_work
-from shopshield.errors import InvalidInput
+from shopshield.core.db import unit_of_work
+from shopshield.core.errors import InvalidInput
+from shopshield.core.permissions import Permission, allowed, require
+from shopshield.core.times import Window, parse_window
 from shopshield.scams import service
 from shopshield.scams.formats import FirstSeen, ScamReport, parse_report
+from shopshield.scams.summary import summarize, summary_json
 from shopshield.web import JSON, Call, CallDep
 
 router = APIRouter(prefix="/v1/scam-reports", tags=["scam reports"])
@@ -62,7 +64,7 @@ _REPORT_EXAMPLE = {
     },
 )
 def submit(call: CallDep, body: Annotated[Any, Body()]) -> JSON:
-    service.authorize(policies=call.ctx.policies, caller=call.who, permission=service.WRITE)
+    require(call.ctx.policies, call.who, Permission.SCAM_REPORTS_WRITE)
     reports, positions = _reports_in(body)
     with unit_of_work(call.ctx.sessions) as session:
         result = service.store(
@@ -76,7 +78,7 @@ def submit(call: CallDep, body: Annotated[Any, Body()]) -> JSON:
                 field=f"{where}report_id",
             )
     answer: dict[str, Any] = {"stored": result.stored, "already_stored": result.unchanged}
-    if call.ctx.policies.allows(call.who.role, canaries.READ):
+    if allowed(call.ctx.policies, call.who, Permission.CANARIES_READ):
         # Only security staff learn that a report was about a canary, and whose (docs/canaries.md).
         answer["canary_hits"] = [hit.json() for hit in result.canary_hits]
     return JSON(answer, status_code=201)
@@ -130,7 +132,7 @@ def list_reports(
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = service.DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=100, description="next_cursor of the previous page")] = None,
 ) -> JSON:
-    service.authorize(policies=call.ctx.policies, caller=call.who, permission=service.READ)
+    require(call.ctx.policies, call.who, Permission.SCAM_REPORTS_READ)
     query = service.parse_page(
         window=_window(call, since, until, tz), customer_id=customer_id, limit=limit, cursor=cursor
     )
@@ -143,12 +145,12 @@ def list_reports(
     summary="Per day, overall, clusters of reports sharing scammer indicators, and what the scammers knew",
 )
 def summary(call: CallDep, since: Moment = None, until: Moment = None, tz: Zone = None) -> JSON:
-    service.authorize(policies=call.ctx.policies, caller=call.who, permission=service.READ)
+    require(call.ctx.policies, call.who, Permission.SCAM_REPORTS_READ)
     window = _window(call, since, until, tz)
     with call.ctx.sessions() as session:
         reports = service.load(session=session, window=window)
-    return JSON(service.summary_json(service.summarize(reports, window)))
+    return JSON(summary_json(summarize(reports, window)))
 
 
-def _window(call: Call, since: str | None, until: str | None, tz: str | None) -> service.Window:
-    return service.parse_window(since=since, until=until, tz=tz or call.ctx.settings.timezone)
+def _window(call: Call, since: str | None, until: str | None, tz: str | None) -> Window:
+    return parse_window(since=since, until=until, tz=tz or call.ctx.settings.timezone)

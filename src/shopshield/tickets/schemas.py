@@ -6,7 +6,8 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 
-from shopshield.vault.schemas import RecordId, Strict
+from shopshield.core.ids import RecordId
+from shopshield.core.schemas import Strict
 
 
 class TicketIn(Strict):

@@ -1,4 +1,6 @@
-"""Opening and closing tickets. A ticket is what lets its assignee reveal one customer's data."""
+"""Opening and closing tickets, and what makes one good for a reveal. A ticket is what lets its
+assignee reveal one customer's data; both halves of decision 0019 (nobody opens a ticket assigned
+to themselves, and a reveal refuses one its assignee opened) are here."""
 
 from __future__ import annotations
 
@@ -6,17 +8,21 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from shopshield import ids
-from shopshield.access.models import DENIED
-from shopshield.db import Tx
-from shopshield.errors import AccessDenied, Conflict, Forbidden, InvalidInput, NotFound
-from shopshield.principals.models import Principal, PrincipalRow
+from shopshield.audit.service import AuditLog
+from shopshield.core import ids
+from shopshield.core.callers import Caller, Principal
+from shopshield.core.db import Statement, Tx
+from shopshield.core.errors import AccessDenied, Conflict, Forbidden, InvalidInput, NotFound
+from shopshield.core.events import DENIED
+from shopshield.core.permissions import Permission, allowed, require
+from shopshield.core.policy import PolicySet
+from shopshield.principals.models import PrincipalRow
 from shopshield.tickets.models import CLOSED, OPEN, TicketRow
 from shopshield.tickets.schemas import TicketIn
 from shopshield.vault.models import CustomerRow, OrderRow
-from shopshield.vault.policy import PolicySet
-from shopshield.vault.service import Caller, Vault
 
+# Read on the reveal's own transaction, as the rest of the hot read path (decision 0004).
+_TICKET = Statement("SELECT status, assignee_id, customer_id, created_by FROM tickets WHERE ticket_id = :ticket_id")
 # The access event of a refused ticket: it names a customer, and someone trying to give
 # themselves the power to reveal that customer's data is what the log is for (decision 0019).
 ACTION = "ticket"
@@ -40,21 +46,21 @@ def _json(ticket: TicketRow) -> dict[str, object]:
     }
 
 
-def open_ticket(*, session: Session, vault: Vault, caller: Caller, ticket: TicketIn) -> dict[str, object]:
+def open_ticket(
+    *, session: Session, policies: PolicySet, audit: AuditLog, caller: Caller, ticket: TicketIn, now: datetime
+) -> dict[str, object]:
     """Open a ticket about a customer and assign it.
 
     A ticket is a second person's decision: it comes from the store's ticket system (the service
     role) or a supervisor, and nobody, whatever their role, may open one assigned to themselves
     (decision 0019). That refusal is recorded as an access event and committed.
     """
-    policies = vault.policies
     who = caller.principal
-    if "tickets.write" not in policies.role(who.role).permissions:
-        raise Forbidden(f"role {who.role!r} may not open tickets")
+    require(policies, who, Permission.TICKETS_WRITE)
     if ticket.assignee_id == who.principal_id:
         # Before any lookup, so the attempt is recorded whatever else is wrong with the request.
         event = caller.event(ACTION, DENIED, customer_id=ticket.customer_id, reason=SELF_ASSIGNED)
-        vault.audit.record(Tx.of_session(session), event, now=vault.clock())
+        audit.record(Tx.of_session(session), event, now=now)
         raise AccessDenied(SELF_ASSIGNED)
     if ticket.category not in policies.ticket_categories:
         raise InvalidInput(
@@ -92,8 +98,7 @@ def close_ticket(*, session: Session, policies: PolicySet, caller: Principal, ti
     row = session.get(TicketRow, ticket_id)
     if row is None:
         raise NotFound("no such ticket")
-    may_manage = "tickets.write" in policies.role(caller.role).permissions
-    if row.assignee_id != caller.principal_id and not may_manage:
+    if row.assignee_id != caller.principal_id and not allowed(policies, caller, Permission.TICKETS_WRITE):
         raise Forbidden("only the assignee or a role with tickets.write may close this ticket")
     if row.status == CLOSED:
         raise Conflict("the ticket is already closed")
@@ -101,3 +106,23 @@ def close_ticket(*, session: Session, policies: PolicySet, caller: Principal, ti
     row.closed_at = datetime.now(UTC)
     session.flush()
     return _json(row)
+
+
+def reveal_problem(tx: Tx, *, ticket_id: str, principal: Principal, customer_id: str) -> str | None:
+    """Why the ticket does not let ``principal`` reveal this customer's data, or None when it does:
+    it must exist, be open, be assigned to them, be about this customer and have been opened by
+    someone else. The vault's reveal asks this (``vault.service.TicketCheck``)."""
+    found = tx.one(_TICKET, {"ticket_id": ticket_id})
+    if found is None:
+        return "ticket does not exist"
+    status, assignee_id, ticket_customer, created_by = found
+    if status != OPEN:
+        return "ticket is not open"
+    if assignee_id != principal.principal_id:
+        return "ticket is not assigned to the caller"
+    if created_by == principal.principal_id:
+        # Tickets opened before self-assignment was refused at opening (decision 0019) stay useless.
+        return "ticket was opened by its own assignee: a reveal needs a ticket from a second person"
+    if ticket_customer != customer_id:
+        return "ticket is about another customer"
+    return None

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from shopshield.db import unit_of_work
-from shopshield.ids import RecordId
+from shopshield.core.db import unit_of_work
+from shopshield.core.ids import RecordId
 from shopshield.tickets import service
 from shopshield.tickets.schemas import TicketIn
 from shopshield.web import JSON, CallDep
@@ -19,7 +19,14 @@ TicketId = Annotated[RecordId, Path()]
 @router.post("", status_code=201, summary="Open a ticket about a customer and assign it")
 def open_ticket(body: TicketIn, call: CallDep) -> JSON:
     with unit_of_work(call.ctx.sessions) as session:
-        result = service.open_ticket(session=session, vault=call.ctx.vault, caller=call.caller, ticket=body)
+        result = service.open_ticket(
+            session=session,
+            policies=call.ctx.policies,
+            audit=call.ctx.audit,
+            caller=call.caller,
+            ticket=body,
+            now=call.ctx.vault.clock(),
+        )
     return JSON(result, status_code=201)
 
 

@@ -6,10 +6,9 @@ on the ORM in ``service.py``. Every statement here is the same on SQLite and Pos
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from shopshield.db import Statement
+from shopshield.core.db import Statement
 
 SCOPE_COLUMN = {"courier_orders": "courier_id", "merchant_orders": "merchant_id"}
 _CUSTOMER_COLUMNS = "customer_id, key_id, erased_at, name_ct, mobile_ct, email_ct, id_number_ct"
@@ -55,7 +54,10 @@ class ReturnRecord(NamedTuple):
 
 
 CUSTOMER = Statement(f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE customer_id = :customer_id")
-TICKET = Statement("SELECT status, assignee_id, customer_id, created_by FROM tickets WHERE ticket_id = :ticket_id")
+# The erased have no blind indexes left, so only customers who are not erased are found.
+CUSTOMER_BY_MOBILE = Statement(
+    "SELECT customer_id FROM customers WHERE mobile_bidx = :digest ORDER BY customer_id LIMIT 1"
+)
 ORDER = Statement(
     "SELECT order_id, customer_id, merchant_id, courier_id, address_id, placed_at, status, currency, "
     "item_count, items_ct FROM orders WHERE order_id = :order_id"
@@ -109,12 +111,3 @@ SEARCH: dict[tuple[str, str | None], Statement] = {
     for field in ("mobile", "email", "id_number")
     for scope, column in [(None, None), *SCOPE_COLUMN.items()]
 }
-
-
-def moment(value: Any) -> datetime:
-    """A stored timestamp as an aware UTC datetime (SQLite hands back text, PostgreSQL datetimes)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if not isinstance(value, datetime):
-        raise TypeError(f"not a timestamp: {type(value).__name__}")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from shopshield.core.policy import ADDRESS_FIELDS, ALL_FIELDS, CUSTOMER_FIELDS, Access, RolePolicy
 from shopshield.vault import queries as q
 from shopshield.vault.masking import MASKERS, Masker, mask_free_text
-from shopshield.vault.policy import ADDRESS_FIELDS, ALL_FIELDS, CUSTOMER_FIELDS, Access, RolePolicy
 
 Json = dict[str, Any]
 # One field of a view: its name, its position in the record the hot path reads (queries.py), and

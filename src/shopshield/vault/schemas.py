@@ -6,16 +6,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
-from shopshield.ids import RecordId as RecordId  # the other domains' schemas take it from here
-from shopshield.vault.normalize import (
+from shopshield.core.ids import RecordId
+from shopshield.core.normalize import (
     InvalidIdentifier,
     normalize_email,
     normalize_id_number,
     normalize_mobile,
     normalize_name,
 )
+from shopshield.core.schemas import Strict
 
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 RegionText = Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True)]
@@ -36,10 +37,6 @@ Mobile = Annotated[str, _checked(normalize_mobile)]
 Email = Annotated[str, _checked(normalize_email)]
 IdNumber = Annotated[str, _checked(normalize_id_number)]
 PersonName = Annotated[str, _checked(normalize_name)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_max_length=2000)
 
 
 class AddressIn(Strict):

@@ -9,49 +9,47 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn, Protocol, cast
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shopshield import ids
 from shopshield.access import service as access
-from shopshield.access.models import DENIED, NO_MATCH, NOT_FOUND, OK, QUOTA_EXCEEDED, AccessEvent
 from shopshield.alerts import service as alerts
 from shopshield.alerts.models import SEARCH_LIMIT
 from shopshield.audit.service import AuditLog
-from shopshield.canary.watch import CanaryWatch
-from shopshield.db import Tx
-from shopshield.errors import (
+from shopshield.core import ids, times
+from shopshield.core.callers import Caller, Principal
+from shopshield.core.db import Tx
+from shopshield.core.errors import (
     AccessDenied,
     Conflict,
     CustomerNotFound,
-    Forbidden,
     InvalidInput,
     NotFound,
     QuotaExceeded,
     StoredDataTampered,
 )
-from shopshield.keys.envelope import DecryptionError, blind_index, field_aad, open_sealed, seal
-from shopshield.keys.service import DataKeyMissing, DataKeys
-from shopshield.principals.models import Principal
-from shopshield.tickets.models import OPEN
-from shopshield.vault import queries as q
-from shopshield.vault import render
-from shopshield.vault.models import AddressRow, CustomerRow, OrderRow, ReturnRequestRow
-from shopshield.vault.normalize import (
+from shopshield.core.events import DENIED, NO_MATCH, NOT_FOUND, OK, QUOTA_EXCEEDED
+from shopshield.core.normalize import (
     InvalidIdentifier,
     normalize_email,
     normalize_id_number,
     normalize_mobile,
 )
-from shopshield.vault.policy import ADDRESS_FIELDS, CUSTOMER_FIELDS, PolicySet, RolePolicy
+from shopshield.core.permissions import Permission, require
+from shopshield.core.policy import ADDRESS_FIELDS, CUSTOMER_FIELDS, PolicySet, RolePolicy
+from shopshield.keys.envelope import DecryptionError, blind_index, field_aad, open_sealed, seal
+from shopshield.keys.service import DataKeyMissing, DataKeys
+from shopshield.vault import queries as q
+from shopshield.vault import render
+from shopshield.vault.models import AddressRow, CustomerRow, OrderRow, ReturnRequestRow
 from shopshield.vault.schemas import CustomerIn, OrderIn, ReturnIn, RevealIn
 
 log = logging.getLogger(__name__)
@@ -65,41 +63,37 @@ SEARCHABLE: dict[str, Callable[[str], str]] = {
 _REGION_SEP = "\x1f"
 
 
+class TicketCheck(Protocol):
+    """Why a ticket does not let ``principal`` reveal the customer's data, or None when it does:
+    ``tickets.service.reveal_problem``. Tickets build on the vault's customers, so the vault
+    asks through this rather than importing them."""
+
+    def __call__(self, tx: Tx, *, ticket_id: str, principal: Principal, customer_id: str) -> str | None: ...
+
+
+class SearchWatch(Protocol):
+    """Told which customers each search found: ``canary.watch.CanaryWatch``, which writes a hit for
+    every canary among them. The vault cannot tell a canary from a customer (decision 0016)."""
+
+    def found(self, tx: Tx, *, customer_ids: Iterable[str], searcher: str, now: datetime) -> None: ...
+
+    async def flush_after(self, engine: Engine) -> None: ...
+
+
 @dataclass(frozen=True)
 class Vault:
-    """What the vault's operations need besides a session; built once in ``bootstrap``."""
+    """What the vault's operations need besides a session; built once in ``bootstrap``, which
+    also chooses the ticket check and the search watch."""
 
     keys: DataKeys
     blind_index_key: Callable[[], bytes]
     policies: PolicySet
     tz: tzinfo
     audit: AuditLog
+    ticket_problem: TicketCheck
+    canary_watch: SearchWatch
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     alert_metrics: alerts.AlertMetrics = field(default_factory=alerts.AlertMetrics)
-    canary_watch: CanaryWatch = field(default_factory=CanaryWatch)
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is asking and through what: becomes the actor columns of the access event."""
-
-    principal: Principal
-    channel: str = "api"
-    source_ip: str | None = None
-
-    def event(self, action: str, outcome: str, **details: Any) -> AccessEvent:
-        """The access event for something this caller did, or was refused."""
-        p = self.principal
-        return AccessEvent(
-            actor_id=p.principal_id,
-            actor_kind=p.actor_kind,
-            actor_role=p.role,
-            action=action,
-            channel=self.channel,
-            outcome=outcome,
-            source_ip=self.source_ip,
-            **details,
-        )
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -118,18 +112,6 @@ def _refuse(
 ) -> NoReturn:
     vault.audit.record(tx, caller.event(action, outcome, reason=message, **kw), now=vault.clock())
     raise error(message)
-
-
-def _authorize(vault: Vault, caller: Caller, permission: str | None) -> None:
-    if permission is not None:
-        _require(vault, caller, permission)
-
-
-def _require(vault: Vault, caller: Caller, permission: str) -> RolePolicy:
-    policy = vault.policies.role(caller.principal.role)
-    if permission not in policy.permissions:
-        raise Forbidden(f"role {caller.principal.role!r} lacks the permission {permission!r}")
-    return policy
 
 
 def _consume(vault: Vault, tx: Tx, caller: Caller, kind: str, limit: int, amount: int = 1, **event: Any) -> None:
@@ -152,17 +134,29 @@ def _consume(vault: Vault, tx: Tx, caller: Caller, kind: str, limit: int, amount
         raise QuotaExceeded(message, kind=kind, limit=limit)
 
 
+def seal_field(aead: AESGCM, record: str, name: str, value: str) -> bytes:
+    """``value`` sealed as the vault seals a field: AES-256-GCM with ``record|name`` as associated
+    data, so it opens only as that field of that record (decision 0001)."""
+    return seal(aead, value.encode(), field_aad(record, name))
+
+
+def open_field(aead: AESGCM, record: str, name: str, sealed: bytes) -> str:
+    """What ``seal_field`` sealed; ``DecryptionError`` when it fails authentication (another key,
+    record or field, or altered)."""
+    return open_sealed(aead, sealed, field_aad(record, name)).decode()
+
+
 def _seal(aead: AESGCM, record: str, name: str, value: str | None) -> bytes | None:
     if value is None:
         return None
-    return seal(aead, value.encode(), field_aad(record, name))
+    return seal_field(aead, record, name, value)
 
 
 def _open(aead: AESGCM, record: str, name: str, sealed: bytes | None) -> str | None:
     if sealed is None:
         return None
     try:
-        return open_sealed(aead, sealed, field_aad(record, name)).decode()
+        return open_field(aead, record, name, sealed)
     except DecryptionError:
         log.error("ciphertext of %s field %s failed authentication", record, name)
         raise StoredDataTampered(f"stored {name} of {record} failed authentication") from None
@@ -200,7 +194,12 @@ def _aead_for(vault: Vault, row: CustomerRow | q.CustomerRecord) -> AESGCM:
 
 
 def store_customer(
-    *, vault: Vault, session: Session, caller: Caller, customer: CustomerIn, permission: str | None = "customers.write"
+    *,
+    vault: Vault,
+    session: Session,
+    caller: Caller,
+    customer: CustomerIn,
+    permission: Permission | None = Permission.CUSTOMERS_WRITE,
 ) -> Json:
     """Encrypt and store a new customer with their addresses under a fresh data key.
 
@@ -208,7 +207,8 @@ def store_customer(
     own (planting canaries needs ``canaries.plant``, not ``customers.write``) or the caller is the
     command line, which holds the database and the keys itself.
     """
-    _authorize(vault, caller, permission)
+    if permission is not None:
+        require(vault.policies, caller.principal, permission)
     if session.get(CustomerRow, customer.customer_id) is not None:
         raise Conflict("the customer already exists")
     ids = [a.address_id for a in customer.addresses]
@@ -387,7 +387,7 @@ def reveal(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str, request: R
             **event,
         )
     row = _load_visible_customer(vault, tx, caller, policy, customer_id, "reveal")
-    problem = _ticket_problem(tx.one(q.TICKET, {"ticket_id": request.ticket_id}), caller.principal, customer_id)
+    problem = vault.ticket_problem(tx, ticket_id=request.ticket_id, principal=caller.principal, customer_id=customer_id)
     if problem is not None:
         _refuse(vault, tx, caller, AccessDenied, problem, outcome=DENIED, **event)
     _consume(vault, tx, caller, "reveal", policy.reveals_per_day, **event)
@@ -406,22 +406,6 @@ def reveal(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str, request: R
         ]
     vault.audit.record(tx, caller.event(outcome=OK, **event), now=vault.clock())
     return out
-
-
-def _ticket_problem(ticket: tuple[Any, ...] | None, principal: Principal, customer_id: str) -> str | None:
-    if ticket is None:
-        return "ticket does not exist"
-    status, assignee_id, ticket_customer, created_by = ticket
-    if status != OPEN:
-        return "ticket is not open"
-    if assignee_id != principal.principal_id:
-        return "ticket is not assigned to the caller"
-    if created_by == principal.principal_id:
-        # Tickets opened before self-assignment was refused at opening (decision 0019) stay useless.
-        return "ticket was opened by its own assignee: a reveal needs a ticket from a second person"
-    if ticket_customer != customer_id:
-        return "ticket is about another customer"
-    return None
 
 
 def search(*, vault: Vault, tx: Tx, caller: Caller, by: str, value: str, purpose: str | None = None) -> list[Json]:
@@ -542,7 +526,7 @@ def erase(*, vault: Vault, session: Session, caller: Caller, customer_id: str) -
     erase finishes them). Orders keep their non-personal fields. The caller commits, then completes
     the answer with ``purge_erased_key``.
     """
-    _require(vault, caller, "customers.erase")
+    require(vault.policies, caller.principal, Permission.CUSTOMERS_ERASE)
     row = session.get(CustomerRow, customer_id)
     if row is None:
         raise NotFound("no such customer")
@@ -599,11 +583,17 @@ def _customer_for_write(vault: Vault, session: Session, customer_id: str) -> tup
 
 
 def store_order(
-    *, vault: Vault, session: Session, caller: Caller, order: OrderIn, permission: str | None = "orders.write"
+    *,
+    vault: Vault,
+    session: Session,
+    caller: Caller,
+    order: OrderIn,
+    permission: Permission | None = Permission.ORDERS_WRITE,
 ) -> Json:
     """Store an order with its items sealed under the customer's key (``permission`` as in
     ``store_customer``)."""
-    _authorize(vault, caller, permission)
+    if permission is not None:
+        require(vault.policies, caller.principal, permission)
     if session.get(OrderRow, order.order_id) is not None:
         raise Conflict("the order already exists")
     _row, aead = _customer_for_write(vault, session, order.customer_id)
@@ -622,7 +612,7 @@ def store_order(
             merchant_id=order.merchant_id,
             courier_id=order.courier_id,
             address_id=order.address_id,
-            placed_at=_aware(order.placed_at),
+            placed_at=times.utc(order.placed_at),
             status=order.status,
             currency=order.currency,
             item_count=sum(i.quantity for i in order.items),
@@ -648,10 +638,11 @@ def add_return(
     caller: Caller,
     order_id: str,
     request: ReturnIn,
-    permission: str | None = "orders.write",
+    permission: Permission | None = Permission.ORDERS_WRITE,
 ) -> Json:
     """Record a return or refund request on an order (``permission`` as in ``store_customer``)."""
-    _authorize(vault, caller, permission)
+    if permission is not None:
+        require(vault.policies, caller.principal, permission)
     order = session.get(OrderRow, order_id)
     if order is None:
         raise NotFound("no such order")
@@ -659,7 +650,7 @@ def add_return(
     return_id = request.return_id or ids.new_id("rt-")
     if session.get(ReturnRequestRow, return_id) is not None:
         raise Conflict("the return request already exists")
-    requested_at = _aware(request.requested_at) if request.requested_at else vault.clock()
+    requested_at = times.utc(request.requested_at) if request.requested_at else vault.clock()
     session.add(
         ReturnRequestRow(
             return_id=return_id,
@@ -718,7 +709,7 @@ def view_order(*, vault: Vault, tx: Tx, caller: Caller, order_id: str) -> Json:
         "customer_id": order.customer_id,
         "merchant_id": order.merchant_id,
         "courier_id": order.courier_id,
-        "placed_at": q.moment(order.placed_at).isoformat(),
+        "placed_at": times.stored(order.placed_at).isoformat(),
         "status": order.status,
         "currency": order.currency,
         "item_count": order.item_count,
@@ -755,7 +746,7 @@ def _returns(tx: Tx, aead: AESGCM, order_id: str) -> list[render.ReturnRequest]:
         render.ReturnRequest(
             r.return_id,
             r.kind,
-            q.moment(r.requested_at).isoformat(),
+            times.stored(r.requested_at).isoformat(),
             r.status,
             _open(aead, _return_record(r.return_id), "reason", r.reason_ct),
         )
@@ -763,6 +754,46 @@ def _returns(tx: Tx, aead: AESGCM, order_id: str) -> list[render.ReturnRequest]:
     ]
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything ShopShield stores is UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+# -- what other domains ask of the vault ----------------------------------------------------------
+# The canary plants its decoys through the operations above; these answer its other questions, so
+# that it never reads the vault's tables, indexes or keys itself.
+
+
+def customer_exists(*, session: Session, customer_id: str) -> bool:
+    """Whether a customer, erased or not, has this id."""
+    return session.get(CustomerRow, customer_id) is not None
+
+
+def mobile_in_use(*, vault: Vault, session: Session, mobile: str) -> bool:
+    """Whether a customer who is not erased has this (normalised) mobile, by its blind index."""
+    digest = _bidx(vault, "mobile", mobile)
+    return session.scalar(select(CustomerRow.customer_id).where(CustomerRow.mobile_bidx == digest)) is not None
+
+
+def customer_with_mobile(*, vault: Vault, tx: Tx, mobile: str) -> str | None:
+    """A customer who is not erased and has this (normalised) mobile, by its blind index: one
+    look-up whatever it finds."""
+    found = tx.one(q.CUSTOMER_BY_MOBILE, {"digest": _bidx(vault, "mobile", mobile)})
+    return None if found is None else str(found[0])
+
+
+def is_live(*, tx: Tx, customer_id: str) -> bool:
+    """Whether the customer exists and is not erased."""
+    found = tx.one(q.CUSTOMER, {"customer_id": customer_id})
+    return found is not None and q.CustomerRecord._make(found).erased_at is None
+
+
+def order_ids(*, tx: Tx, customer_id: str) -> list[str]:
+    """The customer's orders, in the order they were placed."""
+    return [q.OrderRecord._make(row).order_id for row in tx.all(q.CUSTOMER_ORDERS, {"customer_id": customer_id})]
+
+
+def data_key(*, vault: Vault, session: Session, customer_id: str) -> AESGCM | None:
+    """The customer's data key; None when there is no such customer or its key is shredded."""
+    row = session.get(CustomerRow, customer_id)
+    if row is None:
+        return None
+    try:
+        return vault.keys.get(row.key_id)
+    except DataKeyMissing:
+        return None

@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from starlette.background import BackgroundTask
 
-from shopshield.db import run_transaction, unit_of_work
-from shopshield.errors import InvalidInput
-from shopshield.ids import RecordId
+from shopshield.core.db import run_transaction, unit_of_work
+from shopshield.core.errors import InvalidInput
+from shopshield.core.ids import RecordId
 from shopshield.vault import service
 from shopshield.vault.schemas import CustomerIn, OrderIn, ReturnIn, RevealIn
 from shopshield.web import JSON, Call, CallDep

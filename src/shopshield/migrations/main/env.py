@@ -1,6 +1,6 @@
 """Alembic environment for the main database."""
 
-from shopshield.db import Base
+from shopshield.core.db import Base
 from shopshield.migrations.environment import run
 
 run(Base.metadata, "alembic_version")

@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from shopshield.access.models import AccessEvent
-from shopshield.audit.canonical import event_leaf_hash, format_ts, split_fields
+from shopshield.access.models import split_fields
+from shopshield.audit.canonical import event_leaf_hash
 from shopshield.audit.merkle import CompactRange
+from shopshield.core.events import AccessEvent
+from shopshield.core.times import format_ts
 
 revision: str = "0002_audit"
 down_revision: str | None = "0001_main"

@@ -18,12 +18,17 @@ from typing import Annotated, Final
 
 from pydantic import AfterValidator, StringConstraints
 
-from shopshield.errors import InvalidInput
+from shopshield.core.errors import InvalidInput
 
 ID_BODY: Final = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}"
 ID_PATTERN: Final = rf"^{ID_BODY}$"
 ID: Final = re.compile(ID_PATTERN)
 SHAPE_RULE: Final = "1-64 letters, digits, '_', '.', ':' or '-', starting with a letter or digit"
+# Who reads or receives the store's data, named as other systems name them: an id that may also
+# hold '@' ("ops@partner"). Breach actors (an access log's actor_id) and canary recipients.
+ACTOR_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
+ACTOR: Final = re.compile(ACTOR_PATTERN)
+ACTOR_RULE: Final = "1-64 letters, digits, '_', '.', ':', '@' or '-', starting with a letter or digit"
 
 # Digits as people group them: single separators between digits ("138-1234-5678", "6222 0202 ...").
 # An 18-character ID number may end in X, its check character.

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from shopshield.errors import RecordedRefusal
+from shopshield.core.errors import RecordedRefusal
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,11 @@
-"""Role policies loaded from data (a TOML file), never from code."""
+"""Role policies loaded from data (a TOML file), never from code: per role, the permissions it
+holds (``core.permissions``), what it sees of each personal field, its scope, quotas and search
+limits.
+
+The file is one document, checked whole when it is loaded, so the names it may use (permissions,
+fields, access levels, actor kinds) are defined with it. What the access levels mean for a value
+(masking, rendering, revealing) is the vault's.
+"""
 
 from __future__ import annotations
 
@@ -10,33 +17,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from shopshield.errors import Forbidden
+from shopshield.core.errors import ShopShieldError
+from shopshield.core.permissions import Permission
 
 CUSTOMER_FIELDS = ("name", "mobile", "email", "id_number")
 ADDRESS_FIELDS = ("recipient", "phone", "region", "street")
 ORDER_FIELDS = ("items", "returns")
 ALL_FIELDS = CUSTOMER_FIELDS + ADDRESS_FIELDS + ORDER_FIELDS
-REVEALABLE_FIELDS = (*CUSTOMER_FIELDS, "recipient", "phone", "street")
 # Fields with a blind index, so a caller can look customers up by their value.
 SEARCH_FIELDS = ("mobile", "email", "id_number")
-PERMISSIONS = (
-    "customers.write",
-    "customers.erase",
-    "orders.write",
-    "tickets.write",
-    "principals.manage",
-    "audit.read",
-    "access_reports.read",
-    "scam_reports.write",
-    "scam_reports.read",
-    "canaries.plant",
-    "canaries.read",
-    "canaries.report_contact",
-    "breaches.scope",
-    "logins.assess",
-    "logins.read",
-    "alerts.read",
-)
 ACTOR_KINDS = ("staff", "courier", "merchant", "partner", "service", "job", "other")
 
 
@@ -47,8 +36,10 @@ class Access(StrEnum):
     FULL = "full"
 
 
-class PolicyError(Exception):
-    """The policy file is missing or invalid."""
+class PolicyError(ShopShieldError):
+    """The policy file is missing or invalid, or names no such role."""
+
+    code = "policy_error"
 
 
 class SearchPolicy(BaseModel):
@@ -102,9 +93,9 @@ class RolePolicy(BaseModel):
         unknown = [f for f in self.fields if f not in ALL_FIELDS]
         if missing or unknown:
             raise ValueError(f"fields must name exactly {', '.join(ALL_FIELDS)}; missing {missing}, unknown {unknown}")
-        bad = sorted(set(self.permissions) - set(PERMISSIONS))
+        bad = sorted(set(self.permissions) - set(Permission))
         if bad:
-            raise ValueError(f"unknown permissions {bad}; known: {', '.join(PERMISSIONS)}")
+            raise ValueError(f"unknown permissions {bad}; known: {', '.join(Permission)}")
         if self.actor_kind not in ACTOR_KINDS:
             raise ValueError(f"actor_kind must be one of {', '.join(ACTOR_KINDS)}")
         if self.search is not None and not any(self.may_search(f) for f in SEARCH_FIELDS):
@@ -165,20 +156,12 @@ class PolicySet(BaseModel):
         except KeyError:
             raise PolicyError(f"role {name!r} is not in the policy; known: {', '.join(sorted(self.roles))}") from None
 
-    def allows(self, role: str, permission: str) -> bool:
-        return permission in self.role(role).permissions
-
-    def require(self, role: str, permission: str) -> None:
-        """Raise ``Forbidden`` (403 at the edge) unless ``role`` holds ``permission``."""
-        if not self.allows(role, permission):
-            raise Forbidden(f"role {role!r} lacks the permission {permission!r}")
-
 
 def load_policies(path: Path | None = None) -> PolicySet:
     """Load the policy file at ``path``, or the default shipped with ShopShield."""
     try:
         if path is None:
-            raw = resources.files("shopshield.vault").joinpath("policies.toml").read_text(encoding="utf-8")
+            raw = resources.files("shopshield.core").joinpath("policies.toml").read_text(encoding="utf-8")
         else:
             raw = path.read_text(encoding="utf-8")
         return PolicySet.model_validate(tomllib.loads(raw))

@@ -1,0 +1,63 @@
+"""Every permission a role can hold, and the one check of it.
+
+A route or command names the permission it needs from ``Permission`` and calls ``require``
+before it does anything else; ``allowed`` is for the few answers that differ by permission (only
+security staff learn that a contact was a canary) and for rules that combine a permission with
+ownership (a ticket's assignee may close it without ``tickets.write``). Which role holds which
+permission is data, in the policy file (``core/policies.toml``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from shopshield.core.callers import Principal
+from shopshield.core.errors import Forbidden
+
+if TYPE_CHECKING:
+    from shopshield.core.policy import PolicySet, RolePolicy
+
+
+class Permission(StrEnum):
+    """The permissions of the policy file, grouped by the domain whose routes need them."""
+
+    # vault
+    CUSTOMERS_WRITE = "customers.write"
+    CUSTOMERS_ERASE = "customers.erase"
+    ORDERS_WRITE = "orders.write"
+    # tickets
+    TICKETS_WRITE = "tickets.write"
+    # principals
+    PRINCIPALS_MANAGE = "principals.manage"
+    # audit: the events behind inclusion proofs
+    AUDIT_READ = "audit.read"
+    # access: a customer's access report
+    ACCESS_REPORTS_READ = "access_reports.read"
+    # scams
+    SCAM_REPORTS_WRITE = "scam_reports.write"
+    SCAM_REPORTS_READ = "scam_reports.read"
+    # canary
+    CANARIES_PLANT = "canaries.plant"
+    CANARIES_READ = "canaries.read"
+    CANARIES_REPORT_CONTACT = "canaries.report_contact"
+    # breach
+    BREACHES_SCOPE = "breaches.scope"
+    # guard
+    LOGINS_ASSESS = "logins.assess"
+    LOGINS_READ = "logins.read"
+    # alerts
+    ALERTS_READ = "alerts.read"
+
+
+def allowed(policies: PolicySet, principal: Principal, permission: Permission) -> bool:
+    """Whether ``principal``'s role holds ``permission``."""
+    return permission in policies.role(principal.role).permissions
+
+
+def require(policies: PolicySet, principal: Principal, permission: Permission) -> RolePolicy:
+    """``principal``'s role policy if the role holds ``permission``; otherwise ``Forbidden`` (403)."""
+    policy = policies.role(principal.role)
+    if permission not in policy.permissions:
+        raise Forbidden(f"role {principal.role!r} lacks the permission '{permission}'")
+    return policy
