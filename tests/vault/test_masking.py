@@ -8,6 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from shopshield.core.policy import ADDRESS_FIELDS, CUSTOMER_FIELDS
 from shopshield.vault.masking import (
     COMPOUND_SURNAMES,
     MASKERS,
@@ -19,7 +20,6 @@ from shopshield.vault.masking import (
     mask_name,
     mask_street,
 )
-from shopshield.vault.policy import ADDRESS_FIELDS, CUSTOMER_FIELDS
 
 # No deadline: the first example pays for compiling regex strategies, and shared CI runners stall.
 _property = settings(deadline=None)

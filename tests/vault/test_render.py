@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from shopshield.core.policy import ALL_FIELDS, CUSTOMER_FIELDS, Access, RolePolicy, load_policies
 from shopshield.vault import queries as q
 from shopshield.vault.masking import MASKERS
-from shopshield.vault.policy import ALL_FIELDS, CUSTOMER_FIELDS, Access, RolePolicy, load_policies
 from shopshield.vault.render import Item, ReturnRequest, ViewPlan, render_items, render_returns
 
 
