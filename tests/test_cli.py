@@ -21,7 +21,7 @@ from shopshield.cli import app
 from shopshield.keys.models import DataKey
 from shopshield.principals.models import PrincipalRow
 from shopshield.settings import Settings
-from tests import factories
+from testkit import factories
 from tests.conftest import POSTGRES_URL, _schema_url
 from tests.helpers import cli_env as _env
 from tests.helpers import make_world

@@ -36,7 +36,7 @@ from fastapi.testclient import TestClient
 from shopshield.app import create_app
 from shopshield.bootstrap import Container, build
 from shopshield.settings import Settings
-from tests import factories
+from testkit import factories
 from tests.helpers import CLIENT_ADDRESS, World, cli_env, make_world, stored_events
 from tests.test_serve import EXECUTABLE, STARTUP_SECONDS, _free_port
 

@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from shopshield.bootstrap import Container, build
 from shopshield.cli import app
 from shopshield.settings import Settings
-from tests.factories import customer
+from testkit.factories import customer
 from tests.helpers import World, cli_env, make_world
 
 EXECUTABLE = Path(sys.executable).parent / "shopshield"

@@ -26,7 +26,7 @@ from shopshield.cli import app
 from shopshield.core import ids
 from shopshield.core.normalize import id_number_check_char
 from shopshield.settings import Settings
-from tests import factories
+from testkit import factories
 from tests.helpers import World, make_world
 from tests.helpers import cli_env as _env
 from tests.test_pii_scan import _pg_dump, _read_dir

@@ -23,7 +23,7 @@ from shopshield.settings import Settings
 from shopshield.vault import service as vault_service
 from shopshield.vault.schemas import CustomerIn
 from shopshield.vault.service import store_customer
-from tests import factories
+from testkit import factories
 from tests.helpers import World, make_world
 
 CUSTOMERS = 1000

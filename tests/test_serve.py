@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests import factories
+from testkit import factories
 
 EXECUTABLE = Path(sys.executable).parent / "shopshield"
 STARTUP_SECONDS = 20.0

@@ -22,8 +22,8 @@ from shopshield.bootstrap import Container
 from shopshield.core.db import RefusalNotRecorded, Tx, transaction, unit_of_work
 from shopshield.core.errors import AccessDenied
 from shopshield.core.events import AccessEvent
+from testkit.factories import customer, order
 from tests.audit.helpers import checkpoint, verify
-from tests.factories import customer, order
 from tests.helpers import World, make_world, stored_events
 
 ROUNDS = 8

@@ -24,7 +24,7 @@ from shopshield.core.db import unit_of_work
 from shopshield.core.events import AccessEvent
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
-from tests.factories import customer
+from testkit.factories import customer
 from tests.helpers import CLIENT_ADDRESS, World, make_world, stored_events
 from tests.helpers import cli_env as _env
 

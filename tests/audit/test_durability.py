@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests import factories
+from testkit import factories
 from tests.conftest import _schema_url, _truncate_postgres
 from tests.test_serve import EXECUTABLE, Server, _cli, _free_port, _wait_until_up
 

@@ -17,7 +17,7 @@ from shopshield.bootstrap import Container
 from shopshield.breach.models import WarningRow
 from shopshield.cli import app
 from shopshield.settings import Settings
-from tests import factories
+from testkit import factories
 from tests.helpers import World, cli_env, make_world, stored_events
 from tests.test_pii_scan import Scanner
 

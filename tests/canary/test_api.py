@@ -14,7 +14,7 @@ from shopshield.canary.models import CanaryHitRow, CanaryRow
 from shopshield.core.normalize import normalize_mobile
 from shopshield.settings import Settings
 from shopshield.vault.models import CustomerRow
-from tests import factories
+from testkit import factories
 from tests.helpers import World, make_world, stored_events
 from tests.scams.samples import report
 from tests.test_pii_scan import Scanner, _pg_dump, _read_dir

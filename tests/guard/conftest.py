@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from bench.guard_speed import CountingRedis
 
 from shopshield.guard.counters import CounterStore, MemoryCounters, RedisCounters
+from testkit.counting_redis import CountingRedis
 
 REDIS_URL = os.environ.get("SHOPSHIELD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

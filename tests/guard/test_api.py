@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from shopshield.bootstrap import build
 from shopshield.settings import Settings
-from tests.factories import customer
+from testkit.factories import customer
 from tests.guard.conftest import REDIS_URL
 from tests.helpers import World, make_world, stored_events
 

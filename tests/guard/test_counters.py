@@ -19,7 +19,8 @@ from shopshield.guard.counters import (
     Remember,
     Resilient,
 )
-from tests.guard.conftest import REDIS_URL, CountingRedis
+from testkit.counting_redis import CountingRedis
+from tests.guard.conftest import REDIS_URL
 
 T = 1_800_000_000.0  # a window boundary for every window used here (divisible by 60 and 600)
 

@@ -33,7 +33,7 @@ from shopshield.guard.counters import (
 from shopshield.guard.engine import Guard, GuardMetrics, Hasher, UnknownAttempt
 from shopshield.guard.models import Attempt, Outcome, Verdict
 from shopshield.guard.networks import Locations
-from tests.guard.conftest import CountingRedis
+from testkit.counting_redis import CountingRedis
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 SECRET = b"k" * 32

@@ -20,7 +20,7 @@ from shopshield.core.db import unit_of_work
 from shopshield.investigate import events, insiders
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
-from tests import factories
+from testkit import factories
 from tests.helpers import cli_env, make_world
 
 START = datetime(2026, 10, 1, tzinfo=UTC)  # 08:00 in Shanghai

@@ -21,7 +21,7 @@ from shopshield.principals import service as principals
 from shopshield.settings import Settings
 from shopshield.vault import service as vault
 from shopshield.vault.schemas import CustomerIn
-from tests.factories import customer
+from testkit.factories import customer
 
 
 def _fill(container: Any, count: int) -> vault.Caller:

@@ -12,7 +12,7 @@ from shopshield.access.models import AccessEventRow
 from shopshield.bootstrap import Container
 from shopshield.keys.models import DataKey
 from shopshield.vault.models import AddressRow, CustomerRow, OrderRow, ReturnRequestRow
-from tests.factories import customer, order
+from testkit.factories import customer, order
 from tests.helpers import World, make_world, stored_events
 
 

@@ -29,7 +29,7 @@ from shopshield.keys.models import DataKey
 from shopshield.keys.rotation import rotate
 from shopshield.settings import Settings
 from shopshield.vault.models import CustomerRow
-from tests.factories import customer
+from testkit.factories import customer
 from tests.helpers import World, cli_env, make_world
 
 WRAPPED_BYTES = 1 + 12 + 32 + 16  # format byte, nonce, sealed 256-bit key, GCM tag

@@ -24,7 +24,7 @@ from shopshield.core.db import transaction
 from shopshield.core.errors import QuotaExceeded
 from shopshield.core.policy import RolePolicy
 from shopshield.vault import service as vault_service
-from tests.factories import customer
+from testkit.factories import customer
 from tests.helpers import ROLES, World, make_world, stored_events
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

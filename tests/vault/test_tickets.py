@@ -16,7 +16,7 @@ from shopshield.bootstrap import Container
 from shopshield.core.db import unit_of_work
 from shopshield.core.events import DENIED
 from shopshield.tickets.models import OPEN, TicketRow
-from tests.factories import customer
+from testkit.factories import customer
 from tests.helpers import World, make_world, stored_events
 
 # Every role of the shipped policy with tickets.write; the rule holds whatever the role.
