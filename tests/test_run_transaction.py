@@ -18,7 +18,7 @@ from shopshield.bootstrap import Container
 from shopshield.core.db import _BATCHERS, _GROUPS, CommitFailed, Outcome, Tx, run_transaction, transaction
 from shopshield.core.errors import AccessDenied
 from shopshield.core.events import AccessEvent
-from tests.audit.helpers import checkpoint, verify
+from tests.support.audit_history import checkpoint, verify
 
 CALLS = 120
 

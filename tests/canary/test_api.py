@@ -15,9 +15,10 @@ from shopshield.core.normalize import normalize_mobile
 from shopshield.settings import Settings
 from shopshield.vault.models import CustomerRow
 from testkit import factories
-from tests.helpers import World, make_world, stored_events
-from tests.scams.samples import report
-from tests.test_pii_scan import Scanner, _pg_dump, _read_dir
+from tests.support.events import stored_events
+from tests.support.plaintext_scan import Scanner, pg_dump, read_dir
+from tests.support.scam_reports import report
+from tests.support.world import World, make_world
 
 PREFIX = "1700000"
 PATH = "/v1/canaries"
@@ -358,10 +359,10 @@ def test_planted_values_are_nowhere_in_plaintext(world: World, settings: Setting
     scanner = Scanner(values, emails)
 
     if backend == "sqlite":
-        scanned = _read_dir(settings.resolved_data_dir(), "data")
+        scanned = read_dir(settings.resolved_data_dir(), "data")
         assert any(name.endswith("shopshield.db-wal") for name in scanned)
     else:
-        scanned = {"pg_dump": _pg_dump(settings).encode()}
+        scanned = {"pg_dump": pg_dump(settings).encode()}
     data = b"".join(scanned.values())
 
     # The scan reads the rows: the canaries' ids and recipient are there, in plaintext.

@@ -22,7 +22,8 @@ from shopshield.core.db import Base, Statement, Tx, transaction, unit_of_work
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
 from shopshield.vault import service as vault_service
-from tests.helpers import World, make_world, stored_events
+from tests.support.events import stored_events
+from tests.support.world import World, make_world
 
 # A block of 100 numbers, small enough for a test to search all of it as the red team did.
 PREFIX = "170000000"

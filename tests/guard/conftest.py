@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
@@ -11,8 +10,7 @@ import redis
 
 from shopshield.guard.counters import CounterStore, MemoryCounters, RedisCounters
 from testkit.counting_redis import CountingRedis
-
-REDIS_URL = os.environ.get("SHOPSHIELD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.support.backends import REDIS_URL
 
 
 @pytest.fixture

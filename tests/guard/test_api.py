@@ -13,8 +13,9 @@ from sqlalchemy import text
 from shopshield.bootstrap import build
 from shopshield.settings import Settings
 from testkit.factories import customer
-from tests.guard.conftest import REDIS_URL
-from tests.helpers import World, make_world, stored_events
+from tests.support.backends import REDIS_URL
+from tests.support.events import stored_events
+from tests.support.world import World, make_world
 
 PASSWORD_SHA1 = hashlib.sha1(b"correct horse battery").hexdigest()  # noqa: S324 - HIBP-style
 

@@ -20,7 +20,7 @@ from shopshield.guard.counters import (
     Resilient,
 )
 from testkit.counting_redis import CountingRedis
-from tests.guard.conftest import REDIS_URL
+from tests.support.backends import REDIS_URL
 
 T = 1_800_000_000.0  # a window boundary for every window used here (divisible by 60 and 600)
 

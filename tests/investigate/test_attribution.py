@@ -11,7 +11,7 @@ import pytest
 from shopshield.investigate import events
 from shopshield.investigate.attribution import Attribution, Config, attribute, victims_from_reports
 from shopshield.investigate.duck import DuckDBEngine
-from tests.investigate.world import LABEL, ORDER_VIEW, World
+from tests.support.attribution_world import LABEL, ORDER_VIEW, World
 
 Run = Callable[[World], Attribution]
 

@@ -21,7 +21,8 @@ from shopshield.investigate import events, insiders
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
 from testkit import factories
-from tests.helpers import cli_env, make_world
+from tests.support.environment import cli_env
+from tests.support.world import make_world
 
 START = datetime(2026, 10, 1, tzinfo=UTC)  # 08:00 in Shanghai
 SCHEMA = pa.schema(

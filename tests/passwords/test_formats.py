@@ -13,7 +13,7 @@ import pytest
 
 from shopshield.passwords import formats
 from shopshield.passwords.formats import Skipped, SourceError, SourceFormat, open_source, parse_lines
-from tests.passwords.samples import PASSWORDS, counts_of, hibp_file, plain_list, prefix_folder, sha1
+from tests.support.password_lists import PASSWORDS, counts_of, hibp_file, plain_list, prefix_folder, sha1
 
 
 def read_all(path: Path, fmt: SourceFormat = SourceFormat.auto, skipped: Skipped | None = None) -> dict[str, int]:

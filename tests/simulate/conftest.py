@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 
 from shopshield.simulate import StoreConfig, generate_store
-
-# Small enough for a fraction of a second each, large enough that every scenario finds victims.
-SMALL = {"customers": 3000, "actors": 300, "days": 20, "victims": 6}
+from tests.support.simulated_store import SMALL
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from shopshield.investigate.knowledge import explains, parse_items, revealed
-from tests.simulate.conftest import SMALL
-from tests.simulate.helpers import (
+from tests.support.simulated_store import (
+    SMALL,
     beyond_chance,
     chance_controls,
     contacted,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,14 +12,8 @@ from shopshield.bootstrap import Container
 from shopshield.keys.models import DataKey
 from shopshield.vault.models import AddressRow, CustomerRow, OrderRow, ReturnRequestRow
 from testkit.factories import customer, order
-from tests.helpers import World, make_world, stored_events
-
-
-@pytest.fixture
-def world(container: Container) -> Iterator[World]:
-    w = make_world(container)
-    yield w
-    w.client.close()
+from tests.support.events import stored_events
+from tests.support.world import World
 
 
 def _store(world: World, n: int = 1, **overrides: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from shopshield.cli import app
 from shopshield.core.permissions import Permission
 from shopshield.core.policy import PolicyError, load_policies
 from shopshield.settings import Settings
-from tests.helpers import cli_env
+from tests.support.environment import cli_env
 
 SHIPPED = resources.files("shopshield.core").joinpath("policies.toml")
 AGENT_SEARCH = """[roles.cs_agent.search]

@@ -25,7 +25,8 @@ from shopshield.core.errors import QuotaExceeded
 from shopshield.core.policy import RolePolicy
 from shopshield.vault import service as vault_service
 from testkit.factories import customer
-from tests.helpers import ROLES, World, make_world, stored_events
+from tests.support.events import stored_events
+from tests.support.world import ROLES, World, make_world
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Half past midnight in Shanghai: every hour the patient attacker waits stays on the same local day.

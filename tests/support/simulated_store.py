@@ -13,6 +13,9 @@ from typing import Any
 
 import duckdb
 
+# Small enough for a fraction of a second each, large enough that every scenario finds victims.
+SMALL = {"customers": 3000, "actors": 300, "days": 20, "victims": 6}
+
 
 def truth(store: Path) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads((store / "truth.json").read_text(encoding="utf-8"))

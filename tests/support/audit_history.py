@@ -9,7 +9,7 @@ from shopshield.audit.verify import Report, verify_log
 from shopshield.bootstrap import Container
 from shopshield.core.db import reading
 from testkit.factories import customer
-from tests.helpers import World
+from tests.support.world import World
 
 
 @dataclass
