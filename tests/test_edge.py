@@ -18,7 +18,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import signal
 import socket
 import subprocess
 import threading
@@ -39,7 +38,7 @@ from shopshield.settings import Settings
 from testkit import factories
 from tests.support.environment import cli_env
 from tests.support.events import stored_events
-from tests.support.server import EXECUTABLE, STARTUP_SECONDS, free_port, printed_token, run_cli
+from tests.support.server import EXECUTABLE, STARTUP_SECONDS, ensure_stopped, free_port, printed_token, run_cli
 from tests.support.world import CLIENT_ADDRESS, World, make_world
 
 LIMIT = 64 * 1024
@@ -276,13 +275,7 @@ def _serve(settings: Settings, tmp_path: Path, **extra: str) -> Iterator[Running
                 tokens[role] = {"Authorization": f"Bearer {made.json()['token']}"}
         yield Running(process, url, port, log, tokens)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+        ensure_stopped(process)
 
 
 def _events_by_actor_kind(settings: Settings) -> dict[str, list[str | None]]:

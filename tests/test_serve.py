@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from testkit import factories
-from tests.support.server import EXECUTABLE, Server, free_port, printed_token, run_cli, wait_until_up
+from tests.support.server import EXECUTABLE, Server, ensure_stopped, free_port, printed_token, run_cli, wait_until_up
 
 
 @contextmanager
@@ -40,13 +40,7 @@ def _serving(tmp_path: Path, **extra_env: str) -> Iterator[Server]:
         wait_until_up(running)
         yield running
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+        ensure_stopped(process)
 
 
 @pytest.fixture

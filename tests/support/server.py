@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -62,3 +63,14 @@ def wait_until_up(server: Server) -> None:
 def printed_token(output: str) -> str:
     """The token ``shopshield principals create`` printed (the only time it is shown)."""
     return next(line.split(": ", 1)[1] for line in output.splitlines() if line.startswith("token: "))
+
+
+def ensure_stopped(process: subprocess.Popen[bytes]) -> None:
+    """Stop ``process`` if it still runs: SIGTERM, then SIGKILL if it has not exited in 10 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
