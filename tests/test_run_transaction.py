@@ -51,7 +51,11 @@ def _outcomes(container: Container) -> list[tuple[int, str, str]]:
                 AccessEventRow.leaf_index
             )
         ).all()
-    return [(int(i), c, o) for i, c, o in rows]
+    outcomes = []
+    for i, c, o in rows:
+        assert c is not None  # every event these tests record is about a customer
+        outcomes.append((int(i), c, o))
+    return outcomes
 
 
 def _committed(container: Container, customer_id: str) -> int:

@@ -96,7 +96,7 @@ def test_kill_9_during_a_burst_of_reads_loses_no_answered_event(
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            logged = dict(
+            logged: dict[str, int] = dict(
                 conn.execute(
                     text(
                         "SELECT customer_id, COUNT(*) FROM access_events "

@@ -13,6 +13,7 @@ from shopshield.guard.counters import (
     Get,
     Known,
     MemoryCounters,
+    Op,
     Pop,
     Put,
     RedisCounters,
@@ -79,7 +80,13 @@ def test_memory_sweeps_ended_windows() -> None:
 
 def test_a_redis_batch_is_one_round_trip(redis_client: CountingRedis, redis_prefix: str) -> None:
     store = RedisCounters(redis_client, prefix=redis_prefix)
-    ops = [Count("f", "k", 60), Add("f", "k", 60), Distinct("u", "k", "m", 60), Known("n", "k", "x"), Get("s", "k")]
+    ops: list[Op] = [
+        Count("f", "k", 60),
+        Add("f", "k", 60),
+        Distinct("u", "k", "m", 60),
+        Known("n", "k", "x"),
+        Get("s", "k"),
+    ]
     store.run(ops, T)
     assert redis_client.trips == 1
 

@@ -161,11 +161,13 @@ def test_json_has_the_documented_shape(run: Run) -> None:
 
 def test_reports_of_one_customer_make_one_victim() -> None:
     class Report:
-        def __init__(self, cid: str, at: object, knew: tuple[str, ...]) -> None:
+        def __init__(self, cid: str, at: datetime, knew: tuple[str, ...]) -> None:
             self.customer_id, self.contacted_at, self.knew = cid, at, knew
 
     from datetime import UTC, datetime
 
     first, later = datetime(2026, 10, 5, tzinfo=UTC), datetime(2026, 10, 7, tzinfo=UTC)
     victims = victims_from_reports([Report("c1", later, ("price",)), Report("c1", first, ("Name", "mobile"))])
-    assert [(v.customer_id, v.contacted_at, v.knew) for v in victims] == [("c1", first, {"name", "mobile", "price"})]
+    assert [(v.customer_id, v.contacted_at, v.knew) for v in victims] == [
+        ("c1", first, frozenset({"name", "mobile", "price"}))
+    ]

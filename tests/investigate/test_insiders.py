@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def _staff(tmp_path: Path, *, insider: bool = True) -> Path:
     return _write(rows, tmp_path / "staff.parquet")
 
 
-def _write(rows: list[tuple[object, ...]], path: Path) -> Path:
+def _write(rows: Sequence[tuple[object, ...]], path: Path) -> Path:
     columns = zip(*rows, strict=True)
     pq.write_table(
         pa.table({name: list(col) for name, col in zip(SCHEMA.names, columns, strict=True)}, schema=SCHEMA), path

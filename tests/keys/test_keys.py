@@ -26,10 +26,10 @@ from shopshield.vault.schemas import CustomerIn
 from testkit.factories import customer
 
 
-def _fill(container: Any, count: int) -> vault.Caller:
+def _fill(container: Any, count: int) -> Caller:
     with unit_of_work(container.sessions) as session:
         created = principals.create(session=session, policies=container.policies, name="backend", role="service")
-    caller = vault.Caller(created.principal)
+    caller = Caller(created.principal)
     for n in range(count):
         with unit_of_work(container.sessions) as session:
             vault.store_customer(
@@ -110,7 +110,7 @@ def test_rotation_while_serving(container: Any, settings: Settings) -> None:
     # A second instance on the same data, as a second service process would be.
     # It keeps no unwrapped key, so every view reads the key store while the rewrap runs.
     other = build(settings.model_copy(update={"data_key_cache_seconds": 0.0}), migrate=False)
-    other_caller = vault.Caller(caller.principal)
+    other_caller = Caller(caller.principal)
     errors: list[BaseException] = []
     stop = threading.Event()
 

@@ -183,7 +183,8 @@ def test_empty_and_missing_sources(tmp_path: Path) -> None:
 
 def test_vectorised_parser_agrees_with_a_line_by_line_reference() -> None:
     rng = random.Random(5)
-    lines, expected = [], []
+    lines: list[str] = []
+    expected: list[tuple[bytes, int] | None] = []
     for _ in range(3000):
         digest = os.urandom(20)
         count = rng.choice([0, 1, 9, 10, 99, 12345, 4294967295, 10**9, rng.randrange(1, 10**10)])

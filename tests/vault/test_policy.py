@@ -43,7 +43,7 @@ def test_the_shipped_policy_lets_only_staff_and_the_backend_search() -> None:
     for name in ("cs_agent", "cs_supervisor", "security_analyst"):
         search = policies.role(name).search
         assert search is not None and search.misses_per_hour < 100 and search.misses_per_day < 100
-    assert policies.role("cs_agent").search_purposes("mobile") == {"inbound_call"}
+    assert policies.role("cs_agent").search_purposes("mobile") == frozenset({"inbound_call"})
     assert not policies.role("cs_agent").may_search("id_number")
     alerts = Permission.ALERTS_READ
     assert alerts in policies.role("security_analyst").permissions and alerts in policies.role("admin").permissions

@@ -260,7 +260,12 @@ def test_concurrent_searches_never_pass_the_miss_limit(container: Container, clo
 
     def at_once(work: list[list[int]]) -> None:
         start = threading.Barrier(len(work))
-        threads = [threading.Thread(target=lambda m=m: (start.wait(), search(m))) for m in work]
+
+        def together(mobiles: list[int]) -> None:
+            start.wait()
+            search(mobiles)
+
+        threads = [threading.Thread(target=together, args=(m,)) for m in work]
         for thread in threads:
             thread.start()
         for thread in threads:
