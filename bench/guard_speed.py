@@ -52,6 +52,7 @@ from shopshield.guard.models import Attempt, Truth, Verdict
 from shopshield.guard.replay import feed
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
+from testkit.counting_redis import CountingRedis
 
 NAME = "guard-speed"
 REDIS_URL = os.environ.get("SHOPSHIELD_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -129,27 +130,6 @@ class Recording:
     def run(self, ops: Sequence[Op], now: float) -> list[Result]:
         self.batches.append(([op for op in ops if not isinstance(op, Nothing)], now))
         return self.inner.run(ops, now)
-
-
-class CountingRedis(redis.Redis):  # type: ignore[type-arg]
-    """A real client that counts network round trips: each pipeline run, each plain command (the
-    guard tests use it too)."""
-
-    trips = 0
-
-    def pipeline(self, transaction: bool = True, shard_hint: object = None) -> redis.client.Pipeline:  # type: ignore[type-arg]
-        owner = self
-
-        class Counted(redis.client.Pipeline):  # type: ignore[type-arg]
-            def execute(self, raise_on_error: bool = True) -> list[object]:
-                owner.trips += 1
-                return super().execute(raise_on_error)
-
-        return Counted(self.connection_pool, self.response_callbacks, transaction, shard_hint)
-
-    def execute_command(self, *args: object, **options: object) -> object:
-        self.trips += 1
-        return super().execute_command(*args, **options)
 
 
 def make_guard(store: CounterStore, *, shared: bool) -> Guard:

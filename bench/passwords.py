@@ -21,8 +21,10 @@ import binascii
 import os
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -110,14 +112,17 @@ def python_parse(path: Path, lines: int) -> float:
     return time.perf_counter() - started
 
 
-def loop_us(fn: object, args: list[object]) -> float:
+T = TypeVar("T")
+
+
+def loop_us(fn: Callable[[T], object], args: Sequence[T]) -> float:
     """Microseconds per call of ``fn(arg)`` in a plain for loop (best of three)."""
     best = float("inf")
     call = fn  # local, as in the measured code
     for _ in range(3):
         started = time.perf_counter()
         for arg in args:
-            call(arg)  # type: ignore[operator]
+            call(arg)
         best = min(best, time.perf_counter() - started)
     return 1e6 * best / len(args)
 
@@ -194,9 +199,9 @@ def run(options: Options) -> None:
         with phase(f"{scale.lookups:,} negative lookups, count() and the bare C call"):
             raw_us = loop_us(lambda k: contain(k, handle), raw_keys)
             raw_bare = _bare_loop_us(contain, handle, raw_keys)
-            negative_us = loop_us(corpus.count, absent)  # type: ignore[arg-type]
+            negative_us = loop_us(corpus.count, absent)
         with phase(f"{scale.positives:,} positive lookups"):
-            positive_us = loop_us(corpus.count, present)  # type: ignore[arg-type]
+            positive_us = loop_us(corpus.count, present)
         assert all(corpus.count(h) > 0 for h in present[:1000])
         fooled = sum(corpus.filter().maybe_contains(k) for k in raw_keys)
         rows.append(
@@ -230,13 +235,13 @@ def run(options: Options) -> None:
         # 4. ranges
         prefixes = [f"{p:05X}" for p in rng.integers(0, 1 << 20, scale.ranges)]
         with phase(f"{scale.ranges:,} range queries, plain and padded"):
-            range_us = loop_us(corpus.range_body, prefixes)  # type: ignore[arg-type]
+            range_us = loop_us(corpus.range_body, prefixes)
             padded_us = loop_us(lambda p: corpus.range_body(p, padding=True), prefixes)
             # Formatting compared on padded ranges (800-1,000 entries), the size of a range of a
             # two-billion-hash corpus, where formatting is most of a query's cost.
             records = [hibp.pad(corpus.range_records(int(p, 16)), int(p, 16)) for p in prefixes]
-            naive_us = loop_us(_naive_render, records)  # type: ignore[arg-type]
-            render_us = loop_us(hibp.render, records)  # type: ignore[arg-type]
+            naive_us = loop_us(_naive_render, records)
+            render_us = loop_us(hibp.render, records)
         per_range = report.manifest.records / (1 << 20)
         rows.append(
             Measurement(

@@ -36,7 +36,6 @@ from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from tests import factories
 
 from bench import loadgen
 from bench.common import (
@@ -65,6 +64,7 @@ from shopshield.tickets.schemas import TicketIn
 from shopshield.tickets.service import open_ticket
 from shopshield.vault import service
 from shopshield.vault.schemas import CustomerIn, RevealIn
+from testkit.factories import customer as synthetic_customer
 
 NAME = "vault"
 BIG_QUOTA = 1_000_000_000
@@ -143,7 +143,7 @@ def write_policy(path: Path) -> Path:
 def make_customers(count: int, *, prefix: str = "") -> list[dict[str, Any]]:
     customers = []
     for n in range(count):
-        customer = factories.customer(n, random.Random(n))
+        customer = synthetic_customer(n, random.Random(n))
         if prefix:
             customer["customer_id"] = prefix + customer["customer_id"]
             for address in customer["addresses"]:
@@ -492,7 +492,7 @@ def _setup_notes(world: World, scale: Scale, client: str, rot: RotationResult) -
             "- Embedded defaults: SQLite (WAL, synchronous=NORMAL) and the local key file, wired by "
             "`bootstrap.build(Settings(data_dir=tmpdir, policy_file=...))`; the policy is the shipped "
             f"`policies.toml` with every daily view/reveal quota raised to {BIG_QUOTA:,}.",
-            f"- Store: {n:,} synthetic customers (tests/factories.py, one address each) stored through "
+            f"- Store: {n:,} synthetic customers (testkit/factories.py, one address each) stored through "
             f"`store_customer`: the first {scale.timed_stores:,} one per transaction (timed), the rest "
             f"{scale.fill_batch} per transaction. One open ticket per customer (`open_ticket` by a service "
             "principal, assigned to the cs_agent).",

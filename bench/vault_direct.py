@@ -93,7 +93,7 @@ class DirectStore:
         self.conn.close()
 
     def fill(self, customers: Iterable[Mapping[str, Any]]) -> int:
-        """Encrypt and insert customers (dicts as tests/factories.py makes them) in one transaction."""
+        """Encrypt and insert customers (dicts as testkit/factories.py makes them) in one transaction."""
         rows = []
         for c in customers:
             cid = c["customer_id"]

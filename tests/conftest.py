@@ -7,7 +7,6 @@ a migrated template file per test.
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -19,15 +18,10 @@ from sqlalchemy import create_engine, text
 
 from shopshield import migrations
 from shopshield.bootstrap import Container, build
-from shopshield.core.db import Base, KeystoreBase, make_engine
+from shopshield.core.db import make_engine
 from shopshield.settings import Settings
-
-POSTGRES_URL = os.environ.get("SHOPSHIELD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-BACKENDS = [b for b in os.environ.get("SHOPSHIELD_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
-
-
-def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+from tests.support.backends import BACKENDS, POSTGRES_URL, schema_url, truncate_postgres, worker
+from tests.support.world import World, make_world
 
 
 @pytest.fixture(scope="session")
@@ -41,14 +35,14 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_schema() -> Iterator[str]:
-    schema = f"t_{_worker()}_{uuid.uuid4().hex[:8]}"
+    schema = f"t_{worker()}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(POSTGRES_URL)
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except Exception as exc:  # a missing PostgreSQL must fail the run, not skip half the suite
         raise RuntimeError(f"PostgreSQL is required for the test suite at {POSTGRES_URL}: {exc}") from exc
-    engine = make_engine(_schema_url(schema))
+    engine = make_engine(schema_url(schema))
     migrations.upgrade(engine, "main")
     migrations.upgrade(engine, "keystore")
     engine.dispose()
@@ -56,19 +50,6 @@ def postgres_schema() -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
-
-
-def _schema_url(schema: str) -> str:
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-
-
-def _truncate_postgres(schema: str) -> None:
-    tables = [t.name for t in Base.metadata.sorted_tables] + [t.name for t in KeystoreBase.metadata.sorted_tables]
-    engine = create_engine(_schema_url(schema))
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -84,8 +65,8 @@ def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Se
         shutil.copytree(template, data_dir)
         return Settings(data_dir=data_dir, data_key_cache_seconds=30.0)
     schema: str = request.getfixturevalue("postgres_schema")
-    _truncate_postgres(schema)
-    url = SecretStr(_schema_url(schema))
+    truncate_postgres(schema)
+    url = SecretStr(schema_url(schema))
     return Settings(data_dir=data_dir, database_url=url, keystore_url=url)
 
 
@@ -94,3 +75,11 @@ def container(settings: Settings) -> Iterator[Container]:
     built = build(settings, migrate=False)
     yield built
     built.close()
+
+
+@pytest.fixture
+def world(container: Container) -> Iterator[World]:
+    """The container behind an HTTP test client, with one principal per role (tests.support.world)."""
+    w = make_world(container)
+    yield w
+    w.client.close()

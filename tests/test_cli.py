@@ -21,10 +21,10 @@ from shopshield.cli import app
 from shopshield.keys.models import DataKey
 from shopshield.principals.models import PrincipalRow
 from shopshield.settings import Settings
-from tests import factories
-from tests.conftest import POSTGRES_URL, _schema_url
-from tests.helpers import cli_env as _env
-from tests.helpers import make_world
+from testkit import factories
+from tests.support.backends import POSTGRES_URL, schema_url
+from tests.support.environment import cli_env as _env
+from tests.support.world import make_world
 
 
 def _run(env: dict[str, str | None], *args: str) -> Result:
@@ -229,7 +229,7 @@ def empty_target(backend: str, tmp_path: Path) -> Iterator[dict[str, str | None]
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        url = _schema_url(schema)
+        url = schema_url(schema)
         yield _env(data_dir=str(data_dir), database_url=url, keystore_url=url)
     finally:
         with admin.begin() as conn:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import signal
 import socket
 import subprocess
 import threading
@@ -36,9 +35,11 @@ from fastapi.testclient import TestClient
 from shopshield.app import create_app
 from shopshield.bootstrap import Container, build
 from shopshield.settings import Settings
-from tests import factories
-from tests.helpers import CLIENT_ADDRESS, World, cli_env, make_world, stored_events
-from tests.test_serve import EXECUTABLE, STARTUP_SECONDS, _free_port
+from testkit import factories
+from tests.support.environment import cli_env
+from tests.support.events import stored_events
+from tests.support.server import EXECUTABLE, STARTUP_SECONDS, ensure_stopped, free_port, printed_token, run_cli
+from tests.support.world import CLIENT_ADDRESS, World, make_world
 
 LIMIT = 64 * 1024
 CHUNK = 16 * 1024
@@ -233,20 +234,14 @@ class Running:
     tokens: dict[str, dict[str, str]]
 
 
-def _cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([str(EXECUTABLE), *args], env=env, capture_output=True, timeout=60, check=False)
-    assert done.returncode == 0, done.stderr.decode(errors="replace")
-    return done.stdout.decode()
-
-
 @contextmanager
 def _serve(settings: Settings, tmp_path: Path, **extra: str) -> Iterator[Running]:
     """``shopshield serve`` on ``settings``' databases, with principals for service, agent and courier."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPSHIELD_")}
     env.update({k: v for k, v in cli_env(settings, **extra).items() if v is not None})
-    created = _cli(env, "principals", "create", "first-admin", "--role", "admin")
-    admin = next(line.split(": ", 1)[1] for line in created.splitlines() if line.startswith("token: "))
-    port = _free_port()
+    created = run_cli(env, "principals", "create", "first-admin", "--role", "admin")
+    admin = printed_token(created)
+    port = free_port()
     log = tmp_path / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
@@ -280,13 +275,7 @@ def _serve(settings: Settings, tmp_path: Path, **extra: str) -> Iterator[Running
                 tokens[role] = {"Authorization": f"Bearer {made.json()['token']}"}
         yield Running(process, url, port, log, tokens)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+        ensure_stopped(process)
 
 
 def _events_by_actor_kind(settings: Settings) -> dict[str, list[str | None]]:

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import stat
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,10 +25,11 @@ from typer.testing import CliRunner
 from shopshield.bootstrap import Container, build
 from shopshield.cli import app
 from shopshield.settings import Settings
-from tests.factories import customer
-from tests.helpers import World, cli_env, make_world
+from testkit.factories import customer
+from tests.support.environment import cli_env
+from tests.support.server import EXECUTABLE, free_port, printed_token
+from tests.support.world import World, make_world
 
-EXECUTABLE = Path(sys.executable).parent / "shopshield"
 LOOSE_UMASK = 0o022  # the usual default: new files 0644, new directories 0755
 REPORT = {
     "report_id": "r-001",
@@ -154,16 +153,6 @@ def _run(env: dict[str, str], *args: str) -> str:
     return done.stdout.decode()
 
 
-def _token(output: str) -> str:
-    return next(line.split(": ", 1)[1] for line in output.splitlines() if line.startswith("token: "))
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_the_shopshield_command_leaves_nothing_readable_by_others(tmp_path: Path) -> None:
     """The real executable, started with umask 0o022 as a shell would: serve, then the commands
     an operator runs beside it, all on the embedded defaults."""
@@ -171,12 +160,13 @@ def test_the_shopshield_command_leaves_nothing_readable_by_others(tmp_path: Path
     data_dir = tmp_path / "instance" / "var"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPSHIELD_")}
     env["SHOPSHIELD_DATA_DIR"] = str(data_dir)
-    service = {"Authorization": f"Bearer {_token(_run(env, 'principals', 'create', 'backend', '--role', 'service'))}"}
+    service_out = _run(env, "principals", "create", "backend", "--role", "service")
+    service = {"Authorization": f"Bearer {printed_token(service_out)}"}
     agent_out = _run(env, "principals", "create", "agent-1", "--role", "cs_agent")
-    agent = {"Authorization": f"Bearer {_token(agent_out)}"}
+    agent = {"Authorization": f"Bearer {printed_token(agent_out)}"}
     agent_id = next(line.split(": ", 1)[1] for line in agent_out.splitlines() if line.startswith("principal_id: "))
 
-    port = _free_port()
+    port = free_port()
     with (tmp_path / "server.log").open("wb") as log:
         process = subprocess.Popen(
             [str(EXECUTABLE), "serve", "--port", str(port)],

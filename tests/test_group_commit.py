@@ -17,7 +17,7 @@ from shopshield.access.models import AccessEventRow
 from shopshield.bootstrap import Container
 from shopshield.core.db import transaction
 from shopshield.core.events import AccessEvent
-from tests.audit.helpers import checkpoint, verify
+from tests.support.audit_history import checkpoint, verify
 
 THREADS = 8
 PER_THREAD = 40

@@ -20,7 +20,7 @@ import shopshield.tables  # noqa: F401  (registers every table on the metadata)
 from shopshield import migrations
 from shopshield.audit import merkle
 from shopshield.core.db import Base, KeystoreBase, make_engine
-from tests.conftest import POSTGRES_URL, _schema_url
+from tests.support.backends import POSTGRES_URL, schema_url
 
 # SQLAlchemy cannot reflect SQLite's expression indexes, so reflection and autogenerate leave the
 # bucketed customer index out there (with these warnings); _index_definition checks it on both.
@@ -52,7 +52,7 @@ def fresh_engines(backend: str, tmp_path: Path) -> Iterator[dict[migrations.Tree
     with admin.begin() as conn:
         for schema in schemas.values():
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engines = {tree: make_engine(_schema_url(schema)) for tree, schema in schemas.items()}
+    engines = {tree: make_engine(schema_url(schema)) for tree, schema in schemas.items()}
     try:
         yield engines
     finally:

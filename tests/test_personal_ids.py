@@ -13,7 +13,7 @@ import json
 import logging
 import random
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,15 +21,14 @@ from urllib.parse import quote
 import pytest
 from typer.testing import CliRunner
 
-from shopshield.bootstrap import Container
 from shopshield.cli import app
 from shopshield.core import ids
 from shopshield.core.normalize import id_number_check_char
 from shopshield.settings import Settings
-from tests import factories
-from tests.helpers import World, make_world
-from tests.helpers import cli_env as _env
-from tests.test_pii_scan import _pg_dump, _read_dir
+from testkit import factories
+from tests.support.environment import cli_env as _env
+from tests.support.plaintext_scan import pg_dump, read_dir
+from tests.support.world import World
 
 
 def _id_number(rng: random.Random, check: str | None = None) -> str:
@@ -100,13 +99,6 @@ def _needles() -> set[str]:
         if len(digits) >= 11:
             found.add(digits)
     return found
-
-
-@pytest.fixture
-def world(container: Container) -> Iterator[World]:
-    w = make_world(container)
-    yield w
-    w.client.close()
 
 
 Attempt = tuple[str, Callable[[str], Any]]
@@ -288,10 +280,10 @@ def test_personal_values_in_id_places_are_refused_and_stored_nowhere(
     world.client.close()
     world.container.close()
     if backend == "sqlite":
-        scanned = _read_dir(settings.resolved_data_dir(), "data")
+        scanned = read_dir(settings.resolved_data_dir(), "data")
         assert any(b"c0000001" in data for data in scanned.values())  # the scan reads real rows
     else:
-        dump = _pg_dump(settings)
+        dump = pg_dump(settings)
         assert "c0000001" in dump
         scanned = {"pg_dump": dump.encode()}
     logs = "\n".join(

@@ -5,15 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
-import shutil
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from shopshield import bootstrap
 from shopshield.core.callers import Caller
@@ -23,56 +19,15 @@ from shopshield.settings import Settings
 from shopshield.vault import service as vault_service
 from shopshield.vault.schemas import CustomerIn
 from shopshield.vault.service import store_customer
-from tests import factories
-from tests.helpers import World, make_world
+from testkit import factories
+from tests.support.plaintext_scan import Scanner, pg_dump, read_dir
+from tests.support.world import World, make_world
 
 CUSTOMERS = 1000
 BATCH = 100
 # Loggers of the test's own HTTP client (httpx logs every URL it requests, query string included):
 # they are not ShopShield's logs, so they are left out of the log scan.
 CLIENT_LOGGERS = ("httpx", "httpcore")
-
-
-class Scanner:
-    """Finds any of a set of plaintext values in bytes.
-
-    Checking thousands of needles one by one against megabytes is too slow, so the scanner first
-    finds runs of bytes that could belong to a needle (bytes of the needles' own alphabet) and looks
-    every needle-sized window of those runs up in a set. E-mail addresses, whose alphabet is most of
-    ASCII, are found through their "@" instead.
-    """
-
-    _EMAIL = re.compile(rb"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}")
-
-    def __init__(self, values: Iterable[str], emails: Iterable[str] = ()) -> None:
-        encoded = {v.encode() for v in values}
-        assert encoded and all(encoded)
-        self.needles = encoded
-        self.lengths = sorted({len(n) for n in encoded})
-        alphabet = b"".join(re.escape(bytes([b])) for b in sorted(set(b"".join(encoded))))
-        self.runs = re.compile(b"[" + alphabet + b"]{%d,}" % self.lengths[0])
-        self.emails = {e.encode() for e in emails}
-
-    def find(self, data: bytes) -> set[str]:
-        hits: set[bytes] = set()
-        for match in self.runs.finditer(data):
-            run = match.group()
-            for length in self.lengths:
-                for start in range(len(run) - length + 1):
-                    window = run[start : start + length]
-                    if window in self.needles:
-                        hits.add(window)
-        if self.emails:
-            for match in self._EMAIL.finditer(data):
-                token = match.group().rstrip(b".")
-                local, _, domain = token.partition(b"@")
-                # A random byte before the address can extend its local part: try every suffix.
-                for start in range(len(local)):
-                    candidate = local[start:] + b"@" + domain
-                    for email in self.emails:
-                        if candidate.startswith(email):
-                            hits.add(email)
-        return {h.decode() for h in hits}
 
 
 def _personal_values(customers: list[dict[str, Any]]) -> tuple[set[str], set[str]]:
@@ -82,38 +37,6 @@ def _personal_values(customers: list[dict[str, Any]]) -> tuple[set[str], set[str
         values.update((c["name"], c["mobile"], c["id_number"]))
         emails.add(c["email"])
     return values, emails
-
-
-def _read_dir(root: Path, label: str) -> dict[str, bytes]:
-    """The raw bytes of every file below ``root``, keyed by label and relative path."""
-    return {f"{label}:{p.relative_to(root)}": p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def _pg_dump(settings: Settings) -> str:
-    pg_dump = shutil.which("pg_dump")
-    if pg_dump is None:
-        pytest.fail("pg_dump is not on PATH: it is needed to scan a PostgreSQL dump for plaintext")
-    assert settings.database_url is not None
-    url = make_url(settings.database_url.get_secret_value())
-    options = str(url.query.get("options", ""))
-    schema = options.removeprefix("-csearch_path=")
-    assert schema and schema != options, f"no search_path in the test database URL: {options!r}"
-    env = {**os.environ}
-    if url.password:
-        env["PGPASSWORD"] = url.password
-    command = [
-        pg_dump,
-        f"--host={url.host or '127.0.0.1'}",
-        f"--port={url.port or 5432}",
-        f"--username={url.username or 'postgres'}",
-        f"--schema={schema}",
-        "--no-owner",
-        "--no-password",
-        str(url.database),
-    ]
-    done = subprocess.run(command, capture_output=True, env=env, timeout=60, check=False)
-    assert done.returncode == 0, done.stderr.decode(errors="replace")
-    return done.stdout.decode()
 
 
 def _log_text(records: Iterable[logging.LogRecord]) -> str:
@@ -275,10 +198,10 @@ def test_no_personal_value_in_plaintext_anywhere(
         # The database files while the service still has them open (WAL and shared memory present),
         # and again once it has closed them (SQLite checkpoints the WAL into the database file).
         data_dir = settings.resolved_data_dir()
-        scanned = _read_dir(data_dir, "open")
+        scanned = read_dir(data_dir, "open")
     finally:
         container.close()
-    scanned.update(_read_dir(data_dir, "closed"))
+    scanned.update(read_dir(data_dir, "closed"))
 
     # Positive control through the same reading and scanning: a plaintext written to a scratch file.
     control_dir = tmp_path / "control"
@@ -287,7 +210,7 @@ def test_no_personal_value_in_plaintext_anywhere(
     (control_dir / "keys" / "scratch.db").write_bytes(
         os.urandom(4096) + planted["mobile"].encode() + os.urandom(4096) + planted["name"].encode()
     )
-    control = _read_dir(control_dir, "control")
+    control = read_dir(control_dir, "control")
     assert [scanner.find(data) for data in control.values()] == [{planted["mobile"], planted["name"]}]
 
     if backend == "sqlite":
@@ -299,7 +222,7 @@ def test_no_personal_value_in_plaintext_anywhere(
         for c in (customers[0], customers[-1]):
             assert c["customer_id"].encode() in main_db
     else:
-        dump = _pg_dump(settings)
+        dump = pg_dump(settings)
         for c in (customers[0], customers[-1]):
             assert c["customer_id"] in dump
         assert "COPY" in dump and "vault_data_keys" in dump

@@ -19,7 +19,7 @@ from shopshield.core.errors import Unauthenticated
 from shopshield.principals import service as principals
 from shopshield.principals.service import Authenticator
 from shopshield.settings import Settings
-from tests.helpers import make_world
+from tests.support.world import make_world
 
 MISSING = "/v1/customers/c-none"  # any authenticated request: 404 once the token is accepted
 

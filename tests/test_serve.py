@@ -4,61 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import stat
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests import factories
-
-EXECUTABLE = Path(sys.executable).parent / "shopshield"
-STARTUP_SECONDS = 20.0
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-    env: dict[str, str]
-    data_dir: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([str(EXECUTABLE), *args], env=env, capture_output=True, timeout=60, check=False)
-    assert done.returncode == 0, done.stderr.decode(errors="replace")
-    return done.stdout.decode()
-
-
-def _wait_until_up(server: Server) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"shopshield serve exited with {server.process.returncode}:\n{server.output()}")
-        try:
-            if httpx.get(f"{server.url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass  # not listening yet: poll again
-        time.sleep(0.1)  # polling interval while the process starts, not synchronisation
-    pytest.fail(f"shopshield serve did not answer /healthz within {STARTUP_SECONDS}s:\n{server.output()}")
+from testkit import factories
+from tests.support.server import EXECUTABLE, Server, ensure_stopped, free_port, printed_token, run_cli, wait_until_up
 
 
 @contextmanager
@@ -67,10 +23,10 @@ def _serving(tmp_path: Path, **extra_env: str) -> Iterator[Server]:
     data_dir = tmp_path / "instance" / "var"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPSHIELD_")}
     env["SHOPSHIELD_DATA_DIR"] = str(data_dir)
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "server.log"
-    admin = _cli(env, "principals", "create", "first-admin", "--role", "admin")
-    env["TEST_ADMIN_TOKEN"] = next(line.split(": ", 1)[1] for line in admin.splitlines() if line.startswith("token: "))
+    admin = run_cli(env, "principals", "create", "first-admin", "--role", "admin")
+    env["TEST_ADMIN_TOKEN"] = printed_token(admin)
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [str(EXECUTABLE), "serve", "--port", str(port)],
@@ -81,16 +37,10 @@ def _serving(tmp_path: Path, **extra_env: str) -> Iterator[Server]:
         )
     running = Server(process, f"http://127.0.0.1:{port}", log, env, data_dir)
     try:
-        _wait_until_up(running)
+        wait_until_up(running)
         yield running
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+        ensure_stopped(process)
 
 
 @pytest.fixture

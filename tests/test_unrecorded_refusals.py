@@ -22,9 +22,10 @@ from shopshield.bootstrap import Container
 from shopshield.core.db import RefusalNotRecorded, Tx, transaction, unit_of_work
 from shopshield.core.errors import AccessDenied
 from shopshield.core.events import AccessEvent
-from tests.audit.helpers import checkpoint, verify
-from tests.factories import customer, order
-from tests.helpers import World, make_world, stored_events
+from testkit.factories import customer, order
+from tests.support.audit_history import checkpoint, verify
+from tests.support.events import stored_events
+from tests.support.world import World
 
 ROUNDS = 8
 
@@ -57,13 +58,6 @@ def events_refused_for(container: Container, actor_id: str) -> Iterator[None]:
         with engine.begin() as conn:
             for statement in drop:
                 conn.execute(text(statement))
-
-
-@pytest.fixture
-def world(container: Container) -> Iterator[World]:
-    w = make_world(container)
-    yield w
-    w.client.close()
 
 
 def _event(actor: str, outcome: str = "denied") -> AccessEvent:

@@ -17,9 +17,9 @@ from shopshield.access.models import AccessEventRow
 from shopshield.bootstrap import Container
 from shopshield.cli import app
 from shopshield.settings import Settings
-from tests import factories
-from tests.helpers import CLIENT_ADDRESS, World, make_world
-from tests.helpers import cli_env as _env
+from testkit import factories
+from tests.support.environment import cli_env as _env
+from tests.support.world import CLIENT_ADDRESS, World, make_world
 
 SHARED_COLUMNS = [
     "ts",

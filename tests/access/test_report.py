@@ -24,9 +24,10 @@ from shopshield.core.db import unit_of_work
 from shopshield.core.events import AccessEvent
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
-from tests.factories import customer
-from tests.helpers import CLIENT_ADDRESS, World, make_world, stored_events
-from tests.helpers import cli_env as _env
+from testkit.factories import customer
+from tests.support.environment import cli_env as _env
+from tests.support.events import stored_events
+from tests.support.world import CLIENT_ADDRESS, World, make_world
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)

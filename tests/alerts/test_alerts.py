@@ -3,7 +3,6 @@ one is raised in the same transaction as the refusal behind it, and its Promethe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -16,14 +15,9 @@ from shopshield.alerts.models import SecurityAlertRow
 from shopshield.bootstrap import Container
 from shopshield.cli import app
 from shopshield.settings import Settings
-from tests.helpers import World, cli_env, make_world, stored_events
-
-
-@pytest.fixture
-def world(container: Container) -> Iterator[World]:
-    w = make_world(container)
-    yield w
-    w.client.close()
+from tests.support.environment import cli_env
+from tests.support.events import stored_events
+from tests.support.world import World
 
 
 def run(settings: Settings, *args: str) -> Result:

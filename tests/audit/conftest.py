@@ -1,17 +1,11 @@
-"""Fixtures for the audit log tests: a world of principals and a logged, checkpointed history."""
+"""Fixtures for the audit log tests: a logged, checkpointed history."""
 
 from __future__ import annotations
 
 import pytest
 
-from shopshield.bootstrap import Container
-from tests.audit.helpers import History, build_history
-from tests.helpers import World, make_world
-
-
-@pytest.fixture
-def world(container: Container) -> World:
-    return make_world(container)
+from tests.support.audit_history import History, build_history
+from tests.support.world import World
 
 
 @pytest.fixture

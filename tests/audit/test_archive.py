@@ -17,7 +17,7 @@ from shopshield.bootstrap import Container
 from shopshield.core.db import Statement, reading, transaction
 from shopshield.core.errors import InvalidInput
 from shopshield.core.events import AccessEvent
-from tests.audit.helpers import checkpoint, verify
+from tests.support.audit_history import checkpoint, verify
 
 OLD = datetime(2020, 3, 1, 8, 0, tzinfo=UTC)
 NEW = datetime.now(UTC) - timedelta(days=1)

@@ -15,9 +15,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests import factories
-from tests.conftest import _schema_url, _truncate_postgres
-from tests.test_serve import EXECUTABLE, Server, _cli, _free_port, _wait_until_up
+from testkit import factories
+from tests.support.backends import schema_url, truncate_postgres
+from tests.support.server import EXECUTABLE, Server, free_port, printed_token, run_cli, wait_until_up
 
 BURST_SECONDS = 1.0
 READERS = 6
@@ -28,33 +28,29 @@ def _env(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> dict[s
     env["SHOPSHIELD_DATA_DIR"] = str(tmp_path / "var")
     if backend == "postgresql":
         schema: str = request.getfixturevalue("postgres_schema")
-        _truncate_postgres(schema)
-        env["SHOPSHIELD_DATABASE_URL"] = env["SHOPSHIELD_KEYSTORE_URL"] = _schema_url(schema)
+        truncate_postgres(schema)
+        env["SHOPSHIELD_DATABASE_URL"] = env["SHOPSHIELD_KEYSTORE_URL"] = schema_url(schema)
     return env
 
 
 def _start(env: dict[str, str], tmp_path: Path, name: str) -> Server:
-    port = _free_port()
+    port = free_port()
     log = tmp_path / f"{name}.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [str(EXECUTABLE), "serve", "--port", str(port)], env=env, stdout=sink, stderr=subprocess.STDOUT
         )
     server = Server(process, f"http://127.0.0.1:{port}", log, env, Path(env["SHOPSHIELD_DATA_DIR"]))
-    _wait_until_up(server)
+    wait_until_up(server)
     return server
-
-
-def _token(output: str) -> str:
-    return next(line.split(": ", 1)[1] for line in output.splitlines() if line.startswith("token: "))
 
 
 def test_kill_9_during_a_burst_of_reads_loses_no_answered_event(
     tmp_path: Path, backend: str, request: pytest.FixtureRequest
 ) -> None:
     env = _env(tmp_path, backend, request)
-    service = _token(_cli(env, "principals", "create", "backend", "--role", "service"))
-    reader = _token(_cli(env, "principals", "create", "analyst-1", "--role", "security_analyst"))
+    service = printed_token(run_cli(env, "principals", "create", "backend", "--role", "service"))
+    reader = printed_token(run_cli(env, "principals", "create", "analyst-1", "--role", "security_analyst"))
     server = _start(env, tmp_path, "first")
     ids = []
     try:
@@ -100,7 +96,7 @@ def test_kill_9_during_a_burst_of_reads_loses_no_answered_event(
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            logged = dict(
+            logged: dict[str, int] = dict(
                 conn.execute(
                     text(
                         "SELECT customer_id, COUNT(*) FROM access_events "

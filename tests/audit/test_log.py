@@ -22,9 +22,9 @@ from shopshield.bootstrap import Container
 from shopshield.cli import app
 from shopshield.core.db import reading
 from shopshield.settings import Settings
-from tests.audit.helpers import History, checkpoint, log_views, verify
-from tests.helpers import World
-from tests.helpers import cli_env as _env
+from tests.support.audit_history import History, checkpoint, log_views, verify
+from tests.support.environment import cli_env as _env
+from tests.support.world import World
 
 
 def _rows(container: Container) -> list[AccessEventRow]:

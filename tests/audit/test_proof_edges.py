@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from shopshield.audit import merkle
 from shopshield.cli import app
 from shopshield.settings import Settings
-from tests.audit.helpers import History
-from tests.helpers import World
-from tests.helpers import cli_env as _env
+from tests.support.audit_history import History
+from tests.support.environment import cli_env as _env
+from tests.support.world import World
 
 SIZE = 53  # events in the history fixture; checkpoints at 30 and 53
 # Just beyond the API's bound (2**62), beyond a signed 64-bit column, and far beyond.

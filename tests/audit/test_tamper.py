@@ -23,8 +23,9 @@ from shopshield.audit.witness import WitnessMissing, WitnessRefused
 from shopshield.bootstrap import Container, build
 from shopshield.cli import app
 from shopshield.settings import Settings
-from tests.audit.helpers import History, checkpoint, log_views, verify
-from tests.helpers import World, cli_env
+from tests.support.audit_history import History, checkpoint, log_views, verify
+from tests.support.environment import cli_env
+from tests.support.world import World
 
 COLUMNS = (
     "leaf_index, ts, actor_id, actor_kind, actor_role, action, customer_id, order_id, fields, channel, "

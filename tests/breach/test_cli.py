@@ -17,9 +17,11 @@ from shopshield.bootstrap import Container
 from shopshield.breach.models import WarningRow
 from shopshield.cli import app
 from shopshield.settings import Settings
-from tests import factories
-from tests.helpers import World, cli_env, make_world, stored_events
-from tests.test_pii_scan import Scanner
+from testkit import factories
+from tests.support.environment import cli_env
+from tests.support.events import stored_events
+from tests.support.plaintext_scan import Scanner
+from tests.support.world import World, make_world
 
 CUSTOMERS = [factories.customer(n) for n in range(1, 4)]
 

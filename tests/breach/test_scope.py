@@ -3,7 +3,6 @@ customers, fields, counts and window bounds the events say; warnings once per ca
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +19,8 @@ from shopshield.core.db import reading, transaction, unit_of_work
 from shopshield.core.errors import InvalidInput
 from shopshield.core.events import AccessEvent
 from shopshield.principals import service as principals
-from tests.helpers import World, make_world, stored_events
+from tests.support.events import stored_events
+from tests.support.world import World
 
 ACTOR = "staff-0417"
 SINCE = datetime(2016, 7, 14, tzinfo=UTC)
@@ -245,13 +245,6 @@ def test_bad_questions_are_refused_with_a_reason(options: dict[str, Any], messag
 
 
 # -- the API -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def world(container: Container) -> Iterator[World]:
-    w = make_world(container)
-    yield w
-    w.client.close()
 
 
 BODY = {

@@ -14,10 +14,11 @@ from shopshield.canary.models import CanaryHitRow, CanaryRow
 from shopshield.core.normalize import normalize_mobile
 from shopshield.settings import Settings
 from shopshield.vault.models import CustomerRow
-from tests import factories
-from tests.helpers import World, make_world, stored_events
-from tests.scams.samples import report
-from tests.test_pii_scan import Scanner, _pg_dump, _read_dir
+from testkit import factories
+from tests.support.events import stored_events
+from tests.support.plaintext_scan import Scanner, pg_dump, read_dir
+from tests.support.scam_reports import report
+from tests.support.world import World, make_world
 
 PREFIX = "1700000"
 PATH = "/v1/canaries"
@@ -208,7 +209,7 @@ def test_a_contact_names_the_recipient_by_any_spelling_of_the_number_or_by_custo
     ] == ["partner-b"]
     with world.container.sessions() as session:
         sealed = session.scalars(select(CanaryHitRow.note_ct).where(CanaryHitRow.note_ct.is_not(None))).one()
-    assert "退款".encode() not in sealed
+    assert sealed is not None and "退款".encode() not in sealed
     checks = stored_events(world.container, actor_id=world.ids["analyst"], action="search")
     assert [(e.customer_id, e.fields, e.outcome, e.reason) for e in checks] == [
         (a_row["customer_id"], "mobile", "ok", "canary check"),
@@ -358,10 +359,10 @@ def test_planted_values_are_nowhere_in_plaintext(world: World, settings: Setting
     scanner = Scanner(values, emails)
 
     if backend == "sqlite":
-        scanned = _read_dir(settings.resolved_data_dir(), "data")
+        scanned = read_dir(settings.resolved_data_dir(), "data")
         assert any(name.endswith("shopshield.db-wal") for name in scanned)
     else:
-        scanned = {"pg_dump": _pg_dump(settings).encode()}
+        scanned = {"pg_dump": pg_dump(settings).encode()}
     data = b"".join(scanned.values())
 
     # The scan reads the rows: the canaries' ids and recipient are there, in plaintext.

@@ -16,8 +16,9 @@ from shopshield.cli import app
 from shopshield.core.db import unit_of_work
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
-from tests.helpers import cli_env, stored_events
-from tests.scams.samples import report, write_csv
+from tests.support.environment import cli_env
+from tests.support.events import stored_events
+from tests.support.scam_reports import report, write_csv
 
 PREFIX = "1700000"
 

@@ -17,12 +17,14 @@ from sqlalchemy import event, func, select
 
 from shopshield.bootstrap import Container
 from shopshield.canary.models import CanaryHitRow, CanaryRow
+from shopshield.canary.watch import CanaryWatch
 from shopshield.core.callers import Caller, Principal
 from shopshield.core.db import Base, Statement, Tx, transaction, unit_of_work
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
 from shopshield.vault import service as vault_service
-from tests.helpers import World, make_world, stored_events
+from tests.support.events import stored_events
+from tests.support.world import World, make_world
 
 # A block of 100 numbers, small enough for a test to search all of it as the red team did.
 PREFIX = "170000000"
@@ -375,11 +377,13 @@ def test_a_search_that_finds_a_canary_does_the_same_work_before_its_answer_as_on
     assert canary_written == real_written == {"access_events": 1}
     assert hits(world) == []
     # The hit is written once the answer is out: over HTTP, by the route's background task.
-    container.vault.canary_watch.flush(container.engine)
+    watch = container.vault.canary_watch
+    assert isinstance(watch, CanaryWatch)  # the vault sees only its SearchWatch protocol
+    watch.flush(container.engine)
     assert [(h["customer_id"], h["source"], h["recorded_by"]) for h in hits(world)] == [
         (canary, "search", world.ids["service"])
     ]
-    container.vault.canary_watch.flush(container.engine)
+    watch.flush(container.engine)
     assert len(hits(world)) == 1
 
 

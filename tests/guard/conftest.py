@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
 import redis
-from bench.guard_speed import CountingRedis
 
 from shopshield.guard.counters import CounterStore, MemoryCounters, RedisCounters
-
-REDIS_URL = os.environ.get("SHOPSHIELD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from testkit.counting_redis import CountingRedis
+from tests.support.backends import REDIS_URL
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -12,9 +13,10 @@ from sqlalchemy import text
 
 from shopshield.bootstrap import build
 from shopshield.settings import Settings
-from tests.factories import customer
-from tests.guard.conftest import REDIS_URL
-from tests.helpers import World, make_world, stored_events
+from testkit.factories import customer
+from tests.support.backends import REDIS_URL
+from tests.support.events import stored_events
+from tests.support.world import World, make_world
 
 PASSWORD_SHA1 = hashlib.sha1(b"correct horse battery").hexdigest()  # noqa: S324 - HIBP-style
 
@@ -29,8 +31,13 @@ def world(settings: Settings, request: pytest.FixtureRequest) -> Iterator[World]
     container.close()
 
 
-def assess(world: World, who: str = "service", **body: object) -> tuple[int, dict[str, object]]:
-    payload = {"username": "13800138000", "ip": "203.0.113.7", "user_agent": "app/1.0", "password_sha1": PASSWORD_SHA1}
+def assess(world: World, who: str = "service", **body: object) -> tuple[int, dict[str, Any]]:
+    payload: dict[str, object] = {
+        "username": "13800138000",
+        "ip": "203.0.113.7",
+        "user_agent": "app/1.0",
+        "password_sha1": PASSWORD_SHA1,
+    }
     payload.update(body)
     response = world.post(who, "/v1/logins/assess", payload)
     return response.status_code, response.json()
@@ -40,7 +47,7 @@ def test_assess_then_report_the_outcome(world: World) -> None:
     status, first = assess(world, device_id="phone-1")
     assert status == 200, first
     assert first["decision"] == "allow"
-    assert [r["code"] for r in first["reasons"]] == ["no_history"]  # type: ignore[union-attr, index]
+    assert [r["code"] for r in first["reasons"]] == ["no_history"]
     response = world.post("service", f"/v1/logins/{first['attempt_id']}/outcome", {"outcome": "success"})
     assert response.status_code == 200, response.text
     assert response.json() == {"attempt_id": first["attempt_id"], "actions": []}
@@ -61,7 +68,7 @@ def test_brute_force_over_http_is_denied_with_reasons(world: World) -> None:
         if body["decision"] != "deny":
             world.post("service", f"/v1/logins/{body['attempt_id']}/outcome", {"outcome": "bad_password"})
     assert decisions[0] == "allow" and decisions[-1] == "deny"
-    assert "account_ip_failures" in {r["code"] for r in body["reasons"]}  # type: ignore[union-attr, index]
+    assert "account_ip_failures" in {r["code"] for r in body["reasons"]}
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,7 @@ from shopshield.guard.baselines import (
 )
 from shopshield.guard.models import Attempt, Outcome, Truth, Verdict
 from shopshield.guard.replay import Decider, replay
-
-from .helpers import RIGHT, UNKNOWN, WRONG, attempt
+from tests.support.login_attempts import RIGHT, UNKNOWN, WRONG, attempt
 
 
 def _verdicts(decider: Decider, items: list[tuple[Attempt, Truth]]) -> list[str]:

@@ -13,13 +13,15 @@ from shopshield.guard.counters import (
     Get,
     Known,
     MemoryCounters,
+    Op,
     Pop,
     Put,
     RedisCounters,
     Remember,
     Resilient,
 )
-from tests.guard.conftest import REDIS_URL, CountingRedis
+from testkit.counting_redis import CountingRedis
+from tests.support.backends import REDIS_URL
 
 T = 1_800_000_000.0  # a window boundary for every window used here (divisible by 60 and 600)
 
@@ -78,7 +80,13 @@ def test_memory_sweeps_ended_windows() -> None:
 
 def test_a_redis_batch_is_one_round_trip(redis_client: CountingRedis, redis_prefix: str) -> None:
     store = RedisCounters(redis_client, prefix=redis_prefix)
-    ops = [Count("f", "k", 60), Add("f", "k", 60), Distinct("u", "k", "m", 60), Known("n", "k", "x"), Get("s", "k")]
+    ops: list[Op] = [
+        Count("f", "k", 60),
+        Add("f", "k", 60),
+        Distinct("u", "k", "m", 60),
+        Known("n", "k", "x"),
+        Get("s", "k"),
+    ]
     store.run(ops, T)
     assert redis_client.trips == 1
 

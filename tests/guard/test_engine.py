@@ -33,7 +33,7 @@ from shopshield.guard.counters import (
 from shopshield.guard.engine import Guard, GuardMetrics, Hasher, UnknownAttempt
 from shopshield.guard.models import Attempt, Outcome, Verdict
 from shopshield.guard.networks import Locations
-from tests.guard.conftest import CountingRedis
+from testkit.counting_redis import CountingRedis
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 SECRET = b"k" * 32
@@ -321,7 +321,7 @@ def test_a_batch_answered_with_the_wrong_number_of_results_is_refused() -> None:
 def test_every_batch_is_one_redis_round_trip(redis_client: CountingRedis, redis_prefix: str, tmp_path: Path) -> None:
     guard = make_guard(RedisCounters(redis_client, prefix=redis_prefix), locations=_places(tmp_path))
     drive = Driver(guard)
-    trips = []
+    trips: list[int] = []
     for outcome, user in ((Outcome.SUCCESS, "jo@example.cn"), (Outcome.UNKNOWN_USER, "nobody@example.cn")):
         attempt = drive.attempt(user, "10.1.0.9", "jo-phone", "pw", len(trips))
         before = redis_client.trips
@@ -377,7 +377,8 @@ def test_decisions_continue_when_redis_is_down(redis_prefix: str, caplog: pytest
     drive = Driver(guard)
     verdicts = [drive.login("13700137000", "203.0.113.77", None, f"g{i}", i, ok=False) for i in range(12)]
     assert Verdict.DENY in verdicts  # local counters still catch the brute force
-    assert metrics.registry.get_sample_value("shopshield_login_counter_fallbacks_total") >= 12
+    fallbacks = metrics.registry.get_sample_value("shopshield_login_counter_fallbacks_total")
+    assert fallbacks is not None and fallbacks >= 12
     assert guard.status()["counters"] == "memory (redis unavailable)"
     warnings = [r.getMessage() for r in caplog.records if "Redis unavailable" in r.getMessage()]
     assert len(warnings) == 1  # logged once, not once per login

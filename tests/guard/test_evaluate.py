@@ -15,8 +15,7 @@ from shopshield.guard.evaluate import (
     replay_and_evaluate,
 )
 from shopshield.guard.models import Attempt, Decision, Outcome, Recorded, Truth, Verdict
-
-from .helpers import RIGHT, UNKNOWN, WRONG, attempt
+from tests.support.login_attempts import RIGHT, UNKNOWN, WRONG, attempt
 
 ATTACKER = Truth(user_exists=True, password_ok=True, challenge_passed=False)
 BOT_WRONG = Truth(user_exists=True, password_ok=False, challenge_passed=False)

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from shopshield.cli import app
 from shopshield.guard.models import Attempt, Decision, Outcome, Verdict
 from shopshield.guard.replay import AttemptFormatError, parse_line, replay
-from tests.helpers import cli_env
+from tests.support.environment import cli_env
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 

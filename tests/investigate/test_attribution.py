@@ -11,7 +11,7 @@ import pytest
 from shopshield.investigate import events
 from shopshield.investigate.attribution import Attribution, Config, attribute, victims_from_reports
 from shopshield.investigate.duck import DuckDBEngine
-from tests.investigate.world import LABEL, ORDER_VIEW, World
+from tests.support.attribution_world import LABEL, ORDER_VIEW, World
 
 Run = Callable[[World], Attribution]
 
@@ -161,11 +161,13 @@ def test_json_has_the_documented_shape(run: Run) -> None:
 
 def test_reports_of_one_customer_make_one_victim() -> None:
     class Report:
-        def __init__(self, cid: str, at: object, knew: tuple[str, ...]) -> None:
+        def __init__(self, cid: str, at: datetime, knew: tuple[str, ...]) -> None:
             self.customer_id, self.contacted_at, self.knew = cid, at, knew
 
     from datetime import UTC, datetime
 
     first, later = datetime(2026, 10, 5, tzinfo=UTC), datetime(2026, 10, 7, tzinfo=UTC)
     victims = victims_from_reports([Report("c1", later, ("price",)), Report("c1", first, ("Name", "mobile"))])
-    assert [(v.customer_id, v.contacted_at, v.knew) for v in victims] == [("c1", first, {"name", "mobile", "price"})]
+    assert [(v.customer_id, v.contacted_at, v.knew) for v in victims] == [
+        ("c1", first, frozenset({"name", "mobile", "price"}))
+    ]

@@ -13,8 +13,8 @@ from shopshield.cli import app
 from shopshield.core.db import transaction
 from shopshield.core.events import AccessEvent
 from shopshield.settings import Settings
-from tests.helpers import cli_env
-from tests.investigate.world import ORDER_VIEW, World
+from tests.support.attribution_world import ORDER_VIEW, World
+from tests.support.environment import cli_env
 
 
 def _run(*args: str, env: dict[str, str | None] | None = None) -> Result:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -20,8 +21,9 @@ from shopshield.core.db import unit_of_work
 from shopshield.investigate import events, insiders
 from shopshield.principals import service as principals
 from shopshield.settings import Settings
-from tests import factories
-from tests.helpers import cli_env, make_world
+from testkit import factories
+from tests.support.environment import cli_env
+from tests.support.world import make_world
 
 START = datetime(2026, 10, 1, tzinfo=UTC)  # 08:00 in Shanghai
 SCHEMA = pa.schema(
@@ -60,7 +62,7 @@ def _staff(tmp_path: Path, *, insider: bool = True) -> Path:
     return _write(rows, tmp_path / "staff.parquet")
 
 
-def _write(rows: list[tuple[object, ...]], path: Path) -> Path:
+def _write(rows: Sequence[tuple[object, ...]], path: Path) -> Path:
     columns = zip(*rows, strict=True)
     pq.write_table(
         pa.table({name: list(col) for name, col in zip(SCHEMA.names, columns, strict=True)}, schema=SCHEMA), path

@@ -11,7 +11,7 @@ import pytest
 from shopshield.investigate import events
 from shopshield.investigate.attribution import Config, Gathered, attribute, conclude
 from shopshield.investigate.duck import DuckDBEngine
-from tests.investigate.world import LABEL, ORDER_VIEW, World
+from tests.support.attribution_world import LABEL, ORDER_VIEW, World
 
 pytest.importorskip("pyspark", reason="PySpark is a dev dependency; the suite installs it")
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import stat
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
-from shopshield.bootstrap import build
+from shopshield.bootstrap import Container, build
 from shopshield.core.callers import Caller
 from shopshield.core.db import transaction, unit_of_work
 from shopshield.keys.envelope import DecryptionError
@@ -21,13 +23,13 @@ from shopshield.principals import service as principals
 from shopshield.settings import Settings
 from shopshield.vault import service as vault
 from shopshield.vault.schemas import CustomerIn
-from tests.factories import customer
+from testkit.factories import customer
 
 
-def _fill(container: Any, count: int) -> vault.Caller:
+def _fill(container: Any, count: int) -> Caller:
     with unit_of_work(container.sessions) as session:
         created = principals.create(session=session, policies=container.policies, name="backend", role="service")
-    caller = vault.Caller(created.principal)
+    caller = Caller(created.principal)
     for n in range(count):
         with unit_of_work(container.sessions) as session:
             vault.store_customer(
@@ -39,6 +41,17 @@ def _fill(container: Any, count: int) -> vault.Caller:
 def _view(container: Any, caller: Caller, n: int) -> dict[str, Any]:
     with transaction(container.engine) as tx:
         return vault.view_customer(vault=container.vault, tx=tx, caller=caller, customer_id=f"c{n:07d}")
+
+
+@contextmanager
+def _uncached(settings: Settings) -> Iterator[Container]:
+    """Another instance on the same data that keeps no unwrapped data key: every use reads the
+    key store and unwraps, which is what these tests check."""
+    fresh = build(settings.model_copy(update={"data_key_cache_seconds": 0.0}), migrate=False)
+    try:
+        yield fresh
+    finally:
+        fresh.close()
 
 
 def test_key_material_is_owner_only(container: Any, settings: Settings) -> None:
@@ -58,18 +71,17 @@ def test_damaged_key_file_is_a_clear_error(tmp_path: Any) -> None:
         LocalKeyFile.open_or_create(path)
 
 
-def test_wrapped_key_bound_to_its_id(container: Any) -> None:
+def test_wrapped_key_bound_to_its_id(container: Any, settings: Settings) -> None:
     first_id, _ = container.data_keys.create()
     second_id, _ = container.data_keys.create()
     with container.keystore_sessions.begin() as ks:
         wrapped = ks.get(DataKey, first_id).wrapped
         ks.execute(update(DataKey).where(DataKey.key_id == second_id).values(wrapped=wrapped))
-    container.data_keys._cache.clear()
-    with pytest.raises(DecryptionError):
-        container.data_keys.get(second_id)
+    with _uncached(settings) as other, pytest.raises(DecryptionError):
+        other.data_keys.get(second_id)
 
 
-def test_rotation_rewraps_everything_and_drops_old_version(container: Any) -> None:
+def test_rotation_rewraps_everything_and_drops_old_version(container: Any, settings: Settings) -> None:
     caller = _fill(container, 30)
     before = _view(container, caller, 7)
     report = rotate(container.master, container.data_keys, grace_seconds=0)
@@ -79,8 +91,8 @@ def test_rotation_rewraps_everything_and_drops_old_version(container: Any) -> No
     assert [v.version for v in container.master.versions()] == [2]
     with container.keystore_sessions() as ks:
         assert set(ks.scalars(select(DataKey.master_version))) == {2}
-    container.data_keys._cache.clear()
-    assert _view(container, caller, 7) == before
+    with _uncached(settings) as other:
+        assert _view(other, caller, 7) == before
 
 
 def test_retired_version_kept_while_a_key_uses_it(container: Any) -> None:
@@ -96,8 +108,9 @@ def test_retired_version_kept_while_a_key_uses_it(container: Any) -> None:
 def test_rotation_while_serving(container: Any, settings: Settings) -> None:
     caller = _fill(container, 60)
     # A second instance on the same data, as a second service process would be.
-    other = build(settings, migrate=False)
-    other_caller = vault.Caller(caller.principal)
+    # It keeps no unwrapped key, so every view reads the key store while the rewrap runs.
+    other = build(settings.model_copy(update={"data_key_cache_seconds": 0.0}), migrate=False)
+    other_caller = Caller(caller.principal)
     errors: list[BaseException] = []
     stop = threading.Event()
 
@@ -106,7 +119,6 @@ def test_rotation_while_serving(container: Any, settings: Settings) -> None:
         while not stop.is_set():
             try:
                 _view(other, other_caller, n % 60)
-                other.data_keys._cache.clear()  # force key-store reads during the rewrap
                 with unit_of_work(other.sessions) as session:
                     vault.store_customer(
                         vault=other.vault,
@@ -131,5 +143,5 @@ def test_rotation_while_serving(container: Any, settings: Settings) -> None:
     assert report.dropped_versions == [1]
     with container.keystore_sessions() as ks:
         assert set(ks.scalars(select(DataKey.master_version))) == {2}
-    container.data_keys._cache.clear()
-    assert _view(container, caller, 59)["customer_id"] == "c0000059"
+    with _uncached(settings) as fresh:
+        assert _view(fresh, caller, 59)["customer_id"] == "c0000059"

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from shopshield.app import create_app
 from shopshield.bootstrap import Container
 from shopshield.settings import Settings
-from tests.helpers import World, make_world
-from tests.passwords.samples import build, hibp_file, sha1
+from tests.support.password_lists import build, hibp_file, sha1
+from tests.support.world import World, make_world
 
 BREACHED = {"password": 9_659_365, "123456": 37_359_195, "iloveyou": 1_645_337}
 

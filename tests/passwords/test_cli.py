@@ -10,8 +10,8 @@ from typer.testing import CliRunner, Result
 from shopshield.bootstrap import build as build_container
 from shopshield.cli import app
 from shopshield.settings import Settings
-from tests.helpers import cli_env
-from tests.passwords.samples import PASSWORDS, hibp_file, plain_list, sha1
+from tests.support.environment import cli_env
+from tests.support.password_lists import PASSWORDS, hibp_file, plain_list, sha1
 
 
 def run(data_dir: Path, *args: str) -> Result:

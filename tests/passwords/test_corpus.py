@@ -13,7 +13,7 @@ import pytest
 from shopshield.core.errors import InvalidInput
 from shopshield.passwords import fuse, hibp
 from shopshield.passwords.service import BreachedPasswords, current_generation
-from tests.passwords.samples import PASSWORDS, build, counts_of, hibp_file, plain_list, prefix_folder, sha1
+from tests.support.password_lists import PASSWORDS, build, counts_of, hibp_file, plain_list, prefix_folder, sha1
 
 
 def random_keys(n: int, seed: int) -> np.ndarray:

@@ -13,7 +13,7 @@ import pytest
 
 from shopshield.passwords import formats
 from shopshield.passwords.formats import Skipped, SourceError, SourceFormat, open_source, parse_lines
-from tests.passwords.samples import PASSWORDS, counts_of, hibp_file, plain_list, prefix_folder, sha1
+from tests.support.password_lists import PASSWORDS, counts_of, hibp_file, plain_list, prefix_folder, sha1
 
 
 def read_all(path: Path, fmt: SourceFormat = SourceFormat.auto, skipped: Skipped | None = None) -> dict[str, int]:
@@ -183,7 +183,8 @@ def test_empty_and_missing_sources(tmp_path: Path) -> None:
 
 def test_vectorised_parser_agrees_with_a_line_by_line_reference() -> None:
     rng = random.Random(5)
-    lines, expected = [], []
+    lines: list[str] = []
+    expected: list[tuple[bytes, int] | None] = []
     for _ in range(3000):
         digest = os.urandom(20)
         count = rng.choice([0, 1, 9, 10, 99, 12345, 4294967295, 10**9, rng.randrange(1, 10**10)])

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from shopshield.bootstrap import Container
 from shopshield.scams.models import ScamReportRow
-from tests.helpers import World, make_world
-from tests.scams.samples import report
+from tests.support.scam_reports import report
+from tests.support.world import World
 
 PATH = "/v1/scam-reports"
-
-
-@pytest.fixture
-def world(container: Container) -> Iterator[World]:
-    w = make_world(container)
-    yield w
-    w.client.close()
 
 
 def _stored(world: World) -> int:

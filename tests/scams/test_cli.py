@@ -19,8 +19,8 @@ from shopshield.scams.formats import parse_reports
 from shopshield.scams.models import ScamReportRow
 from shopshield.scams.summary import summarize, summary_json
 from shopshield.settings import Settings
-from tests.helpers import cli_env as _env
-from tests.scams.samples import report, write_csv, write_jsonl
+from tests.support.environment import cli_env as _env
+from tests.support.scam_reports import report, write_csv, write_jsonl
 
 ATTRIBUTION: dict[str, Any] = {
     "conclusive": True,

@@ -21,7 +21,7 @@ from shopshield.scams.formats import (
     parse_reports,
     write_reports,
 )
-from tests.scams.samples import report, write_csv, write_jsonl
+from tests.support.scam_reports import report, write_csv, write_jsonl
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 CONTACTED = datetime(2016, 7, 15, 6, 3, tzinfo=UTC)  # 14:03 in Guangzhou

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from shopshield.core.times import Window
 from shopshield.scams.formats import ScamReport, parse_report
 from shopshield.scams.summary import Losses, SharedIndicator, money, summarize, summary_json
-from tests.scams.samples import report
+from tests.support.scam_reports import report
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 SHANGHAI = ZoneInfo("Asia/Shanghai")

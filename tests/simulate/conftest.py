@@ -8,21 +8,20 @@ from pathlib import Path
 import pytest
 
 from shopshield.simulate import StoreConfig, generate_store
-
-# Small enough for a fraction of a second each, large enough that every scenario finds victims.
-SMALL = {"customers": 3000, "actors": 300, "days": 20, "victims": 6}
+from tests.support.simulated_store import SMALL
 
 
 @pytest.fixture(scope="session")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    """The directory of a small store with this scenario planted (seed 11), SMALL unless told."""
-    made: dict[tuple[str, tuple[tuple[str, int], ...]], Path] = {}
+    """The directory of a small store with this scenario planted (seed 11), SMALL unless told how
+    many victims."""
+    made: dict[tuple[str, int], Path] = {}
 
-    def get(scenario: str, **sizes: int) -> Path:
-        key = (scenario, tuple(sorted(sizes.items())))
+    def get(scenario: str, victims: int = SMALL["victims"]) -> Path:
+        key = (scenario, victims)
         if key not in made:
             out = tmp_path_factory.mktemp(f"store-{scenario}")
-            generate_store(StoreConfig(seed=11, scenario=scenario, **{**SMALL, **sizes}), out)
+            generate_store(StoreConfig(seed=11, scenario=scenario, **(SMALL | {"victims": victims})), out)
             made[key] = out
         return made[key]
 

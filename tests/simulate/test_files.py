@@ -17,8 +17,7 @@ from shopshield.access.export import SCHEMA
 from shopshield.investigate.knowledge import REVEALED_BY, parse_items
 from shopshield.scams.formats import COLUMNS
 from shopshield.simulate import StoreConfig, generate_store
-from tests.simulate.conftest import SMALL
-from tests.simulate.helpers import reports, scalar, truth
+from tests.support.simulated_store import SMALL, reports, scalar, truth
 
 FILES = ("events.parquet", "reports.csv", "reports.jsonl", "customers.csv", "orders.csv", "actors.csv", "truth.json")
 REPORT_COLUMNS = list(COLUMNS)

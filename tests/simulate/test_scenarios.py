@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from shopshield.investigate.knowledge import explains, parse_items, revealed
-from tests.simulate.conftest import SMALL
-from tests.simulate.helpers import (
+from tests.support.simulated_store import (
+    SMALL,
     beyond_chance,
     chance_controls,
     contacted,
@@ -33,7 +33,7 @@ KNEW_AT_MOST = {
 SOURCE_ROLE = {"insider": "cs_agent", "courier": "courier", "partner": "partner"}
 
 
-def _net(ip: str) -> ipaddress.IPv4Network:
+def _net(ip: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ipaddress.ip_network(f"{ip}/24", strict=False)
 
 
@@ -97,10 +97,10 @@ def test_stuffing_logs_victims_in_from_networks_they_never_used(store: Callable[
     directory = store("stuffing")
     answer = truth(directory)
     assert answer["likely_source"] == "credential_stuffing" and answer["source"] is None
-    networks: set[ipaddress.IPv4Network] = set()
+    networks: set[ipaddress.IPv4Network | ipaddress.IPv6Network] = set()
     for row in reports(directory):
         logins = events(directory, "customer_id = ? AND action = 'login'", row["customer_id"])
-        seen: set[ipaddress.IPv4Network] = set()
+        seen: set[ipaddress.IPv4Network | ipaddress.IPv6Network] = set()
         taken_over = []
         for login in logins:
             if login["ts"] >= contacted(row):

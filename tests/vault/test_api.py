@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
 
 from shopshield.access.models import AccessEventRow
-from shopshield.bootstrap import Container
+from shopshield.core.policy import load_policies
 from shopshield.keys.models import DataKey
+from shopshield.settings import Settings
 from shopshield.vault.models import AddressRow, CustomerRow, OrderRow, ReturnRequestRow
-from tests.factories import customer, order
-from tests.helpers import World, make_world, stored_events
-
-
-@pytest.fixture
-def world(container: Container) -> Iterator[World]:
-    w = make_world(container)
-    yield w
-    w.client.close()
+from testkit.factories import customer, order
+from tests.support.events import stored_events
+from tests.support.faults import access_events_refused
+from tests.support.policies import container_with
+from tests.support.world import World, make_world
 
 
 def _store(world: World, n: int = 1, **overrides: Any) -> dict[str, Any]:
@@ -194,20 +191,20 @@ def test_search_rejects_bad_values_without_echoing_them(world: World) -> None:
     assert world.get("agent", "/v1/customers").status_code == 422
 
 
-def test_quota_refuses_beyond_daily_views(world: World, container: Container, tmp_path: Any) -> None:
-    body = _store(world)
-    policy = container.policies.roles["cs_agent"]
-    object.__setattr__(policy, "views_per_day", 2)
-    try:
+def test_quota_refuses_beyond_daily_views(settings: Settings, tmp_path: Path) -> None:
+    shipped = load_policies()
+    strict = shipped.with_role("cs_agent", shipped.role("cs_agent").with_limits(views_per_day=2))
+    with container_with(settings, strict, tmp_path) as container:
+        world = make_world(container)
+        body = _store(world)
         assert world.get("agent", f"/v1/customers/{body['customer_id']}").status_code == 200
         assert world.get("agent", f"/v1/customers/{body['customer_id']}").status_code == 200
         response = world.get("agent", f"/v1/customers/{body['customer_id']}")
         assert response.status_code == 429 and response.json()["limit"] == 2
         # Another agent has a quota of its own.
         assert world.get("agent2", f"/v1/customers/{body['customer_id']}").status_code == 200
-    finally:
-        object.__setattr__(policy, "views_per_day", 300)
-    outcomes = [e.outcome for e in stored_events(world.container, actor_id=world.ids["agent"])]
+        outcomes = [e.outcome for e in stored_events(container, actor_id=world.ids["agent"])]
+        world.client.close()
     assert outcomes == ["ok", "ok", "quota_exceeded"]
 
 
@@ -242,32 +239,20 @@ def _event_count(world: World) -> int:
         return int(session.scalar(select(func.count()).select_from(AccessEventRow)) or 0)
 
 
-def test_no_response_without_committed_event(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_response_without_committed_event(world: World) -> None:
     body = _store(world)
     before = _event_count(world)
-
-    def broken(*_args: Any, **_kw: Any) -> None:
-        raise RuntimeError("log unavailable")
-
     # The append runs just before commit, after the view has been decrypted and rendered.
-    monkeypatch.setattr(world.container.audit, "_append", broken)
-    response = world.get("agent", f"/v1/customers/{body['customer_id']}")
+    with access_events_refused(world.container):
+        response = world.get("agent", f"/v1/customers/{body['customer_id']}")
     assert response.status_code == 500
     assert _event_count(world) == before
     assert body["mobile"][-4:] not in response.text and body["name"] not in response.text
 
 
-def test_failed_customer_write_leaves_nothing(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    audit = world.container.audit
-    real = audit._append
-
-    def fail_on_write(tx: Any, items: list[Any]) -> None:
-        if any(event.action == "write" for _now, event in items):
-            raise RuntimeError("disk full")
-        real(tx, items)
-
-    monkeypatch.setattr(audit, "_append", fail_on_write)
-    response = world.post("service", "/v1/customers", customer(1, addresses=2))
+def test_failed_customer_write_leaves_nothing(world: World) -> None:
+    with access_events_refused(world.container, action="write"):
+        response = world.post("service", "/v1/customers", customer(1, addresses=2))
     assert response.status_code == 500
     with world.container.sessions() as session:
         assert session.scalar(select(func.count()).select_from(CustomerRow)) == 0
@@ -318,7 +303,7 @@ def test_erasure_shreds_key_and_keeps_non_personal_order_fields(world: World) ->
     from shopshield.keys.service import DataKeyMissing
 
     with pytest.raises(DataKeyMissing):
-        world.container.data_keys.get(backup["key_id"])
+        world.container.data_keys.get(str(backup["key_id"]))
     # Repeated, the erase still answers whether the key is destroyed: it is.
     assert world.delete("service", f"/v1/customers/{cid}").json()["key_destroyed"] is True
     assert world.delete("agent", f"/v1/customers/{cid}").status_code == 403

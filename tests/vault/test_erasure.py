@@ -29,17 +29,11 @@ from shopshield.keys.models import DataKey
 from shopshield.keys.rotation import rotate
 from shopshield.settings import Settings
 from shopshield.vault.models import CustomerRow
-from tests.factories import customer
-from tests.helpers import World, cli_env, make_world
+from testkit.factories import customer
+from tests.support.environment import cli_env
+from tests.support.world import World, make_world
 
 WRAPPED_BYTES = 1 + 12 + 32 + 16  # format byte, nonce, sealed 256-bit key, GCM tag
-
-
-@pytest.fixture
-def world(container: Container) -> Iterator[World]:
-    w = make_world(container)
-    yield w
-    w.client.close()
 
 
 def _store(world: World, count: int) -> list[dict[str, Any]]:

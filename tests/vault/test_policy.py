@@ -8,13 +8,15 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from shopshield.cli import app
 from shopshield.core.permissions import Permission
 from shopshield.core.policy import PolicyError, load_policies
 from shopshield.settings import Settings
-from tests.helpers import cli_env
+from tests.support.environment import cli_env
+from tests.support.policies import write_policies
 
 SHIPPED = resources.files("shopshield.core").joinpath("policies.toml")
 AGENT_SEARCH = """[roles.cs_agent.search]
@@ -41,7 +43,7 @@ def test_the_shipped_policy_lets_only_staff_and_the_backend_search() -> None:
     for name in ("cs_agent", "cs_supervisor", "security_analyst"):
         search = policies.role(name).search
         assert search is not None and search.misses_per_hour < 100 and search.misses_per_day < 100
-    assert policies.role("cs_agent").search_purposes("mobile") == {"inbound_call"}
+    assert policies.role("cs_agent").search_purposes("mobile") == frozenset({"inbound_call"})
     assert not policies.role("cs_agent").may_search("id_number")
     alerts = Permission.ALERTS_READ
     assert alerts in policies.role("security_analyst").permissions and alerts in policies.role("admin").permissions
@@ -83,3 +85,19 @@ def test_a_command_on_a_bad_policy_exits_2_with_the_reason(tmp_path: Path, setti
     result = CliRunner().invoke(app, ["alerts", "list"], env=cli_env(settings, policy_file=str(path)))
     assert result.exit_code == 2
     assert "not in search_purposes" in " ".join(result.output.split())
+
+
+def test_a_derived_policy_is_checked_and_loads_back_from_a_file(tmp_path: Path) -> None:
+    shipped = load_policies()
+    agent = shipped.role("cs_agent")
+    assert agent.search is not None
+    stricter = shipped.with_role("cs_agent", agent.with_limits(views_per_day=2))
+    assert stricter.role("cs_agent").views_per_day == 2
+    assert shipped.role("cs_agent").views_per_day == agent.views_per_day  # the original is untouched
+    assert stricter.role("cs_agent").search == agent.search
+    assert load_policies(write_policies(tmp_path / "policies.toml", stricter)) == stricter
+    # Derived limits are checked as a loaded file's are: misses cannot exceed all searches.
+    with pytest.raises(ValidationError, match="cannot exceed the limit on all searches"):
+        agent.search.with_limits(per_hour=agent.search.misses_per_hour - 1)
+    with pytest.raises(PolicyError, match="nobody"):
+        shipped.with_role("nobody", agent)

@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,10 +23,13 @@ from shopshield.bootstrap import Container
 from shopshield.core.callers import Caller
 from shopshield.core.db import transaction
 from shopshield.core.errors import QuotaExceeded
-from shopshield.core.policy import RolePolicy
+from shopshield.core.policy import RolePolicy, load_policies
+from shopshield.settings import Settings
 from shopshield.vault import service as vault_service
-from tests.factories import customer
-from tests.helpers import ROLES, World, make_world, stored_events
+from testkit.factories import customer
+from tests.support.events import stored_events
+from tests.support.policies import container_with
+from tests.support.world import ROLES, World, make_world
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Half past midnight in Shanghai: every hour the patient attacker waits stays on the same local day.
@@ -182,24 +186,28 @@ def test_roles_that_may_not_search_by_mobile_are_refused_on_the_first_try(world:
     assert [(e.outcome, e.customer_id) for e in events] == [("denied", None)] * 2
 
 
-def test_searches_that_find_someone_count_against_the_search_limits(world: World) -> None:
+def test_searches_that_find_someone_count_against_the_search_limits(settings: Settings, tmp_path: Path) -> None:
     """Hits are counted too: every search uses one of the hour's searches, a hit also one view."""
-    target = plant(world, 42)
-    policy = policy_of(world, "supervisor")
-    assert policy.search is not None
-    object.__setattr__(policy.search, "per_hour", 3)
-    try:
+    shipped = load_policies()
+    supervisor = shipped.role(ROLES["supervisor"][0])
+    assert supervisor.search is not None
+    # Three searches an hour, misses no more (a limit on misses cannot exceed the one on all).
+    tighter = supervisor.search.with_limits(per_hour=3, misses_per_hour=3)
+    policies = shipped.with_role(ROLES["supervisor"][0], supervisor.with_limits(search=tighter))
+    with container_with(settings, policies, tmp_path) as container:
+        container.vault = dataclasses.replace(container.vault, clock=Clock(DAY_START))
+        world = make_world(container)
+        target = plant(world, 42)
         answers = [
             world.post("supervisor", "/v1/customers/search", {"mobile": target["mobile"]}).status_code for _ in range(4)
         ]
-    finally:
-        object.__setattr__(policy.search, "per_hour", 100)
+        world.client.close()
+        events = stored_events(container, actor_id=world.ids["supervisor"], action="search")
+        with container.sessions() as session:
+            used = {r.kind: r.used for r in session.scalars(select(QuotaUsageRow))}
     assert answers == [200, 200, 200, 429]
-    events = stored_events(world.container, actor_id=world.ids["supervisor"], action="search")
     assert [e.outcome for e in events] == ["ok"] * 3 + ["quota_exceeded"]
     assert events[-1].reason == "hourly limit of 3 searches is used up"
-    with world.container.sessions() as session:
-        used = {r.kind: r.used for r in session.scalars(select(QuotaUsageRow))}
     # Refused requests move no counter; misses stay unused by hits.
     assert used == {"search@00": 3, "search": 3, "search_miss@00": 0, "search_miss": 0, "view": 3}
 
@@ -252,7 +260,12 @@ def test_concurrent_searches_never_pass_the_miss_limit(container: Container, clo
 
     def at_once(work: list[list[int]]) -> None:
         start = threading.Barrier(len(work))
-        threads = [threading.Thread(target=lambda m=m: (start.wait(), search(m))) for m in work]
+
+        def together(mobiles: list[int]) -> None:
+            start.wait()
+            search(mobiles)
+
+        threads = [threading.Thread(target=together, args=(m,)) for m in work]
         for thread in threads:
             thread.start()
         for thread in threads:

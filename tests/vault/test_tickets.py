@@ -6,7 +6,6 @@ assigned to themselves and then reveals whatever they like about that customer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,18 +15,12 @@ from shopshield.bootstrap import Container
 from shopshield.core.db import unit_of_work
 from shopshield.core.events import DENIED
 from shopshield.tickets.models import OPEN, TicketRow
-from tests.factories import customer
-from tests.helpers import World, make_world, stored_events
+from testkit.factories import customer
+from tests.support.events import stored_events
+from tests.support.world import World
 
 # Every role of the shipped policy with tickets.write; the rule holds whatever the role.
 OPENERS = ("service", "supervisor", "analyst", "admin")
-
-
-@pytest.fixture
-def world(container: Container) -> Iterator[World]:
-    w = make_world(container)
-    yield w
-    w.client.close()
 
 
 def _store(world: World, n: int = 1) -> str:

@@ -74,6 +74,24 @@ class SearchPolicy(BaseModel):
             raise ValueError(f"search purposes for {empty} are empty; leave the field out instead")
         return self
 
+    def with_limits(
+        self,
+        *,
+        per_hour: int | None = None,
+        per_day: int | None = None,
+        misses_per_hour: int | None = None,
+        misses_per_day: int | None = None,
+    ) -> SearchPolicy:
+        """A copy with the limits given changed, checked as a loaded policy file is (the model is
+        frozen: a policy in use never changes under a running request)."""
+        changes = {
+            "per_hour": per_hour,
+            "per_day": per_day,
+            "misses_per_hour": misses_per_hour,
+            "misses_per_day": misses_per_day,
+        }
+        return SearchPolicy.model_validate(self.model_dump() | {k: v for k, v in changes.items() if v is not None})
+
 
 class RolePolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -104,6 +122,21 @@ class RolePolicy(BaseModel):
                 "full or listed under search.purposes); remove the table or grant a field"
             )
         return self
+
+    def with_limits(
+        self,
+        *,
+        views_per_day: int | None = None,
+        reveals_per_day: int | None = None,
+        search: SearchPolicy | None = None,
+    ) -> RolePolicy:
+        """A copy with the daily quotas or the search limits given changed, checked as a loaded
+        policy file is."""
+        changes: dict[str, object] = {"views_per_day": views_per_day, "reveals_per_day": reveals_per_day}
+        update = {k: v for k, v in changes.items() if v is not None}
+        if search is not None:
+            update["search"] = search.model_dump()
+        return RolePolicy.model_validate(self.model_dump() | update)
 
     def access(self, field: str) -> Access:
         return self.fields[field]
@@ -149,6 +182,12 @@ class PolicySet(BaseModel):
                     f"({', '.join(sorted(self.search_purposes)) or 'empty'})"
                 )
         return self
+
+    def with_role(self, name: str, policy: RolePolicy) -> PolicySet:
+        """A copy in which role ``name`` (an existing one) has ``policy``, checked whole."""
+        self.role(name)
+        roles = {n: (policy if n == name else r).model_dump() for n, r in self.roles.items()}
+        return PolicySet.model_validate(self.model_dump() | {"roles": roles})
 
     def role(self, name: str) -> RolePolicy:
         try:

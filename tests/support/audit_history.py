@@ -8,8 +8,8 @@ from shopshield.audit.service import StoredCheckpoint
 from shopshield.audit.verify import Report, verify_log
 from shopshield.bootstrap import Container
 from shopshield.core.db import reading
-from tests.factories import customer
-from tests.helpers import World
+from testkit.factories import customer
+from tests.support.world import World
 
 
 @dataclass

@@ -9,9 +9,22 @@ import random
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import duckdb
+
+
+# Small enough for a fraction of a second each, large enough that every scenario finds victims.
+class Sizes(TypedDict):
+    """A store's sizes, as ``StoreConfig`` takes them."""
+
+    customers: int
+    actors: int
+    days: int
+    victims: int
+
+
+SMALL: Sizes = {"customers": 3000, "actors": 300, "days": 20, "victims": 6}
 
 
 def truth(store: Path) -> dict[str, Any]:
@@ -77,7 +90,7 @@ def chance_controls(store: Path, moments: list[datetime], per_moment: int, seed:
             placed = datetime.fromisoformat(order["placed_at"])
             first[order["customer_id"]] = min(placed, first.get(order["customer_id"], placed))
     pick = random.Random(seed)
-    controls = []
+    controls: list[tuple[str, datetime]] = []
     for moment in moments:
         pool = sorted(c for c, placed in first.items() if placed < moment - timedelta(days=1))
         controls.extend((c, moment) for c in pick.sample(pool, min(per_moment, len(pool))))

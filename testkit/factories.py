@@ -1,4 +1,5 @@
-"""Synthetic customers for tests: realistic Chinese names, mobiles and valid ID numbers."""
+"""Synthetic customers for the tests and the benchmarks: realistic Chinese names, mobiles and
+valid ID numbers."""
 
 from __future__ import annotations
 

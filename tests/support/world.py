@@ -1,4 +1,4 @@
-"""Test helpers: an HTTP client over a wired container, with one principal per role."""
+"""A wired ShopShield behind an HTTP test client, with one principal per role."""
 
 from __future__ import annotations
 
@@ -6,14 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
-from shopshield.access.models import AccessEventRow
 from shopshield.app import create_app
 from shopshield.bootstrap import Container
 from shopshield.core.db import unit_of_work
 from shopshield.principals import service as principals
-from shopshield.settings import Settings
 
 # The address the test client connects from (TEST-NET-3, RFC 5737): what access events record as
 # source_ip for requests made through ``World``.
@@ -62,15 +59,6 @@ class World:
         return str(response.json()["ticket_id"])
 
 
-def stored_events(container: Container, **where: Any) -> list[AccessEventRow]:
-    """Stored access events in leaf order, optionally only those whose columns equal ``where``."""
-    with container.sessions() as session:
-        query = select(AccessEventRow).order_by(AccessEventRow.leaf_index)
-        for column, value in where.items():
-            query = query.where(getattr(AccessEventRow, column) == value)
-        return list(session.scalars(query))
-
-
 def make_world(container: Container) -> World:
     tokens, ids = {}, {}
     with unit_of_work(container.sessions) as session:
@@ -82,40 +70,3 @@ def make_world(container: Container) -> World:
             ids[name] = created.principal.principal_id
     client = TestClient(create_app(container), raise_server_exceptions=False, client=(CLIENT_ADDRESS, 50000))
     return World(client, container, tokens, ids)
-
-
-# Every SHOPSHIELD_* variable a command reads: unset unless a test sets it, so the outer
-# environment (a developer's shell, CI) cannot leak into what a command under test sees.
-ENV_KEYS = (
-    "SHOPSHIELD_DATA_DIR",
-    "SHOPSHIELD_DATABASE_URL",
-    "SHOPSHIELD_KEYSTORE_URL",
-    "SHOPSHIELD_MASTER_KEY_FILE",
-    "SHOPSHIELD_POLICY_FILE",
-    "SHOPSHIELD_PORT",
-    "SHOPSHIELD_HOST",
-    "SHOPSHIELD_TRUSTED_PROXIES",
-    "SHOPSHIELD_MAX_BODY_BYTES",
-    "SHOPSHIELD_TOKEN_CACHE_SECONDS",
-    "SHOPSHIELD_DATA_KEY_CACHE_SECONDS",
-    "SHOPSHIELD_KEYSTORE_PURGE_TIMEOUT_SECONDS",
-    "SHOPSHIELD_PASSWORDS_DIR",
-    "SHOPSHIELD_PASSWORDS_RANGE_PUBLIC",
-    "SHOPSHIELD_REDIS_URL",
-    "SHOPSHIELD_REDIS_PREFIX",
-    "SHOPSHIELD_GUARD_CONFIG",
-    "SHOPSHIELD_GUARD_WEBHOOK_URL",
-    "SHOPSHIELD_GUARD_WEBHOOK_SECRET",
-    "SHOPSHIELD_GUARD_LOCATIONS_FILE",
-)
-
-
-def cli_env(settings: Settings | None = None, **extra: str) -> dict[str, str | None]:
-    """SHOPSHIELD_* variables for ``settings`` only, whatever the outer environment holds."""
-    env: dict[str, str | None] = dict.fromkeys(ENV_KEYS)
-    if settings is not None:
-        env["SHOPSHIELD_DATA_DIR"] = str(settings.data_dir)
-        env["SHOPSHIELD_DATABASE_URL"] = settings.effective_database_url()
-        env["SHOPSHIELD_KEYSTORE_URL"] = settings.effective_keystore_url()
-    env.update({f"SHOPSHIELD_{k.upper()}": v for k, v in extra.items()})
-    return env
