@@ -25,7 +25,7 @@ from shopshield.web import JSON, CallDep, needs
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 Size = Annotated[int | None, Query(ge=0, le=MAX_SIZE, description="A tree size; default: the latest checkpoint's")]
 # Checkpoints and proofs carry sizes and hashes only.
-ANYONE = any_principal(why="sizes and hashes only; the event behind a leaf only for audit.read")
+ANYONE = any_principal(why=f"sizes and hashes only; the event behind a leaf only for {Permission.AUDIT_READ}")
 _EVENT = Statement(SELECT_EVENTS + " WHERE leaf_index = :i")
 
 

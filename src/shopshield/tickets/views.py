@@ -33,7 +33,7 @@ def open_ticket(body: TicketIn, call: CallDep) -> JSON:
 
 
 @router.post("/{ticket_id}/close", summary="Close a ticket; its assignee can no longer reveal with it")
-@needs(in_service(Permission.TICKETS_WRITE, why="the ticket's assignee may close it without tickets.write"))
+@needs(in_service(Permission.TICKETS_WRITE, why="the ticket's assignee may close it without the permission"))
 def close_ticket(ticket_id: TicketId, call: CallDep) -> JSON:
     with unit_of_work(call.ctx.sessions) as session:
         result = service.close_ticket(session=session, policies=call.ctx.policies, caller=call.who, ticket_id=ticket_id)
