@@ -45,21 +45,33 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Container:
+    """Every wired part. A field would be typed by its Protocol where one exists and no caller needs
+    more; each concrete field that has a Protocol says what of the class its callers use."""
+
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
     keystore_engine: Engine
     keystore_sessions: sessionmaker[Session]
+    # Concrete: key rotation adds and retires versions (``keys.rotation``), which the vault's
+    # ``MasterKeyProvider`` does not offer.
     master: LocalKeyFile
     policies: PolicySet
     data_keys: DataKeys
     vault: Vault
     authenticator: Authenticator
+    # Concrete: the routes and commands read its signer, tree and proofs, not only the
+    # ``core.events.EventLog`` that services record through.
     audit: AuditLog
+    # Concrete: ``audit verify`` checks that its file is there before it starts (``path``); the
+    # audit log and the verifier take it as a ``Witness``.
     witness: FileWitness
     # Opened here, read on first use (2 billion hashes are ~2.3 GB of filter; serve loads at start-up).
+    # Concrete: the app loads, closes and serves ranges of them and reports their status; the
+    # guard's ``PasswordCorpus`` and ``PairList`` are only the look-ups it makes.
     passwords: BreachedPasswords
     pairs: LeakedPairs
+    # The guard holds its counters and notifier as ``CounterStore`` and ``ActionSink``.
     guard: Guard
     metrics: CollectorRegistry
 

@@ -6,8 +6,9 @@ caller is, and how much body the request may bring (decision 0018).
   names it, read from the right past the trusted proxies. Only a valid IP address, normalised, is
   ever kept; an entry that is not one stops the walk at the nearest address that is known.
 - The bearer token is checked before any body is read, so a caller without a valid token cannot
-  make the server read, or hold, what it sends. Public routes (health, metrics, the API docs, the
-  password range API while it is public) take no token and have no body read here.
+  make the server read, or hold, what it sends. Public routes (``web.public_routes``, the one list:
+  health, metrics, the API docs, the password range API while it is public) take no token and have
+  no body read here.
 - A body larger than ``SHOPSHIELD_MAX_BODY_BYTES`` is refused with 413: at once when its declared
   length says so, and as soon as a chunked body passes the limit.
 
@@ -25,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopshield.core.errors import Unauthenticated
@@ -118,15 +120,18 @@ class EdgeGuard:
         authenticator: Authenticator,
         trusted_proxies: Sequence[Network],
         max_body_bytes: int,
-        public_paths: Iterable[str],
-        public_prefixes: Iterable[str] = (),
+        public: Iterable[str],
     ) -> None:
+        """``public``: the path templates of the routes that take no token (``web.public_routes``)."""
         self.app = app
         self._authenticator = authenticator
         self._proxies = TrustedProxies(trusted_proxies)
         self._max_body = max_body_bytes
-        self._public = frozenset(public_paths)
-        self._public_prefixes = tuple(public_prefixes)
+        templates = frozenset(public)
+        # A plain path is one set lookup; a template ("/range/{prefix}") is matched as the router
+        # matches it, so a path that would reach another route is never public by its prefix.
+        self._public = frozenset(t for t in templates if "{" not in t)
+        self._public_patterns = tuple(compile_path(t)[0] for t in sorted(templates) if "{" in t)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -152,7 +157,13 @@ class EdgeGuard:
         has_body = chunked or (length is not None and length.strip() != b"0")
 
         path: str = scope["path"]
-        public = path in self._public or path.startswith(self._public_prefixes)
+        public = path in self._public
+        if not public:
+            # A plain loop: this runs for every request, and a generator would cost more than the match.
+            for pattern in self._public_patterns:
+                if pattern.match(path):
+                    public = True
+                    break
         if not public:
             token = bearer_token(authorization.decode("latin-1")) if authorization is not None else None
             who = self._authenticator.cached(token)

@@ -1,11 +1,13 @@
-"""What every HTTP router shares: the wired container, the authenticated caller, JSON responses,
-and the mapping from domain errors to HTTP status codes."""
+"""What every HTTP router shares: the wired container, the authenticated caller, who may call each
+route (``needs``) and which routes take no token (``public_routes``), JSON responses, and the
+mapping from domain errors to HTTP status codes."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Depends, FastAPI, Request
@@ -26,6 +28,8 @@ from shopshield.core.errors import (
     StoredDataTampered,
     Unauthenticated,
 )
+from shopshield.core.permissions import Access, Permission, require
+from shopshield.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,60 @@ STATUS = (
     (InvalidInput, 422),
     (StoredDataTampered, 500),
 )
+
+
+# The API documentation's own routes, named here so that ``public_routes`` and the app agree.
+OPENAPI_URL = "/openapi.json"
+DOCS_URL = "/docs"
+DOCS_OAUTH2_REDIRECT_URL = "/docs/oauth2-redirect"
+REDOC_URL = "/redoc"
+
+
+def public_routes(settings: Settings) -> frozenset[str]:
+    """Every route that takes no bearer token, by its path template: the one list.
+
+    ``edge.EdgeGuard`` lets exactly these through without a token, and every other route must
+    declare who may call it with ``needs`` (``app.mount`` refuses one that does not, and
+    tests/test_routes.py walks the app). None of them reads personal data or a body.
+    """
+    public = {"/healthz", "/metrics", OPENAPI_URL, DOCS_URL, DOCS_OAUTH2_REDIRECT_URL, REDOC_URL}
+    if settings.passwords_range_public:
+        # HIBP clients send no token, and a 5-hex-digit prefix tells nobody which password was
+        # meant (decision 0011).
+        public.add("/range/{prefix}")
+    return frozenset(public)
+
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+# What each route declared with ``needs``, by its endpoint function (the function the route calls).
+DECLARED: dict[Callable[..., Any], Access] = {}
+# The permission ``call`` checks before the handler runs, by endpoint, for the routes that declared
+# one: only those are here, so the masked view, which needs none, costs one missed dict lookup.
+_CHECKED: dict[object, Permission] = {}
+
+
+def needs(access: Permission | Access) -> Callable[[Endpoint], Endpoint]:
+    """Declare, on a route's function, who may call the route (decision 0021).
+
+    A ``Permission`` is checked by ``call`` with ``require`` before the handler runs, so a refusal
+    is the same 403 as before and nothing of the request is done. An ``Access`` from
+    ``core.permissions.in_service`` names the permissions the service checks itself (the rule
+    depends on the record, or the refusal is recorded in its transaction); one from
+    ``any_principal`` says that any authenticated principal may call and what decides the answer.
+    The decorator returns the function unchanged, so it may stand above or below the route's.
+    """
+    declared = Access.entry(access) if isinstance(access, Permission) else access
+
+    def declare(endpoint: Endpoint) -> Endpoint:
+        if endpoint in DECLARED:
+            raise ValueError(f"{endpoint.__qualname__} declares who may call it twice")
+        DECLARED[endpoint] = declared
+        if declared.checked_at_entry:
+            _CHECKED[endpoint] = declared.permissions[0]
+        return endpoint
+
+    return declare
 
 
 class JSON(Response):
@@ -76,6 +134,8 @@ def bearer_token(authorization: str | None) -> str | None:
 # documents them in the OpenAPI schema instead. Async, because a sync dependency costs a
 # thread-pool hop, and this only reads memory. The token was checked by ``edge.EdgeGuard`` before
 # the body was read; only an app without the guard (none that ``create_app`` builds) looks it up here.
+# The route's declared permission, if it has one to check here, is one dict lookup away (``needs``);
+# it is checked after the channel, as the handlers did before, so every refusal keeps its status.
 async def call(request: Request) -> Call:
     ctx: Container = request.app.state.container
     headers = request.headers
@@ -88,6 +148,9 @@ async def call(request: Request) -> Call:
             who = await run_in_threadpool(ctx.authenticator.authenticate, token)
     if channel not in CHANNELS:
         raise InvalidInput(f"{CHANNEL_HEADER}: must be one of {', '.join(sorted(CHANNELS))}")
+    permission = _CHECKED.get(request.scope.get("endpoint"))
+    if permission is not None:
+        require(ctx.policies, who, permission)
     # The edge guard left a validated, normalised address here (a trusted proxy's client, or the peer).
     source_ip = request.client.host if request.client else None
     return Call(ctx, Caller(principal=who, channel=channel, source_ip=source_ip))

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Path, Query
 from shopshield.access import report
 from shopshield.core.db import transaction
 from shopshield.core.ids import RecordId
-from shopshield.web import JSON, CallDep
+from shopshield.core.permissions import Permission, in_service
+from shopshield.web import JSON, CallDep, needs
 
 router = APIRouter(prefix="/v1", tags=["access"])
 CustomerId = Annotated[RecordId, Path(description="The store's customer id")]
@@ -21,6 +22,12 @@ Moment = Annotated[str | None, Query(max_length=64, description="ISO 8601 date o
 @router.get(
     "/customers/{customer_id}/access-report",
     summary="Who accessed the customer's data, when, which fields and for what purpose (newest first)",
+)
+@needs(
+    in_service(
+        Permission.ACCESS_REPORTS_READ,
+        why="a refusal is recorded as an access event in the report's own transaction (report.authorize)",
+    )
 )
 def access_report(
     customer_id: CustomerId,

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Query
 from shopshield.alerts import service
 from shopshield.alerts.schemas import CODE_PATTERN, parse_since
 from shopshield.core.ids import RecordId
-from shopshield.core.permissions import Permission, require
-from shopshield.web import JSON, CallDep
+from shopshield.core.permissions import Permission
+from shopshield.web import JSON, CallDep, needs
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
 
 @router.get("", summary="Security alerts, newest first: actors by id and reasons in words, no personal values")
+@needs(Permission.ALERTS_READ)
 def list_alerts(
     call: CallDep,
     kind: Annotated[str | None, Query(pattern=CODE_PATTERN, description="Only this kind, e.g. search_limit")] = None,
@@ -24,7 +25,6 @@ def list_alerts(
     since: Annotated[str | None, Query(max_length=64, description="ISO 8601 date or time; without a zone, UTC")] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 100,
 ) -> JSON:
-    require(call.ctx.policies, call.who, Permission.ALERTS_READ)
     start = parse_since(since)
     with call.ctx.sessions() as session:
         found = service.list_alerts(

@@ -19,11 +19,13 @@ from shopshield.audit.service import MAX_SIZE, AuditLog, StoredCheckpoint
 from shopshield.audit.verify import event_from_row
 from shopshield.core.db import Statement, Tx, reading
 from shopshield.core.errors import NotFound
-from shopshield.core.permissions import Permission, allowed
-from shopshield.web import JSON, CallDep
+from shopshield.core.permissions import Permission, allowed, any_principal
+from shopshield.web import JSON, CallDep, needs
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 Size = Annotated[int | None, Query(ge=0, le=MAX_SIZE, description="A tree size; default: the latest checkpoint's")]
+# Checkpoints and proofs carry sizes and hashes only.
+ANYONE = any_principal(why=f"sizes and hashes only; the event behind a leaf only for {Permission.AUDIT_READ}")
 _EVENT = Statement(SELECT_EVENTS + " WHERE leaf_index = :i")
 
 
@@ -50,12 +52,14 @@ def _latest(tx: Tx, audit: AuditLog) -> StoredCheckpoint:
 
 
 @router.get("/checkpoints/latest", summary="The latest signed checkpoint: tree size, root hash, time, signature")
+@needs(ANYONE)
 def latest_checkpoint(call: CallDep) -> JSON:
     with reading(call.ctx.engine) as tx:
         return JSON(checkpoint_json(_latest(tx, call.ctx.audit), call.ctx.audit))
 
 
 @router.get("/proofs/inclusion", summary="Proof that the event at a leaf index is in the tree of a given size")
+@needs(ANYONE)
 def inclusion_proof(
     call: CallDep,
     leaf_index: Annotated[int, Query(ge=0, le=MAX_SIZE)],
@@ -83,6 +87,7 @@ def inclusion_proof(
 
 
 @router.get("/proofs/consistency", summary="Proof that the tree of one size is a prefix of the tree of another")
+@needs(ANYONE)
 def consistency_proof(
     call: CallDep,
     first: Annotated[

@@ -10,9 +10,9 @@ from pydantic import Field, StringConstraints
 
 from shopshield.breach import report, service
 from shopshield.core.db import reading, unit_of_work
-from shopshield.core.permissions import Permission, require
+from shopshield.core.permissions import Permission
 from shopshield.core.schemas import Strict
-from shopshield.web import JSON, CallDep
+from shopshield.web import JSON, CallDep, needs
 
 router = APIRouter(prefix="/v1/breaches", tags=["breach response"])
 Text64 = Annotated[str, StringConstraints(max_length=64)]
@@ -32,8 +32,8 @@ class ScopeIn(Strict):
 
 
 @router.post("/scope", summary="The customers a source accessed in a window, with their fields (no values)")
+@needs(Permission.BREACHES_SCOPE)
 def scope(body: ScopeIn, call: CallDep) -> JSON:
-    require(call.ctx.policies, call.who, Permission.BREACHES_SCOPE)
     query = service.parse_query(
         actor_id=body.actor_id,
         actor_kind=body.actor_kind,

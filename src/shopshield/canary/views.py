@@ -12,8 +12,8 @@ from shopshield.canary import service
 from shopshield.canary.schemas import ContactIn, PlantIn
 from shopshield.core.db import transaction, unit_of_work
 from shopshield.core.ids import ACTOR_PATTERN, NotPersonal
-from shopshield.core.permissions import Permission, allowed, require
-from shopshield.web import JSON, CallDep
+from shopshield.core.permissions import Permission, allowed
+from shopshield.web import JSON, CallDep, needs
 
 router = APIRouter(prefix="/v1/canaries", tags=["canaries"])
 RecipientQuery = Annotated[str, Query(pattern=ACTOR_PATTERN, description="The recipient's identifier"), NotPersonal]
@@ -23,8 +23,8 @@ OptionalRecipient = Annotated[
 
 
 @router.post("", status_code=201, summary="Plant decoy customers for one recipient of the store's data")
+@needs(Permission.CANARIES_PLANT)
 def plant(body: PlantIn, call: CallDep) -> JSON:
-    require(call.ctx.policies, call.who, Permission.CANARIES_PLANT)
     settings = call.ctx.settings
     with unit_of_work(call.ctx.sessions) as session:
         planted = service.plant(
@@ -40,8 +40,8 @@ def plant(body: PlantIn, call: CallDep) -> JSON:
 
 
 @router.get("", summary="Which customers are canaries, for which recipient (no personal values)")
+@needs(Permission.CANARIES_READ)
 def list_canaries(call: CallDep, recipient: OptionalRecipient = None) -> JSON:
-    require(call.ctx.policies, call.who, Permission.CANARIES_READ)
     with call.ctx.sessions() as session:
         rows = service.canaries(session=session, recipient=recipient)
     return JSON({"canaries": [service.canary_json(row) for row in rows]})
@@ -51,8 +51,8 @@ def list_canaries(call: CallDep, recipient: OptionalRecipient = None) -> JSON:
     "/export",
     summary="The recipient's canaries as export rows, with their values (each one a recorded export)",
 )
+@needs(Permission.CANARIES_READ)
 def export(call: CallDep, recipient: RecipientQuery) -> JSON:
-    require(call.ctx.policies, call.who, Permission.CANARIES_READ)
     with transaction(call.ctx.engine) as tx:
         rows = service.export_rows(
             vault=call.ctx.vault,
@@ -65,14 +65,13 @@ def export(call: CallDep, recipient: RecipientQuery) -> JSON:
 
 
 @router.post("/contacts", summary="Report a contact to a number or customer; a canary names its recipient")
+@needs(Permission.CANARIES_REPORT_CONTACT)
 def report_contact(body: ContactIn, call: CallDep) -> JSON:
-    policies = call.ctx.policies
-    require(policies, call.who, Permission.CANARIES_REPORT_CONTACT)
     with transaction(call.ctx.engine) as tx:
         verdict = service.report_contact(vault=call.ctx.vault, tx=tx, caller=call.caller, contact=body)
     # Logged after the answer is sent, so that a hit's log line does not make its answer slower.
     announce = BackgroundTask(service.announce, verdict)
-    if not allowed(policies, call.who, Permission.CANARIES_READ):
+    if not allowed(call.ctx.policies, call.who, Permission.CANARIES_READ):
         # The same answer whether it was a canary or not: otherwise the endpoint would tell an
         # agent which customers are decoys. The hit is recorded either way, for security staff.
         return JSON({"received": True}, background=announce)
@@ -80,8 +79,8 @@ def report_contact(body: ContactIn, call: CallDep) -> JSON:
 
 
 @router.get("/hits", summary="Contacts that reached a canary, reported or found in scam reports")
+@needs(Permission.CANARIES_READ)
 def hits(call: CallDep, recipient: OptionalRecipient = None) -> JSON:
-    require(call.ctx.policies, call.who, Permission.CANARIES_READ)
     with call.ctx.sessions() as session:
         found = service.hits(vault=call.ctx.vault, session=session, recipient=recipient)
     return JSON({"hits": found})

@@ -9,6 +9,7 @@ permission is data, in the policy file (``core/policies.toml``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -61,3 +62,40 @@ def require(policies: PolicySet, principal: Principal, permission: Permission) -
     if permission not in policy.permissions:
         raise Forbidden(f"role {principal.role!r} lacks the permission '{permission}'")
     return policy
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """Who may use an entry point (an HTTP route), as the entry point declares where it is defined.
+
+    - ``checked_at_entry``: the entry point checks ``permissions[0]`` with ``require`` before its
+      handler runs (``web.call`` for a route).
+    - Otherwise the entry point itself checks nothing beyond the caller's identity, and ``why``
+      says who decides: the service, for each permission named in ``permissions``, because the
+      answer depends on the record (a ticket's assignee may close it) or because a refusal must be
+      recorded as an access event in the service's transaction; or, with no permission named, the
+      role's field policy and scope (any authenticated principal may ask, and sees what its role
+      may see).
+    """
+
+    permissions: tuple[Permission, ...]
+    checked_at_entry: bool
+    why: str = ""
+
+    @classmethod
+    def entry(cls, permission: Permission) -> Access:
+        """The role must hold ``permission``; checked before the handler runs."""
+        return cls((permission,), checked_at_entry=True)
+
+
+def in_service(*permissions: Permission, why: str) -> Access:
+    """The service checks ``permissions`` (every one named) itself, for the reason ``why``: the
+    rule depends on the record, or a refusal is recorded in the service's transaction."""
+    if not permissions:
+        raise ValueError("in_service: name the permissions the service checks")
+    return Access(tuple(permissions), checked_at_entry=False, why=why)
+
+
+def any_principal(*, why: str) -> Access:
+    """No permission: any authenticated principal may call; ``why`` says what decides the answer."""
+    return Access((), checked_at_entry=False, why=why)

@@ -18,12 +18,12 @@ from starlette.concurrency import run_in_threadpool
 
 from shopshield.core.db import transaction
 from shopshield.core.errors import NotFound
-from shopshield.core.permissions import Permission, require
+from shopshield.core.permissions import Permission
 from shopshield.guard import service
 from shopshield.guard.engine import Settled, UnknownAttempt
 from shopshield.guard.models import Attempt, Outcome
 from shopshield.guard.schemas import AssessIn, HistoryIn, OutcomeIn
-from shopshield.web import JSON, Call, CallDep
+from shopshield.web import JSON, Call, CallDep, needs
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/logins", tags=["login protection"])
@@ -38,8 +38,8 @@ async def _run(call: Call, work: Callable[[], T]) -> T:
 
 
 @router.post("/assess", summary="Allow, challenge or deny a login before the password is checked")
+@needs(Permission.LOGINS_ASSESS)
 async def assess(body: AssessIn, call: CallDep) -> JSON:
-    require(call.ctx.policies, call.who, Permission.LOGINS_ASSESS)
     attempt = Attempt(
         id=secrets.token_urlsafe(16),
         ts=datetime.now(UTC),
@@ -62,8 +62,8 @@ async def assess(body: AssessIn, call: CallDep) -> JSON:
 
 
 @router.post("/{attempt_id}/outcome", summary="What the store's check found; answers with actions to take")
+@needs(Permission.LOGINS_ASSESS)
 async def outcome(attempt_id: AttemptId, body: OutcomeIn, call: CallDep) -> JSON:
-    require(call.ctx.policies, call.who, Permission.LOGINS_ASSESS)
     try:
         settled = await _run(call, lambda: call.ctx.guard.report(attempt_id, body.outcome))
     except UnknownAttempt:
@@ -98,8 +98,8 @@ def _record_login(call: Call, customer_id: str, settled: Settled) -> bool:
 
 
 @router.post("/history", summary="Learn successful logins from the store's own records as familiar")
+@needs(Permission.LOGINS_ASSESS)
 def history(body: HistoryIn, call: CallDep) -> JSON:
-    require(call.ctx.policies, call.who, Permission.LOGINS_ASSESS)
     for login in body.logins:
         call.ctx.guard.learn(
             Attempt(
@@ -116,8 +116,8 @@ def history(body: HistoryIn, call: CallDep) -> JSON:
 
 
 @router.get("/status", summary="Attack mode, the counters in use, and which checks are loaded")
+@needs(Permission.LOGINS_READ)
 def status(call: CallDep) -> JSON:
-    require(call.ctx.policies, call.who, Permission.LOGINS_READ)
     ctx = call.ctx
     return JSON(
         {**ctx.guard.status(), "breached_passwords": ctx.passwords.status(), "leaked_pairs": ctx.pairs.status()}

@@ -16,8 +16,9 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from shopshield.bootstrap import Container
+from shopshield.core.permissions import any_principal
 from shopshield.passwords import hibp
-from shopshield.web import call
+from shopshield.web import call, needs
 
 router = APIRouter(tags=["passwords"])
 
@@ -31,6 +32,11 @@ def _text(body: bytes | str, status: int = 200) -> Response:
     summary="Breached-password hashes under a 5-hex-digit SHA-1 prefix (HIBP's range API)",
     response_class=Response,
     responses={200: {"content": {hibp.MEDIA_TYPE: {}}}, 400: {"content": {hibp.MEDIA_TYPE: {}}}},
+)
+@needs(
+    any_principal(
+        why="public (web.public_routes) unless SHOPSHIELD_PASSWORDS_RANGE_PUBLIC is false; then any valid token"
+    )
 )
 async def range_search(
     prefix: str,

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Path
 
 from shopshield.core.db import unit_of_work
 from shopshield.core.ids import RecordId
-from shopshield.core.permissions import Permission, require
+from shopshield.core.permissions import Permission
 from shopshield.principals import service
 from shopshield.principals.schemas import PrincipalIn
-from shopshield.web import JSON, CallDep
+from shopshield.web import JSON, CallDep, needs
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/principals", tags=["principals"])
@@ -20,8 +20,8 @@ PrincipalId = Annotated[RecordId, Path()]
 
 
 @router.post("", status_code=201, summary="Create a principal; its token is returned once")
+@needs(Permission.PRINCIPALS_MANAGE)
 def create_principal(body: PrincipalIn, call: CallDep) -> JSON:
-    require(call.ctx.policies, call.who, Permission.PRINCIPALS_MANAGE)
     with unit_of_work(call.ctx.sessions) as session:
         created = service.create(
             session=session,
@@ -49,8 +49,8 @@ def create_principal(body: PrincipalIn, call: CallDep) -> JSON:
     summary="Disable a principal: its token fails from the next request on this instance, and on other "
     "instances within SHOPSHIELD_TOKEN_CACHE_SECONDS",
 )
+@needs(Permission.PRINCIPALS_MANAGE)
 def disable_principal(principal_id: PrincipalId, call: CallDep) -> JSON:
-    require(call.ctx.policies, call.who, Permission.PRINCIPALS_MANAGE)
     with unit_of_work(call.ctx.sessions) as session:
         service.disable(session=session, principal_id=principal_id)
     # Only after the commit: forgetting earlier would let a concurrent request cache the row

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Body, Query
 
 from shopshield.core.db import unit_of_work
 from shopshield.core.errors import InvalidInput
-from shopshield.core.permissions import Permission, allowed, require
+from shopshield.core.permissions import Permission, allowed
 from shopshield.core.times import Window, parse_window
 from shopshield.scams import service
 from shopshield.scams.formats import FirstSeen, ScamReport, parse_report
 from shopshield.scams.summary import summarize, summary_json
-from shopshield.web import JSON, Call, CallDep
+from shopshield.web import JSON, Call, CallDep, needs
 
 router = APIRouter(prefix="/v1/scam-reports", tags=["scam reports"])
 MAX_BATCH = 1000
@@ -63,8 +63,8 @@ _REPORT_EXAMPLE = {
         }
     },
 )
+@needs(Permission.SCAM_REPORTS_WRITE)
 def submit(call: CallDep, body: Annotated[Any, Body()]) -> JSON:
-    require(call.ctx.policies, call.who, Permission.SCAM_REPORTS_WRITE)
     reports, positions = _reports_in(body)
     with unit_of_work(call.ctx.sessions) as session:
         result = service.store(
@@ -123,6 +123,7 @@ def _reports_in(body: Any) -> tuple[list[ScamReport], dict[str, str]]:
 
 
 @router.get("", summary="Scam reports in contact order, a page at a time")
+@needs(Permission.SCAM_REPORTS_READ)
 def list_reports(
     call: CallDep,
     since: Moment = None,
@@ -132,7 +133,6 @@ def list_reports(
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = service.DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=100, description="next_cursor of the previous page")] = None,
 ) -> JSON:
-    require(call.ctx.policies, call.who, Permission.SCAM_REPORTS_READ)
     query = service.parse_page(
         window=_window(call, since, until, tz), customer_id=customer_id, limit=limit, cursor=cursor
     )
@@ -144,8 +144,8 @@ def list_reports(
     "/summary",
     summary="Per day, overall, clusters of reports sharing scammer indicators, and what the scammers knew",
 )
+@needs(Permission.SCAM_REPORTS_READ)
 def summary(call: CallDep, since: Moment = None, until: Moment = None, tz: Zone = None) -> JSON:
-    require(call.ctx.policies, call.who, Permission.SCAM_REPORTS_READ)
     window = _window(call, since, until, tz)
     with call.ctx.sessions() as session:
         reports = service.load(session=session, window=window)

@@ -99,7 +99,7 @@ def close_ticket(*, session: Session, policies: PolicySet, caller: Principal, ti
     if row is None:
         raise NotFound("no such ticket")
     if row.assignee_id != caller.principal_id and not allowed(policies, caller, Permission.TICKETS_WRITE):
-        raise Forbidden("only the assignee or a role with tickets.write may close this ticket")
+        raise Forbidden(f"only the assignee or a role with {Permission.TICKETS_WRITE} may close this ticket")
     if row.status == CLOSED:
         raise Conflict("the ticket is already closed")
     row.status = CLOSED

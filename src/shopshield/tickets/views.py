@@ -8,15 +8,17 @@ from fastapi import APIRouter, Path
 
 from shopshield.core.db import unit_of_work
 from shopshield.core.ids import RecordId
+from shopshield.core.permissions import Permission, in_service
 from shopshield.tickets import service
 from shopshield.tickets.schemas import TicketIn
-from shopshield.web import JSON, CallDep
+from shopshield.web import JSON, CallDep, needs
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 TicketId = Annotated[RecordId, Path()]
 
 
 @router.post("", status_code=201, summary="Open a ticket about a customer and assign it")
+@needs(Permission.TICKETS_WRITE)
 def open_ticket(body: TicketIn, call: CallDep) -> JSON:
     with unit_of_work(call.ctx.sessions) as session:
         result = service.open_ticket(
@@ -31,6 +33,7 @@ def open_ticket(body: TicketIn, call: CallDep) -> JSON:
 
 
 @router.post("/{ticket_id}/close", summary="Close a ticket; its assignee can no longer reveal with it")
+@needs(in_service(Permission.TICKETS_WRITE, why="the ticket's assignee may close it without the permission"))
 def close_ticket(ticket_id: TicketId, call: CallDep) -> JSON:
     with unit_of_work(call.ctx.sessions) as session:
         result = service.close_ticket(session=session, policies=call.ctx.policies, caller=call.who, ticket_id=ticket_id)

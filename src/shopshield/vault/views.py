@@ -14,11 +14,15 @@ from starlette.background import BackgroundTask
 from shopshield.core.db import run_transaction, unit_of_work
 from shopshield.core.errors import InvalidInput
 from shopshield.core.ids import RecordId
+from shopshield.core.permissions import Permission, any_principal
 from shopshield.vault import service
 from shopshield.vault.schemas import CustomerIn, OrderIn, ReturnIn, RevealIn
-from shopshield.web import JSON, Call, CallDep
+from shopshield.web import JSON, Call, CallDep, needs
 
 router = APIRouter(prefix="/v1", tags=["vault"])
+# Reads need no permission: the role's field policy, scope and quotas decide what each principal
+# sees (vault.service), and a refused read is recorded there.
+READ = any_principal(why="the role's field levels, scope and quotas decide what is shown (vault.service)")
 CustomerId = Annotated[RecordId, Path(description="The store's customer id")]
 OrderId = Annotated[RecordId, Path(description="The store's order id")]
 SearchValue = Annotated[str | None, Query(max_length=254)]
@@ -29,6 +33,7 @@ SearchPurpose = Annotated[
 
 
 @router.post("/customers", status_code=201, summary="Store a customer, encrypted field by field")
+@needs(Permission.CUSTOMERS_WRITE)
 def create_customer(body: CustomerIn, call: CallDep) -> JSON:
     with unit_of_work(call.ctx.sessions) as session:
         result = service.store_customer(vault=call.ctx.vault, session=session, caller=call.caller, customer=body)
@@ -36,6 +41,7 @@ def create_customer(body: CustomerIn, call: CallDep) -> JSON:
 
 
 @router.get("/customers", summary="Find customers by mobile, email or ID number (exactly one)")
+@needs(READ)
 async def search_customers(
     call: CallDep,
     mobile: SearchValue = None,
@@ -50,6 +56,7 @@ async def search_customers(
     "/customers/search",
     summary="The same search with the value in the body, so it stays out of URLs and proxy logs",
 )
+@needs(READ)
 async def search_customers_body(body: dict[str, str], call: CallDep) -> JSON:
     unknown = set(body) - {*service.SEARCHABLE, "purpose"}
     if unknown:
@@ -73,6 +80,7 @@ async def _search(call: Call, terms: dict[str, str | None], purpose: str | None)
 
 
 @router.get("/customers/{customer_id}", summary="The customer as the caller's role may see them")
+@needs(READ)
 async def get_customer(customer_id: CustomerId, call: CallDep) -> JSON:
     vault, caller = call.ctx.vault, call.caller
     result = await run_transaction(
@@ -83,6 +91,7 @@ async def get_customer(customer_id: CustomerId, call: CallDep) -> JSON:
 
 
 @router.post("/customers/{customer_id}/reveal", summary="Full values for a purpose on an assigned ticket")
+@needs(READ)
 async def reveal_customer(customer_id: CustomerId, body: RevealIn, call: CallDep) -> JSON:
     vault, caller = call.ctx.vault, call.caller
     result = await run_transaction(
@@ -93,6 +102,7 @@ async def reveal_customer(customer_id: CustomerId, body: RevealIn, call: CallDep
 
 
 @router.delete("/customers/{customer_id}", summary="Erase a customer by destroying their data key")
+@needs(Permission.CUSTOMERS_ERASE)
 def erase_customer(customer_id: CustomerId, call: CallDep) -> JSON:
     """`key_destroyed` is true once no copy of the customer's data key is left in the key store's
     storage; otherwise `key_purge_pending` says why, and repeating the DELETE finishes the job."""
@@ -102,6 +112,7 @@ def erase_customer(customer_id: CustomerId, call: CallDep) -> JSON:
 
 
 @router.post("/orders", status_code=201, summary="Store an order; items are sealed with the customer's key")
+@needs(Permission.ORDERS_WRITE)
 def create_order(body: OrderIn, call: CallDep) -> JSON:
     with unit_of_work(call.ctx.sessions) as session:
         result = service.store_order(vault=call.ctx.vault, session=session, caller=call.caller, order=body)
@@ -109,6 +120,7 @@ def create_order(body: OrderIn, call: CallDep) -> JSON:
 
 
 @router.get("/orders/{order_id}", summary="The order as the caller's role may see it")
+@needs(READ)
 async def get_order(order_id: OrderId, call: CallDep) -> JSON:
     vault, caller = call.ctx.vault, call.caller
     result = await run_transaction(
@@ -118,6 +130,7 @@ async def get_order(order_id: OrderId, call: CallDep) -> JSON:
 
 
 @router.post("/orders/{order_id}/returns", status_code=201, summary="Record a return or refund request")
+@needs(Permission.ORDERS_WRITE)
 def create_return(order_id: OrderId, body: ReturnIn, call: CallDep) -> JSON:
     with unit_of_work(call.ctx.sessions) as session:
         result = service.add_return(
