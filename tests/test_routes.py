@@ -23,8 +23,9 @@ from shopshield.app import create_app, mount
 from shopshield.bootstrap import Container
 from shopshield.core.permissions import Access, Permission
 from shopshield.web import DECLARED, public_routes
-from tests import factories
-from tests.helpers import ROLES, World, make_world, stored_events
+from testkit import factories
+from tests.support.events import stored_events
+from tests.support.world import ROLES, World, make_world
 
 # A syntactically valid value for each path parameter: the refusals come before any lookup.
 PATH_VALUES = {
