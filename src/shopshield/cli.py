@@ -94,6 +94,7 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        # Before a command runs (while its modules import): ShopShieldGroup handles it after.
+        # ShopShieldGroup reports an interrupt inside a command; this is the last resort for one
+        # that escapes click altogether, so it still exits 130 rather than with a traceback.
         fail("interrupted", code=EXIT_INTERRUPTED)
     sys.exit(0)
