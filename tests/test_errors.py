@@ -111,3 +111,36 @@ def test_builtin_bases_are_kept_where_code_catches_them() -> None:
     assert issubclass(WitnessMissing, RuntimeError)
     assert issubclass(WitnessRefused, RuntimeError)
     assert issubclass(UnknownAttempt, LookupError)
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (InvalidInput("limit: between 1 and 100"), 422),
+        (NotFound("no such customer"), 404),
+        (StoredDataTampered("a stored field failed authentication"), 500),
+        # The two families new to ShopShieldError stay internal errors at the HTTP edge, as they
+        # were before they joined it: never a 400 that blames the caller.
+        (InstanceFault("the commit failed"), 500),
+        (BadConfiguration("key file disappeared"), 500),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, ShopShieldError) else str(v),
+)
+def test_the_http_edge_keeps_its_statuses(error: ShopShieldError, status: int) -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from shopshield.web import install_error_handlers
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise error
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/boom")
+    assert response.status_code == status
+    if status == 500 and not isinstance(error, StoredDataTampered):
+        assert error.message not in response.text  # the server's own 500, as before
