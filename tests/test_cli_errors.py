@@ -173,7 +173,7 @@ def _translations(path: Path) -> list[str]:
     return found
 
 
-def test_the_walk_recognises_a_translation(tmp_path: Path) -> None:
+def test_the_walk_recognises_a_translation() -> None:
     # The shape the handler replaced, recognised, so the test below is not vacuous.
     sample = "try:\n    x()\nexcept InvalidInput as exc:\n    fail(exc.message, code=2)\n"
     handler = next(n for n in ast.walk(ast.parse(sample)) if isinstance(n, ast.ExceptHandler))
