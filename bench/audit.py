@@ -436,7 +436,7 @@ class Results:
 
 def measure(root: Path, scale: Scale) -> Results:
     traffic = Traffic(seed=1)
-    container = build(Settings(data_dir=root / "data"))
+    container = build(Settings(data_dir=root / "data"), migrate=True)
     try:
         direct_path = root / "direct.db"
         ddl = table_ddl(Path(str(container.engine.url.database)))
@@ -742,7 +742,7 @@ def profile(options: Options) -> None:
     traffic = Traffic(seed=2)
     with tempfile.TemporaryDirectory(prefix="bench-audit-profile-") as tmp:
         root = Path(tmp)
-        container = build(Settings(data_dir=root / "data"))
+        container = build(Settings(data_dir=root / "data"), migrate=True)
         direct = DirectStore(root / "direct.db", table_ddl(Path(str(container.engine.url.database))))
         try:
             prefill = traffic.take(scale.prefill)

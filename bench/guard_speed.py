@@ -204,7 +204,7 @@ def environment(**values: str) -> Iterator[None]:
 
 def http(root: Path, scale: Scale, client: str) -> dict[str, loadgen.LoadResult]:
     settings = Settings(data_dir=root / "http")
-    container = build(settings)
+    container = build(settings, migrate=True)
     with unit_of_work(container.sessions) as session:
         token = principals.create(session=session, policies=container.policies, name="login-svc", role="service").token
     container.close()

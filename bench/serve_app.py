@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--policy-file", type=Path, default=None)
     parser.add_argument("--warm-keys", action="store_true")
     args = parser.parse_args()
-    container = build(Settings(data_dir=args.data_dir, policy_file=args.policy_file))
+    container = build(Settings(data_dir=args.data_dir, policy_file=args.policy_file), migrate=True)
     try:
         if args.warm_keys:
             started = time.perf_counter()

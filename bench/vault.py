@@ -196,7 +196,7 @@ def open_tickets(container: Container, svc: Caller, agent_id: str, customer_ids:
 def prepare(root: Path, scale: Scale) -> tuple[World, list[Measurement]]:
     """Fill the store (timing the stores) and open the tickets."""
     settings = Settings(data_dir=root / "data", policy_file=write_policy(root / "policies.toml"))
-    container = build(settings)
+    container = build(settings, migrate=True)
     try:
         svc, agent = create_principals(container)
         service_caller, agent_caller = Caller(svc.principal), Caller(agent.principal)
@@ -238,7 +238,7 @@ def prepare(root: Path, scale: Scale) -> tuple[World, list[Measurement]]:
 @contextmanager
 def container_for(settings: Settings, *, warm: bool) -> Iterator[Container]:
     """A fresh container (empty key cache), optionally with every data key unwrapped into the cache."""
-    container = build(settings)
+    container = build(settings, migrate=True)
     try:
         if warm:
             warm_keys(container)

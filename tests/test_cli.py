@@ -272,6 +272,41 @@ def test_migrate_on_an_empty_data_dir(backend: str, empty_target: dict[str, str 
     assert created["role"] == "admin"
 
 
+def test_a_command_before_migrate_fails_and_writes_nothing(backend: str, empty_target: dict[str, str | None]) -> None:
+    data_dir = Path(str(empty_target["SHOPSHIELD_DATA_DIR"]))
+
+    refused = _run(empty_target, "principals", "create", "first-admin", "--role", "admin")
+
+    assert refused.exit_code == 2, refused.output
+    lines = refused.stderr.strip().splitlines()
+    assert lines == [
+        "error: the database is not at the schema this version of ShopShield needs: run `shopshield migrate` first"
+    ]
+    assert "token" not in refused.stdout
+    if backend == "sqlite":
+        assert not data_dir.exists()  # refused before the directory, the database or a key was created
+    else:
+        assert not (data_dir / "keys" / "master-keys.json").exists()
+        engine = create_engine(str(empty_target["SHOPSHIELD_DATABASE_URL"]))
+        try:
+            assert inspect(engine).get_table_names() == []
+        finally:
+            engine.dispose()
+
+    assert _run(empty_target, "migrate").exit_code == 0
+    created = _created(_run(empty_target, "principals", "create", "first-admin", "--role", "admin"))
+    assert created["role"] == "admin"
+
+
+def test_a_key_store_behind_the_code_is_refused_too(settings: Settings, tmp_path: Path) -> None:
+    # The main database is current; the key store is a fresh one that was never migrated.
+    fresh = f"sqlite:///{tmp_path / 'other-keystore.db'}"
+    result = _run({**_env(settings), "SHOPSHIELD_KEYSTORE_URL": fresh}, "keys", "status")
+    assert result.exit_code == 2, result.output
+    assert "the key store is not at the schema" in _flat(result.stderr)
+    assert "run `shopshield migrate` first" in _flat(result.stderr)
+
+
 @pytest.mark.parametrize("port", ["eighty", "0", "70000", ""])
 @pytest.mark.parametrize("command", [["migrate"], ["keys", "status"], ["principals", "list"]])
 def test_an_invalid_port_is_a_configuration_error(tmp_path: Path, port: str, command: list[str]) -> None:

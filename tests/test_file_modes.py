@@ -89,7 +89,7 @@ def _a_day_at_the_store(world: World) -> None:
 def test_files_made_in_process_are_owner_only_whatever_the_umask(
     settings: Settings, backend: str, loose_umask: None, tmp_path: Path
 ) -> None:
-    container: Container = build(settings)
+    container: Container = build(settings, migrate=True)
     try:
         world = make_world(container)
         _a_day_at_the_store(world)
@@ -123,7 +123,7 @@ def test_files_made_in_process_are_owner_only_whatever_the_umask(
 def test_a_new_sqlite_database_and_its_wal_are_created_owner_only(loose_umask: None, tmp_path: Path) -> None:
     """Not only tightened when found: created 0600 from the start, before SQLite writes a byte."""
     settings = Settings(data_dir=tmp_path / "fresh")
-    container = build(settings)
+    container = build(settings, migrate=True)
     try:
         make_world(container)
         data_dir = settings.resolved_data_dir()
@@ -136,7 +136,7 @@ def test_a_new_sqlite_database_and_its_wal_are_created_owner_only(loose_umask: N
 
 def test_files_an_older_version_left_readable_are_tightened_at_start(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "var")
-    build(settings).close()
+    build(settings, migrate=True).close()
     database = settings.resolved_data_dir() / "shopshield.db"
     for path in (database, database.with_name("shopshield.db-wal")):
         path.touch()
@@ -160,6 +160,7 @@ def test_the_shopshield_command_leaves_nothing_readable_by_others(tmp_path: Path
     data_dir = tmp_path / "instance" / "var"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPSHIELD_")}
     env["SHOPSHIELD_DATA_DIR"] = str(data_dir)
+    _run(env, "migrate")  # creates the databases and keys, as the first command on a fresh instance
     service_out = _run(env, "principals", "create", "backend", "--role", "service")
     service = {"Authorization": f"Bearer {printed_token(service_out)}"}
     agent_out = _run(env, "principals", "create", "agent-1", "--role", "cs_agent")

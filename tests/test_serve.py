@@ -25,6 +25,7 @@ def _serving(tmp_path: Path, **extra_env: str) -> Iterator[Server]:
     env["SHOPSHIELD_DATA_DIR"] = str(data_dir)
     port = free_port()
     log = tmp_path / "server.log"
+    run_cli(env, "migrate")  # a fresh instance: the first command an operator runs
     admin = run_cli(env, "principals", "create", "first-admin", "--role", "admin")
     env["TEST_ADMIN_TOKEN"] = printed_token(admin)
     with log.open("wb") as sink:

@@ -1,8 +1,9 @@
 """The one place that wires ShopShield's parts together from its settings.
 
-Nothing happens at import time: ``build`` creates engines, migrates, opens the key file and
-loads policies; ``Container.close`` releases them. The CLI, the HTTP app, tests and benchmarks
-all start here, so they run the same wiring.
+Nothing happens at import time: ``build`` creates engines, migrates when asked (and otherwise
+checks the schema is current), opens the key file and loads policies; ``Container.close``
+releases them. The CLI, the HTTP app, tests and benchmarks all start here, so they run the same
+wiring.
 """
 
 from __future__ import annotations
@@ -92,16 +93,38 @@ class Container:
         self.keystore_engine.dispose()
 
 
-def build(settings: Settings, *, migrate: bool = True) -> Container:
-    """Wire every adapter for ``settings``: SQLite or PostgreSQL, the local key file, policies."""
+def build(settings: Settings, *, migrate: bool = False) -> Container:
+    """Wire every adapter for ``settings``: SQLite or PostgreSQL, the local key file, policies.
+
+    Migrating is explicit (decision 0022): ``migrate=True`` brings both databases to the latest
+    schema first, as ``shopshield migrate`` and ``serve`` do; otherwise a database that is not there
+    raises ``SchemaNotAtHead`` before any key or checkpoint file is created.
+    """
+    urls: tuple[tuple[migrations.Tree, str], ...] = (
+        ("main", settings.effective_database_url()),
+        ("keystore", settings.effective_keystore_url()),
+    )
+    if not migrate:
+        # A fresh SQLite instance is refused before its directory and files are created.
+        for tree, url in urls:
+            if migrations.missing_sqlite_file(url):
+                raise migrations.not_at_head(tree)
     settings.ensure_data_dir()
-    for url in (settings.effective_database_url(), settings.effective_keystore_url()):
+    for _tree, url in urls:
         private_sqlite_file(url)
     engine = make_engine(settings.effective_database_url())
     keystore_engine = make_keystore_engine(settings.effective_keystore_url())
-    if migrate:
-        migrations.upgrade(engine, "main")
-        migrations.upgrade(keystore_engine, "keystore")
+    try:
+        trees: tuple[tuple[migrations.Tree, Engine], ...] = (("main", engine), ("keystore", keystore_engine))
+        for tree, tree_engine in trees:
+            if migrate:
+                migrations.upgrade(tree_engine, tree)
+            else:
+                migrations.require_head(tree_engine, tree)
+    except BaseException:
+        engine.dispose()
+        keystore_engine.dispose()
+        raise
     master = LocalKeyFile.open_or_create(settings.effective_master_key_file())
     policies = load_policies(settings.policy_file)
     keystore_sessions = session_factory(keystore_engine)

@@ -15,7 +15,9 @@ from shopshield.alerts.cli import app as alerts_app
 from shopshield.audit.cli import app as audit_app
 from shopshield.breach.cli import app as breach_app
 from shopshield.canary.cli import app as canary_app
-from shopshield.cliutil import fail, open_container, settings_from_env
+from shopshield.cliutil import ShopShieldGroup, acts_as, fail, open_container, settings_from_env
+from shopshield.core.callers import OPERATOR
+from shopshield.core.errors import EXIT_INTERRUPTED
 from shopshield.core.files import restrict_umask
 from shopshield.guard.cli import app as guard_app
 from shopshield.investigate.cli import app as investigate_app
@@ -30,6 +32,7 @@ app = typer.Typer(
     help="ShopShield: keep customer data from leaking; protect customers from the scams it feeds.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=ShopShieldGroup,
 )
 app.add_typer(principals_app, name="principals")
 app.add_typer(keys_app, name="keys")
@@ -48,6 +51,7 @@ console = Console(stderr=True)
 
 
 @app.command()
+@acts_as(OPERATOR, why="runs the API: each request is then checked against its route's declaration")
 def serve(
     host: str | None = typer.Option(None, help="Address to listen on (default SHOPSHIELD_HOST or 127.0.0.1)"),
     port: int | None = typer.Option(None, help="Port (default SHOPSHIELD_PORT or 8080)"),
@@ -57,7 +61,8 @@ def serve(
     from shopshield.app import create_app
 
     settings = settings_from_env()
-    container = open_container(settings)
+    # Migrating at start keeps `make serve` working on a fresh checkout.
+    container = open_container(settings, migrate=True)
     console.print(
         f"ShopShield on http://{host or settings.host}:{port or settings.port} "
         f"(data in {settings.resolved_data_dir()}, API docs at /docs)"
@@ -74,9 +79,10 @@ def serve(
 
 
 @app.command()
+@acts_as(OPERATOR, why="changes the schema of the database and the key store")
 def migrate() -> None:
     """Bring the database and the key store to the latest schema."""
-    container = open_container(settings_from_env())
+    container = open_container(settings_from_env(), migrate=True)
     container.close()
     console.print("database and key store are up to date")
 
@@ -88,5 +94,7 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        fail("interrupted", code=130)
+        # ShopShieldGroup reports an interrupt inside a command; this is the last resort for one
+        # that escapes click altogether, so it still exits 130 rather than with a traceback.
+        fail("interrupted", code=EXIT_INTERRUPTED)
     sys.exit(0)

@@ -6,14 +6,42 @@ import ipaddress
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
+from shopshield.core.errors import BadConfiguration
 from shopshield.vault.masking import PUBLIC_MAIL_DOMAINS
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# What the storage layer runs on (SQLAlchemy URL backends), and the levels ``logging`` knows by name.
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+class BadSettings(BadConfiguration):
+    """A ``SHOPSHIELD_*`` variable is wrong; the message names each one and what would be right.
+
+    Never the value itself: a URL may carry a password.
+    """
+
+    code = "bad_settings"
+
+    @classmethod
+    def of(cls, exc: ValidationError) -> BadSettings:
+        problems = []
+        for error in exc.errors():
+            name = "_".join(str(part) for part in error["loc"]).upper()
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"SHOPSHIELD_{name}: {message}" if name else message)
+        return cls("invalid configuration: " + "; ".join(problems))
 
 
 class Settings(BaseSettings):
@@ -203,6 +231,102 @@ class Settings(BaseSettings):
                     "(a network without host bits)"
                 ) from None
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        # Checked here, not when build() first needs the zone: a typo must not get as far as a traceback.
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a known IANA time zone; use one such as Asia/Shanghai or UTC") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"one of {', '.join(LOG_LEVELS)} (any case)")
+        return value.upper()
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not value or any(c.isspace() or c in "/?#@" for c in value):
+            raise ValueError("a host name or an IP address to listen on, such as 127.0.0.1 or 0.0.0.0")
+        return value
+
+    @field_validator("database_url", "keystore_url")
+    @classmethod
+    def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return value
+        try:
+            backend = make_url(value.get_secret_value()).get_backend_name()
+        except ArgumentError:
+            backend = None
+        if backend not in DATABASE_BACKENDS:
+            raise ValueError(
+                "a SQLAlchemy URL of a SQLite or PostgreSQL database, such as sqlite:////var/lib/shopshield/db "
+                "or postgresql+psycopg://user@host:5432/shopshield"
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return value
+        parts = urlsplit(value.get_secret_value())
+        if parts.scheme not in REDIS_SCHEMES or (parts.scheme != "unix" and not parts.hostname):
+            raise ValueError("a Redis URL such as redis://127.0.0.1:6379/0 (redis://, rediss:// or unix://)")
+        try:
+            parts.port  # noqa: B018 (the property parses the port, and raises on a bad one)
+        except ValueError:
+            raise ValueError("a Redis URL whose port is a number between 0 and 65535") from None
+        return value
+
+    @field_validator("guard_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        try:
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            port_ok = False
+        if not parts.hostname or not port_ok:
+            raise ValueError("an http:// or https:// URL with a host, such as https://store.example/hooks/login")
+        return value
+
+    @field_validator("policy_file", "guard_config", "guard_locations_file")
+    @classmethod
+    def _readable_file(cls, value: Path | None) -> Path | None:
+        # Whether the file's content is right is for its own loader to say; that it can be read is
+        # checked here, so the message names the variable rather than a path deep in build().
+        if value is not None:
+            path = value.expanduser()
+            if not path.is_file():
+                raise ValueError("no such file; name a readable file, or leave the variable unset")
+            if not os.access(path, os.R_OK):
+                raise ValueError("the file cannot be read by this user")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_signed(self) -> Self:
+        if self.guard_webhook_url is not None and self.guard_webhook_secret is None:
+            raise ValueError("SHOPSHIELD_GUARD_WEBHOOK_URL needs SHOPSHIELD_GUARD_WEBHOOK_SECRET to sign with")
+        return self
+
+    @classmethod
+    def load(cls, **values: Any) -> Settings:
+        """The settings from the environment (and ``values`` over it), checked: ``BadSettings``
+        names every variable that is wrong, before anything is created."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise BadSettings.of(exc) from None
 
     def resolved_data_dir(self) -> Path:
         return self.data_dir.expanduser().resolve()

@@ -19,8 +19,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from shopshield.bootstrap import Container
 from shopshield.core.callers import Caller, Principal
 from shopshield.core.errors import (
+    BadConfiguration,
     Conflict,
     Forbidden,
+    InstanceFault,
     InvalidInput,
     NotFound,
     QuotaExceeded,
@@ -171,7 +173,13 @@ def error_response(
 def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ShopShieldError)
-        status = next((code for kind, code in STATUS if isinstance(exc, kind)), 400)
+        status = next((code for kind, code in STATUS if isinstance(exc, kind)), None)
+        if status is None and isinstance(exc, InstanceFault | BadConfiguration):
+            # The instance failed (a commit, the key store, the witness) or its operator's files
+            # are wrong (a key file gone mid-run): an internal error, as it was before these joined
+            # ShopShieldError (decision 0022), never a 400 that blames the caller.
+            raise exc
+        status = 400 if status is None else status
         extra: dict[str, Any] = {}
         if isinstance(exc, InvalidInput) and exc.field:
             extra["field"] = exc.field

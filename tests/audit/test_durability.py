@@ -49,6 +49,7 @@ def test_kill_9_during_a_burst_of_reads_loses_no_answered_event(
     tmp_path: Path, backend: str, request: pytest.FixtureRequest
 ) -> None:
     env = _env(tmp_path, backend, request)
+    run_cli(env, "migrate")  # a fresh instance: the first command an operator runs
     service = printed_token(run_cli(env, "principals", "create", "backend", "--role", "service"))
     reader = printed_token(run_cli(env, "principals", "create", "analyst-1", "--role", "security_analyst"))
     server = _start(env, tmp_path, "first")

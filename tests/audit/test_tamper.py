@@ -193,7 +193,9 @@ def test_restoring_an_older_copy_of_the_database_is_caught_by_the_witness(
             old.execute("DELETE FROM access_events WHERE leaf_index >= :n", {"n": one.tree_size})
             old.execute("DELETE FROM audit_checkpoints WHERE tree_size > :n", {"n": one.tree_size})
             old.execute("DELETE FROM audit_nodes WHERE (idx + 1) * 16 > :n", {"n": one.tree_size})
-        container = build(settings.model_copy(update={"database_url": SecretStr(f"sqlite:///{restored}")}))
+        container = build(
+            settings.model_copy(update={"database_url": SecretStr(f"sqlite:///{restored}")}), migrate=True
+        )
     else:
         _sql(container, "DELETE FROM access_events WHERE leaf_index >= :n", n=one.tree_size)
         _sql(container, "DELETE FROM audit_checkpoints WHERE tree_size > :n", n=one.tree_size)

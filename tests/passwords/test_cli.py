@@ -89,7 +89,7 @@ def test_pairs_use_the_key_file(tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.output
     assert "2 distinct" in result.stdout
-    container = build_container(Settings(data_dir=tmp_path / "data"))
+    container = build_container(Settings(data_dir=tmp_path / "data"), migrate=True)
     try:
         assert container.pairs.contains("13812345678", sha1("refund2016"))
         assert not container.pairs.contains("13812345678", sha1("Tianhe#385"))

@@ -15,16 +15,17 @@ from rich.text import Text
 
 from shopshield.access import report
 from shopshield.access.export import count, export_parquet
-from shopshield.cliutil import fail, open_container, parse_moment, progress_bar, settings_from_env
+from shopshield.cliutil import acts_as, fail, open_container, parse_moment, progress_bar, settings_from_env
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import transaction
-from shopshield.core.errors import InvalidInput
+from shopshield.core.permissions import Permission
 
 app = typer.Typer(help="Export records in the shared formats.")
 out = Console()
 
 
 @app.command("accesses")
+@acts_as(OPERATOR, Permission.AUDIT_READ)
 def accesses(
     out_file: Path = typer.Option(..., "--out", help="Parquet file to write"),
     since: str | None = typer.Option(None, help="Only events at or after this ISO 8601 date/time"),
@@ -61,6 +62,7 @@ def export_log(path: Path, *, since: datetime | None = None, until: datetime | N
 _COLUMNS = ("at", "actor", "kind", "action", "fields", "purpose", "ticket", "channel", "outcome", "leaf")
 
 
+@acts_as(OPERATOR, Permission.ACCESS_REPORTS_READ)
 def access_report(
     customer_id: str = typer.Argument(..., help="The store's customer id"),
     since: str | None = typer.Option(None, help="Only events at or after this ISO 8601 date/time (no zone: UTC)"),
@@ -71,10 +73,7 @@ def access_report(
 ) -> None:
     """Who accessed a customer's data, when, which fields and why, newest first. The report is
     itself recorded as an access event."""
-    try:
-        query = report.parse_query(customer_id, since=since, until=until, limit=limit, cursor=cursor, prefix="--")
-    except InvalidInput as exc:
-        fail(exc.message, code=2)
+    query = report.parse_query(customer_id, since=since, until=until, limit=limit, cursor=cursor, prefix="--")
     container = open_container(settings_from_env())
     try:
         with transaction(container.engine) as tx:

@@ -13,9 +13,11 @@ from rich.text import Text
 
 from shopshield.alerts import service
 from shopshield.alerts.schemas import CODE_PATTERN, parse_since
-from shopshield.cliutil import fail, open_container, settings_from_env
+from shopshield.cliutil import acts_as, fail, open_container, settings_from_env
 from shopshield.core import ids
+from shopshield.core.callers import OPERATOR
 from shopshield.core.errors import InvalidInput
+from shopshield.core.permissions import Permission
 
 app = typer.Typer(help="Security alerts: principals passing search limits, and what later kinds add.")
 out = Console()
@@ -29,6 +31,7 @@ class Format(StrEnum):
 
 
 @app.command("list")
+@acts_as(OPERATOR, Permission.ALERTS_READ)
 def list_alerts(
     kind: str | None = typer.Option(None, "--kind", help="Only this kind, e.g. search_limit"),
     status: str | None = typer.Option(None, "--status", help="Only this status, e.g. open"),

@@ -17,9 +17,10 @@ from shopshield.audit.signing import CheckpointError, Verifier
 from shopshield.audit.verify import verify_log
 from shopshield.audit.witness import WitnessMissing
 from shopshield.bootstrap import Container
-from shopshield.cliutil import fail, open_container, parse_moment, progress_bar, settings_from_env
+from shopshield.cliutil import acts_as, fail, open_container, parse_moment, progress_bar, settings_from_env
+from shopshield.core.callers import OPERATOR
 from shopshield.core.db import Tx, reading
-from shopshield.core.errors import ShopShieldError
+from shopshield.core.permissions import Permission
 
 app = typer.Typer(help="The tamper-evident access log: verify, prove, checkpoint, archive.", no_args_is_help=True)
 prove_app = typer.Typer(help="Merkle proofs against signed checkpoints (RFC 9162).", no_args_is_help=True)
@@ -36,6 +37,7 @@ def _print_json(document: object) -> None:
 
 
 @app.command()
+@acts_as(OPERATOR, Permission.AUDIT_READ)
 def verify(
     archive_dir: Path | None = typer.Option(None, help="Directory holding archived Parquet files, to check them too"),
     verifier_key: str | None = typer.Option(
@@ -58,6 +60,7 @@ def verify(
     try:
         given = Verifier.parse(verifier_key) if verifier_key is not None else None
     except CheckpointError as exc:
+        # The parser speaks of "verifier key"; the option it came from is what the operator typed.
         fail(f"--verifier-key: {exc}", code=2)
     container = open_container(settings_from_env())
     try:
@@ -120,6 +123,7 @@ def verify(
 
 
 @prove_app.command("inclusion")
+@acts_as(OPERATOR, why="sizes and hashes only: the proof routes answer any principal")
 def prove_inclusion(
     leaf_index: int = typer.Option(..., "--leaf-index", help="Position of the event in the log"),
     tree_size: int | None = typer.Option(None, help="Tree size to prove against (default: latest checkpoint)"),
@@ -136,8 +140,6 @@ def prove_inclusion(
                 fail("--leaf-index must be smaller than the tree size", code=2)
             proof = container.audit.inclusion_proof(tx, leaf_index, size)
             leaf = merkle_leaf(tx, leaf_index)
-    except ShopShieldError as exc:
-        fail(exc.message, code=1)
     finally:
         container.close()
     merkle.verify_inclusion(leaf_index, size, leaf, proof, root)
@@ -154,6 +156,7 @@ def prove_inclusion(
 
 
 @prove_app.command("consistency")
+@acts_as(OPERATOR, why="sizes and hashes only: the proof routes answer any principal")
 def prove_consistency(
     first: int = typer.Option(..., help="The smaller tree size, at least 1"),
     second: int | None = typer.Option(None, help="The larger tree size (default: latest checkpoint)"),
@@ -174,8 +177,6 @@ def prove_consistency(
             proof = container.audit.consistency_proof(tx, first, size2)
             root1 = container.audit.root(tx, first)
             stored1 = container.audit.checkpoint_at(tx, first)
-    except ShopShieldError as exc:
-        fail(exc.message, code=1)
     finally:
         container.close()
     merkle.verify_consistency(first, size2, proof, root1, root2)
@@ -192,6 +193,7 @@ def prove_consistency(
 
 
 @app.command()
+@acts_as(OPERATOR, why="signs with the checkpoint key, which only the instance holds")
 def checkpoint() -> None:
     """Sign a checkpoint of the current tree now and hand it to the witness."""
     container = open_container(settings_from_env())
@@ -211,6 +213,7 @@ def checkpoint() -> None:
 
 
 @app.command()
+@acts_as(OPERATOR, why="the public verifier key, read from the signing key file")
 def key() -> None:
     """Print the verifier key of the checkpoint signer (for witnesses and auditors)."""
     container = open_container(settings_from_env())
@@ -221,6 +224,7 @@ def key() -> None:
 
 
 @app.command()
+@acts_as(OPERATOR, why="moves events out of the database: no route may shorten the log")
 def archive(
     before: str = typer.Option(..., help="Archive events logged before this ISO 8601 date/time"),
     out_dir: Path = typer.Option(..., "--out", help="Directory for the Parquet file"),
@@ -240,8 +244,6 @@ def archive(
                 retention_days=settings.audit_retention_days,
                 progress=lambda n: bar.advance(task, n),
             )
-    except ShopShieldError as exc:
-        fail(exc.message, code=2)
     finally:
         container.close()
     if done is None:

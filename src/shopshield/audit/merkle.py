@@ -9,6 +9,8 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, Protocol
 
+from shopshield.core.errors import InstanceFault
+
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
@@ -53,7 +55,7 @@ ProofPlan = list[tuple[NodeId, ...]]
 """One group of perfect nodes per proof hash, left to right; a group of several is folded into one hash."""
 
 
-class ProofError(ValueError):
+class ProofError(InstanceFault, ValueError):
     """A Merkle proof failed verification; the message says why."""
 
 

@@ -31,13 +31,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from shopshield.core import times
+from shopshield.core.errors import InvalidInput
 from shopshield.core.files import private_dir
 
 _ED25519 = b"\x01"
 _DASH = "\u2014 "
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InvalidInput, ValueError):
     """A checkpoint or note that does not parse or whose signature does not verify."""
 
 

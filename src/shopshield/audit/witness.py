@@ -18,6 +18,7 @@ from typing import Protocol
 import orjson
 
 from shopshield.audit.signing import CheckpointError
+from shopshield.core.errors import InstanceFault
 from shopshield.core.files import private_dir
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,11 @@ class Witness(Protocol):
         """Every checkpoint note it holds, oldest first; raises ``WitnessMissing`` if its store is gone."""
 
 
-class WitnessRefused(RuntimeError):
+class WitnessRefused(InstanceFault, RuntimeError):
     """The witness holds a larger checkpoint than the one offered: the log went back in time."""
 
 
-class WitnessMissing(RuntimeError):
+class WitnessMissing(InstanceFault, RuntimeError):
     """The witness's file is not there: deleted, moved, or the setting names another place.
 
     Not the same as an empty witness. Deleting the file is exactly what someone who restored an

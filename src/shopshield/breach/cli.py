@@ -16,11 +16,12 @@ from rich.table import Table
 from rich.text import Text
 
 from shopshield.breach import report, service
-from shopshield.cliutil import fail, open_container, settings_from_env
+from shopshield.cliutil import acts_as, open_container, settings_from_env
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import reading, unit_of_work
-from shopshield.core.errors import InvalidInput, ShopShieldError
+from shopshield.core.errors import InvalidInput
 from shopshield.core.files import open_private, private_dir
+from shopshield.core.permissions import Permission
 from shopshield.scams import casefile
 
 app = typer.Typer(help="Breach response: affected customers, warnings, and the regulator report draft.")
@@ -36,6 +37,7 @@ class Format(StrEnum):
 
 
 @app.command("scope")
+@acts_as(OPERATOR, Permission.BREACHES_SCOPE)
 def scope_command(
     actor: str | None = typer.Option(None, "--actor", help="The confirmed source's actor id"),
     kind: str | None = typer.Option(None, "--kind", help="Its actor kind (staff, partner, ...), to match it exactly"),
@@ -57,28 +59,25 @@ def scope_command(
     """List the customers a source accessed in the window, with the fields per customer (ids and
     field names only, never values). Exit 0, or 2 on bad input (nothing recorded or written)."""
     settings = settings_from_env()
-    try:
-        suspect = None
-        if attribution is not None:
-            actor, kind, suspect = service.source_from_attribution(
-                casefile.load_attribution(attribution), actor_id=actor, actor_kind=kind
-            )
-        if actor is None:
-            raise InvalidInput("--actor: name the confirmed source, or give --attribution", field="actor")
-        query = service.parse_query(
-            actor_id=actor,
-            actor_kind=kind,
-            since=since,
-            until=until,
-            tz=tz or settings.timezone,
-            case_id=case_id,
-            suspect=suspect,
-            prefix="--",
+    suspect = None
+    if attribution is not None:
+        actor, kind, suspect = service.source_from_attribution(
+            casefile.load_attribution(attribution), actor_id=actor, actor_kind=kind
         )
-        if out_dir is not None:
-            casefile.check_out_dir(out_dir)
-    except InvalidInput as exc:
-        fail(exc.message, code=2)
+    if actor is None:
+        raise InvalidInput("--actor: name the confirmed source, or give --attribution", field="actor")
+    query = service.parse_query(
+        actor_id=actor,
+        actor_kind=kind,
+        since=since,
+        until=until,
+        tz=tz or settings.timezone,
+        case_id=case_id,
+        suspect=suspect,
+        prefix="--",
+    )
+    if out_dir is not None:
+        casefile.check_out_dir(out_dir)
     container = open_container(settings)
     partial: Path | None = None
     try:
@@ -93,8 +92,6 @@ def scope_command(
                 out_dir.rmdir()  # empty, as checked
             partial.rename(out_dir)
             partial = None
-    except ShopShieldError as exc:
-        fail(exc.message, code=2)
     finally:
         if partial is not None:
             shutil.rmtree(partial, ignore_errors=True)

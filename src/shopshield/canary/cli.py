@@ -16,11 +16,11 @@ from rich.text import Text
 
 from shopshield.canary import service
 from shopshield.canary.schemas import KINDS, MAX_COUNT, ContactIn, PlantIn
-from shopshield.cliutil import fail, open_container, settings_from_env
+from shopshield.cliutil import acts_as, fail, open_container, settings_from_env
 from shopshield.core import ids
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import transaction, unit_of_work
-from shopshield.core.errors import ShopShieldError
+from shopshield.core.permissions import Permission
 
 app = typer.Typer(help="Canary customers: decoys per recipient of the store's data, and the contacts that reach them.")
 out = Console()
@@ -54,6 +54,7 @@ def _problems(exc: ValidationError) -> str:
 
 
 @app.command("plant")
+@acts_as(OPERATOR, Permission.CANARIES_PLANT)
 def plant(
     recipient: str = RECIPIENT,
     count: int = typer.Option(3, "--count", help=f"How many decoys, 1-{MAX_COUNT}"),
@@ -83,8 +84,6 @@ def plant(
                 email_domain=settings.canary_email_domain,
                 backend=settings.canary_backend,
             )
-    except ShopShieldError as exc:
-        fail(exc.message, code=2)
     finally:
         container.close()
     out.print(
@@ -97,6 +96,7 @@ def plant(
 
 
 @app.command("list")
+@acts_as(OPERATOR, Permission.CANARIES_READ)
 def list_canaries(
     recipient: str | None = typer.Option(None, "--recipient", help="Only this recipient's canaries"),
     fmt: ListFormat = typer.Option(
@@ -123,8 +123,6 @@ def list_canaries(
             exported = service.export_rows(
                 vault=container.vault, tx=tx, caller=OPERATOR, recipient=recipient, backend=settings.canary_backend
             )
-    except ShopShieldError as exc:
-        fail(exc.message, code=2)
     finally:
         container.close()
     if fmt is ListFormat.json:
@@ -138,6 +136,7 @@ def list_canaries(
 
 
 @app.command("contact")
+@acts_as(OPERATOR, Permission.CANARIES_REPORT_CONTACT)
 def contact(
     mobile: str | None = typer.Option(None, "--mobile", help="The number that was contacted"),
     customer_id: str | None = typer.Option(None, "--customer-id", help="The customer who was contacted"),
@@ -172,6 +171,7 @@ def contact(
 
 
 @app.command("hits")
+@acts_as(OPERATOR, Permission.CANARIES_READ)
 def hits(
     recipient: str | None = typer.Option(None, "--recipient", help="Only this recipient's hits"),
     fmt: HitsFormat = typer.Option(HitsFormat.table, "--format", help="table for people, json for tools"),
@@ -193,10 +193,7 @@ def hits(
 
 def _check_recipient(recipient: str | None) -> None:
     if recipient is not None:
-        try:
-            ids.check(recipient, "recipient", shape=ids.ACTOR, rule=ids.ACTOR_RULE, label="--recipient")
-        except ShopShieldError as exc:
-            fail(exc.message, code=2)
+        ids.check(recipient, "recipient", shape=ids.ACTOR, rule=ids.ACTOR_RULE, label="--recipient")
 
 
 def _print_table(rows: list[dict[str, object]], columns: tuple[str, ...], title: str) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from shopshield.core.errors import RecordedRefusal
+from shopshield.core.errors import InstanceFault, RecordedRefusal
 
 log = logging.getLogger(__name__)
 
@@ -352,7 +352,7 @@ def transaction(engine: Engine) -> Iterator[Tx]:
         pool.release(driver, broken=not reusable)
 
 
-class CommitFailed(RuntimeError):
+class CommitFailed(InstanceFault, RuntimeError):
     """The commit failed (for a group of transactions, their shared commit); nothing took effect."""
 
 

@@ -7,6 +7,8 @@ import unicodedata
 from datetime import date
 from typing import Final
 
+from shopshield.core.errors import InvalidInput
+
 __all__ = [
     "InvalidIdentifier",
     "id_number_check_char",
@@ -19,7 +21,7 @@ __all__ = [
 
 
 # The name is part of the vault's public API and reads as a verdict on the value, hence no "Error" suffix.
-class InvalidIdentifier(ValueError):
+class InvalidIdentifier(InvalidInput, ValueError):
     """A personal identifier failed validation.
 
     The message names the field and the rule only: the rejected value is personal data and must not

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from shopshield.core.errors import ShopShieldError
+from shopshield.core.errors import BadConfiguration
 from shopshield.core.permissions import Permission
 
 CUSTOMER_FIELDS = ("name", "mobile", "email", "id_number")
@@ -36,7 +36,7 @@ class Access(StrEnum):
     FULL = "full"
 
 
-class PolicyError(ShopShieldError):
+class PolicyError(BadConfiguration):
     """The policy file is missing or invalid, or names no such role."""
 
     code = "policy_error"

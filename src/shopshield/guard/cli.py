@@ -10,14 +10,14 @@ import orjson
 import typer
 from rich.console import Console
 
-from shopshield.cliutil import fail, progress_bar, settings_from_env
+from shopshield.cliutil import fail, local_only, progress_bar, settings_from_env
 from shopshield.core.files import open_private
-from shopshield.guard.config import GuardConfigError, load_config
+from shopshield.guard.config import load_config
 from shopshield.guard.counters import MemoryCounters
 from shopshield.guard.engine import Guard, Hasher, PairList, PasswordCorpus
-from shopshield.guard.networks import LocationError, Locations
+from shopshield.guard.networks import Locations
 from shopshield.guard.replay import AttemptFormatError, read_attempts, replay
-from shopshield.keys.keyring import KeyFileError, LocalKeyFile
+from shopshield.keys.keyring import LocalKeyFile
 from shopshield.passwords.pairs import derive_pairs_key
 from shopshield.passwords.service import BreachedPasswords, LeakedPairs
 
@@ -33,11 +33,8 @@ def replay_guard(
     pairs: PairList | None = None,
 ) -> Guard:
     """A guard for a replay: in-process counters and a key that lives as long as the run."""
-    try:
-        loaded = load_config(config)
-        places = Locations.load(locations) if locations is not None else None
-    except (GuardConfigError, LocationError) as exc:
-        fail(str(exc), code=2)
+    loaded = load_config(config)
+    places = Locations.load(locations) if locations is not None else None
     return Guard(
         config=loaded,
         counters=MemoryCounters(),
@@ -59,11 +56,13 @@ def learn_history(guard: Guard, history: Path) -> int:
                 guard.learn(attempt)
                 learnt += 1
     except AttemptFormatError as exc:
+        # The error knows the line, not the file: of the two files a replay reads, name this one.
         fail(f"{history}: {exc}", code=2)
     return learnt
 
 
 @app.command("replay")
+@local_only(why="in-process counters over the files it is given; the key file only with --breach-data")
 def replay_command(
     attempts: Path = typer.Argument(..., help="Login attempts, JSON lines in the shared format, in time order"),
     out_file: Path = typer.Option(..., "--out", help="Where to write one decision per line"),
@@ -89,10 +88,7 @@ def replay_command(
     if breach_data:
         settings = settings_from_env()
         directory = settings.effective_passwords_dir()
-        try:
-            key = derive_pairs_key(LocalKeyFile.open_or_create(settings.effective_master_key_file()).blind_index_key())
-        except KeyFileError as exc:
-            fail(str(exc), code=2)
+        key = derive_pairs_key(LocalKeyFile.open_or_create(settings.effective_master_key_file()).blind_index_key())
         passwords, pairs = BreachedPasswords.open(directory), LeakedPairs(directory, key)
         out.print(
             f"breached passwords: {passwords.status()['hashes']:,} hashes; leaked pairs: {pairs.status()['pairs']:,}"

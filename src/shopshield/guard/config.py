@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from shopshield.core.errors import BadConfiguration
+
 Steps = list[tuple[float, int]]
 
 
@@ -103,7 +105,7 @@ class GuardConfig(_Strict):
         return self
 
 
-class GuardConfigError(ValueError):
+class GuardConfigError(BadConfiguration, ValueError):
     """The guard's config file cannot be read or is invalid; the message names the file and key."""
 
 

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from shopshield.core.errors import NotFound
 from shopshield.core.normalize import normalize_username
 from shopshield.guard.actions import Action, ActionKind, ActionSink, MemorySink
 from shopshield.guard.config import GuardConfig
@@ -62,7 +63,7 @@ class PairList(Protocol):
     def contains(self, username: str, password_sha1_hex: str) -> bool: ...
 
 
-class UnknownAttempt(LookupError):
+class UnknownAttempt(NotFound, LookupError):
     """An outcome for an attempt this guard did not assess, or whose outcome came already or too late."""
 
 

@@ -31,6 +31,7 @@ from typing import Any, Final
 
 import orjson
 
+from shopshield.core.errors import InvalidInput
 from shopshield.guard.models import Attempt, Outcome, Recorded, Truth, Verdict
 from shopshield.guard.replay import Decider, replay
 
@@ -40,7 +41,7 @@ ACTORS: Final = (LEGIT, *ATTACKS)
 OWN_FAILURES_WINDOW: Final = timedelta(hours=1)  # own failures this recent make a lockout self-inflicted
 
 
-class TruthFormatError(ValueError):
+class TruthFormatError(InvalidInput, ValueError):
     """A line of a truth file is not ``{"id", "actor", "customer"}``, or an attempt has no line."""
 
 

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from shopshield.core.errors import BadConfiguration, InvalidInput
 
-class InvalidAddress(ValueError):
+
+class InvalidAddress(InvalidInput, ValueError):
     """Not an IPv4 or IPv6 address (the message never repeats it)."""
 
 
@@ -47,7 +49,7 @@ class Place:
         return 2 * 6371.0 * math.asin(math.sqrt(min(1.0, a)))
 
 
-class LocationError(ValueError):
+class LocationError(BadConfiguration, ValueError):
     """The location file cannot be read; the message names the file and line."""
 
 

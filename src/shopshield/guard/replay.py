@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from shopshield.core.errors import InvalidInput
 from shopshield.guard.models import SHA1_HEX, Attempt, Decision, Outcome, Recorded, Truth, Verdict
 
 
@@ -30,7 +31,7 @@ class Decider(Protocol):
     def report(self, attempt_id: str, outcome: Outcome) -> object: ...
 
 
-class AttemptFormatError(ValueError):
+class AttemptFormatError(InvalidInput, ValueError):
     """A line of an attempts file is not in the shared "Login attempts" format."""
 
     def __init__(self, line: int, reason: str) -> None:

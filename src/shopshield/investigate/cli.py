@@ -14,8 +14,10 @@ from rich.console import Console
 from rich.table import Table
 
 from shopshield.access.cli import export_log
-from shopshield.cliutil import fail, parse_moment
+from shopshield.cliutil import acts_as, fail, parse_moment
+from shopshield.core.callers import OPERATOR
 from shopshield.core.errors import InvalidInput
+from shopshield.core.permissions import Permission
 from shopshield.investigate import events, insiders
 from shopshield.investigate.attribution import Attribution, Config, Engine, Victim, attribute, victims_from_reports
 from shopshield.investigate.duck import DuckDBEngine
@@ -37,6 +39,7 @@ class EngineName(StrEnum):
 
 
 @app.command("attribute")
+@acts_as(OPERATOR, Permission.AUDIT_READ)
 def attribute_command(
     reports: Path = typer.Option(..., "--reports", help="Scam reports, CSV or JSON lines, in the shared format"),
     event_files: list[Path] = typer.Option(
@@ -63,6 +66,7 @@ def attribute_command(
 
 
 @app.command("insiders")
+@acts_as(OPERATOR, Permission.AUDIT_READ)
 def insiders_command(
     event_files: list[Path] = typer.Option(
         [],
@@ -95,8 +99,6 @@ def insiders_command(
             events.open_events(con, sources)
             insiders.load_metadata(con, actors=actors, customers=customers, orders=orders)
             days = insiders.detect(con, since=start, until=end, config=config)
-        except InvalidInput as exc:
-            fail(str(exc), code=2)
         finally:
             con.close()
     raised = insiders.alerts(days, config)[:top]
@@ -120,6 +122,7 @@ def _victims(path: Path) -> list[Victim]:
     try:
         parsed = parse_reports(path)
     except InvalidInput as exc:
+        # The parser names the line; the option says which of the command's files it is in.
         fail(f"--reports: {exc}", code=2)
     for error in parsed.errors:
         err.print(f"--reports line {error.line}: {error.reason} (skipped)", highlight=False, markup=False)
@@ -135,10 +138,7 @@ def attribute_log(
     on unusable files. ``reports casefile --investigate`` runs it too."""
     with tempfile.TemporaryDirectory(prefix="shopshield-attribute-") as tmp:
         sources = event_files or [_own_log(Path(tmp) / "events.parquet")]
-        try:
-            return _run(engine, sources, victims, config)
-        except InvalidInput as exc:
-            fail(str(exc), code=2)
+        return _run(engine, sources, victims, config)
 
 
 def _own_log(path: Path) -> Path:

@@ -8,14 +8,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shopshield.cliutil import fail, open_container, progress_bar, settings_from_env
+from shopshield.cliutil import acts_as, fail, open_container, progress_bar, settings_from_env
+from shopshield.core.callers import OPERATOR
 from shopshield.keys.rotation import rotate
 
 app = typer.Typer(help="Master key versions, rotation, and purging erased data keys from the key store.")
 out = Console()
+# Why no permission fits these commands: no route reaches the keys.
+OPERATORS_ALONE = "the master key file and the key store are the operator's; no route reaches them"
 
 
 @app.command("status")
+@acts_as(OPERATOR, why=OPERATORS_ALONE)
 def status() -> None:
     """Master key versions and how many data keys each still wraps."""
     container = open_container(settings_from_env())
@@ -30,6 +34,7 @@ def status() -> None:
 
 
 @app.command("rotate")
+@acts_as(OPERATOR, why=OPERATORS_ALONE)
 def rotate_command(
     grace: float = typer.Option(2.5, help="Seconds to wait before the final sweep, for running services"),
 ) -> None:
@@ -56,6 +61,7 @@ def rotate_command(
 
 
 @app.command("purge")
+@acts_as(OPERATOR, why=OPERATORS_ALONE)
 def purge_command(
     compact: bool = typer.Option(
         False,

@@ -13,6 +13,8 @@ import os
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shopshield.core.errors import InstanceFault
+
 # A leading format byte lets a later version change nonce size or algorithm without guessing.
 FIELD_FORMAT = 1
 NONCE_BYTES = 12
@@ -20,7 +22,7 @@ KEY_BYTES = 32
 BLIND_INDEX_BYTES = 16
 
 
-class DecryptionError(Exception):
+class DecryptionError(InstanceFault):
     """A ciphertext did not authenticate: wrong key, wrong record or field, or tampered bytes."""
 
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shopshield.core.errors import BadConfiguration
 from shopshield.core.files import private_dir
 from shopshield.keys.envelope import KEY_BYTES, new_key
 
@@ -26,7 +27,7 @@ KEY_FILE_FORMAT = 1
 RELOAD_INTERVAL_SECONDS = 1.0
 
 
-class KeyFileError(Exception):
+class KeyFileError(BadConfiguration):
     """The key file is missing, unreadable, or not in the expected format."""
 
 

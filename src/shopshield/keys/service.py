@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from shopshield.core.errors import NotFound
 from shopshield.keys.envelope import data_key_aad, new_key, open_sealed, seal
 from shopshield.keys.keyring import MasterKeyProvider
 from shopshield.keys.models import DataKey
@@ -29,7 +30,7 @@ ROTATE_GRACE_SECONDS = 2.5
 CACHE_MAX_ENTRIES = 200_000
 
 
-class DataKeyMissing(Exception):
+class DataKeyMissing(NotFound):
     """The customer's data key is gone: the customer was erased (crypto-shredded)."""
 
 

@@ -13,8 +13,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from shopshield.cliutil import fail, settings_from_env
-from shopshield.keys.keyring import KeyFileError, LocalKeyFile
+from shopshield.cliutil import fail, local_only, settings_from_env
+from shopshield.keys.keyring import LocalKeyFile
 from shopshield.passwords import service
 from shopshield.passwords.formats import SourceError, SourceFormat, open_source
 from shopshield.passwords.models import BuildReport
@@ -86,6 +86,7 @@ def _finish(report: BuildReport, what: str) -> None:
 
 
 @app.command("build")
+@local_only(why="builds the corpus files from the sources it is given")
 def build(
     sources: list[Path] = typer.Argument(..., help="HIBP file, folder of prefix files, or plain password list"),
     out_dir: Path | None = OUT,
@@ -124,6 +125,7 @@ def build(
 
 
 @app.command("pairs")
+@local_only(why="hashes the breach lists it is given into the pairs files, with the key file")
 def pairs(
     files: list[Path] = typer.Argument(..., help="Breach lists of username:password lines (UTF-8)"),
     out_dir: Path | None = OUT,
@@ -137,11 +139,8 @@ def pairs(
     in plain text. The pairs stored so far are kept unless --replace."""
     settings = settings_from_env()
     directory = out_dir.expanduser().resolve() if out_dir is not None else settings.effective_passwords_dir()
-    try:
-        settings.ensure_data_dir()
-        key = derive_pairs_key(LocalKeyFile.open_or_create(settings.effective_master_key_file()).blind_index_key())
-    except KeyFileError as exc:
-        fail(str(exc), code=2)
+    settings.ensure_data_dir()
+    key = derive_pairs_key(LocalKeyFile.open_or_create(settings.effective_master_key_file()).blind_index_key())
     try:
         with _progress() as progress:
             report = service.ingest_pairs(
@@ -160,6 +159,7 @@ def pairs(
 
 
 @app.command("status")
+@local_only(why="reads the corpus and pairs files")
 def status(out_dir: Path | None = OUT) -> None:
     """What the corpus and the pairs hold (JSON); exit 1 when there is no corpus."""
     directory = _directory(out_dir)

@@ -29,6 +29,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from shopshield.core.errors import InvalidInput
+
 U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]
 
@@ -65,7 +67,7 @@ class SourceFormat(StrEnum):
     plain = "plain"
 
 
-class SourceError(Exception):
+class SourceError(InvalidInput):
     """A source cannot be read: which file, which line (1-based, when there is one), and why."""
 
     def __init__(self, path: Path, reason: str, line: int | None = None) -> None:

@@ -24,6 +24,8 @@ import numpy as np
 import numpy.typing as npt
 from pyfusefilter._xorfilter import ffi, lib
 
+from shopshield.core.errors import InstanceFault
+
 # Keys per shard the build aims at: big enough that a shard reaches the filter's asymptotic 9.04
 # bits per key (below about a million keys the segments' rounding costs more), small enough that
 # building one takes a few hundred MB of scratch space.
@@ -38,7 +40,7 @@ _SIZE_AT: Final = 8
 Keys = npt.NDArray[np.uint64]
 
 
-class FilterError(Exception):
+class FilterError(InstanceFault):
     """A filter could not be built, or a stored one is damaged."""
 
 

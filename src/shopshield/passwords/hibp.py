@@ -21,6 +21,7 @@ from typing import Final
 
 import numpy as np
 
+from shopshield.core.errors import InvalidInput
 from shopshield.passwords.store import CORPUS, Records
 
 PREFIX_DIGITS: Final = 5
@@ -44,7 +45,7 @@ _SMALL: Final = 8
 _COLON, _CR, _LF, _ZERO = (ord(c) for c in ":\r\n0")
 
 
-class BadPrefix(ValueError):
+class BadPrefix(InvalidInput, ValueError):
     """The prefix is not 5 hex digits; the message is HIBP's."""
 
 

@@ -6,10 +6,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shopshield.cliutil import fail, open_container, settings_from_env
+from shopshield.cliutil import acts_as, open_container, settings_from_env
 from shopshield.core import ids
+from shopshield.core.callers import OPERATOR
 from shopshield.core.db import unit_of_work
-from shopshield.core.errors import ShopShieldError
+from shopshield.core.permissions import Permission
 from shopshield.principals import service
 
 app = typer.Typer(help="Manage the principals (staff, couriers, merchants, partners, services) that call ShopShield.")
@@ -17,6 +18,7 @@ out = Console()
 
 
 @app.command("create")
+@acts_as(OPERATOR, Permission.PRINCIPALS_MANAGE)
 def create(
     name: str = typer.Argument(..., help="Unique login-style name, e.g. agent-042"),
     role: str = typer.Option(..., "--role", help="Role from the policy file, e.g. cs_agent, admin"),
@@ -24,10 +26,7 @@ def create(
     principal_id: str | None = typer.Option(None, "--id", help="Principal id to use (default: generated)"),
 ) -> None:
     """Create a principal and print its API token. The token is shown once and stored only hashed."""
-    try:
-        service.check_identifiers(name=name, link_id=link, principal_id=principal_id)
-    except ShopShieldError as exc:
-        fail(exc.message, code=2)
+    service.check_identifiers(name=name, link_id=link, principal_id=principal_id)
     container = open_container(settings_from_env())
     try:
         with unit_of_work(container.sessions) as session:
@@ -39,8 +38,6 @@ def create(
                 link_id=link,
                 principal_id=principal_id,
             )
-    except ShopShieldError as exc:
-        fail(exc.message, code=2)
     finally:
         container.close()
     p = created.principal
@@ -48,6 +45,7 @@ def create(
 
 
 @app.command("list")
+@acts_as(OPERATOR, Permission.PRINCIPALS_MANAGE)
 def list_principals() -> None:
     """List principals (never their tokens)."""
     container = open_container(settings_from_env())
@@ -80,19 +78,15 @@ def list_principals() -> None:
 
 
 @app.command("disable")
+@acts_as(OPERATOR, Permission.PRINCIPALS_MANAGE)
 def disable(principal_id: str = typer.Argument(..., help="Principal id to disable")) -> None:
     """Disable a principal. A running server honours it within SHOPSHIELD_TOKEN_CACHE_SECONDS (default
     5 s), the time it may keep a verified token; POST /v1/principals/{id}/disable acts at once."""
-    try:
-        ids.check(principal_id, "principal_id")
-    except ShopShieldError as exc:
-        fail(exc.message, code=2)
+    ids.check(principal_id, "principal_id")
     container = open_container(settings_from_env())
     try:
         with unit_of_work(container.sessions) as session:
             service.disable(session=session, principal_id=principal_id)
-    except ShopShieldError as exc:
-        fail(exc.message, code=2)
     finally:
         container.close()
     typer.echo(f"disabled {principal_id}")

@@ -13,9 +13,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from shopshield.cliutil import fail, open_container, progress_bar, settings_from_env
+from shopshield.cliutil import acts_as, fail, open_container, progress_bar, settings_from_env
+from shopshield.core.callers import OPERATOR
 from shopshield.core.db import unit_of_work
-from shopshield.core.errors import InvalidInput, ShopShieldError
+from shopshield.core.errors import ShopShieldError, exit_code
+from shopshield.core.permissions import Permission
 from shopshield.core.times import parse_window
 from shopshield.investigate.attribution import Config, victims_from_reports
 from shopshield.investigate.cli import attribute_log
@@ -45,16 +47,14 @@ class Format(StrEnum):
 
 
 @app.command("import")
+@acts_as(OPERATOR, Permission.SCAM_REPORTS_WRITE)
 def import_reports(
     file: Path = typer.Argument(..., help="Reports in the shared format: .csv (with a header), .jsonl or .json"),
 ) -> None:
     """Store the reports of a file. Good rows are stored even when others are rejected; a row
     already stored exactly so is skipped. Exit 0 when every row was good, 1 when some were
     rejected, 2 when the file cannot be read."""
-    try:
-        parsed = parse_reports(file)
-    except InvalidInput as exc:
-        fail(exc.message, code=2)
+    parsed = parse_reports(file)
     rejected = list(parsed.errors)
     line_of = dict(zip((r.report_id for r in parsed.reports), parsed.lines, strict=True))
     stored = 0
@@ -77,7 +77,11 @@ def import_reports(
                 ]
                 bar.advance(task, len(batch))
     except ShopShieldError as exc:
-        fail(f"{exc.message} ({stored} reports were stored before this; importing the file again finishes it)")
+        # Batches before the failure are committed: say how far it got and how to finish.
+        fail(
+            f"{exc.message} ({stored} reports were stored before this; importing the file again finishes it)",
+            code=exit_code(exc),
+        )
     finally:
         container.close()
     # One line per fact, never wrapped at the terminal's width: scripts read these lines.
@@ -101,6 +105,7 @@ def import_reports(
 
 
 @app.command("summary")
+@acts_as(OPERATOR, Permission.SCAM_REPORTS_READ)
 def summary(
     since: str | None = SINCE,
     until: str | None = UNTIL,
@@ -118,6 +123,7 @@ def summary(
 
 
 @app.command("casefile")
+@acts_as(OPERATOR, Permission.SCAM_REPORTS_READ)
 def write_casefile(
     out_dir: Path = typer.Option(..., "--out", help="New (or empty) directory to write the case file into"),
     since: str | None = SINCE,
@@ -139,18 +145,12 @@ def write_casefile(
         fail("give --attribution or --investigate, not both", code=2)
     if event_files and not investigate:
         fail("--events needs --investigate", code=2)
-    try:
-        casefile.check_out_dir(out_dir)
-        found = None if attribution is None else casefile.load_attribution(attribution)
-    except InvalidInput as exc:
-        fail(exc.message, code=2)
+    casefile.check_out_dir(out_dir)
+    found = None if attribution is None else casefile.load_attribution(attribution)
     result, reports = _summary(settings, since, until, tz)
     if investigate:
         found = _investigate(reports, event_files)
-    try:
-        names = casefile.write(out_dir, casefile.CaseFile(result, reports, found, datetime.now(UTC)))
-    except InvalidInput as exc:
-        fail(exc.message, code=2)
+    names = casefile.write(out_dir, casefile.CaseFile(result, reports, found, datetime.now(UTC)))
     out.print(
         f"wrote {out_dir}: {', '.join(names)} ({result.reports} reports)", highlight=False, markup=False, soft_wrap=True
     )
@@ -167,10 +167,7 @@ def _investigate(reports: list[ScamReport], event_files: list[Path]) -> casefile
 def _summary(
     settings: Settings, since: str | None, until: str | None, tz: str | None
 ) -> tuple[Summary, list[ScamReport]]:
-    try:
-        window = parse_window(since=since, until=until, tz=tz or settings.timezone, prefix="--")
-    except InvalidInput as exc:
-        fail(exc.message, code=2)
+    window = parse_window(since=since, until=until, tz=tz or settings.timezone, prefix="--")
     container = open_container(settings)
     try:
         with container.sessions() as session:

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from shopshield.cliutil import fail, progress_bar
+from shopshield.cliutil import fail, local_only, progress_bar
 from shopshield.simulate.logins import (
     DEFAULT_START as LOGINS_START,
 )
@@ -20,7 +20,7 @@ from shopshield.simulate.logins import (
     LoginSimPaths,
     generate_logins,
 )
-from shopshield.simulate.scenarios import SCENARIOS, ScenarioError
+from shopshield.simulate.scenarios import SCENARIOS
 from shopshield.simulate.store import (
     DEFAULT_START,
     InvalidStoreConfig,
@@ -37,6 +37,7 @@ out = Console()
 
 
 @app.command("store")
+@local_only(why="writes a synthetic store from a seed")
 def store(
     seed: int = typer.Option(..., help="Random seed: the same seed and options write byte-identical files"),
     out_dir: Path = typer.Option(..., "--out", help="Directory to write the files into (created if missing)"),
@@ -81,10 +82,7 @@ def store(
             done = bar.tasks[0].completed + n
             bar.update(task, completed=done, total=max(expected, done))
 
-        try:
-            summary = generate_store(config, out_dir, progress=advance)
-        except ScenarioError as exc:
-            fail(str(exc), code=2)
+        summary = generate_store(config, out_dir, progress=advance)
         bar.update(task, total=summary.events, completed=summary.events)
     seconds = time.perf_counter() - began
     out.print(
@@ -95,6 +93,7 @@ def store(
 
 
 @app.command("logins")
+@local_only(why="writes synthetic login traffic from a seed")
 def logins(
     seed: int = typer.Option(..., help="Random seed: the same seed and options write byte-identical files"),
     out_file: Path = typer.Option(

@@ -27,6 +27,7 @@ from typing import Final, NamedTuple
 import numpy as np
 import orjson
 
+from shopshield.core.errors import InvalidInput
 from shopshield.simulate.world import HOSTING_OCTETS, MOBILE_PREFIXES
 
 ACTORS: Final = ("legit", "stuffing", "brute_force", "spraying", "lockout")
@@ -240,7 +241,7 @@ class LoginWorld:
 # -- configuration ---------------------------------------------------------------------------------
 
 
-class InvalidLoginSimConfig(ValueError):
+class InvalidLoginSimConfig(InvalidInput, ValueError):
     """Arguments no simulation can be built from; ``problems`` pairs each field with what is wrong."""
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:

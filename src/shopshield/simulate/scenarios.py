@@ -13,6 +13,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from shopshield.core.errors import InvalidInput
 from shopshield.investigate.knowledge import revealed
 from shopshield.scams.formats import KNEW_VOCABULARY
 from shopshield.simulate.events import (
@@ -59,7 +60,7 @@ LIKELY_SOURCE: Final = {
 KNEW_ORDER: Final = KNEW_VOCABULARY
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InvalidInput, ValueError):
     """The store is too small (or too short) to plant this scenario with this many victims."""
 
 

@@ -20,6 +20,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from shopshield.core.errors import InvalidInput
 from shopshield.scams.formats import COLUMNS
 from shopshield.simulate.events import (
     CUSTOMER,
@@ -58,7 +59,7 @@ _WORLD, _TRAFFIC, _SCENARIO, _REPORTS = range(4)
 _DICTIONARY_COLUMNS: Final = [n for n in EVENT_SCHEMA.names if n not in ("ts", "source_ip", "ticket_id")]
 
 
-class InvalidStoreConfig(ValueError):
+class InvalidStoreConfig(InvalidInput, ValueError):
     """Arguments no store can be built from; ``problems`` pairs each field with what is wrong."""
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
