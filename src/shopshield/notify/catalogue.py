@@ -244,7 +244,8 @@ _ORDER_TAIL: Final = re.compile(r"[A-Za-z0-9]{4}")
 _CODE: Final = re.compile(r"[a-z][a-z0-9_]{0,31}")
 # Device and place descriptions ("iPhone 15", "上海市"): letters (Han included), digits, spaces and
 # a little punctuation. No currency signs, '@' or '+': nothing that carries an amount or a contact.
-_SHORT_TEXT_MAX: Final = 40
+# A partner's name goes into SMS, so it is shorter than a device or a place, which do not.
+_SHORT_TEXT_MAX: Final = MappingProxyType({"device": 40, "place": 40, "partner": 20})
 _MAX_COUNT: Final = 100_000
 
 
@@ -264,8 +265,9 @@ def _short_text(value: object, name: str) -> str:
     if not isinstance(value, str):
         raise InvalidInput(f"details.{name}: must be text", field=f"details.{name}")
     text = " ".join(unicodedata.normalize("NFKC", value).split())
-    if not text or len(text) > _SHORT_TEXT_MAX:
-        raise InvalidInput(f"details.{name}: must be 1-{_SHORT_TEXT_MAX} characters", field=f"details.{name}")
+    longest = _SHORT_TEXT_MAX[name]
+    if not text or len(text) > longest:
+        raise InvalidInput(f"details.{name}: must be 1-{longest} characters", field=f"details.{name}")
     if not all(ch.isalnum() or ch in " -.·/()" for ch in text):
         raise InvalidInput(
             f"details.{name}: only letters, digits, spaces and - . · / ( ) are allowed", field=f"details.{name}"
