@@ -34,6 +34,7 @@ _HAS_WORD: Final = re.compile(r"[A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
 # mobile or ID number (what masked views show), or a name or mailbox of two characters or more.
 _TAIL: Final = 4
 # A value written as a number: digits and what people type between them; an ID number may end in X.
+_MAILBOX_WORDS: Final = re.compile(r"[._+-]+")
 _NUMBER: Final = re.compile(r"[0-9+\s().-]+[xX]?")
 _MIN_FRAGMENT: Final = 2
 
@@ -78,8 +79,8 @@ def _fragments(values: Iterable[str]) -> set[str]:
         digits = "".join(ch for ch in text if ch.isascii() and ch.isdigit())
         if "@" in text:
             local = text.rpartition("@")[0].casefold()
-            if len(local) >= _MIN_FRAGMENT:
-                found.add(local)
+            # The mailbox, and each word of it ("liujie" in "liujie.example").
+            found.update(w for w in (local, *_MAILBOX_WORDS.split(local)) if len(w) > _MIN_FRAGMENT)
         elif _NUMBER.fullmatch(text) and len(digits) >= _TAIL:
             # A mobile or ID number: its last four are what every masked view shows.
             found.add(digits[-_TAIL:])
