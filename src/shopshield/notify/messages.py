@@ -331,6 +331,11 @@ class Renderer:
             keep_trailing_newline=False,
         )
 
+    @property
+    def environment(self) -> ImmutableSandboxedEnvironment:
+        """The sandboxed environment the templates run in (tests check what it refuses)."""
+        return self._env
+
     def sms(self, event: Event, details: Details, occurred_at: datetime, audience: Audience) -> Sms:
         context = self._context(event, details, occurred_at, audience)
         body = self._line(self._layout("sms", context), context)
