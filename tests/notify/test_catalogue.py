@@ -164,3 +164,10 @@ def test_details_are_normalised() -> None:
     device = parse_details(Event.LOGIN_NEW_DEVICE, {"device": "  ｉＰｈｏｎｅ   15 "}).device
     assert device == "iPhone 15"
     assert Details().given() == {}
+
+
+def test_details_must_be_an_object() -> None:
+    assert parse_details(Event.LOGIN_NEW_DEVICE, None) == Details()
+    with pytest.raises(InvalidInput) as caught:
+        parse_details(Event.LOGIN_NEW_DEVICE, ["device"])
+    assert caught.value.field == "details"

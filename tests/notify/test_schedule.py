@@ -17,6 +17,7 @@ from shopshield.notify.schedule import (
     RetryPolicy,
     deliver_at,
     digest_decision,
+    due,
     idempotency_key,
     is_dead,
     next_attempt,
@@ -183,3 +184,13 @@ def test_ten_reveals_in_an_hour_are_two_messages() -> None:
     assert digest_decision(Event.DATA_REVEALED, now=later, last_sent_at=start, pending_due=None).action is (
         DigestAction.SEND
     )
+
+
+def test_due_combines_quiet_hours_and_the_rate_limit() -> None:
+    # Five SMS between 21:10 and 21:50: the sixth waits for the first to leave the hour (22:10),
+    # which is in the quiet hours, so a data reveal goes at 08:00; a risky login at 22:10.
+    sent = [beijing(21, 10 * i) for i in range(1, 6)]
+    assert due(Event.DATA_REVEALED, Channel.SMS, beijing(21, 55), sent=sent) == beijing(8, day=6)
+    assert due(Event.LOGIN_RISKY, Channel.SMS, beijing(21, 55), sent=sent) == beijing(22, 10)
+    assert due(Event.DATA_REVEALED, Channel.EMAIL, beijing(21, 55), sent=sent) == beijing(21, 55)
+    assert due(Event.DATA_REVEALED, Channel.SMS, beijing(12)) == beijing(12)

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from shopshield.core import ids
 from shopshield.core.errors import InvalidInput
@@ -333,11 +333,14 @@ def _detail(name: str, value: object) -> object:
     raise AssertionError(f"no check for detail {name}")  # the catalogue names only known details
 
 
-def parse_details(event: Event, raw: Mapping[str, object] | None) -> Details:
-    """``raw`` checked against what ``event`` accepts: unknown or missing details, and values of
-    the wrong shape, raise ``InvalidInput`` naming the detail, never its value."""
+def parse_details(event: Event, raw: object) -> Details:
+    """``raw`` (a JSON object, or None for no details) checked against what ``event`` accepts:
+    unknown or missing details, and values of the wrong shape, raise ``InvalidInput`` naming the
+    detail, never its value."""
     entry = CATALOGUE[event]
-    given = dict(raw or {})
+    if raw is not None and not isinstance(raw, Mapping):
+        raise InvalidInput("details: must be an object", field="details")
+    given: dict[str, object] = dict(raw or {})
     unknown = sorted(name for name in given if name not in entry.accepted)
     if unknown:
         accepted = ", ".join(sorted(entry.accepted)) or "none"
@@ -345,4 +348,6 @@ def parse_details(event: Event, raw: Mapping[str, object] | None) -> Details:
     missing = sorted(entry.required - given.keys())
     if missing:
         raise InvalidInput(f"details.{missing[0]}: required for {event}", field=f"details.{missing[0]}")
-    return Details(**{name: _detail(name, value) for name, value in given.items()})  # type: ignore[arg-type]
+    # Each value has the type of its field: _detail checks by the field's name.
+    checked: dict[str, Any] = {name: _detail(name, value) for name, value in given.items()}
+    return Details(**checked)

@@ -33,6 +33,7 @@ __all__ = [
     "RetryPolicy",
     "deliver_at",
     "digest_decision",
+    "due",
     "idempotency_key",
     "next_attempt",
     "quiet_until",
@@ -234,3 +235,28 @@ def digest_decision(
     if last_sent_at is None or utc(last_sent_at) + window <= now:
         return DigestDecision(DigestAction.SEND, now)
     return DigestDecision(DigestAction.HOLD, utc(last_sent_at) + window)
+
+
+# Together ----------------------------------------------------------------------------------------
+
+
+def due(
+    event: Event,
+    channel: Channel,
+    now: datetime,
+    *,
+    sent: Sequence[datetime] = (),
+    zone: ZoneInfo = DEFAULT_ZONE,
+    quiet: QuietHours = DEFAULT_QUIET,
+    rates: Mapping[Channel, int] = DEFAULT_RATES,
+) -> datetime:
+    """When a new message first becomes due: after the quiet hours (unless it overrides them or
+    goes by e-mail) and once the rate limit has room. A rate limit can push a message into the
+    quiet hours and the quiet hours cannot push it back into a full window (the sends are past), so
+    two rounds settle it; the loop checks until nothing moves."""
+    moment = deliver_at(event, channel, now, zone, quiet)
+    while True:
+        room = rate_limited_until(channel, sent, moment, rates)
+        if room is None:
+            return moment
+        moment = deliver_at(event, channel, room, zone, quiet)
