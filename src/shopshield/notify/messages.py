@@ -297,7 +297,8 @@ def _words(details: Details, language: Language) -> dict[str, object]:
 
 
 def _listed(names: list[str], language: Language) -> str:
-    """ "姓名、手机号" in Chinese; "name, mobile number and ID number" in English."""
+    """Names as a list reads in each language: 姓名、手机号 in Chinese, "name, mobile number and ID
+    number" in English."""
     if language is Language.ZH_CN or len(names) < 2:
         return _LIST_JOIN[language].join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]
@@ -376,6 +377,8 @@ class Renderer:
                 blocks[block] = "".join(template.blocks[block](template.new_context(values))).strip()
             except (UndefinedError, SecurityError) as exc:
                 raise RenderFailed(f"template {name}, block {block}: {exc.message}", field="details") from None
+            except TemplateError as exc:  # a broken template is the store's bug, not the caller's input
+                raise RuntimeError(f"template {name}, block {block} is broken: {exc.message}") from exc
         return {**values, **blocks}
 
     def _layout(self, part: str, context: Mapping[str, object]) -> str:
