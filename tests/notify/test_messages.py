@@ -187,3 +187,13 @@ def test_a_brand_must_be_short_and_no_personal_value() -> None:
         Renderer("13812345678")
     with pytest.raises(ValueError, match="brand"):
         Renderer("An Exceedingly Long Store")
+
+
+def test_a_role_or_purpose_code_the_store_did_not_word_is_never_shown(renderers: dict[Language, Renderer]) -> None:
+    # Roles and purposes are shown in words; a code without words (an actor id passed by mistake)
+    # becomes the generic word, so an agent's id never reaches the customer.
+    details = parse_details(Event.DATA_REVEALED, {"role": "staff_0417", "purpose": "agent_0417", "fields": ["mobile"]})
+    for language, generic in ((Language.ZH_CN, "工作人员"), (Language.EN, "A member of staff")):
+        email = renderers[language].email(Event.DATA_REVEALED, details, AT, Audience(language, SHANGHAI, None))
+        assert "0417" not in email.text
+        assert generic in email.text
