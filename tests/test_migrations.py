@@ -316,3 +316,30 @@ def test_security_alerts_revision_goes_both_ways(fresh_engines: dict[migrations.
     assert _snapshot(main) == before
     migrations.upgrade(main, "main")
     assert _diff(main, "main") == []
+
+
+def test_notifications_revision_goes_both_ways(fresh_engines: dict[migrations.Tree, Engine]) -> None:
+    """0009 adds the notification settings and the outbox; a producer cannot queue one message twice;
+    its downgrade drops both and nothing else."""
+    main = fresh_engines["main"]
+    migrations.upgrade(main, "main", "0008_canary_misses")
+    before = _snapshot(main)
+    migrations.upgrade(main, "main", "0009_notifications")
+    after = _snapshot(main)
+    assert set(after) - set(before) == {"notification_settings", "notifications"}
+    assert after["notifications"]["unique"] == ["uq_notifications_source"]
+    row = (
+        "INSERT INTO notifications (notification_id, customer_id, event, channel, details, source, source_ref, "
+        "occurred_at, created_at, state, due_at, attempts) VALUES (:id, 'c-1', 'refund.issued', 'sms', '{}', "
+        "'api', 'r-1', :t, :t, 'queued', :t, 0)"
+    )
+    now = datetime(2026, 12, 5, tzinfo=UTC)
+    with main.begin() as conn:
+        conn.execute(text(row), {"id": "n-1", "t": now})
+    with pytest.raises(IntegrityError), main.begin() as conn:
+        conn.execute(text(row), {"id": "n-2", "t": now})
+
+    migrations.downgrade(main, "main", "0008_canary_misses")
+    assert _snapshot(main) == before
+    migrations.upgrade(main, "main")
+    assert _diff(main, "main") == []

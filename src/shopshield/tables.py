@@ -6,6 +6,7 @@ from shopshield.audit import models as audit_models
 from shopshield.breach import models as breach_models
 from shopshield.canary import models as canary_models
 from shopshield.keys import models as keys_models
+from shopshield.notify import models as notify_models
 from shopshield.principals import models as principals_models
 from shopshield.scams import models as scams_models
 from shopshield.tickets import models as tickets_models
@@ -18,6 +19,7 @@ MODULES = (
     breach_models,
     canary_models,
     keys_models,
+    notify_models,
     principals_models,
     scams_models,
     tickets_models,
