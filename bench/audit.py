@@ -62,8 +62,8 @@ from shopshield.audit.canonical import canonical_bytes, event_leaf_hash
 from shopshield.audit.models import EVENT_COLUMNS, STRIDE
 from shopshield.audit.service import StoredNodes, frontier
 from shopshield.bootstrap import Container, build
-from shopshield.core import db
 from shopshield.core.db import Statement, Tx, transaction
+from shopshield.core.db.group import GroupCommit
 from shopshield.core.events import AccessEvent
 from shopshield.core.times import format_ts
 from shopshield.settings import Settings
@@ -222,8 +222,7 @@ def append_timed(container: Container, items: Sequence[Item], batch: int) -> Tim
 
 def group_limit() -> str:
     """How many transactions ``db.transaction`` groups into one commit at most, as a note."""
-    limit = getattr(getattr(db, "_GroupCommit", None), "MAX_GROUP", None)
-    return f", at most {limit} per commit" if isinstance(limit, int) else ""
+    return f", at most {GroupCommit.MAX_GROUP} per commit"
 
 
 def append_concurrent(container: Container, items: Sequence[Item], threads: int) -> Timing:

@@ -1,4 +1,4 @@
-"""Concurrent hot-path transactions: on SQLite they share commits (``db._GroupCommit``), on
+"""Concurrent hot-path transactions: on SQLite they share commits (``db.group.GroupCommit``), on
 PostgreSQL they queue on the log's advisory lock. Either way every committed event is a leaf, the
 tree has no gaps, a failing transaction takes only its own writes with it, and no transaction
 returns before its writes are durable."""
@@ -123,9 +123,10 @@ def test_a_transaction_returns_only_after_its_commit(container: Container) -> No
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_sqlite_groups_share_commits_under_contention(container: Container) -> None:
-    from shopshield.core.db import _GROUPS
+    from shopshield.core.db.group import group_commit
 
-    group = _GROUPS[container.engine]
+    group = group_commit(container.engine)
+    assert group is not None
     commits = 0
     real = group._commit
 

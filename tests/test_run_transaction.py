@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 
 from shopshield.access.models import AccessEventRow
 from shopshield.bootstrap import Container
-from shopshield.core.db import _BATCHERS, _GROUPS, CommitFailed, Outcome, Tx, run_transaction, transaction
+from shopshield.core.db import CommitFailed, Outcome, Tx, run_transaction, transaction
+from shopshield.core.db.batching import batcher
+from shopshield.core.db.group import group_commit
 from shopshield.core.errors import AccessDenied
 from shopshield.core.events import AccessEvent
 from tests.support.audit_history import checkpoint, verify
@@ -128,7 +130,8 @@ def test_a_call_returns_only_after_its_commit(container: Container) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_sqlite_batches_overlapping_calls(container: Container) -> None:
-    group = _GROUPS[container.engine]
+    group = group_commit(container.engine)
+    assert group is not None
     batches: list[int] = []
     real = group.run_all
 
@@ -208,9 +211,11 @@ def test_cancelled_calls_leave_the_batcher_working(container: Container) -> None
         assert any(r is None for r in done)
         # A later call still runs, and the batcher is idle afterwards.
         await run_transaction(container.engine, _record(container, 999))
-        batcher = _BATCHERS[asyncio.get_running_loop()][container.engine]
-        assert not batcher._leading
-        assert not batcher._queue
+        group = group_commit(container.engine)
+        assert group is not None
+        idle = batcher(container.engine, group)
+        assert not idle._leading
+        assert not idle._queue
 
     asyncio.run(main())
     assert _committed(container, "c0000999") == 1
