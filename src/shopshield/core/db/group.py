@@ -50,6 +50,35 @@ class _Batch:
         self.error: BaseException | None = None
 
 
+class _Unit:
+    """One request transaction inside a batch: its ``Tx``, and the refusal it ended with, if any."""
+
+    __slots__ = ("refusal", "tx")
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+        self.refusal: RecordedRefusal | None = None
+
+
+def _settled(outcome: Outcome, error: BaseException | None) -> Outcome:
+    """What a member's outcome comes to once its batch's commit is over (``error``: why it failed).
+
+    A member's own error stands; its value, or its refusal's event, was never committed if the
+    commit failed.
+    """
+    if error is None:
+        return outcome
+    if isinstance(outcome.error, RecordedRefusal):
+        unrecorded = RefusalNotRecorded("the refusal could not be recorded")
+        unrecorded.__cause__ = error
+        return Outcome(error=unrecorded)
+    if outcome.error is not None:
+        return outcome
+    failed = CommitFailed("the transaction could not be committed")
+    failed.__cause__ = error
+    return Outcome(error=failed)
+
+
 class GroupCommit:
     """Group commit for SQLite's hot path: one database transaction, many request transactions.
 
@@ -82,52 +111,22 @@ class GroupCommit:
 
     @contextmanager
     def member(self) -> Iterator[Tx]:
+        """One request transaction of this thread: its turn on the connection, then the commit.
+
+        Returns (or raises) only once the commit that holds its writes is over.
+        """
         batch = self._take_turn()
-        driver = batch.driver
-        tx = Tx(driver, "sqlite")
-        refusal: RecordedRefusal | None = None
-        # The first member of a batch needs no savepoint: if it fails, nobody else has joined
-        # yet and the whole transaction rolls back.
-        savepoint = batch.members > 0
         try:
-            if savepoint:
-                driver.execute("SAVEPOINT member")
-            try:
-                yield tx
-            except RecordedRefusal as exc:
-                refusal = exc
-            if savepoint:
-                driver.execute("RELEASE member")
-            for flush, items in tx.take_deferred().items():
-                batch.deferred.setdefault(flush, []).extend(items)
+            # The first member of a batch needs no savepoint: if it fails, nobody else has joined
+            # yet and the whole transaction rolls back.
+            with self._unit(batch, savepoint=batch.members > 0) as unit:
+                yield unit.tx
         except BaseException:
-            if savepoint:
-                try:
-                    driver.execute("ROLLBACK TO member")
-                    driver.execute("RELEASE member")
-                except Exception as exc:
-                    # The connection cannot undo this member's writes: the whole group must fail.
-                    batch.error = exc
-            else:
-                batch.error = batch.error or _FirstMemberFailed()
             self._end_turn(batch)
             raise
-        batch.members += 1
         self._end_turn(batch)
         self._wait(batch)
-        if batch.error is not None:
-            if refusal is not None:
-                raise RefusalNotRecorded("the refusal could not be recorded") from batch.error
-            raise CommitFailed("the transaction could not be committed") from batch.error
-        if refusal is not None:
-            raise refusal
-
-    def _wait(self, batch: _Batch) -> None:
-        """Until the turn's commit (or its failure) is over."""
-        if not batch.done:
-            with self._done:
-                while not batch.done:
-                    self._done.wait()
+        _settled(Outcome(error=unit.refusal), batch.error).unwrap()
 
     def run_all(self, works: Sequence[Callable[[Tx], Any]]) -> list[Outcome]:
         """Run each of ``works`` as a transaction of its own, one after another on this thread,
@@ -142,29 +141,18 @@ class GroupCommit:
             batch = self._take_turn()
         except BaseException as exc:
             return [Outcome(error=exc)] * len(works)
-        driver = batch.driver
         try:
             for work in works:
-                tx = Tx(driver, "sqlite")
+                value: Any = None
                 try:
-                    driver.execute("SAVEPOINT member")
-                    try:
-                        outcome = Outcome(work(tx))
-                    except RecordedRefusal as exc:
-                        outcome = Outcome(error=exc)
-                    driver.execute("RELEASE member")
-                    for flush, items in tx.take_deferred().items():
-                        batch.deferred.setdefault(flush, []).extend(items)
-                    batch.members += 1
+                    # Always a savepoint: a later work must survive the failure of the first.
+                    with self._unit(batch, savepoint=True) as unit:
+                        value = work(unit.tx)
+                    outcome = Outcome(value) if unit.refusal is None else Outcome(error=unit.refusal)
                 except BaseException as exc:
                     outcome = Outcome(error=exc)
-                    try:
-                        driver.execute("ROLLBACK TO member")
-                        driver.execute("RELEASE member")
-                    except BaseException as undo:
-                        # The connection cannot undo this work's writes: the whole group must fail.
-                        batch.error = undo
                     if not isinstance(exc, Exception):
+                        # Interrupted (KeyboardInterrupt, SystemExit): the batch stops and fails.
                         batch.error = batch.error or exc
                 outcomes.append(outcome)
                 if batch.error is not None:
@@ -173,20 +161,58 @@ class GroupCommit:
             self._end_turn(batch)
         self._wait(batch)
         if batch.error is not None:
-            failed = CommitFailed("the transaction could not be committed")
-            failed.__cause__ = batch.error
-            unrecorded = RefusalNotRecorded("the refusal could not be recorded")
-            unrecorded.__cause__ = batch.error
-
-            def settled(outcome: Outcome) -> Outcome:
-                # A work's own error stands; its value or its refusal's event was never committed.
-                if isinstance(outcome.error, RecordedRefusal):
-                    return Outcome(error=unrecorded)
-                return outcome if outcome.error is not None else Outcome(error=failed)
-
-            outcomes = [settled(o) for o in outcomes]
-            outcomes += [Outcome(error=failed)] * (len(works) - len(outcomes))
+            outcomes = [_settled(o, batch.error) for o in outcomes]
+            outcomes += [_settled(Outcome(), batch.error) for _ in range(len(works) - len(outcomes))]
         return outcomes
+
+    @contextmanager
+    def _unit(self, batch: _Batch, *, savepoint: bool) -> Iterator[_Unit]:
+        """Run one request transaction inside ``batch``: the body of the ``with`` is its work.
+
+        This is the one place that decides what happens to a member's writes, for ``member``
+        (one per thread) and ``run_all`` (several on one thread) alike:
+
+        - in a savepoint (unless ``savepoint`` is false: the batch's first member, whose failure
+          may roll back the whole database transaction);
+        - a ``RecordedRefusal`` keeps its writes (the event that records it) and is held in
+          ``unit.refusal``, to be raised once the commit has made that event durable;
+        - any other failure rolls back to the savepoint and propagates; if the savepoint cannot
+          be undone, or there was none, the whole batch fails (``batch.error``);
+        - its deferred work (the audit log's leaf writes) joins the batch's, which runs once for
+          every member just before the shared commit.
+        """
+        driver = batch.driver
+        unit = _Unit(Tx(driver, "sqlite"))
+        try:
+            if savepoint:
+                driver.execute("SAVEPOINT member")
+            try:
+                yield unit
+            except RecordedRefusal as exc:
+                unit.refusal = exc
+            if savepoint:
+                driver.execute("RELEASE member")
+            for flush, items in unit.tx.take_deferred().items():
+                batch.deferred.setdefault(flush, []).extend(items)
+        except BaseException:
+            if savepoint:
+                try:
+                    driver.execute("ROLLBACK TO member")
+                    driver.execute("RELEASE member")
+                except BaseException as undo:
+                    # The connection cannot undo this member's writes: the whole group must fail.
+                    batch.error = undo
+            else:
+                batch.error = batch.error or _FirstMemberFailed()
+            raise
+        batch.members += 1
+
+    def _wait(self, batch: _Batch) -> None:
+        """Until the turn's commit (or its failure) is over."""
+        if not batch.done:
+            with self._done:
+                while not batch.done:
+                    self._done.wait()
 
     def _take_turn(self) -> _Batch:
         with self._turn:
