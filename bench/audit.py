@@ -793,7 +793,7 @@ def split_run(
         flush_deferred(tx)
         ours["append"] += clock() - started
 
-    def timed_many(tx: Tx, statement: Statement, params: Sequence[Any]) -> None:
+    def timed_many(tx: Tx, statement: Statement[Any], params: Sequence[Any]) -> None:
         started = clock()
         many(tx, statement, params)
         ours["inserts"] += clock() - started

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from shopshield.access.models import AccessEventRow
 from shopshield.bootstrap import Container
-from shopshield.core.db import transaction
+from shopshield.core.db import transaction, unit_of_work
 from shopshield.core.events import AccessEvent
 from tests.support.audit_history import checkpoint, verify
 
@@ -56,7 +56,7 @@ def _run(workers: int, body: Callable[[int], None]) -> list[BaseException]:
 
 
 def _events(container: Container) -> list[tuple[int, str, str]]:
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         rows = session.execute(
             select(AccessEventRow.leaf_index, AccessEventRow.actor_id, AccessEventRow.outcome).order_by(
                 AccessEventRow.leaf_index
@@ -111,7 +111,7 @@ def test_a_transaction_returns_only_after_its_commit(container: Container) -> No
         for n in range(10):
             with transaction(container.engine) as tx:
                 container.audit.record(tx, _event(worker, n), now=datetime.now(UTC))
-            with container.sessions() as session:
+            with unit_of_work(container.sessions) as session:
                 mine = session.scalar(
                     select(func.count()).select_from(AccessEventRow).where(AccessEventRow.actor_id == f"staff-{worker}")
                 )

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from shopshield.access.models import AccessEventRow
 from shopshield.bootstrap import Container
-from shopshield.core.db import CommitFailed, Outcome, Tx, run_transaction, transaction
+from shopshield.core.db import CommitFailed, Outcome, Tx, run_transaction, transaction, unit_of_work
 from shopshield.core.db.batching import batcher
 from shopshield.core.db.group import group_commit
 from shopshield.core.errors import AccessDenied
@@ -47,7 +47,7 @@ def _record(container: Container, n: int, actor: str = "a") -> Callable[[Tx], No
 
 
 def _outcomes(container: Container) -> list[tuple[int, str, str]]:
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         rows = session.execute(
             select(AccessEventRow.leaf_index, AccessEventRow.customer_id, AccessEventRow.outcome).order_by(
                 AccessEventRow.leaf_index
@@ -61,7 +61,7 @@ def _outcomes(container: Container) -> list[tuple[int, str, str]]:
 
 
 def _committed(container: Container, customer_id: str) -> int:
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         found = session.scalar(
             select(func.count()).select_from(AccessEventRow).where(AccessEventRow.customer_id == customer_id)
         )

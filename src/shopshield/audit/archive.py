@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from shopshield.access import export
 from shopshield.audit.models import EVENT_COLUMNS, SELECT_EVENTS, STRIDE
 from shopshield.core import times
-from shopshield.core.db import Statement, Tx, reading, transaction
+from shopshield.core.db import Statement, Tx, transaction
 from shopshield.core.errors import InvalidInput
 from shopshield.core.files import create_private, private_dir
 
@@ -77,7 +77,7 @@ def archive_before(
         raise InvalidInput(
             f"before: events are kept at least {retention_days} days; choose a time before {horizon:%Y-%m-%d}"
         )
-    with reading(engine) as tx:
+    with transaction(engine, read_only=True) as tx:
         start = _archived_end(tx)
         end = _end_before(tx, start, before)
         if end <= start:

@@ -87,7 +87,7 @@ def verify_log(
     archive_dir: Path | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
-    """Check everything; ``tx`` should be a read snapshot (``db.reading``).
+    """Check everything; ``tx`` should be a read snapshot (``db.transaction(engine, read_only=True)``).
 
     ``witness=None`` skips the witness (the report notes it). A witness whose file is gone raises
     ``WitnessMissing`` instead of reporting: without it nothing can be said about a rollback.

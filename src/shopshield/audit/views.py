@@ -17,7 +17,7 @@ from shopshield.audit.canonical import canonical_bytes
 from shopshield.audit.models import SELECT_EVENTS
 from shopshield.audit.service import MAX_SIZE, AuditLog, StoredCheckpoint
 from shopshield.audit.verify import event_from_row
-from shopshield.core.db import Statement, Tx, reading
+from shopshield.core.db import Statement, Tx, transaction
 from shopshield.core.errors import NotFound
 from shopshield.core.permissions import Permission, allowed, any_principal
 from shopshield.web import JSON, CallDep, needs
@@ -54,7 +54,7 @@ def _latest(tx: Tx, audit: AuditLog) -> StoredCheckpoint:
 @router.get("/checkpoints/latest", summary="The latest signed checkpoint: tree size, root hash, time, signature")
 @needs(ANYONE)
 def latest_checkpoint(call: CallDep) -> JSON:
-    with reading(call.ctx.engine) as tx:
+    with transaction(call.ctx.engine, read_only=True) as tx:
         return JSON(checkpoint_json(_latest(tx, call.ctx.audit), call.ctx.audit))
 
 
@@ -66,7 +66,7 @@ def inclusion_proof(
     tree_size: Size = None,
 ) -> JSON:
     audit = call.ctx.audit
-    with reading(call.ctx.engine) as tx:
+    with transaction(call.ctx.engine, read_only=True) as tx:
         size = _latest(tx, audit).tree_size if tree_size is None else tree_size
         proof = audit.inclusion_proof(tx, leaf_index, size)
         row = tx.one(_EVENT, {"i": leaf_index})
@@ -101,7 +101,7 @@ def consistency_proof(
     second: Size = None,
 ) -> JSON:
     audit = call.ctx.audit
-    with reading(call.ctx.engine) as tx:
+    with transaction(call.ctx.engine, read_only=True) as tx:
         size = _latest(tx, audit).tree_size if second is None else second
         proof = audit.consistency_proof(tx, first, size)
         checkpoints = [audit.checkpoint_at(tx, first), audit.checkpoint_at(tx, size)]

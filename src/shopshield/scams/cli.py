@@ -173,7 +173,7 @@ def _summary(
         fail(exc.message, code=2)
     container = open_container(settings)
     try:
-        with container.sessions() as session:
+        with unit_of_work(container.sessions) as session:
             reports = service.load(session=session, window=window)
     finally:
         container.close()

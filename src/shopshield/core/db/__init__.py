@@ -15,7 +15,7 @@ from shopshield.core.db.failures import CommitFailed, RefusalNotRecorded
 from shopshield.core.db.group import Outcome
 from shopshield.core.db.statements import Statement
 from shopshield.core.db.tables import NAMING, Base, KeystoreBase
-from shopshield.core.db.transactions import reading, run_transaction, transaction, unit_of_work
+from shopshield.core.db.transactions import run_transaction, transaction, unit_of_work
 from shopshield.core.db.tx import Deferred, Tx
 
 __all__ = [
@@ -29,7 +29,6 @@ __all__ = [
     "Statement",
     "Tx",
     "make_engine",
-    "reading",
     "run_transaction",
     "session_factory",
     "transaction",

@@ -53,13 +53,21 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Tx]:
+def transaction(engine: Engine, *, read_only: bool = False) -> Iterator[Tx]:
     """Like ``unit_of_work`` but on a driver connection, for the hot read path.
 
     On SQLite, transactions that overlap in time share one database transaction and one commit
     (see ``GroupCommit``); each still commits or fails as a whole, and none returns before the
     commit that makes its writes durable.
+
+    ``read_only``: a snapshot instead; every statement sees the same committed state, nothing is
+    written or committed, and no write lock is taken, so long reads (verifying the log, proofs)
+    never hold up requests.
     """
+    if read_only:
+        with _snapshot(engine) as tx:
+            yield tx
+        return
     group = group_commit(engine)
     if group is not None:
         with group.member() as tx:
@@ -119,9 +127,8 @@ def _alone(engine: Engine, work: Callable[[Tx], T]) -> T:
 
 
 @contextmanager
-def reading(engine: Engine) -> Iterator[Tx]:
-    """A read-only snapshot on a driver connection: every statement sees the same committed state,
-    and no write lock is taken, so long reads (verifying the log, proofs) never hold up requests."""
+def _snapshot(engine: Engine) -> Iterator[Tx]:
+    """``transaction(engine, read_only=True)``: a snapshot that is always rolled back."""
     pool = driver_pool(engine)
     driver = pool.acquire()
     tx = Tx(driver, engine.dialect.name)

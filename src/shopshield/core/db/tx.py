@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from shopshield.core.db.statements import Statement
+from shopshield.core.db.statements import R, Statement
 
 Deferred = Callable[["Tx", list[Any]], None]
 
@@ -41,12 +41,12 @@ class Tx:
         session.info[SESSION_TX] = tx
         return tx
 
-    def execute(self, statement: Statement, params: Mapping[str, Any]) -> Any:
+    def execute(self, statement: Statement[Any], params: Mapping[str, Any]) -> Any:
         cursor = self._conn.cursor()
         cursor.execute(statement.text(self.dialect), params)
         return cursor
 
-    def many(self, statement: Statement, rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]]) -> None:
+    def many(self, statement: Statement[Any], rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]]) -> None:
         if len(rows) == 1:
             # One row is the common case (a transaction that records one read); executemany
             # costs measurably more for it.
@@ -54,13 +54,23 @@ class Tx:
         elif rows:
             self._conn.cursor().executemany(statement.text(self.dialect), rows)
 
-    def one(self, statement: Statement, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        row: tuple[Any, ...] | None = self.execute(statement, params).fetchone()
-        return row
+    def one(self, statement: Statement[R], params: Mapping[str, Any]) -> R | None:
+        """The first row, named as the statement says, or None."""
+        row = self.execute(statement, params).fetchone()
+        make = statement.make
+        if row is None or make is None:
+            found: R | None = row
+            return found
+        return make(row)
 
-    def all(self, statement: Statement, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        rows: list[tuple[Any, ...]] = self.execute(statement, params).fetchall()
-        return rows
+    def all(self, statement: Statement[R], params: Mapping[str, Any]) -> list[R]:
+        """Every row, named as the statement says."""
+        rows = self.execute(statement, params).fetchall()
+        make = statement.make
+        if make is None:
+            plain: list[R] = rows
+            return plain
+        return list(map(make, rows))
 
     def timestamp(self, moment: datetime) -> Any:
         """A UTC timestamp as the column type expects it; SQLite stores SQLAlchemy's text form."""
