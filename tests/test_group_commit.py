@@ -69,7 +69,7 @@ def test_concurrent_transactions_all_land_as_a_gapless_tree(container: Container
     def work(worker: int) -> None:
         for n in range(PER_THREAD):
             with transaction(container.engine) as tx:
-                container.audit.record(tx, _event(worker, n), now=datetime.now(UTC))
+                container.audit.append(tx, _event(worker, n), now=datetime.now(UTC))
 
     assert _run(THREADS, work) == []
     events = _events(container)
@@ -88,7 +88,7 @@ def test_a_failing_transaction_takes_only_its_own_writes(container: Container) -
         for n in range(PER_THREAD):
             with contextlib.suppress(Boom), transaction(container.engine) as tx:
                 fails = (worker + n) % 3 == 0
-                container.audit.record(tx, _event(worker, n, "denied" if fails else "ok"), now=datetime.now(UTC))
+                container.audit.append(tx, _event(worker, n, "denied" if fails else "ok"), now=datetime.now(UTC))
                 if fails:
                     tx.flush_deferred()  # its event is written, then the transaction fails
                     raise Boom
@@ -110,7 +110,7 @@ def test_a_transaction_returns_only_after_its_commit(container: Container) -> No
     def work(worker: int) -> None:
         for n in range(10):
             with transaction(container.engine) as tx:
-                container.audit.record(tx, _event(worker, n), now=datetime.now(UTC))
+                container.audit.append(tx, _event(worker, n), now=datetime.now(UTC))
             with unit_of_work(container.sessions) as session:
                 mine = session.scalar(
                     select(func.count()).select_from(AccessEventRow).where(AccessEventRow.actor_id == f"staff-{worker}")
@@ -140,7 +140,7 @@ def test_sqlite_groups_share_commits_under_contention(container: Container) -> N
     def work(worker: int) -> None:
         for n in range(PER_THREAD):
             with transaction(container.engine) as tx:
-                container.audit.record(tx, _event(worker, n), now=datetime.now(UTC))
+                container.audit.append(tx, _event(worker, n), now=datetime.now(UTC))
 
     assert _run(THREADS, work) == []
     assert len(_events(container)) == THREADS * PER_THREAD

@@ -43,7 +43,7 @@ def _event(actor: str, n: int, outcome: str = "ok") -> AccessEvent:
 
 
 def _record(container: Container, n: int, actor: str = "a") -> Callable[[Tx], None]:
-    return lambda tx: container.audit.record(tx, _event(actor, n), now=datetime.now(UTC))
+    return lambda tx: container.audit.append(tx, _event(actor, n), now=datetime.now(UTC))
 
 
 def _outcomes(container: Container) -> list[tuple[int, str, str]]:
@@ -76,13 +76,13 @@ def test_overlapping_calls_each_keep_their_own_outcome(container: Container) -> 
     def work(n: int) -> Callable[[Tx], int]:
         def run(tx: Tx) -> int:
             if n % 3 == 0:
-                container.audit.record(tx, _event("async", n, "denied"), now=datetime.now(UTC))
+                container.audit.append(tx, _event("async", n, "denied"), now=datetime.now(UTC))
                 tx.flush_deferred()
                 raise Boom
             if n % 5 == 0:
-                container.audit.record(tx, _event("async", n, "denied"), now=datetime.now(UTC))
+                container.audit.append(tx, _event("async", n, "denied"), now=datetime.now(UTC))
                 raise AccessDenied("refused")
-            container.audit.record(tx, _event("async", n), now=datetime.now(UTC))
+            container.audit.append(tx, _event("async", n), now=datetime.now(UTC))
             return n
 
         return run
@@ -90,7 +90,7 @@ def test_overlapping_calls_each_keep_their_own_outcome(container: Container) -> 
     def threaded() -> None:
         for n in range(40):
             with transaction(container.engine) as tx:
-                container.audit.record(tx, _event("thread", 10_000 + n), now=datetime.now(UTC))
+                container.audit.append(tx, _event("thread", 10_000 + n), now=datetime.now(UTC))
 
     async def main() -> list[int | BaseException]:
         return await asyncio.gather(

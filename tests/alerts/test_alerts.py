@@ -86,7 +86,7 @@ def test_an_alert_commits_with_its_refusal_or_not_at_all(world: World, monkeypat
 
     with monkeypatch.context() as patch:
         # The refusal's event cannot be appended: the refusal fails whole, alert included.
-        patch.setattr(world.container.audit, "_append", broken)
+        patch.setattr(world.container.audit, "append_batch", broken)
         assert miss(world, limit).status_code == 500
     assert alerts_in_db(world.container) == 0
     assert [e.outcome for e in stored_events(world.container, actor_id=world.ids["agent"])] == ["no_match"] * limit

@@ -37,7 +37,7 @@ def _log(container: Container, count: int, start: datetime, step: timedelta) -> 
                 customer_id=f"c{n % 7:07d}",
                 fields=("name", "mobile"),
             )
-            container.audit.record(tx, event, now=start + n * step)
+            container.audit.append(tx, event, now=start + n * step)
 
 
 @pytest.fixture

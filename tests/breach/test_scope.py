@@ -43,7 +43,7 @@ def log(container: Container, when: datetime, customer: str | None, fields: str 
         "fields": tuple(f for f in fields.split("|") if f),
     } | kw
     with transaction(container.engine) as tx:
-        container.audit.record(tx, AccessEvent(**event), now=when)
+        container.audit.append(tx, AccessEvent(**event), now=when)
 
 
 @pytest.fixture

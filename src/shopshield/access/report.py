@@ -165,7 +165,7 @@ def authorize(*, policies: PolicySet, audit: EventLog, tx: Tx, caller: Caller, c
         require(policies, caller.principal, Permission.ACCESS_REPORTS_READ)
     except Forbidden as refused:
         event = caller.event(ACTION, DENIED, customer_id=customer_id, reason=refused.message)
-        audit.record(tx, event, now=now)
+        audit.append(tx, event, now=now)
         raise AccessDenied(refused.message) from None
 
 
@@ -192,7 +192,7 @@ def access_report(*, audit: EventLog, tx: Tx, caller: Caller, query: ReportQuery
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     # Queued now, appended at commit: it is not in this page or its total, but in the next report.
-    audit.record(tx, caller.event(ACTION, OK, customer_id=query.customer_id), now=now)
+    audit.append(tx, caller.event(ACTION, OK, customer_id=query.customer_id), now=now)
     return {
         "customer_id": query.customer_id,
         "summary": {"total": sum(int(n) for _role, n in roles), "actor_roles": [str(r) for r, _n in roles]},

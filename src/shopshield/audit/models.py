@@ -19,7 +19,7 @@ from shopshield.core.db import Base
 STRIDE = 4
 
 # An access event's columns in the order ``audit.verify.event_from_row``, the archive files and
-# the insert in ``AuditLog._append`` use: leaf index first, leaf hash last.
+# the insert in ``AuditLog.append_batch`` use: leaf index first, leaf hash last.
 EVENT_COLUMNS = (
     "leaf_index",
     "ts",

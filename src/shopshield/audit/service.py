@@ -1,10 +1,11 @@
 """The tamper-evident access log: appending events as Merkle leaves, proofs, signed checkpoints.
 
-Appending happens inside the transaction that carries the read it records: ``record`` queues the
-event on the transaction and ``_append`` runs once just before commit, giving every queued event
-the next leaf index, storing it with its leaf hash, storing the subtree nodes it completes (on
-every ``STRIDE``-th level) and rewriting the frontier row. So an event is in the tree the moment
-it commits, and the read it records cannot commit without it.
+Appending happens inside the transaction that carries the read it records. A service calls
+``append(tx, event, now=...)`` where it records the event; the leaf writes are then done for every
+event of the transaction (on SQLite, of its whole group commit) at once by ``append_batch``, which
+the transaction runs just before its commit: it gives each event the next leaf index, stores it
+with its leaf hash and stores the subtree nodes it completes (on every ``STRIDE``-th level). So an
+event is in the tree the moment it commits, and the read it records cannot commit without it.
 """
 
 from __future__ import annotations
@@ -87,11 +88,22 @@ class AuditLog:
 
     # -- appending ----------------------------------------------------------------------------
 
-    def record(self, tx: Tx, event: AccessEvent, *, now: datetime) -> None:
-        """Queue ``event`` on ``tx``; it is appended to the tree when ``tx`` commits."""
-        tx.defer(self._append, (now, event))
+    def append(self, tx: Tx, event: AccessEvent, *, now: datetime) -> None:
+        """Append ``event`` to the log as part of ``tx``: it commits with ``tx`` or not at all.
 
-    def _append(self, tx: Tx, items: list[Any]) -> None:
+        Its leaf index is taken at commit, not here: ``append_batch`` writes the leaves of every
+        event appended in the transaction together, just before it commits, so the tree's lock
+        is held only from there to the commit (decision 0005) and a group commit pays for one
+        batch instead of one per request (decision 0006).
+        """
+        tx.defer(self.append_batch, (now, event))
+
+    def append_batch(self, tx: Tx, items: list[Any]) -> None:
+        """Write the leaves of ``items`` (``(now, event)`` pairs, in order) at the tree's end.
+
+        Run by the transaction just before it commits (``Tx.flush_deferred``), under the tree's
+        lock (``lock_tail``) until that commit.
+        """
         # The hottest loop in ShopShield (every read of personal data passes here): rows are bound
         # as tuples, and SQLite's timestamp text is cut from the canonical one rather than
         # formatted twice.

@@ -350,7 +350,7 @@ def record(*, vault: Vault, session: Session, caller: Caller, scope: Scope, warn
     at whose accesses belongs in the log) and, with ``warn``, queue its customers' warnings."""
     q = scope.query
     reason = f"breach scope {q.case_id}: actor {q.actor_id}, {len(scope.customers)} customers"
-    vault.audit.record(Tx.of_session(session), caller.event(ACTION, OK, reason=reason[:200]), now=vault.clock())
+    vault.audit.append(Tx.of_session(session), caller.event(ACTION, OK, reason=reason[:200]), now=vault.clock())
     if not warn:
         return scope
     queued = queue_warnings(

@@ -229,7 +229,7 @@ def plant(
         planted.append(customer_id)
     written = ("name", "mobile", *(("email",) if email_domain else ()), *ADDRESS_FIELDS, "items", "returns")
     reason = f"planted {len(planted)} canaries for {request.recipient}"
-    vault.audit.record(tx, caller.event(PLANT_ACTION, OK, fields=written, reason=reason), now=now)
+    vault.audit.append(tx, caller.event(PLANT_ACTION, OK, fields=written, reason=reason), now=now)
     log.info("planted %d canaries for recipient %s", len(planted), request.recipient)
     return Planted(request.recipient, request.kind, now, planted)
 
@@ -302,7 +302,7 @@ def export_rows(
         ]
         rows.extend(_export_rows(person, orders, vault))
     reason = f"export rows of {len(customer_ids)} canaries for {recipient}"
-    vault.audit.record(tx, caller.event(EXPORT_ACTION, OK, fields=EXPORT_FIELDS, reason=reason), now=vault.clock())
+    vault.audit.append(tx, caller.event(EXPORT_ACTION, OK, fields=EXPORT_FIELDS, reason=reason), now=vault.clock())
     return rows
 
 
@@ -419,7 +419,7 @@ def report_contact(*, vault: Vault, tx: Tx, caller: Caller, contact: ContactIn) 
         event = caller.event("search", NO_MATCH, fields=fields, reason=CHECK_REASON)
     else:
         event = caller.event("search", OK, customer_id=canary.customer_id, fields=fields, reason=CHECK_REASON)
-    vault.audit.record(tx, event, now=now)
+    vault.audit.append(tx, event, now=now)
     return Verdict(canary, None if canary is None else hit_id)
 
 

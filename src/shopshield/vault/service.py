@@ -110,7 +110,7 @@ def _refuse(
     outcome: str,
     **kw: Any,
 ) -> NoReturn:
-    vault.audit.record(tx, caller.event(action, outcome, reason=message, **kw), now=vault.clock())
+    vault.audit.append(tx, caller.event(action, outcome, reason=message, **kw), now=vault.clock())
     raise error(message)
 
 
@@ -126,7 +126,7 @@ def _consume(vault: Vault, tx: Tx, caller: Caller, kind: str, limit: int, amount
     )
     if not ok:
         message = f"daily {kind} quota of {limit} is used up"
-        vault.audit.record(
+        vault.audit.append(
             tx,
             caller.event(event.pop("action"), QUOTA_EXCEEDED, reason=message, **event),
             now=vault.clock(),
@@ -238,7 +238,7 @@ def store_customer(
             session.add(_address_row(aead, customer.customer_id, address))
         session.flush()
         tx = Tx.of_session(session)
-        vault.audit.record(
+        vault.audit.append(
             tx,
             caller.event("write", OK, customer_id=customer.customer_id, fields=_present_fields(customer)),
             now=vault.clock(),
@@ -357,7 +357,7 @@ def view_customer(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str) -> 
     aead = _aead_for(vault, row)
     addresses = _addresses_for(tx, policy, caller.principal, customer_id) if _needs_addresses(policy) else []
     out, shown = _render_customer(aead, policy, row, addresses)
-    vault.audit.record(tx, caller.event("view", OK, customer_id=customer_id, fields=shown), now=vault.clock())
+    vault.audit.append(tx, caller.event("view", OK, customer_id=customer_id, fields=shown), now=vault.clock())
     return out
 
 
@@ -403,7 +403,7 @@ def reveal(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str, request: R
             | {f: _open(aead, _address_record(a.address_id), f, getattr(a, f"{f}_ct")) for f in address_fields}
             for a in _addresses_for(tx, policy, caller.principal, customer_id)
         ]
-    vault.audit.record(tx, caller.event(outcome=OK, **event), now=vault.clock())
+    vault.audit.append(tx, caller.event(outcome=OK, **event), now=vault.clock())
     return out
 
 
@@ -439,7 +439,7 @@ def search(*, vault: Vault, tx: Tx, caller: Caller, by: str, value: str, purpose
     )
     _count_search(vault, tx, caller, policy, found=len(rows), **event)
     if not rows:
-        vault.audit.record(tx, caller.event(outcome=NO_MATCH, **event), now=vault.clock())
+        vault.audit.append(tx, caller.event(outcome=NO_MATCH, **event), now=vault.clock())
         return []
     results = []
     now = vault.clock()
@@ -453,7 +453,7 @@ def search(*, vault: Vault, tx: Tx, caller: Caller, by: str, value: str, purpose
             continue
         addresses = _addresses_for(tx, policy, caller.principal, row.customer_id) if _needs_addresses(policy) else []
         out, shown = _render_customer(aead, policy, row, addresses)
-        vault.audit.record(
+        vault.audit.append(
             tx, caller.event("search", OK, customer_id=row.customer_id, fields=shown, purpose=purpose), now=now
         )
         results.append(out)
@@ -491,7 +491,7 @@ def _count_search(vault: Vault, tx: Tx, caller: Caller, policy: RolePolicy, *, f
     code = next(code for counter, code in checks if counter is over)
     limit = _LIMIT_WORDS[code].format(over.limit)
     message = f"{limit} is used up"
-    vault.audit.record(tx, caller.event(outcome=QUOTA_EXCEEDED, reason=message, **event), now=now)
+    vault.audit.append(tx, caller.event(outcome=QUOTA_EXCEEDED, reason=message, **event), now=now)
     if code != "view":
         principal, by = caller.principal, event["fields"][0]
         alert = alerts.Alert(
@@ -552,7 +552,7 @@ def erase(*, vault: Vault, session: Session, caller: Caller, customer_id: str) -
     order_ids = select(OrderRow.order_id).where(OrderRow.customer_id == customer_id).scalar_subquery()
     session.execute(update(OrderRow).where(OrderRow.customer_id == customer_id).values(items_ct=None))
     session.execute(update(ReturnRequestRow).where(ReturnRequestRow.order_id.in_(order_ids)).values(reason_ct=None))
-    vault.audit.record(Tx.of_session(session), caller.event("erase", OK, customer_id=customer_id), now=now)
+    vault.audit.append(Tx.of_session(session), caller.event("erase", OK, customer_id=customer_id), now=now)
     return {"customer_id": customer_id, "erased_at": (row.erased_at or now).isoformat()}
 
 
@@ -621,7 +621,7 @@ def store_order(
         session.flush()
     except IntegrityError:
         raise Conflict("the order already exists") from None
-    vault.audit.record(
+    vault.audit.append(
         Tx.of_session(session),
         caller.event("write", OK, customer_id=order.customer_id, order_id=order.order_id, fields=("items",)),
         now=vault.clock(),
@@ -660,7 +660,7 @@ def add_return(
         )
     )
     session.flush()
-    vault.audit.record(
+    vault.audit.append(
         Tx.of_session(session),
         caller.event("write", OK, customer_id=order.customer_id, order_id=order_id, fields=("returns",)),
         now=vault.clock(),
@@ -733,7 +733,7 @@ def view_order(*, vault: Vault, tx: Tx, caller: Caller, order_id: str) -> Json:
                 out["shipping_address"] = _render_address(aead, policy, address)
                 shown.extend(f for f in ADDRESS_FIELDS if policy.visible(f))
     render.ViewPlan.of(policy).add_access_summary(out, shown)
-    vault.audit.record(tx, caller.event(outcome=OK, fields=tuple(shown), **event), now=vault.clock())
+    vault.audit.append(tx, caller.event(outcome=OK, fields=tuple(shown), **event), now=vault.clock())
     return out
 
 
