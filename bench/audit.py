@@ -205,12 +205,12 @@ def append_op(container: Container, batches: Sequence[Sequence[Item]]) -> Callab
     """Append batch ``i`` in one transaction, as a request (or a group of requests) would."""
     engine, append = container.engine, container.audit.append
 
-    def append(i: int) -> None:
+    def one_batch(i: int) -> None:
         with transaction(engine) as tx:
             for now, event in batches[i]:
                 append(tx, event, now=now)
 
-    return append
+    return one_batch
 
 
 def append_timed(container: Container, items: Sequence[Item], batch: int) -> Timing:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from shopshield.access.models import join_fields
 from shopshield.audit import merkle
@@ -31,7 +31,29 @@ from shopshield.core.times import format_ts
 
 log = logging.getLogger(__name__)
 
-_TAIL = Statement("SELECT leaf_index, leaf_hash FROM access_events ORDER BY leaf_index DESC LIMIT 1")
+
+class Leaf(NamedTuple):
+    leaf_index: int
+    leaf_hash: bytes
+
+
+class Node(NamedTuple):
+    idx: int
+    hash: bytes
+
+
+class NodeHash(NamedTuple):
+    hash: bytes
+
+
+class CheckpointRow(NamedTuple):
+    tree_size: int
+    root_hash: bytes
+    signed_at: Any
+    note: str
+
+
+_TAIL = Statement("SELECT leaf_index, leaf_hash FROM access_events ORDER BY leaf_index DESC LIMIT 1", row=Leaf)
 # Appenders on PostgreSQL queue on this transaction-scoped advisory lock (SQLite's write lock does
 # the same there); the number is arbitrary but fixed: b"SSlog" as an integer.
 _PG_LOCK = Statement("SELECT pg_advisory_xact_lock(358580497255)")
@@ -40,18 +62,24 @@ _INSERT_EVENT = Statement(
     positional=True,
 )
 _INSERT_NODE = Statement("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)", positional=True)
-_NODE = Statement("SELECT hash FROM audit_nodes WHERE level = :level AND idx = :idx")
+_NODE = Statement("SELECT hash FROM audit_nodes WHERE level = :level AND idx = :idx", row=NodeHash)
 _NODES = Statement(
-    "SELECT idx, hash FROM audit_nodes WHERE level = :level AND idx >= :first AND idx < :end ORDER BY idx"
+    "SELECT idx, hash FROM audit_nodes WHERE level = :level AND idx >= :first AND idx < :end ORDER BY idx",
+    row=Node,
 )
 _LEAVES = Statement(
     "SELECT leaf_index, leaf_hash FROM access_events WHERE leaf_index >= :first AND leaf_index < :end "
-    "ORDER BY leaf_index"
+    "ORDER BY leaf_index",
+    row=Leaf,
 )
 _LATEST_CHECKPOINT = Statement(
-    "SELECT tree_size, root_hash, signed_at, note FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1"
+    "SELECT tree_size, root_hash, signed_at, note FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1",
+    row=CheckpointRow,
 )
-_CHECKPOINT = Statement("SELECT tree_size, root_hash, signed_at, note FROM audit_checkpoints WHERE tree_size = :size")
+_CHECKPOINT = Statement(
+    "SELECT tree_size, root_hash, signed_at, note FROM audit_checkpoints WHERE tree_size = :size",
+    row=CheckpointRow,
+)
 _INSERT_CHECKPOINT = Statement(
     "INSERT INTO audit_checkpoints (tree_size, root_hash, signed_at, key_id, note) "
     "VALUES (:size, :root, :signed_at, :key_id, :note)"
@@ -162,7 +190,7 @@ class AuditLog:
 
     def size(self, tx: Tx) -> int:
         row = tx.one(_TAIL, {})
-        return int(row[0]) + 1 if row else 0
+        return int(row.leaf_index) + 1 if row else 0
 
     def inclusion_proof(self, tx: Tx, leaf_index: int, tree_size: int) -> list[bytes]:
         self._check_sizes(tx, tree_size, leaf_index + 1, "leaf_index")
@@ -224,7 +252,7 @@ def lock_tail(tx: Tx) -> tuple[int, bytes] | None:
     if tx.dialect == "postgresql":
         tx.execute(_PG_LOCK, {})
     row = tx.one(_TAIL, {})
-    return None if row is None else (int(row[0]), bytes(row[1]))
+    return None if row is None else (int(row.leaf_index), bytes(row.leaf_hash))
 
 
 def frontier(source: merkle.NodeSource, size: int) -> merkle.CompactRange:
@@ -238,13 +266,13 @@ def frontier(source: merkle.NodeSource, size: int) -> merkle.CompactRange:
     return merkle.CompactRange.from_state(size, hashes)
 
 
-def _checkpoint(row: Sequence[Any]) -> StoredCheckpoint:
-    signed_at = row[2]
+def _checkpoint(row: CheckpointRow) -> StoredCheckpoint:
+    signed_at = row.signed_at
     if isinstance(signed_at, str):
         signed_at = datetime.fromisoformat(signed_at)
     if signed_at.tzinfo is None:
         signed_at = signed_at.replace(tzinfo=UTC)
-    return StoredCheckpoint(int(row[0]), bytes(row[1]), signed_at, str(row[3]))
+    return StoredCheckpoint(int(row.tree_size), bytes(row.root_hash), signed_at, str(row.note))
 
 
 class ArchivedLeaf(NotFound):
@@ -268,17 +296,17 @@ class StoredNodes:
             row = self._tx.one(_NODE, {"level": level, "idx": index})
             if row is None:
                 raise ArchivedLeaf(f"tree node {level}/{index} is not stored")
-            node = bytes(row[0])
+            node = bytes(row.hash)
         else:
             span = level - base
             first, end = index << span, (index + 1) << span
             if base == 0:
-                rows = self._tx.all(_LEAVES, {"first": first, "end": end})
+                hashes = [r.leaf_hash for r in self._tx.all(_LEAVES, {"first": first, "end": end})]
             else:
-                rows = self._tx.all(_NODES, {"level": base, "first": first, "end": end})
-            if len(rows) != end - first:
+                hashes = [r.hash for r in self._tx.all(_NODES, {"level": base, "first": first, "end": end})]
+            if len(hashes) != end - first:
                 raise ArchivedLeaf("a proof needs leaf hashes that are no longer in the database (archived)")
-            node = merkle.root_from_leaf_hashes([bytes(r[1]) for r in rows])
+            node = merkle.root_from_leaf_hashes([bytes(h) for h in hashes])
         self._cache[(level, index)] = node
         return node
 

@@ -14,7 +14,7 @@ import orjson
 from fastapi import APIRouter, Query
 
 from shopshield.audit.canonical import canonical_bytes
-from shopshield.audit.models import SELECT_EVENTS
+from shopshield.audit.models import SELECT_EVENTS, EventRecord
 from shopshield.audit.service import MAX_SIZE, AuditLog, StoredCheckpoint
 from shopshield.audit.verify import event_from_row
 from shopshield.core.db import Statement, Tx, transaction
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 Size = Annotated[int | None, Query(ge=0, le=MAX_SIZE, description="A tree size; default: the latest checkpoint's")]
 # Checkpoints and proofs carry sizes and hashes only.
 ANYONE = any_principal(why=f"sizes and hashes only; the event behind a leaf only for {Permission.AUDIT_READ}")
-_EVENT = Statement(SELECT_EVENTS + " WHERE leaf_index = :i")
+_EVENT = Statement(SELECT_EVENTS + " WHERE leaf_index = :i", row=EventRecord)
 
 
 def b64(value: bytes) -> str:
@@ -76,7 +76,7 @@ def inclusion_proof(
     body: dict[str, Any] = {
         "leaf_index": leaf_index,
         "tree_size": size,
-        "leaf_hash": b64(bytes(row[15])),
+        "leaf_hash": b64(bytes(row.leaf_hash)),
         "proof": [b64(h) for h in proof],
         "checkpoint": checkpoint_json(checkpoint, audit) if checkpoint else None,
     }
