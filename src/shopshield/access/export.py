@@ -88,7 +88,7 @@ def export_parquet(
                     [pa.array(c, type=f.type) for c, f in zip(columns, SCHEMA, strict=True)], schema=SCHEMA
                 )
             )
-            last = rows[-1][-1]
+            last = rows[-1].leaf_index
             written += len(rows)
             if progress is not None:
                 progress(len(rows))

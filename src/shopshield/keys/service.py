@@ -191,7 +191,7 @@ class DataKeys:
                     sealed = seal(new_aead, raw, data_key_aad(key_id, new_version))
                     params.append({"k": key_id, "old": version, "v": new_version, "w": sealed})
                 ks.connection().execute(statement, params)
-            last_key = rows[-1][0]
+            last_key = rows[-1].key_id
             rewrapped += len(rows)
             if progress is not None:
                 progress(done + rewrapped, total)
