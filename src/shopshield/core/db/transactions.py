@@ -1,4 +1,10 @@
-"""The ways to open a transaction: the ORM's unit of work, and a driver transaction (sync or awaited)."""
+"""The one way to open a transaction for each kind of work (decision 0024).
+
+- ``unit_of_work(sessions)``: an ORM session, for admin writes and admin listings;
+- ``transaction(engine)``: a ``Tx`` on a driver connection, for request paths (grouped on SQLite);
+- ``transaction(engine, read_only=True)``: a snapshot that takes no write lock, for long reads;
+- ``await run_transaction(engine, work)``: ``transaction`` from an ``async def`` route.
+"""
 
 from __future__ import annotations
 

@@ -14,10 +14,12 @@ Deferred = Callable[["Tx", list[Any]], None]
 
 
 class Tx:
-    """One transaction on a driver connection: pre-written statements, plain tuples back.
+    """One transaction on a driver connection: pre-written statements, rows named as each
+    statement says (``Statement(sql, row=...)``).
 
-    Work can be deferred to just before commit (``defer``): the audit log appends a transaction's
-    access events there, in one go, so the lock on the tree is held only while committing.
+    Work can be deferred to just before commit (``defer``): ``AuditLog.append`` hands its events
+    to ``AuditLog.append_batch`` there, which writes them all in one go, so the lock on the tree is
+    held only while committing.
     """
 
     __slots__ = ("_conn", "_deferred", "dialect")
