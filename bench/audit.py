@@ -3,9 +3,9 @@
 Everything runs on the embedded defaults (SQLite, WAL, synchronous=NORMAL) wired by
 ``shopshield.bootstrap.build(Settings(data_dir=tmpdir))`` in a temporary directory:
 
-1. the log is pre-filled with realistic cs_agent access events (``AuditLog.record`` in
+1. the log is pre-filled with realistic cs_agent access events (``AuditLog.append`` in
    transactions of 1,000), so appends run against a tree of a realistic size;
-2. events appended per second through ``container.audit.record(tx, event, now=...)`` inside
+2. events appended per second through ``container.audit.append(tx, event, now=...)`` inside
    ``with transaction(container.engine) as tx:``, B events per transaction for B = 1 (unbatched),
    100 and 1,000 (group commit); every append computes the canonical bytes, the leaf hash, extends
    the compact range and inserts the rows and stored nodes when the transaction commits;
@@ -62,8 +62,8 @@ from shopshield.audit.canonical import canonical_bytes, event_leaf_hash
 from shopshield.audit.models import EVENT_COLUMNS, STRIDE
 from shopshield.audit.service import StoredNodes, frontier
 from shopshield.bootstrap import Container, build
-from shopshield.core import db
 from shopshield.core.db import Statement, Tx, transaction
+from shopshield.core.db.group import GroupCommit
 from shopshield.core.events import AccessEvent
 from shopshield.core.times import format_ts
 from shopshield.settings import Settings
@@ -109,7 +109,7 @@ FULL = Scale(prefill=200_000, events={1: 10_000, 100: 100_000, 1000: 200_000}, c
 QUICK = Scale(prefill=20_000, events={1: 1_000, 100: 10_000, 1000: 20_000}, concurrent=2_000)
 
 
-Item = tuple[datetime, AccessEvent]  # what ``AuditLog.record`` is given: the time and the event
+Item = tuple[datetime, AccessEvent]  # what ``AuditLog.append`` is given: the time and the event
 
 
 # -- events ---------------------------------------------------------------------------------------
@@ -203,14 +203,14 @@ def chunks(seq: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 def append_op(container: Container, batches: Sequence[Sequence[Item]]) -> Callable[[int], None]:
     """Append batch ``i`` in one transaction, as a request (or a group of requests) would."""
-    engine, record = container.engine, container.audit.record
+    engine, append = container.engine, container.audit.append
 
-    def append(i: int) -> None:
+    def one_batch(i: int) -> None:
         with transaction(engine) as tx:
             for now, event in batches[i]:
-                record(tx, event, now=now)
+                append(tx, event, now=now)
 
-    return append
+    return one_batch
 
 
 def append_timed(container: Container, items: Sequence[Item], batch: int) -> Timing:
@@ -222,14 +222,13 @@ def append_timed(container: Container, items: Sequence[Item], batch: int) -> Tim
 
 def group_limit() -> str:
     """How many transactions ``db.transaction`` groups into one commit at most, as a note."""
-    limit = getattr(getattr(db, "_GroupCommit", None), "MAX_GROUP", None)
-    return f", at most {limit} per commit" if isinstance(limit, int) else ""
+    return f", at most {GroupCommit.MAX_GROUP} per commit"
 
 
 def append_concurrent(container: Container, items: Sequence[Item], threads: int) -> Timing:
     """``threads`` threads each appending their share of ``items``, one event per transaction, all at
     once: on SQLite ``db.transaction`` groups the overlapping transactions into shared commits."""
-    engine, record, clock = container.engine, container.audit.record, time.perf_counter
+    engine, append, clock = container.engine, container.audit.append, time.perf_counter
     start = threading.Barrier(threads + 1)
     latencies: list[list[float]] = [[] for _ in range(threads)]
     errors: list[BaseException] = []
@@ -241,7 +240,7 @@ def append_concurrent(container: Container, items: Sequence[Item], threads: int)
             for now, event in mine:
                 before = clock()
                 with transaction(engine) as tx:
-                    record(tx, event, now=now)
+                    append(tx, event, now=now)
                 mine_latencies.append(clock() - before)
         except BaseException as exc:
             errors.append(exc)
@@ -537,7 +536,7 @@ def result_rows(res: Results, scale: Scale) -> tuple[list[Measurement], list[Rat
             meter_row(
                 f"events appended, {batch:,} per transaction",
                 res.appends[batch],
-                f"audit.record() in db.transaction(), {what}",
+                f"audit.append() in db.transaction(), {what}",
             )
         )
     rows.append(
@@ -673,7 +672,7 @@ def _setup_notes(scale: Scale) -> str:
             f"random customers of {CUSTOMERS:,}: masked views with fields `{'|'.join(VIEW_FIELDS)}`, and "
             f"{REVEAL_SHARE:.0%} reveals of some of `{'|'.join(REVEAL_FIELDS)}` with a purpose and a ticket; "
             "times a few ms apart. Events and times are built before the timed loops.",
-            f"- Appends: `container.audit.record(tx, event, now=...)` B times inside "
+            f"- Appends: `container.audit.append(tx, event, now=...)` B times inside "
             "`with transaction(container.engine) as tx:`; the time covers the whole transaction (BEGIN "
             "IMMEDIATE, the tail read, canonical bytes, leaf hashes, compact range, executemany of the events "
             f"and stored nodes, COMMIT). The log first holds {scale.prefill:,} events (appended "
@@ -794,7 +793,7 @@ def split_run(
         flush_deferred(tx)
         ours["append"] += clock() - started
 
-    def timed_many(tx: Tx, statement: Statement, params: Sequence[Any]) -> None:
+    def timed_many(tx: Tx, statement: Statement[Any], params: Sequence[Any]) -> None:
         started = clock()
         many(tx, statement, params)
         ours["inserts"] += clock() - started

@@ -18,13 +18,14 @@ from sqlalchemy import select
 from shopshield import serving
 from shopshield.app import create_app
 from shopshield.bootstrap import Container, build
+from shopshield.core.db import unit_of_work
 from shopshield.settings import Settings
 from shopshield.vault.models import CustomerRow
 
 
 def warm_keys(container: Container) -> int:
     """Unwrap every customer's data key through ``DataKeys.get`` so it lands in the key cache."""
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         key_ids = list(session.scalars(select(CustomerRow.key_id).where(CustomerRow.erased_at.is_(None))))
     for key_id in key_ids:
         container.data_keys.get(key_id)

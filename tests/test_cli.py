@@ -18,6 +18,7 @@ from typer.testing import CliRunner, Result
 from shopshield.app import create_app
 from shopshield.bootstrap import Container, build
 from shopshield.cli import app
+from shopshield.core.db import unit_of_work
 from shopshield.keys.models import DataKey
 from shopshield.principals.models import PrincipalRow
 from shopshield.settings import Settings
@@ -50,7 +51,7 @@ def test_create_prints_a_token_once_that_authenticates(container: Container, set
     assert created["role"] == "service"
     assert token.startswith("ss_") and len(token) > 40
     assert result.output.count(token) == 1
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         row = session.get(PrincipalRow, created["principal_id"])
         assert row is not None
         assert (row.name, row.role) == ("store-backend", "service")
@@ -66,7 +67,7 @@ def test_create_prints_a_token_once_that_authenticates(container: Container, set
 
     courier = _created(_run(_env(settings), "principals", "create", "k-rider", "--role", "courier", "--link", "k-001"))
     assert courier["role"] == "courier"
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         assert session.get(PrincipalRow, courier["principal_id"]).link_id == "k-001"  # type: ignore[union-attr]
 
 
@@ -187,7 +188,7 @@ def test_keys_status_and_rotate(container: Container, settings: Settings) -> Non
     assert result.exit_code == 0, result.output
     assert "master key version 2 is active; rewrapped 6 data keys" in _flat(result.stdout)
     assert "dropped versions: 1" in _flat(result.stdout)
-    with container.keystore_sessions() as session:
+    with unit_of_work(container.keystore_sessions) as session:
         versions = session.scalars(select(DataKey.master_version)).all()
     assert sorted(versions) == [2] * 6
     key_file = json.loads(settings.effective_master_key_file().read_text())

@@ -1,4 +1,4 @@
-"""Concurrent hot-path transactions: on SQLite they share commits (``db._GroupCommit``), on
+"""Concurrent hot-path transactions: on SQLite they share commits (``db.group.GroupCommit``), on
 PostgreSQL they queue on the log's advisory lock. Either way every committed event is a leaf, the
 tree has no gaps, a failing transaction takes only its own writes with it, and no transaction
 returns before its writes are durable."""
@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from shopshield.access.models import AccessEventRow
 from shopshield.bootstrap import Container
-from shopshield.core.db import transaction
+from shopshield.core.db import transaction, unit_of_work
 from shopshield.core.events import AccessEvent
 from tests.support.audit_history import checkpoint, verify
 
@@ -56,7 +56,7 @@ def _run(workers: int, body: Callable[[int], None]) -> list[BaseException]:
 
 
 def _events(container: Container) -> list[tuple[int, str, str]]:
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         rows = session.execute(
             select(AccessEventRow.leaf_index, AccessEventRow.actor_id, AccessEventRow.outcome).order_by(
                 AccessEventRow.leaf_index
@@ -69,7 +69,7 @@ def test_concurrent_transactions_all_land_as_a_gapless_tree(container: Container
     def work(worker: int) -> None:
         for n in range(PER_THREAD):
             with transaction(container.engine) as tx:
-                container.audit.record(tx, _event(worker, n), now=datetime.now(UTC))
+                container.audit.append(tx, _event(worker, n), now=datetime.now(UTC))
 
     assert _run(THREADS, work) == []
     events = _events(container)
@@ -88,7 +88,7 @@ def test_a_failing_transaction_takes_only_its_own_writes(container: Container) -
         for n in range(PER_THREAD):
             with contextlib.suppress(Boom), transaction(container.engine) as tx:
                 fails = (worker + n) % 3 == 0
-                container.audit.record(tx, _event(worker, n, "denied" if fails else "ok"), now=datetime.now(UTC))
+                container.audit.append(tx, _event(worker, n, "denied" if fails else "ok"), now=datetime.now(UTC))
                 if fails:
                     tx.flush_deferred()  # its event is written, then the transaction fails
                     raise Boom
@@ -110,8 +110,8 @@ def test_a_transaction_returns_only_after_its_commit(container: Container) -> No
     def work(worker: int) -> None:
         for n in range(10):
             with transaction(container.engine) as tx:
-                container.audit.record(tx, _event(worker, n), now=datetime.now(UTC))
-            with container.sessions() as session:
+                container.audit.append(tx, _event(worker, n), now=datetime.now(UTC))
+            with unit_of_work(container.sessions) as session:
                 mine = session.scalar(
                     select(func.count()).select_from(AccessEventRow).where(AccessEventRow.actor_id == f"staff-{worker}")
                 )
@@ -123,9 +123,10 @@ def test_a_transaction_returns_only_after_its_commit(container: Container) -> No
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_sqlite_groups_share_commits_under_contention(container: Container) -> None:
-    from shopshield.core.db import _GROUPS
+    from shopshield.core.db.group import group_commit
 
-    group = _GROUPS[container.engine]
+    group = group_commit(container.engine)
+    assert group is not None
     commits = 0
     real = group._commit
 
@@ -139,7 +140,7 @@ def test_sqlite_groups_share_commits_under_contention(container: Container) -> N
     def work(worker: int) -> None:
         for n in range(PER_THREAD):
             with transaction(container.engine) as tx:
-                container.audit.record(tx, _event(worker, n), now=datetime.now(UTC))
+                container.audit.append(tx, _event(worker, n), now=datetime.now(UTC))
 
     assert _run(THREADS, work) == []
     assert len(_events(container)) == THREADS * PER_THREAD

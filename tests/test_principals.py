@@ -4,20 +4,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from shopshield.app import create_app
 from shopshield.bootstrap import Container, build
 from shopshield.core.db import unit_of_work
 from shopshield.core.errors import Unauthenticated
 from shopshield.principals import service as principals
-from shopshield.principals.service import Authenticator
+from shopshield.principals.service import Authenticator, TokenOwner
 from shopshield.settings import Settings
 from tests.support.world import make_world
 
@@ -90,17 +87,17 @@ def test_a_lookup_in_flight_during_a_disable_does_not_cache_the_token(container:
 
     raced: list[str] = []
 
-    @contextmanager
-    def racing() -> Iterator[Session]:
-        with container.sessions() as session:
-            yield session  # the first lookup reads the row while it is still active
-        if not raced:
-            with unit_of_work(container.sessions) as writing:
-                principals.disable(session=writing, principal_id=agent)
-            authenticator.forget(agent)
-            raced.append(agent)
+    class Racing(Authenticator):
+        def lookup(self, digest: bytes) -> TokenOwner | None:
+            found = super().lookup(digest)  # the first lookup reads the row while it is still active
+            if not raced:
+                with unit_of_work(container.sessions) as writing:
+                    principals.disable(session=writing, principal_id=agent)
+                self.forget(agent)
+                raced.append(agent)
+            return found
 
-    authenticator = Authenticator(sessions=racing, policies=container.policies, cache_seconds=30.0)  # type: ignore[arg-type]
+    authenticator = Racing(engine=container.engine, policies=container.policies, cache_seconds=30.0)
     token = world.tokens["agent"]
     assert authenticator.authenticate(token).principal_id == agent
     assert authenticator.cached(token) is None

@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 
 from shopshield.access.models import AccessEventRow
 from shopshield.bootstrap import Container
-from shopshield.core.db import _BATCHERS, _GROUPS, CommitFailed, Outcome, Tx, run_transaction, transaction
+from shopshield.core.db import CommitFailed, Outcome, Tx, run_transaction, transaction, unit_of_work
+from shopshield.core.db.batching import batcher
+from shopshield.core.db.group import group_commit
 from shopshield.core.errors import AccessDenied
 from shopshield.core.events import AccessEvent
 from tests.support.audit_history import checkpoint, verify
@@ -41,11 +43,11 @@ def _event(actor: str, n: int, outcome: str = "ok") -> AccessEvent:
 
 
 def _record(container: Container, n: int, actor: str = "a") -> Callable[[Tx], None]:
-    return lambda tx: container.audit.record(tx, _event(actor, n), now=datetime.now(UTC))
+    return lambda tx: container.audit.append(tx, _event(actor, n), now=datetime.now(UTC))
 
 
 def _outcomes(container: Container) -> list[tuple[int, str, str]]:
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         rows = session.execute(
             select(AccessEventRow.leaf_index, AccessEventRow.customer_id, AccessEventRow.outcome).order_by(
                 AccessEventRow.leaf_index
@@ -59,7 +61,7 @@ def _outcomes(container: Container) -> list[tuple[int, str, str]]:
 
 
 def _committed(container: Container, customer_id: str) -> int:
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         found = session.scalar(
             select(func.count()).select_from(AccessEventRow).where(AccessEventRow.customer_id == customer_id)
         )
@@ -74,13 +76,13 @@ def test_overlapping_calls_each_keep_their_own_outcome(container: Container) -> 
     def work(n: int) -> Callable[[Tx], int]:
         def run(tx: Tx) -> int:
             if n % 3 == 0:
-                container.audit.record(tx, _event("async", n, "denied"), now=datetime.now(UTC))
+                container.audit.append(tx, _event("async", n, "denied"), now=datetime.now(UTC))
                 tx.flush_deferred()
                 raise Boom
             if n % 5 == 0:
-                container.audit.record(tx, _event("async", n, "denied"), now=datetime.now(UTC))
+                container.audit.append(tx, _event("async", n, "denied"), now=datetime.now(UTC))
                 raise AccessDenied("refused")
-            container.audit.record(tx, _event("async", n), now=datetime.now(UTC))
+            container.audit.append(tx, _event("async", n), now=datetime.now(UTC))
             return n
 
         return run
@@ -88,7 +90,7 @@ def test_overlapping_calls_each_keep_their_own_outcome(container: Container) -> 
     def threaded() -> None:
         for n in range(40):
             with transaction(container.engine) as tx:
-                container.audit.record(tx, _event("thread", 10_000 + n), now=datetime.now(UTC))
+                container.audit.append(tx, _event("thread", 10_000 + n), now=datetime.now(UTC))
 
     async def main() -> list[int | BaseException]:
         return await asyncio.gather(
@@ -128,7 +130,8 @@ def test_a_call_returns_only_after_its_commit(container: Container) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_sqlite_batches_overlapping_calls(container: Container) -> None:
-    group = _GROUPS[container.engine]
+    group = group_commit(container.engine)
+    assert group is not None
     batches: list[int] = []
     real = group.run_all
 
@@ -208,9 +211,11 @@ def test_cancelled_calls_leave_the_batcher_working(container: Container) -> None
         assert any(r is None for r in done)
         # A later call still runs, and the batcher is idle afterwards.
         await run_transaction(container.engine, _record(container, 999))
-        batcher = _BATCHERS[asyncio.get_running_loop()][container.engine]
-        assert not batcher._leading
-        assert not batcher._queue
+        group = group_commit(container.engine)
+        assert group is not None
+        idle = batcher(container.engine, group)
+        assert not idle._leading
+        assert not idle._queue
 
     asyncio.run(main())
     assert _committed(container, "c0000999") == 1

@@ -68,13 +68,13 @@ def _event(actor: str, outcome: str = "denied") -> AccessEvent:
 
 def _refuse_in_transaction(container: Container) -> None:
     with transaction(container.engine) as tx:
-        container.audit.record(tx, _event("poisoned"), now=datetime.now(UTC))
+        container.audit.append(tx, _event("poisoned"), now=datetime.now(UTC))
         raise AccessDenied("refused")
 
 
 def _refuse_in_unit_of_work(container: Container) -> None:
     with unit_of_work(container.sessions) as session:
-        container.audit.record(Tx.of_session(session), _event("poisoned"), now=datetime.now(UTC))
+        container.audit.append(Tx.of_session(session), _event("poisoned"), now=datetime.now(UTC))
         raise AccessDenied("refused")
 
 
@@ -125,7 +125,7 @@ def test_transaction_rolls_back_a_refusal_it_cannot_record(container: Container)
             with pytest.raises(RefusalNotRecorded):
                 _refuse_in_transaction(container)
             with transaction(container.engine) as tx:
-                container.audit.record(tx, _event("innocent", "ok"), now=datetime.now(UTC))
+                container.audit.append(tx, _event("innocent", "ok"), now=datetime.now(UTC))
     assert [e.actor_id for e in stored_events(container)] == ["innocent"] * ROUNDS
 
 
@@ -135,5 +135,5 @@ def test_unit_of_work_rolls_back_a_refusal_it_cannot_record(container: Container
             with pytest.raises(RefusalNotRecorded):
                 _refuse_in_unit_of_work(container)
             with unit_of_work(container.sessions) as session:
-                container.audit.record(Tx.of_session(session), _event("innocent", "ok"), now=datetime.now(UTC))
+                container.audit.append(Tx.of_session(session), _event("innocent", "ok"), now=datetime.now(UTC))
     assert [e.actor_id for e in stored_events(container)] == ["innocent"] * ROUNDS

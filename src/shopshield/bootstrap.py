@@ -150,7 +150,7 @@ def build(settings: Settings, *, migrate: bool = False) -> Container:
         canary_watch=CanaryWatch(),
         alert_metrics=AlertMetrics(metrics),
     )
-    authenticator = Authenticator(sessions=sessions, policies=policies, cache_seconds=settings.token_cache_seconds)
+    authenticator = Authenticator(engine=engine, policies=policies, cache_seconds=settings.token_cache_seconds)
     passwords = BreachedPasswords(settings.effective_passwords_dir())
     pairs = LeakedPairs(settings.effective_passwords_dir(), lambda: derive_pairs_key(master.blind_index_key()))
     return Container(

@@ -16,6 +16,7 @@ from shopshield.access.export import export_parquet
 from shopshield.access.models import AccessEventRow
 from shopshield.bootstrap import Container
 from shopshield.cli import app
+from shopshield.core.db import unit_of_work
 from shopshield.settings import Settings
 from testkit import factories
 from tests.support.environment import cli_env as _env
@@ -74,7 +75,7 @@ def _world_with_history(container: Container) -> tuple[World, dict[datetime, int
 
 
 def _rows_in_db(container: Container) -> int:
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         return int(session.scalar(select(func.count()).select_from(AccessEventRow)) or 0)
 
 

@@ -92,7 +92,7 @@ def history(container: Container) -> Iterator[History]:
 
 
 def _event_count(container: Container) -> int:
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         return int(session.scalar(select(func.count()).select_from(AccessEventRow)) or 0)
 
 

@@ -14,6 +14,7 @@ from shopshield.access.models import QuotaUsageRow
 from shopshield.alerts.models import SecurityAlertRow
 from shopshield.bootstrap import Container
 from shopshield.cli import app
+from shopshield.core.db import unit_of_work
 from shopshield.settings import Settings
 from tests.support.environment import cli_env
 from tests.support.events import stored_events
@@ -37,7 +38,7 @@ def pass_the_miss_limit(world: World) -> None:
 
 
 def alerts_in_db(container: Container) -> int:
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         return int(session.scalar(select(func.count()).select_from(SecurityAlertRow)) or 0)
 
 
@@ -85,14 +86,14 @@ def test_an_alert_commits_with_its_refusal_or_not_at_all(world: World, monkeypat
 
     with monkeypatch.context() as patch:
         # The refusal's event cannot be appended: the refusal fails whole, alert included.
-        patch.setattr(world.container.audit, "_append", broken)
+        patch.setattr(world.container.audit, "append_batch", broken)
         assert miss(world, limit).status_code == 500
     assert alerts_in_db(world.container) == 0
     assert [e.outcome for e in stored_events(world.container, actor_id=world.ids["agent"])] == ["no_match"] * limit
 
     assert miss(world, limit).status_code == 429
     assert alerts_in_db(world.container) == 1
-    with world.container.sessions() as session:
+    with unit_of_work(world.container.sessions) as session:
         assert session.scalar(select(QuotaUsageRow.used).where(QuotaUsageRow.kind == "search_miss")) == limit
 
 

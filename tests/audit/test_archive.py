@@ -14,7 +14,7 @@ from shopshield.audit.archive import archive_before, read_archive
 from shopshield.audit.service import ArchivedLeaf
 from shopshield.audit.verify import verify_log
 from shopshield.bootstrap import Container
-from shopshield.core.db import Statement, reading, transaction
+from shopshield.core.db import Statement, transaction, unit_of_work
 from shopshield.core.errors import InvalidInput
 from shopshield.core.events import AccessEvent
 from tests.support.audit_history import checkpoint, verify
@@ -37,7 +37,7 @@ def _log(container: Container, count: int, start: datetime, step: timedelta) -> 
                 customer_id=f"c{n % 7:07d}",
                 fields=("name", "mobile"),
             )
-            container.audit.record(tx, event, now=start + n * step)
+            container.audit.append(tx, event, now=start + n * step)
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def logged(container: Container) -> Container:
 
 
 def _count(container: Container) -> int:
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         return int(session.scalar(select(func.count()).select_from(AccessEventRow)) or 0)
 
 
@@ -67,7 +67,7 @@ def test_archive_moves_an_aligned_prefix_and_the_log_still_verifies(logged: Cont
     without_files = verify(logged)
     assert without_files.ok, without_files.problems
     assert without_files.archived_leaves == 32 and "not checked" in without_files.notes[0]
-    with reading(logged.engine) as tx:
+    with transaction(logged.engine, read_only=True) as tx:
         with_files = verify_log(
             tx, verifier=logged.audit.signer.verifier, witness=logged.witness, archive_dir=done.path.parent
         )
@@ -77,7 +77,7 @@ def test_archive_moves_an_aligned_prefix_and_the_log_still_verifies(logged: Cont
 
 def test_proofs_for_later_events_survive_archiving(logged: Container, tmp_path: Path) -> None:
     archive_before(logged.engine, tmp_path, before=datetime(2021, 1, 1, tzinfo=UTC), retention_days=1096)
-    with reading(logged.engine) as tx:
+    with transaction(logged.engine, read_only=True) as tx:
         latest = logged.audit.latest_checkpoint(tx)
         assert latest is not None
         for leaf in range(32, latest.tree_size):
@@ -97,7 +97,7 @@ def test_a_changed_archive_file_is_reported(logged: Container, tmp_path: Path) -
     done = archive_before(logged.engine, tmp_path, before=datetime(2021, 1, 1, tzinfo=UTC), retention_days=1096)
     assert done is not None
     done.path.write_bytes(done.path.read_bytes() + b"\0")
-    with reading(logged.engine) as tx:
+    with transaction(logged.engine, read_only=True) as tx:
         report = verify_log(tx, verifier=logged.audit.signer.verifier, witness=logged.witness, archive_dir=tmp_path)
     assert not report.ok
     assert "not the file that was archived" in report.problems[0].message

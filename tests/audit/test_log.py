@@ -20,7 +20,7 @@ from shopshield.audit.verify import event_from_row
 from shopshield.audit.witness import FileWitness, WitnessRefused
 from shopshield.bootstrap import Container
 from shopshield.cli import app
-from shopshield.core.db import reading
+from shopshield.core.db import transaction, unit_of_work
 from shopshield.settings import Settings
 from tests.support.audit_history import History, checkpoint, log_views, verify
 from tests.support.environment import cli_env as _env
@@ -28,7 +28,7 @@ from tests.support.world import World
 
 
 def _rows(container: Container) -> list[AccessEventRow]:
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         return list(session.scalars(select(AccessEventRow).order_by(AccessEventRow.leaf_index)))
 
 
@@ -48,14 +48,14 @@ def test_every_event_is_a_leaf_in_commit_order_with_its_canonical_hash(world: Wo
         )  # fmt: skip
         index, ts, event = event_from_row(values)
         assert event_leaf_hash(index, ts, event) == row.leaf_hash
-    with reading(world.container.engine) as tx:
+    with transaction(world.container.engine, read_only=True) as tx:
         tree = frontier(StoredNodes(tx), len(rows))
     assert tree.root() == merkle.root_from_leaf_hashes([r.leaf_hash for r in rows])
 
 
 def test_nodes_are_stored_on_every_fourth_level_only(world: World, history: History) -> None:
     rows = _rows(world.container)
-    with world.container.sessions() as session:
+    with unit_of_work(world.container.sessions) as session:
         nodes = list(session.scalars(select(AuditNodeRow)))
     assert {n.level for n in nodes} == {STRIDE}
     assert sorted(n.idx for n in nodes) == list(range(len(rows) // (1 << STRIDE)))
@@ -109,7 +109,7 @@ def test_consistency_proofs_verify_between_checkpoints_and_any_sizes(world: Worl
     merkle.verify_consistency(
         one.tree_size, two.tree_size, [_b64(h) for h in body["proof"]], one.root_hash, two.root_hash
     )
-    with reading(world.container.engine) as tx:
+    with transaction(world.container.engine, read_only=True) as tx:
         for first in (1, 7, 16, 17, 32):
             proof = world.container.audit.consistency_proof(tx, first, two.tree_size)
             root1 = world.container.audit.root(tx, first)

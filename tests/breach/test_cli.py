@@ -16,6 +16,7 @@ from typer.testing import CliRunner, Result
 from shopshield.bootstrap import Container
 from shopshield.breach.models import WarningRow
 from shopshield.cli import app
+from shopshield.core.db import unit_of_work
 from shopshield.settings import Settings
 from testkit import factories
 from tests.support.environment import cli_env
@@ -47,7 +48,7 @@ def run(settings: Settings, *args: str) -> Result:
 
 
 def warnings(container: Container) -> int:
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         return int(session.scalar(select(func.count()).select_from(WarningRow)) or 0)
 
 

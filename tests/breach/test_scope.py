@@ -15,7 +15,7 @@ from shopshield.breach.models import WarningRow
 from shopshield.canary import service as canaries
 from shopshield.canary.schemas import PlantIn
 from shopshield.core.callers import OPERATOR
-from shopshield.core.db import reading, transaction, unit_of_work
+from shopshield.core.db import transaction, unit_of_work
 from shopshield.core.errors import InvalidInput
 from shopshield.core.events import AccessEvent
 from shopshield.principals import service as principals
@@ -43,7 +43,7 @@ def log(container: Container, when: datetime, customer: str | None, fields: str 
         "fields": tuple(f for f in fields.split("|") if f),
     } | kw
     with transaction(container.engine) as tx:
-        container.audit.record(tx, AccessEvent(**event), now=when)
+        container.audit.append(tx, AccessEvent(**event), now=when)
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def scope_of(container: Container, **kw: Any) -> service.Scope:
         "tz": "UTC",
     } | kw
     query = service.parse_query(**options)
-    with reading(container.engine) as tx:
+    with transaction(container.engine, read_only=True) as tx:
         return service.scope(tx=tx, query=query, now=at(20, 0))
 
 
@@ -191,7 +191,7 @@ def test_warnings_are_queued_once_per_case(container: Container, logged: str) ->
     assert second.warnings == service.Queued(found.query.case_id, 0, 4)
     assert wider.warnings is not None and (wider.warnings.queued, wider.warnings.already_queued) == (5, 0)
     assert other_case.warnings == service.Queued("case-2016-07", 4, 0)
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         rows = list(session.scalars(select(WarningRow).where(WarningRow.case_id == found.query.case_id)))
     assert sorted(r.customer_id for r in rows) == ["c1", "c2", "c4", "c8"]  # not the canary
     assert {(r.status, r.reason, r.template, r.sent_at) for r in rows} == {
@@ -296,5 +296,5 @@ def test_bad_api_requests_get_a_reason_and_record_nothing(
     assert response.status_code == status
     assert response.json().get("field") == field
     assert stored_events(world.container, action="scope") == []
-    with world.container.sessions() as session:
+    with unit_of_work(world.container.sessions) as session:
         assert session.scalars(select(WarningRow)).first() is None

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from shopshield.bootstrap import Container
 from shopshield.canary.models import CanaryHitRow, CanaryRow
+from shopshield.core.db import unit_of_work
 from shopshield.core.normalize import normalize_mobile
 from shopshield.settings import Settings
 from shopshield.vault.models import CustomerRow
@@ -49,7 +50,7 @@ def export(world: World, recipient: str) -> list[dict[str, Any]]:
 
 
 def count(world: World, table: type[Any]) -> int:
-    with world.container.sessions() as session:
+    with unit_of_work(world.container.sessions) as session:
         return int(session.scalar(select(func.count()).select_from(table)) or 0)
 
 
@@ -207,7 +208,7 @@ def test_a_contact_names_the_recipient_by_any_spelling_of_the_number_or_by_custo
     assert [
         h["recipient"] for h in world.get("analyst", f"{PATH}/hits", params={"recipient": "partner-b"}).json()["hits"]
     ] == ["partner-b"]
-    with world.container.sessions() as session:
+    with unit_of_work(world.container.sessions) as session:
         sealed = session.scalars(select(CanaryHitRow.note_ct).where(CanaryHitRow.note_ct.is_not(None))).one()
     assert sealed is not None and "退款".encode() not in sealed
     checks = stored_events(world.container, actor_id=world.ids["analyst"], action="search")
@@ -230,7 +231,7 @@ def test_a_real_customer_or_an_unknown_number_is_no_canary(world: World) -> None
 
     assert [(a.status_code, a.json()) for a in answers] == [(200, {"canary": False})] * 3
     assert world.get("analyst", f"{PATH}/hits").json()["hits"] == []
-    with world.container.sessions() as session:
+    with unit_of_work(world.container.sessions) as session:
         kept = session.scalars(select(CanaryHitRow)).all()
     # Kept so that every check writes the same (decision 0016), but without a canary: no hits.
     assert [(k.customer_id, k.recipient) for k in kept] == [(None, None)] * 3

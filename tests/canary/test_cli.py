@@ -110,7 +110,7 @@ def test_importing_a_scam_report_about_a_canary_names_the_recipient(
         f"canary hit: report r-2 is about canary {canary} of recipient partner-sf",
     ]
     assert again.stdout.splitlines() == ["0 stored, 2 skipped as identical duplicates, 0 rejected (r.csv)"]
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         assert [(h.report_id, h.recipient) for h in session.query(CanaryHitRow)] == [("r-2", "partner-sf")]
 
 

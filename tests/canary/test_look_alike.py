@@ -265,7 +265,7 @@ def test_a_search_by_email_that_finds_a_canary_is_a_hit_for_any_role(world: Worl
 
 
 def _row_counts(container: Container) -> dict[str, int]:
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         return {
             table.name: int(session.scalar(select(func.count()).select_from(table)) or 0)
             for table in Base.metadata.sorted_tables
@@ -282,7 +282,7 @@ def executed(container: Container, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         seen.append(statement)
 
     def spy(original: Callable[..., Any]) -> Callable[..., Any]:
-        def recorded(tx: Tx, statement: Statement, params: Any) -> Any:
+        def recorded(tx: Tx, statement: Statement[Any], params: Any) -> Any:
             seen.append(statement.sql)
             return original(tx, statement, params)
 
@@ -342,7 +342,7 @@ def test_a_contact_check_does_the_same_database_work_for_a_canary_as_for_any_oth
     assert [(h["customer_id"], h["recorded_by"], h["note"]) for h in hits(world)] == [
         (canary, world.ids["agent"], note["note"])
     ]
-    with world.container.sessions() as session:
+    with unit_of_work(world.container.sessions) as session:
         assert session.scalar(select(func.count()).select_from(CanaryRow)) == 1
         kept = session.scalars(select(CanaryHitRow).where(CanaryHitRow.customer_id.is_(None))).all()
     assert len(kept) == 3 and all(k.note_ct is None for k in kept)

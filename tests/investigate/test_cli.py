@@ -107,7 +107,7 @@ def test_own_log_when_no_events_are_given(container: Container, settings: Settin
                 fields=tuple(str(fields).split("|")),
                 source_ip=None if ip is None else str(ip),
             )
-            container.audit.record(tx, event, now=ts)  # type: ignore[arg-type]
+            container.audit.append(tx, event, now=ts)  # type: ignore[arg-type]
     reports = world.write_reports(tmp_path / "reports.csv")
     result = _run("--reports", str(reports), "--format", "json", env=cli_env(settings))
     assert result.exit_code == 0, result.output

@@ -74,8 +74,10 @@ def test_damaged_key_file_is_a_clear_error(tmp_path: Any) -> None:
 def test_wrapped_key_bound_to_its_id(container: Any, settings: Settings) -> None:
     first_id, _ = container.data_keys.create()
     second_id, _ = container.data_keys.create()
-    with container.keystore_sessions.begin() as ks:
-        wrapped = ks.get(DataKey, first_id).wrapped
+    with unit_of_work(container.keystore_sessions) as ks:
+        first = ks.get(DataKey, first_id)
+        assert first is not None
+        wrapped = first.wrapped
         ks.execute(update(DataKey).where(DataKey.key_id == second_id).values(wrapped=wrapped))
     with _uncached(settings) as other, pytest.raises(DecryptionError):
         other.data_keys.get(second_id)
@@ -89,7 +91,7 @@ def test_rotation_rewraps_everything_and_drops_old_version(container: Any, setti
     assert report.rewrapped == 30
     assert report.dropped_versions == [1]
     assert [v.version for v in container.master.versions()] == [2]
-    with container.keystore_sessions() as ks:
+    with unit_of_work(container.keystore_sessions) as ks:
         assert set(ks.scalars(select(DataKey.master_version))) == {2}
     with _uncached(settings) as other:
         assert _view(other, caller, 7) == before
@@ -141,7 +143,7 @@ def test_rotation_while_serving(container: Any, settings: Settings) -> None:
     other.close()
     assert errors == []
     assert report.dropped_versions == [1]
-    with container.keystore_sessions() as ks:
+    with unit_of_work(container.keystore_sessions) as ks:
         assert set(ks.scalars(select(DataKey.master_version))) == {2}
     with _uncached(settings) as fresh:
         assert _view(fresh, caller, 59)["customer_id"] == "c0000059"

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from shopshield.core.db import unit_of_work
 from shopshield.scams.models import ScamReportRow
 from tests.support.scam_reports import report
 from tests.support.world import World
@@ -15,7 +16,7 @@ PATH = "/v1/scam-reports"
 
 
 def _stored(world: World) -> int:
-    with world.container.sessions() as session:
+    with unit_of_work(world.container.sessions) as session:
         return int(session.scalar(select(func.count()).select_from(ScamReportRow)) or 0)
 
 

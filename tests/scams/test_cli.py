@@ -13,6 +13,7 @@ from typer.testing import CliRunner, Result
 
 from shopshield.bootstrap import Container
 from shopshield.cli import app
+from shopshield.core.db import unit_of_work
 from shopshield.core.times import parse_window
 from shopshield.scams import service
 from shopshield.scams.formats import parse_reports
@@ -60,7 +61,7 @@ def _run(settings: Settings, *args: str) -> Result:
 
 
 def _stored(container: Container) -> list[ScamReportRow]:
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         return list(session.scalars(select(ScamReportRow).order_by(ScamReportRow.report_id)))
 
 
@@ -182,7 +183,7 @@ def test_summary_as_json_is_the_apis_summary(container: Container, settings: Set
     assert result.exit_code == 0, result.output
     found = orjson.loads(result.stdout)
     window = parse_window(since="2016-07-15", until=None, tz="Asia/Shanghai")
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         assert found == summary_json(summarize(service.load(session=session, window=window), window))
     assert [(d["day"], d["reports"]) for d in found["days"]] == [("2016-07-15", 2), ("2016-07-16", 1)]
     assert found["totals"]["losses"][0]["total"] == "55600.00"

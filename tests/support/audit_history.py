@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from shopshield.audit.service import StoredCheckpoint
 from shopshield.audit.verify import Report, verify_log
 from shopshield.bootstrap import Container
-from shopshield.core.db import reading
+from shopshield.core.db import transaction
 from testkit.factories import customer
 from tests.support.world import World
 
@@ -46,5 +46,5 @@ def build_history(world: World, *, customers: int = 3, first: int = 30, second: 
 
 
 def verify(container: Container) -> Report:
-    with reading(container.engine) as tx:
+    with transaction(container.engine, read_only=True) as tx:
         return verify_log(tx, verifier=container.audit.signer.verifier, witness=container.witness)

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from shopshield.access.models import AccessEventRow
+from shopshield.core.db import unit_of_work
 from shopshield.core.policy import load_policies
 from shopshield.keys.models import DataKey
 from shopshield.settings import Settings
@@ -235,7 +236,7 @@ def test_channel_header_is_recorded_and_validated(world: World) -> None:
 
 
 def _event_count(world: World) -> int:
-    with world.container.sessions() as session:
+    with unit_of_work(world.container.sessions) as session:
         return int(session.scalar(select(func.count()).select_from(AccessEventRow)) or 0)
 
 
@@ -254,10 +255,10 @@ def test_failed_customer_write_leaves_nothing(world: World) -> None:
     with access_events_refused(world.container, action="write"):
         response = world.post("service", "/v1/customers", customer(1, addresses=2))
     assert response.status_code == 500
-    with world.container.sessions() as session:
+    with unit_of_work(world.container.sessions) as session:
         assert session.scalar(select(func.count()).select_from(CustomerRow)) == 0
         assert session.scalar(select(func.count()).select_from(AddressRow)) == 0
-    with world.container.keystore_sessions() as ks:
+    with unit_of_work(world.container.keystore_sessions) as ks:
         assert ks.scalar(select(func.count()).select_from(DataKey)) == 0
 
 
@@ -275,7 +276,7 @@ def test_erasure_shreds_key_and_keeps_non_personal_order_fields(world: World) ->
     body, placed = _store_with_order(world)
     world.post("service", f"/v1/orders/{placed['order_id']}/returns", {"reason": "质量问题"})
     cid = body["customer_id"]
-    with world.container.sessions() as session:
+    with unit_of_work(world.container.sessions) as session:
         row = session.get(CustomerRow, cid)
         assert row is not None
         backup = {"key_id": row.key_id, "name_ct": row.name_ct}  # what a backup taken now would hold
@@ -291,7 +292,7 @@ def test_erasure_shreds_key_and_keeps_non_personal_order_fields(world: World) ->
     assert order_view["merchant_id"] == "m-001" and order_view["status"] == "delivered"
     assert "items" not in order_view
 
-    with world.container.sessions() as session:
+    with unit_of_work(world.container.sessions) as session:
         row = session.get(CustomerRow, cid)
         assert row is not None and row.erased_at is not None
         assert row.name_ct is None and row.mobile_bidx is None
@@ -312,7 +313,7 @@ def test_erasure_shreds_key_and_keeps_non_personal_order_fields(world: World) ->
 def test_ciphertext_swapped_between_rows_or_fields_fails(world: World) -> None:
     a = _store(world, 1)
     b = _store(world, 2)
-    with world.container.sessions.begin() as session:
+    with unit_of_work(world.container.sessions) as session:
         row_a = session.get(CustomerRow, a["customer_id"])
         assert row_a is not None
         # Same customer, another field: the name ciphertext pasted into the mobile column.

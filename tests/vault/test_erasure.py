@@ -23,6 +23,7 @@ from typer.testing import CliRunner, Result
 
 from shopshield.bootstrap import Container, build
 from shopshield.cli import app
+from shopshield.core.db import unit_of_work
 from shopshield.keys.envelope import DecryptionError, data_key_aad, field_aad, open_sealed
 from shopshield.keys.keyring import LocalKeyFile
 from shopshield.keys.models import DataKey
@@ -45,14 +46,14 @@ def _store(world: World, count: int) -> list[dict[str, Any]]:
 
 
 def _key_id(container: Container, customer_id: str) -> str:
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         key_id = session.scalar(select(CustomerRow.key_id).where(CustomerRow.customer_id == customer_id))
     assert key_id is not None
     return key_id
 
 
 def _wrapped(container: Container, key_id: str) -> bytes:
-    with container.keystore_sessions() as ks:
+    with unit_of_work(container.keystore_sessions) as ks:
         row = ks.get(DataKey, key_id)
         assert row is not None
         return row.wrapped

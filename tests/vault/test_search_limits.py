@@ -21,7 +21,7 @@ from sqlalchemy import select
 from shopshield.access.models import QuotaUsageRow
 from shopshield.bootstrap import Container
 from shopshield.core.callers import Caller
-from shopshield.core.db import transaction
+from shopshield.core.db import transaction, unit_of_work
 from shopshield.core.errors import QuotaExceeded
 from shopshield.core.policy import RolePolicy, load_policies
 from shopshield.settings import Settings
@@ -203,7 +203,7 @@ def test_searches_that_find_someone_count_against_the_search_limits(settings: Se
         ]
         world.client.close()
         events = stored_events(container, actor_id=world.ids["supervisor"], action="search")
-        with container.sessions() as session:
+        with unit_of_work(container.sessions) as session:
             used = {r.kind: r.used for r in session.scalars(select(QuotaUsageRow))}
     assert answers == [200, 200, 200, 429]
     assert [e.outcome for e in events] == ["ok"] * 3 + ["quota_exceeded"]
@@ -280,7 +280,7 @@ def test_concurrent_searches_never_pass_the_miss_limit(container: Container, clo
     events = stored_events(container, actor_id=world.ids["agent"], action="search")
     assert sorted(e.outcome for e in events) == ["no_match"] * limit + ["quota_exceeded"] * (32 - limit)
     assert target["customer_id"] not in {e.customer_id for e in events}
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         used = {r.kind: r.used for r in session.scalars(select(QuotaUsageRow))}
     # The refused hits moved nothing, not even the views they would have used.
     assert used == {"search@00": limit, "search": limit, "search_miss@00": limit, "search_miss": limit, "view": 0}

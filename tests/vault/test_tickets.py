@@ -39,7 +39,7 @@ def _reveal(world: World, who: str, customer_id: str, ticket_id: str) -> Any:
 
 
 def _tickets(container: Container) -> list[TicketRow]:
-    with container.sessions() as session:
+    with unit_of_work(container.sessions) as session:
         return list(session.query(TicketRow))
 
 

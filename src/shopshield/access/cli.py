@@ -17,7 +17,7 @@ from shopshield.access import report
 from shopshield.access.export import count, export_parquet
 from shopshield.cliutil import acts_as, fail, open_container, parse_moment, progress_bar, settings_from_env
 from shopshield.core.callers import OPERATOR
-from shopshield.core.db import transaction
+from shopshield.core.db import transaction, unit_of_work
 from shopshield.core.permissions import Permission
 
 app = typer.Typer(help="Export records in the shared formats.")
@@ -48,7 +48,7 @@ def export_log(path: Path, *, since: datetime | None = None, until: datetime | N
     returns how many were written. Also how the investigation commands read the store's own log."""
     container = open_container(settings_from_env())
     try:
-        with container.sessions() as session:
+        with unit_of_work(container.sessions) as session:
             total = count(session, since, until)
         with progress_bar(label) as bar:
             task = bar.add_task("export", total=total)

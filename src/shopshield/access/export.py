@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shopshield.access.models import AccessEventRow
 from shopshield.core import times
+from shopshield.core.db import unit_of_work
 from shopshield.core.files import create_private
 
 BATCH = 50_000
@@ -70,7 +71,7 @@ def export_parquet(
     """
     tmp = create_private(out.with_name(out.name + ".partial"))
     written = 0
-    with sessions() as session, pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
+    with unit_of_work(sessions) as session, pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
         last = -1
         while True:
             rows = session.execute(
@@ -87,7 +88,7 @@ def export_parquet(
                     [pa.array(c, type=f.type) for c, f in zip(columns, SCHEMA, strict=True)], schema=SCHEMA
                 )
             )
-            last = rows[-1][-1]
+            last = rows[-1].leaf_index
             written += len(rows)
             if progress is not None:
                 progress(len(rows))

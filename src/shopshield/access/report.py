@@ -88,7 +88,8 @@ _PAGE = {
         f"{_buckets(before)}, page AS (SELECT leaf_index {_where(since, until, before)} "  # noqa: S608
         "ORDER BY leaf_index + 0 DESC LIMIT :limit) "
         f"SELECT {', '.join(ReportRow._fields)} FROM access_events "
-        "WHERE leaf_index IN (SELECT leaf_index FROM page) ORDER BY leaf_index DESC"
+        "WHERE leaf_index IN (SELECT leaf_index FROM page) ORDER BY leaf_index DESC",
+        row=ReportRow,
     )
     for since, until, before in itertools.product((False, True), repeat=3)
 }
@@ -165,7 +166,7 @@ def authorize(*, policies: PolicySet, audit: EventLog, tx: Tx, caller: Caller, c
         require(policies, caller.principal, Permission.ACCESS_REPORTS_READ)
     except Forbidden as refused:
         event = caller.event(ACTION, DENIED, customer_id=customer_id, reason=refused.message)
-        audit.record(tx, event, now=now)
+        audit.append(tx, event, now=now)
         raise AccessDenied(refused.message) from None
 
 
@@ -188,11 +189,11 @@ def access_report(*, audit: EventLog, tx: Tx, caller: Caller, query: ReportQuery
     page_params = params | {"limit": query.limit + 1}
     if query.before is not None:
         page_params["before"] = query.before
-    rows = [ReportRow._make(r) for r in tx.all(_PAGE[(since, until, query.before is not None)], page_params)]
+    rows = tx.all(_PAGE[(since, until, query.before is not None)], page_params)
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     # Queued now, appended at commit: it is not in this page or its total, but in the next report.
-    audit.record(tx, caller.event(ACTION, OK, customer_id=query.customer_id), now=now)
+    audit.append(tx, caller.event(ACTION, OK, customer_id=query.customer_id), now=now)
     return {
         "customer_id": query.customer_id,
         "summary": {"total": sum(int(n) for _role, n in roles), "actor_roles": [str(r) for r, _n in roles]},

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import NamedTuple
 
 from shopshield.core.db import Statement, Tx
 
@@ -54,10 +55,16 @@ def hourly(kind: str, now: datetime, tz: tzinfo) -> str:
     return f"{kind}@{now.astimezone(tz).hour:02d}"
 
 
-_STATEMENTS: dict[int, Statement] = {}
+class _Moved(NamedTuple):
+    """A counter that moved (it fitted under its limit)."""
+
+    kind: str
 
 
-def _consume_all(rows: int) -> Statement:
+_STATEMENTS: dict[int, Statement[_Moved]] = {}
+
+
+def _consume_all(rows: int) -> Statement[_Moved]:
     """Every counter of a request in one statement: ``quota_usage.kind`` picks each row's own
     need and limit on the update path, as ``column3 <= column4`` does on the insert path."""
     found = _STATEMENTS.get(rows)
@@ -71,7 +78,8 @@ def _consume_all(rows: int) -> Statement:
             f"SELECT :p, :d, column1, column2 FROM (VALUES {values}) AS v WHERE column3 <= column4 "
             "ON CONFLICT (principal_id, day, kind) DO UPDATE SET used = quota_usage.used + excluded.used "
             f"WHERE quota_usage.used + CASE quota_usage.kind {need} END <= CASE quota_usage.kind {limit} END "
-            "RETURNING kind"
+            "RETURNING kind",
+            row=_Moved,
         )
     return found
 
@@ -96,7 +104,7 @@ def consume_quotas(
     params: dict[str, object] = {"p": principal_id, "d": day}
     for i, c in enumerate(counters):
         params |= {f"k{i}": c.kind, f"a{i}": c.add, f"n{i}": c.need, f"l{i}": c.limit}
-    moved = {str(row[0]) for row in tx.all(_consume_all(len(counters)), params)}
+    moved = {row.kind for row in tx.all(_consume_all(len(counters)), params)}
     if len(moved) == len(counters):
         return None
     for c in counters:

@@ -16,6 +16,7 @@ from shopshield.alerts.schemas import CODE_PATTERN, parse_since
 from shopshield.cliutil import acts_as, fail, open_container, settings_from_env
 from shopshield.core import ids
 from shopshield.core.callers import OPERATOR
+from shopshield.core.db import unit_of_work
 from shopshield.core.errors import InvalidInput
 from shopshield.core.permissions import Permission
 
@@ -55,7 +56,7 @@ def list_alerts(
         fail("--since: expected an ISO 8601 date or time such as 2026-12-01", code=2)
     container = open_container(settings_from_env())
     try:
-        with container.sessions() as session:
+        with unit_of_work(container.sessions) as session:
             found = service.list_alerts(
                 session=session, kind=kind, status=status, actor_id=actor, since=start, limit=limit
             )

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from prometheus_client import CollectorRegistry
 from prometheus_client import Counter as PromCounter
@@ -62,13 +62,19 @@ def hourly_key(kind: str, actor_id: str, now: datetime) -> str:
     return f"{kind}|{actor_id}|{now.astimezone(UTC):%Y-%m-%dT%H}"
 
 
+class _Raised(NamedTuple):
+    alert_id: str
+    occurrences: int
+
+
 _RAISE = Statement(
     "INSERT INTO security_alerts (alert_id, kind, actor_id, actor_role, raised_at, last_seen_at, occurrences, "
     "status, reason, details, dedup_key) "
     "VALUES (:alert_id, :kind, :actor_id, :actor_role, :now, :now, 1, :status, :reason, :details, :dedup_key) "
     "ON CONFLICT (dedup_key) DO UPDATE SET occurrences = security_alerts.occurrences + 1, "
     "last_seen_at = excluded.last_seen_at "
-    "RETURNING alert_id, occurrences"
+    "RETURNING alert_id, occurrences",
+    row=_Raised,
 )
 
 
@@ -89,10 +95,10 @@ def raise_alert(tx: Tx, alert: Alert, *, now: datetime, metrics: AlertMetrics | 
             "dedup_key": alert.dedup_key[:200],
         },
     )
-    if row is None or int(row[1]) != 1:
+    if row is None or int(row.occurrences) != 1:
         return False
     # The actor's id and the alert's, nothing else: the reason and details are for the alert list.
-    log.warning("security alert %s raised: %s by actor %s", row[0], alert.kind, alert.actor_id)
+    log.warning("security alert %s raised: %s by actor %s", row.alert_id, alert.kind, alert.actor_id)
     if metrics is not None:
         metrics.raised.labels(kind=alert.kind).inc()
     return True

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from shopshield.alerts import service
 from shopshield.alerts.schemas import CODE_PATTERN, parse_since
+from shopshield.core.db import unit_of_work
 from shopshield.core.ids import RecordId
 from shopshield.core.permissions import Permission
 from shopshield.web import JSON, CallDep, needs
@@ -26,7 +27,7 @@ def list_alerts(
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 100,
 ) -> JSON:
     start = parse_since(since)
-    with call.ctx.sessions() as session:
+    with unit_of_work(call.ctx.sessions) as session:
         found = service.list_alerts(
             session=session, kind=kind, status=status, actor_id=actor_id, since=start, limit=limit
         )

@@ -15,16 +15,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
 from shopshield.access import export
-from shopshield.audit.models import EVENT_COLUMNS, SELECT_EVENTS, STRIDE
+from shopshield.audit.models import EVENT_COLUMNS, SELECT_EVENTS, STRIDE, EventRecord
 from shopshield.core import times
-from shopshield.core.db import Statement, Tx, reading, transaction
+from shopshield.core.db import Statement, Tx, transaction
 from shopshield.core.errors import InvalidInput
 from shopshield.core.files import create_private, private_dir
 
@@ -32,18 +32,40 @@ BATCH = 10_000
 ALIGN = 1 << STRIDE
 # The export's column types (access/export.py), in the order ``audit verify`` reads events in.
 SCHEMA = pa.schema([export.SCHEMA.field(name) for name in EVENT_COLUMNS])
-_RANGE = Statement(SELECT_EVENTS + " WHERE leaf_index >= :start AND leaf_index < :end ORDER BY leaf_index LIMIT :limit")
-_TS_FROM = Statement(
-    "SELECT leaf_index, ts FROM access_events WHERE leaf_index >= :start ORDER BY leaf_index LIMIT :limit"
+# Where the two columns that need converting sit in an archive's columns.
+_TS, _LEAF_HASH = EVENT_COLUMNS.index("ts"), EVENT_COLUMNS.index("leaf_hash")
+
+
+class _Stamp(NamedTuple):
+    leaf_index: int
+    ts: Any
+
+
+class _ArchivedEnd(NamedTuple):
+    end_leaf: int | None
+
+
+class _LeafHash(NamedTuple):
+    leaf_hash: Any
+
+
+_RANGE = Statement(
+    SELECT_EVENTS + " WHERE leaf_index >= :start AND leaf_index < :end ORDER BY leaf_index LIMIT :limit",
+    row=EventRecord,
 )
-_ARCHIVED_END = Statement("SELECT MAX(end_leaf) FROM audit_archives")
+_TS_FROM = Statement(
+    "SELECT leaf_index, ts FROM access_events WHERE leaf_index >= :start ORDER BY leaf_index LIMIT :limit",
+    row=_Stamp,
+)
+_ARCHIVED_END = Statement("SELECT MAX(end_leaf) FROM audit_archives", row=_ArchivedEnd)
 _INSERT = Statement(
     "INSERT INTO audit_archives (first_leaf, end_leaf, file_name, sha256, archived_at) "
     "VALUES (:first, :end, :name, :sha256, :at)"
 )
 _DELETE = Statement("DELETE FROM access_events WHERE leaf_index >= :start AND leaf_index < :end")
 _HASHES = Statement(
-    "SELECT leaf_hash FROM access_events WHERE leaf_index >= :start AND leaf_index < :end ORDER BY leaf_index"
+    "SELECT leaf_hash FROM access_events WHERE leaf_index >= :start AND leaf_index < :end ORDER BY leaf_index",
+    row=_LeafHash,
 )
 
 
@@ -77,7 +99,7 @@ def archive_before(
         raise InvalidInput(
             f"before: events are kept at least {retention_days} days; choose a time before {horizon:%Y-%m-%d}"
         )
-    with reading(engine) as tx:
+    with transaction(engine, read_only=True) as tx:
         start = _archived_end(tx)
         end = _end_before(tx, start, before)
         if end <= start:
@@ -89,7 +111,7 @@ def archive_before(
         if _archived_end(tx) != start:
             path.unlink(missing_ok=True)
             raise InvalidInput("another archive ran at the same time; run again")
-        stored = b"".join(bytes(r[0]) for r in tx.all(_HASHES, {"start": start, "end": end}))
+        stored = b"".join(bytes(r.leaf_hash) for r in tx.all(_HASHES, {"start": start, "end": end}))
         if hashlib.sha256(stored).digest() != _leaf_digest(path):
             path.unlink(missing_ok=True)
             raise InvalidInput("the events changed while they were being archived; nothing was deleted")
@@ -98,16 +120,16 @@ def archive_before(
     return Archived(start, end, path, digest)
 
 
-def read_archive(path: Path) -> Iterator[tuple[Any, ...]]:
+def read_archive(path: Path) -> Iterator[EventRecord]:
     """Rows in the column order ``audit verify`` reads events in."""
     for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH):
         columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-        yield from zip(*columns, strict=True)
+        yield from map(EventRecord._make, zip(*columns, strict=True))
 
 
 def _archived_end(tx: Tx) -> int:
     row = tx.one(_ARCHIVED_END, {})
-    return int(row[0]) if row and row[0] is not None else 0
+    return int(row.end_leaf) if row and row.end_leaf is not None else 0
 
 
 def _end_before(tx: Tx, start: int, before: datetime) -> int:
@@ -115,15 +137,15 @@ def _end_before(tx: Tx, start: int, before: datetime) -> int:
     cursor = start
     while True:
         rows = tx.all(_TS_FROM, {"start": cursor, "limit": BATCH})
-        for index, ts in rows:
-            if times.stored(ts) >= before:
-                return int(index) - int(index) % ALIGN
+        for stamp in rows:
+            if times.stored(stamp.ts) >= before:
+                return int(stamp.leaf_index) - int(stamp.leaf_index) % ALIGN
         if len(rows) < BATCH:
             # Every event is old enough: keep the newest one all the same, because the tree's size
             # is read from its last stored leaf.
-            last = int(rows[-1][0]) if rows else cursor
+            last = int(rows[-1].leaf_index) if rows else cursor
             return last - last % ALIGN
-        cursor = int(rows[-1][0]) + 1
+        cursor = int(rows[-1].leaf_index) + 1
 
 
 def _write(tx: Tx, path: Path, start: int, end: int, progress: Callable[[int], None] | None) -> bytes:
@@ -136,11 +158,11 @@ def _write(tx: Tx, path: Path, start: int, end: int, progress: Callable[[int], N
             if not rows:
                 break
             columns = [list(c) for c in zip(*rows, strict=True)]
-            columns[1] = [times.stored(ts) for ts in columns[1]]
-            columns[15] = [bytes(h) for h in columns[15]]
+            columns[_TS] = [times.stored(ts) for ts in columns[_TS]]
+            columns[_LEAF_HASH] = [bytes(h) for h in columns[_LEAF_HASH]]
             arrays = [pa.array(c, type=f.type) for c, f in zip(columns, SCHEMA, strict=True)]
             writer.write_table(pa.Table.from_arrays(arrays, schema=SCHEMA))
-            cursor = int(rows[-1][0]) + 1
+            cursor = int(rows[-1].leaf_index) + 1
             if progress is not None:
                 progress(len(rows))
     partial.replace(path)
@@ -148,4 +170,4 @@ def _write(tx: Tx, path: Path, start: int, end: int, progress: Callable[[int], N
 
 
 def _leaf_digest(path: Path) -> bytes:
-    return hashlib.sha256(b"".join(bytes(row[15]) for row in read_archive(path))).digest()
+    return hashlib.sha256(b"".join(bytes(row.leaf_hash) for row in read_archive(path))).digest()

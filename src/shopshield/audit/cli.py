@@ -19,7 +19,7 @@ from shopshield.audit.witness import WitnessMissing
 from shopshield.bootstrap import Container
 from shopshield.cliutil import acts_as, fail, open_container, parse_moment, progress_bar, settings_from_env
 from shopshield.core.callers import OPERATOR
-from shopshield.core.db import Tx, reading
+from shopshield.core.db import Tx, transaction
 from shopshield.core.permissions import Permission
 
 app = typer.Typer(help="The tamper-evident access log: verify, prove, checkpoint, archive.", no_args_is_help=True)
@@ -67,7 +67,7 @@ def verify(
         witness = None if no_witness else container.witness
         if witness is not None and not witness.path.exists():
             raise WitnessMissing(witness.path)  # before the progress bar: this one line is the answer
-        with reading(container.engine) as tx:
+        with transaction(container.engine, read_only=True) as tx:
             total = container.audit.size(tx)
             with progress_bar("verifying the access log") as bar:
                 task = bar.add_task("verify", total=total)
@@ -134,7 +134,7 @@ def prove_inclusion(
         _within("--tree-size", tree_size, 1)
     container = open_container(settings_from_env())
     try:
-        with reading(container.engine) as tx:
+        with transaction(container.engine, read_only=True) as tx:
             size, root, note = _checkpoint(container, tx, tree_size)
             if leaf_index >= size:
                 fail("--leaf-index must be smaller than the tree size", code=2)
@@ -170,7 +170,7 @@ def prove_consistency(
         _within("--second", second, 1)
     container = open_container(settings_from_env())
     try:
-        with reading(container.engine) as tx:
+        with transaction(container.engine, read_only=True) as tx:
             size2, root2, note2 = _checkpoint(container, tx, second)
             if first > size2:
                 fail("--first must not be larger than --second", code=2)
@@ -200,7 +200,7 @@ def checkpoint() -> None:
     try:
         made = container.checkpointer().tick()
         if made is None:
-            with reading(container.engine) as tx:
+            with transaction(container.engine, read_only=True) as tx:
                 latest = container.audit.latest_checkpoint(tx)
             if latest is None:
                 fail("the log is empty: nothing to sign yet", code=1)

@@ -7,6 +7,7 @@ from stored nodes, so an append writes nothing but its events (and a node every 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, DateTime, LargeBinary, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -18,26 +19,30 @@ from shopshield.core.db import Base
 # stored nodes (or leaf hashes) below it, so a proof still reads O(log n) rows.
 STRIDE = 4
 
-# An access event's columns in the order ``audit.verify.event_from_row``, the archive files and
-# the insert in ``AuditLog._append`` use: leaf index first, leaf hash last.
-EVENT_COLUMNS = (
-    "leaf_index",
-    "ts",
-    "actor_id",
-    "actor_kind",
-    "actor_role",
-    "action",
-    "customer_id",
-    "order_id",
-    "fields",
-    "channel",
-    "source_ip",
-    "purpose",
-    "ticket_id",
-    "outcome",
-    "reason",
-    "leaf_hash",
-)
+
+class EventRecord(NamedTuple):
+    """An access event's row as the log's readers and its archive files see it, column by column:
+    leaf index first, leaf hash last, in the order ``AuditLog.append_batch`` inserts them."""
+
+    leaf_index: int
+    ts: Any  # a datetime on PostgreSQL, SQLAlchemy's text form on SQLite
+    actor_id: str
+    actor_kind: str
+    actor_role: str
+    action: str
+    customer_id: str | None
+    order_id: str | None
+    fields: str | None
+    channel: str
+    source_ip: str | None
+    purpose: str | None
+    ticket_id: str | None
+    outcome: str
+    reason: str | None
+    leaf_hash: Any  # bytes (or a buffer, by driver): read it through bytes()
+
+
+EVENT_COLUMNS = EventRecord._fields
 SELECT_EVENTS = "SELECT " + ", ".join(EVENT_COLUMNS) + " FROM access_events"  # noqa: S608 - constant column names
 
 

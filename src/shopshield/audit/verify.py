@@ -27,7 +27,7 @@ from typing import Any
 from shopshield.access.models import split_fields
 from shopshield.audit import merkle
 from shopshield.audit.canonical import event_leaf_hash
-from shopshield.audit.models import SELECT_EVENTS, STRIDE
+from shopshield.audit.models import SELECT_EVENTS, STRIDE, EventRecord
 from shopshield.audit.service import StoredNodes, frontier
 from shopshield.audit.signing import CheckpointError, Verifier
 from shopshield.audit.witness import Witness
@@ -36,7 +36,7 @@ from shopshield.core.events import AccessEvent
 from shopshield.core.times import format_ts
 
 BATCH = 5_000
-_EVENTS = Statement(SELECT_EVENTS + " WHERE leaf_index >= :start ORDER BY leaf_index LIMIT :limit")
+_EVENTS = Statement(SELECT_EVENTS + " WHERE leaf_index >= :start ORDER BY leaf_index LIMIT :limit", row=EventRecord)
 _CHECKPOINTS = Statement("SELECT tree_size, root_hash, note FROM audit_checkpoints ORDER BY tree_size")
 _NODES = Statement("SELECT level, idx, hash FROM audit_nodes WHERE level = :level AND idx >= :first AND idx < :end")
 _ARCHIVES = Statement("SELECT first_leaf, end_leaf, file_name, sha256 FROM audit_archives ORDER BY first_leaf")
@@ -87,7 +87,7 @@ def verify_log(
     archive_dir: Path | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
-    """Check everything; ``tx`` should be a read snapshot (``db.reading``).
+    """Check everything; ``tx`` should be a read snapshot (``db.transaction(engine, read_only=True)``).
 
     ``witness=None`` skips the witness (the report notes it). A witness whose file is gone raises
     ``WitnessMissing`` instead of reporting: without it nothing can be said about a rollback.
@@ -104,7 +104,7 @@ def verify_log(
     broken = False
     last_good = start
     for row in _stream(tx, start):
-        index = int(row[0])
+        index = int(row.leaf_index)
         report.events_checked += 1
         if progress is not None:
             progress(1)
@@ -240,9 +240,9 @@ def _start_after_archives(
                 continue
             for row in read_archive(path):
                 computed = _leaf_hash(row)
-                if computed is None or computed != bytes(row[15]) or int(row[0]) != tree.size:
+                if computed is None or computed != bytes(row.leaf_hash) or int(row.leaf_index) != tree.size:
                     report.problems.append(
-                        Problem(f"archived event at leaf {row[0]} does not match its hash", int(row[0]))
+                        Problem(f"archived event at leaf {row.leaf_index} does not match its hash", int(row.leaf_index))
                     )
                     return tree, end
                 tree.append(computed)
@@ -257,18 +257,19 @@ def _start_after_archives(
     return frontier(StoredNodes(tx), end), end
 
 
-def _stream(tx: Tx, start: int) -> Iterator[tuple[Any, ...]]:
+def _stream(tx: Tx, start: int) -> Iterator[EventRecord]:
     while True:
         rows = tx.all(_EVENTS, {"start": start, "limit": BATCH})
         yield from rows
         if len(rows) < BATCH:
             return
-        start = int(rows[-1][0]) + 1
+        start = int(rows[-1].leaf_index) + 1
 
 
-def event_from_row(row: tuple[Any, ...]) -> tuple[int, str, AccessEvent]:
-    """``(leaf_index, canonical ts, event)`` from a row in ``_EVENTS`` column order."""
-    ts = row[1]
+def event_from_row(values: Sequence[Any]) -> tuple[int, str, AccessEvent]:
+    """``(leaf_index, canonical ts, event)`` from a row in ``EVENT_COLUMNS`` order."""
+    row = values if isinstance(values, EventRecord) else EventRecord._make(values)
+    ts = row.ts
     if isinstance(ts, str):
         ts = datetime.fromisoformat(ts)
     if not isinstance(ts, datetime):
@@ -276,24 +277,24 @@ def event_from_row(row: tuple[Any, ...]) -> tuple[int, str, AccessEvent]:
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
     event = AccessEvent(
-        actor_id=row[2],
-        actor_kind=row[3],
-        actor_role=row[4],
-        action=row[5],
-        customer_id=row[6],
-        order_id=row[7],
-        fields=split_fields(row[8] or ""),
-        channel=row[9],
-        source_ip=row[10],
-        purpose=row[11],
-        ticket_id=row[12],
-        outcome=row[13],
-        reason=row[14],
+        actor_id=row.actor_id,
+        actor_kind=row.actor_kind,
+        actor_role=row.actor_role,
+        action=row.action,
+        customer_id=row.customer_id,
+        order_id=row.order_id,
+        fields=split_fields(row.fields or ""),
+        channel=row.channel,
+        source_ip=row.source_ip,
+        purpose=row.purpose,
+        ticket_id=row.ticket_id,
+        outcome=row.outcome,
+        reason=row.reason,
     )
-    return int(row[0]), format_ts(ts), event
+    return int(row.leaf_index), format_ts(ts), event
 
 
-def _leaf_hash(row: tuple[Any, ...]) -> bytes | None:
+def _leaf_hash(row: EventRecord) -> bytes | None:
     try:
         index, ts, event = event_from_row(row)
     except (ValueError, TypeError):

@@ -14,10 +14,10 @@ import orjson
 from fastapi import APIRouter, Query
 
 from shopshield.audit.canonical import canonical_bytes
-from shopshield.audit.models import SELECT_EVENTS
+from shopshield.audit.models import SELECT_EVENTS, EventRecord
 from shopshield.audit.service import MAX_SIZE, AuditLog, StoredCheckpoint
 from shopshield.audit.verify import event_from_row
-from shopshield.core.db import Statement, Tx, reading
+from shopshield.core.db import Statement, Tx, transaction
 from shopshield.core.errors import NotFound
 from shopshield.core.permissions import Permission, allowed, any_principal
 from shopshield.web import JSON, CallDep, needs
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 Size = Annotated[int | None, Query(ge=0, le=MAX_SIZE, description="A tree size; default: the latest checkpoint's")]
 # Checkpoints and proofs carry sizes and hashes only.
 ANYONE = any_principal(why=f"sizes and hashes only; the event behind a leaf only for {Permission.AUDIT_READ}")
-_EVENT = Statement(SELECT_EVENTS + " WHERE leaf_index = :i")
+_EVENT = Statement(SELECT_EVENTS + " WHERE leaf_index = :i", row=EventRecord)
 
 
 def b64(value: bytes) -> str:
@@ -54,7 +54,7 @@ def _latest(tx: Tx, audit: AuditLog) -> StoredCheckpoint:
 @router.get("/checkpoints/latest", summary="The latest signed checkpoint: tree size, root hash, time, signature")
 @needs(ANYONE)
 def latest_checkpoint(call: CallDep) -> JSON:
-    with reading(call.ctx.engine) as tx:
+    with transaction(call.ctx.engine, read_only=True) as tx:
         return JSON(checkpoint_json(_latest(tx, call.ctx.audit), call.ctx.audit))
 
 
@@ -66,7 +66,7 @@ def inclusion_proof(
     tree_size: Size = None,
 ) -> JSON:
     audit = call.ctx.audit
-    with reading(call.ctx.engine) as tx:
+    with transaction(call.ctx.engine, read_only=True) as tx:
         size = _latest(tx, audit).tree_size if tree_size is None else tree_size
         proof = audit.inclusion_proof(tx, leaf_index, size)
         row = tx.one(_EVENT, {"i": leaf_index})
@@ -76,7 +76,7 @@ def inclusion_proof(
     body: dict[str, Any] = {
         "leaf_index": leaf_index,
         "tree_size": size,
-        "leaf_hash": b64(bytes(row[15])),
+        "leaf_hash": b64(bytes(row.leaf_hash)),
         "proof": [b64(h) for h in proof],
         "checkpoint": checkpoint_json(checkpoint, audit) if checkpoint else None,
     }
@@ -101,7 +101,7 @@ def consistency_proof(
     second: Size = None,
 ) -> JSON:
     audit = call.ctx.audit
-    with reading(call.ctx.engine) as tx:
+    with transaction(call.ctx.engine, read_only=True) as tx:
         size = _latest(tx, audit).tree_size if second is None else second
         proof = audit.consistency_proof(tx, first, size)
         checkpoints = [audit.checkpoint_at(tx, first), audit.checkpoint_at(tx, size)]

@@ -18,7 +18,7 @@ from rich.text import Text
 from shopshield.breach import report, service
 from shopshield.cliutil import acts_as, open_container, settings_from_env
 from shopshield.core.callers import OPERATOR
-from shopshield.core.db import reading, unit_of_work
+from shopshield.core.db import transaction, unit_of_work
 from shopshield.core.errors import InvalidInput
 from shopshield.core.files import open_private, private_dir
 from shopshield.core.permissions import Permission
@@ -81,7 +81,7 @@ def scope_command(
     container = open_container(settings)
     partial: Path | None = None
     try:
-        with reading(container.engine) as tx:
+        with transaction(container.engine, read_only=True) as tx:
             found = service.scope(tx=tx, query=query, now=container.vault.clock())
         with unit_of_work(container.sessions) as session:
             found = service.record(vault=container.vault, session=session, caller=OPERATOR, scope=found, warn=warn)

@@ -1,9 +1,9 @@
 """The scope of a breach: which customers a confirmed source accessed in a window, and which of
 their fields, straight from the access log; then warnings queued for them, once per case.
 
-The scope is read in a read-only snapshot (``db.reading``), because it scans the actor's events
-(there is deliberately no index by actor, decision 0007) and must not hold SQLite's write lock
-while it does. Recording it and queueing warnings is a second, short transaction.
+The scope is read in a read-only snapshot (``db.transaction(engine, read_only=True)``), because
+it scans the actor's events (there is deliberately no index by actor, decision 0007) and must not
+hold SQLite's write lock while it does. Recording it and queueing warnings is a second, short transaction.
 """
 
 from __future__ import annotations
@@ -275,7 +275,7 @@ def _field_order(names: Iterable[str]) -> list[str]:
     return sorted(set(names), key=lambda name: (known.get(name, len(known)), name))
 
 
-def _events_statement(kind: bool, until: bool) -> Statement:
+def _events_statement(kind: bool, until: bool) -> Statement[tuple[Any, ...]]:
     # Only accesses that went through: a refused attempt showed nothing. Assembled from constant
     # fragments only.
     return Statement(
@@ -350,7 +350,7 @@ def record(*, vault: Vault, session: Session, caller: Caller, scope: Scope, warn
     at whose accesses belongs in the log) and, with ``warn``, queue its customers' warnings."""
     q = scope.query
     reason = f"breach scope {q.case_id}: actor {q.actor_id}, {len(scope.customers)} customers"
-    vault.audit.record(Tx.of_session(session), caller.event(ACTION, OK, reason=reason[:200]), now=vault.clock())
+    vault.audit.append(Tx.of_session(session), caller.event(ACTION, OK, reason=reason[:200]), now=vault.clock())
     if not warn:
         return scope
     queued = queue_warnings(

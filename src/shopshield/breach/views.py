@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import Field, StringConstraints
 
 from shopshield.breach import report, service
-from shopshield.core.db import reading, unit_of_work
+from shopshield.core.db import transaction, unit_of_work
 from shopshield.core.permissions import Permission
 from shopshield.core.schemas import Strict
 from shopshield.web import JSON, CallDep, needs
@@ -43,7 +43,7 @@ def scope(body: ScopeIn, call: CallDep) -> JSON:
         case_id=body.case_id,
     )
     vault = call.ctx.vault
-    with reading(call.ctx.engine) as tx:
+    with transaction(call.ctx.engine, read_only=True) as tx:
         found = service.scope(tx=tx, query=query, now=vault.clock())
     with unit_of_work(call.ctx.sessions) as session:
         found = service.record(vault=vault, session=session, caller=call.caller, scope=found, warn=body.queue_warnings)

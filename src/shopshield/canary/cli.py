@@ -114,7 +114,7 @@ def list_canaries(
     container = open_container(settings)
     try:
         if fmt is ListFormat.table:
-            with container.sessions() as session:
+            with unit_of_work(container.sessions) as session:
                 rows = [service.canary_json(row) for row in service.canaries(session=session, recipient=recipient)]
             _print_table(rows, ("customer_id", "recipient", "kind", "planted_at", "planted_by"), "Canaries")
             return
@@ -180,7 +180,7 @@ def hits(
     _check_recipient(recipient)
     container = open_container(settings_from_env())
     try:
-        with container.sessions() as session:
+        with unit_of_work(container.sessions) as session:
             found = service.hits(vault=container.vault, session=session, recipient=recipient)
     finally:
         container.close()

@@ -87,15 +87,36 @@ EXPORT_ACTION: Final = "export"
 # no look-up that a canary's check would make and another number's would not.
 _NOTE_KEY_INFO: Final = b"shopshield/canary-hit-notes/v1"
 
+
+class _Planted(NamedTuple):
+    customer_id: str
+
+
+class _Active(NamedTuple):
+    principal_id: str
+    name: str
+    role: str
+    link_id: str | None
+
+
+class _CanaryRow(NamedTuple):
+    customer_id: str
+    recipient: str
+    kind: str
+    planted_at: Any  # as the driver returns it: times.stored() reads either form
+
+
 _RECIPIENT_CANARIES = Statement(
-    "SELECT customer_id FROM canaries WHERE recipient = :recipient ORDER BY planted_at, customer_id"
+    "SELECT customer_id FROM canaries WHERE recipient = :recipient ORDER BY planted_at, customer_id", row=_Planted
 )
 _ACTIVE_PRINCIPALS = Statement(
     "SELECT principal_id, name, role, link_id FROM principals WHERE disabled_at IS NULL "
-    "ORDER BY created_at, principal_id"
+    "ORDER BY created_at, principal_id",
+    row=_Active,
 )
 _CANARY_BY_ID = Statement(
-    "SELECT customer_id, recipient, kind, planted_at FROM canaries WHERE customer_id = :customer_id"
+    "SELECT customer_id, recipient, kind, planted_at FROM canaries WHERE customer_id = :customer_id",
+    row=_CanaryRow,
 )
 _INSERT_CHECK = Statement(
     "INSERT INTO canary_hits (hit_id, customer_id, recipient, source, report_id, contacted_at, channel, note_ct, "
@@ -114,15 +135,15 @@ def store_backend(*, vault: Vault, tx: Tx, named: str | None) -> Principal:
     canary written by anyone else stands out in its access report."""
     rows = tx.all(_ACTIVE_PRINCIPALS, {})
     if named is not None:
-        found = [row for row in rows if named in (row[0], row[1])]
+        found = [row for row in rows if named in (row.principal_id, row.name)]
         if not found:
             raise NotConfigured(f"SHOPSHIELD_CANARY_BACKEND: no active principal is named {named!r}")
         chosen = found[0]
-        problem = _backend_problem(vault, str(chosen[2]))
+        problem = _backend_problem(vault, chosen.role)
         if problem is not None:
             raise NotConfigured(f"SHOPSHIELD_CANARY_BACKEND: the principal {named!r} {problem}")
     else:
-        fits = [row for row in rows if _backend_problem(vault, str(row[2])) is None]
+        fits = [row for row in rows if _backend_problem(vault, row.role) is None]
         if len(fits) != 1:
             raise NotConfigured(
                 f"SHOPSHIELD_CANARY_BACKEND is not set and {len(fits)} active principals could be the store's "
@@ -130,8 +151,8 @@ def store_backend(*, vault: Vault, tx: Tx, named: str | None) -> Principal:
                 "set it to the name of the principal the backend writes customers as"
             )
         chosen = fits[0]
-    role = str(chosen[2])
-    return Principal(str(chosen[0]), str(chosen[1]), role, vault.policies.role(role).actor_kind, chosen[3])
+    role = chosen.role
+    return Principal(chosen.principal_id, chosen.name, role, vault.policies.role(role).actor_kind, chosen.link_id)
 
 
 def _backend_problem(vault: Vault, role: str) -> str | None:
@@ -229,7 +250,7 @@ def plant(
         planted.append(customer_id)
     written = ("name", "mobile", *(("email",) if email_domain else ()), *ADDRESS_FIELDS, "items", "returns")
     reason = f"planted {len(planted)} canaries for {request.recipient}"
-    vault.audit.record(tx, caller.event(PLANT_ACTION, OK, fields=written, reason=reason), now=now)
+    vault.audit.append(tx, caller.event(PLANT_ACTION, OK, fields=written, reason=reason), now=now)
     log.info("planted %d canaries for recipient %s", len(planted), request.recipient)
     return Planted(request.recipient, request.kind, now, planted)
 
@@ -288,7 +309,7 @@ def export_rows(
     report gains the events a customer in the same feed gains. Who asked is recorded apart: one
     ``export`` event of the caller about no customer, naming the recipient.
     """
-    planted = [str(found[0]) for found in tx.all(_RECIPIENT_CANARIES, {"recipient": recipient})]
+    planted = [found.customer_id for found in tx.all(_RECIPIENT_CANARIES, {"recipient": recipient})]
     customer_ids = [c for c in planted if vault_service.is_live(tx=tx, customer_id=c)]
     if not customer_ids:
         return []
@@ -302,7 +323,7 @@ def export_rows(
         ]
         rows.extend(_export_rows(person, orders, vault))
     reason = f"export rows of {len(customer_ids)} canaries for {recipient}"
-    vault.audit.record(tx, caller.event(EXPORT_ACTION, OK, fields=EXPORT_FIELDS, reason=reason), now=vault.clock())
+    vault.audit.append(tx, caller.event(EXPORT_ACTION, OK, fields=EXPORT_FIELDS, reason=reason), now=vault.clock())
     return rows
 
 
@@ -398,7 +419,11 @@ def report_contact(*, vault: Vault, tx: Tx, caller: Caller, contact: ContactIn) 
     else:
         customer_id = contact.customer_id
     found = tx.one(_CANARY_BY_ID, {"customer_id": customer_id})
-    canary = None if found is None else Canary(str(found[0]), str(found[1]), str(found[2]), times.stored(found[3]))
+    canary = (
+        None
+        if found is None
+        else Canary(found.customer_id, found.recipient, found.kind, times.stored(found.planted_at))
+    )
     tx.execute(
         _INSERT_CHECK,
         {
@@ -419,7 +444,7 @@ def report_contact(*, vault: Vault, tx: Tx, caller: Caller, contact: ContactIn) 
         event = caller.event("search", NO_MATCH, fields=fields, reason=CHECK_REASON)
     else:
         event = caller.event("search", OK, customer_id=canary.customer_id, fields=fields, reason=CHECK_REASON)
-    vault.audit.record(tx, event, now=now)
+    vault.audit.append(tx, event, now=now)
     return Verdict(canary, None if canary is None else hit_id)
 
 

@@ -42,7 +42,7 @@ def plant(body: PlantIn, call: CallDep) -> JSON:
 @router.get("", summary="Which customers are canaries, for which recipient (no personal values)")
 @needs(Permission.CANARIES_READ)
 def list_canaries(call: CallDep, recipient: OptionalRecipient = None) -> JSON:
-    with call.ctx.sessions() as session:
+    with unit_of_work(call.ctx.sessions) as session:
         rows = service.canaries(session=session, recipient=recipient)
     return JSON({"canaries": [service.canary_json(row) for row in rows]})
 
@@ -81,6 +81,6 @@ def report_contact(body: ContactIn, call: CallDep) -> JSON:
 @router.get("/hits", summary="Contacts that reached a canary, reported or found in scam reports")
 @needs(Permission.CANARIES_READ)
 def hits(call: CallDep, recipient: OptionalRecipient = None) -> JSON:
-    with call.ctx.sessions() as session:
+    with unit_of_work(call.ctx.sessions) as session:
         found = service.hits(vault=call.ctx.vault, session=session, recipient=recipient)
     return JSON({"hits": found})

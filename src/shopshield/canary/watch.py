@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Final, NamedTuple
 
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -32,7 +32,12 @@ log = logging.getLogger(__name__)
 
 SOURCE: Final = "search"
 
-_CANARY = Statement("SELECT recipient FROM canaries WHERE customer_id = :customer_id")
+
+class _Recipient(NamedTuple):
+    recipient: str
+
+
+_CANARY = Statement("SELECT recipient FROM canaries WHERE customer_id = :customer_id", row=_Recipient)
 _INSERT_HIT = Statement(
     "INSERT INTO canary_hits (hit_id, customer_id, recipient, source, report_id, contacted_at, channel, note_ct, "
     "recorded_at, recorded_by) VALUES (:hit_id, :customer_id, :recipient, :source, NULL, NULL, NULL, NULL, :now, "
@@ -61,7 +66,7 @@ class CanaryWatch:
             row = tx.one(_CANARY, {"customer_id": customer_id})
             if row is not None:
                 # Queued when the search commits: a search that fails to commit found nothing.
-                tx.defer(self._queue, _Found(customer_id, str(row[0]), searcher, now))
+                tx.defer(self._queue, _Found(customer_id, row.recipient, searcher, now))
 
     def _queue(self, _tx: Tx, found: list[_Found]) -> None:
         self._pending.extend(found)

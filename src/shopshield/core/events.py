@@ -45,5 +45,5 @@ class EventLog(Protocol):
     """Where events are recorded: ``audit.service.AuditLog``. Named here for the domains the audit
     log itself builds on (``access``), which must not import it."""
 
-    def record(self, tx: Tx, event: AccessEvent, *, now: datetime) -> None:
-        """Queue ``event`` on ``tx``, to be appended to the log when ``tx`` commits."""
+    def append(self, tx: Tx, event: AccessEvent, *, now: datetime) -> None:
+        """Append ``event`` to the log as part of ``tx``: it commits with ``tx`` or not at all."""

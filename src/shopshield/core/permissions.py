@@ -1,7 +1,8 @@
 """Every permission a role can hold, and the one check of it.
 
-A route or command names the permission it needs from ``Permission`` and calls ``require``
-before it does anything else; ``allowed`` is for the few answers that differ by permission (only
+A route declares the permission it needs from ``Permission`` with ``web.needs`` (``web.call``
+runs ``require`` before the handler), a command with ``cliutil.acts_as``; services that both edges
+call run ``require`` themselves. ``allowed`` is for the few answers that differ by permission (only
 security staff learn that a contact was a canary) and for rules that combine a permission with
 ownership (a ticket's assignee may close it without ``tickets.write``). Which role holds which
 permission is data, in the policy file (``core/policies.toml``).

@@ -20,7 +20,7 @@ CUSTOMER = "customer"
 
 
 def record_login(*, audit: AuditLog, tx: Tx, customer_id: str, address: str, channel: str, at: datetime) -> None:
-    audit.record(
+    audit.append(
         tx,
         AccessEvent(
             actor_id=customer_id,

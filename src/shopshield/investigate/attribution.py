@@ -138,15 +138,15 @@ def gathered(
             actors[str(actor_id)] = (str(kind), int(customers))
     accesses = [
         VictimAccess(
-            actor_id=str(row[0]),
-            actor_kind=str(row[1]),
-            customer_id=str(row[2]),
-            first_ts=row[3],
-            last_ts=row[4],
-            fields=parse_items(row[5]),
-            order_access=bool(row[6]),
+            actor_id=str(actor_id),
+            actor_kind=str(kind),
+            customer_id=str(customer_id),
+            first_ts=first_ts,
+            last_ts=last_ts,
+            fields=parse_items(fields),
+            order_access=bool(order_access),
         )
-        for row in access_rows
+        for actor_id, kind, customer_id, first_ts, last_ts, fields, order_access in access_rows
     ]
     return Gathered(period, population, actors, accesses, logins)
 

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from shopshield.core.db import unit_of_work
 from shopshield.core.errors import NotFound
 from shopshield.keys.envelope import data_key_aad, new_key, open_sealed, seal
 from shopshield.keys.keyring import MasterKeyProvider
@@ -79,7 +80,7 @@ class DataKeys:
         raw = new_key()
         version = self._master.active_version()
         wrapped = seal(self._master.aead(version), raw, data_key_aad(key_id, version))
-        with self._keystore.begin() as ks:
+        with unit_of_work(self._keystore) as ks:
             ks.add(DataKey(key_id=key_id, master_version=version, wrapped=wrapped, created_at=_now()))
         aead = AESGCM(raw)
         self._remember(key_id, aead)
@@ -89,7 +90,7 @@ class DataKeys:
         cached = self._cache.get(key_id)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
-        with self._keystore() as ks:
+        with unit_of_work(self._keystore) as ks:
             row = ks.get(DataKey, key_id)
             if row is None:
                 raise DataKeyMissing(key_id)
@@ -111,7 +112,7 @@ class DataKeys:
         """
         with self._lock:
             self._cache.pop(key_id, None)
-        with self._keystore.begin() as ks:
+        with unit_of_work(self._keystore) as ks:
             result = ks.execute(delete(DataKey).where(DataKey.key_id == key_id))
         return bool(getattr(result, "rowcount", 0))
 
@@ -134,7 +135,7 @@ class DataKeys:
     # -- rotation ----------------------------------------------------------------------------
 
     def usage(self) -> list[VersionUsage]:
-        with self._keystore() as ks:
+        with unit_of_work(self._keystore) as ks:
             rows = ks.execute(select(DataKey.master_version, func.count()).group_by(DataKey.master_version))
             counts = {int(version): int(n) for version, n in rows}
         return [VersionUsage(v.version, v.state, int(counts.get(v.version, 0))) for v in self._master.versions()]
@@ -161,7 +162,7 @@ class DataKeys:
         return done
 
     def _count_not_under(self, version: int) -> int:
-        with self._keystore() as ks:
+        with unit_of_work(self._keystore) as ks:
             count = ks.scalar(select(func.count()).select_from(DataKey).where(DataKey.master_version != version))
         return int(count or 0)
 
@@ -176,7 +177,7 @@ class DataKeys:
         )
         rewrapped, last_key = 0, ""
         while True:
-            with self._keystore.begin() as ks:
+            with unit_of_work(self._keystore) as ks:
                 rows = ks.execute(
                     select(DataKey.key_id, DataKey.master_version, DataKey.wrapped)
                     .where(DataKey.master_version != new_version, DataKey.key_id > last_key)
@@ -191,7 +192,7 @@ class DataKeys:
                     sealed = seal(new_aead, raw, data_key_aad(key_id, new_version))
                     params.append({"k": key_id, "old": version, "v": new_version, "w": sealed})
                 ks.connection().execute(statement, params)
-            last_key = rows[-1][0]
+            last_key = rows[-1].key_id
             rewrapped += len(rows)
             if progress is not None:
                 progress(done + rewrapped, total)

@@ -50,7 +50,7 @@ def list_principals() -> None:
     """List principals (never their tokens)."""
     container = open_container(settings_from_env())
     try:
-        with container.sessions() as session:
+        with unit_of_work(container.sessions) as session:
             rows = service.list_all(session=session)
     finally:
         container.close()

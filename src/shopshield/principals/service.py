@@ -9,12 +9,14 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
 
 from shopshield.core import ids
 from shopshield.core.callers import Principal
+from shopshield.core.db import Statement, transaction
 from shopshield.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from shopshield.core.policy import PolicySet
 from shopshield.principals.models import PrincipalRow
@@ -95,6 +97,22 @@ def list_all(*, session: Session) -> list[PrincipalRow]:
     return list(session.scalars(select(PrincipalRow).order_by(PrincipalRow.created_at)))
 
 
+class TokenOwner(NamedTuple):
+    """What authenticating needs of a principal's row."""
+
+    principal_id: str
+    name: str
+    role: str
+    link_id: str | None
+    disabled_at: Any
+
+
+_BY_TOKEN = Statement(
+    "SELECT principal_id, name, role, link_id, disabled_at FROM principals WHERE token_hash = :digest",
+    row=TokenOwner,
+)
+
+
 class Authenticator:
     """Turns a bearer token into a principal; verified tokens are cached for a few seconds so the
     hot read path skips a database round trip.
@@ -105,8 +123,8 @@ class Authenticator:
     after it was verified.
     """
 
-    def __init__(self, *, sessions: sessionmaker[Session], policies: PolicySet, cache_seconds: float) -> None:
-        self._sessions = sessions
+    def __init__(self, *, engine: Engine, policies: PolicySet, cache_seconds: float) -> None:
+        self._engine = engine
         self._policies = policies
         self._cache_seconds = cache_seconds
         self._cache: dict[bytes, tuple[Principal, float]] = {}
@@ -139,8 +157,7 @@ class Authenticator:
         if cached is not None and cached[1] > now:
             return cached[0]
         generation = self._generation
-        with self._sessions() as session:
-            row = session.scalar(select(PrincipalRow).where(PrincipalRow.token_hash == digest))
+        row = self.lookup(digest)
         if row is None or row.disabled_at is not None:
             raise Unauthenticated("the API token is unknown or disabled")
         policy = self._policies.roles.get(row.role)
@@ -154,3 +171,12 @@ class Authenticator:
                         self._cache.clear()
                     self._cache[digest] = (principal, now + self._cache_seconds)
         return principal
+
+    def lookup(self, digest: bytes) -> TokenOwner | None:
+        """The principal a token's hash belongs to, straight from the database (no cache).
+
+        A request path, so the driver idiom (decision 0024): a read-only snapshot, which takes no
+        write lock and so never queues behind the group commit.
+        """
+        with transaction(self._engine, read_only=True) as tx:
+            return tx.one(_BY_TOKEN, {"digest": digest})

@@ -170,7 +170,7 @@ def _summary(
     window = parse_window(since=since, until=until, tz=tz or settings.timezone, prefix="--")
     container = open_container(settings)
     try:
-        with container.sessions() as session:
+        with unit_of_work(container.sessions) as session:
             reports = service.load(session=session, window=window)
     finally:
         container.close()

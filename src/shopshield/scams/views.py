@@ -136,7 +136,7 @@ def list_reports(
     query = service.parse_page(
         window=_window(call, since, until, tz), customer_id=customer_id, limit=limit, cursor=cursor
     )
-    with call.ctx.sessions() as session:
+    with unit_of_work(call.ctx.sessions) as session:
         return JSON(service.page(session=session, query=query))
 
 
@@ -147,7 +147,7 @@ def list_reports(
 @needs(Permission.SCAM_REPORTS_READ)
 def summary(call: CallDep, since: Moment = None, until: Moment = None, tz: Zone = None) -> JSON:
     window = _window(call, since, until, tz)
-    with call.ctx.sessions() as session:
+    with unit_of_work(call.ctx.sessions) as session:
         reports = service.load(session=session, window=window)
     return JSON(summary_json(summarize(reports, window)))
 

@@ -60,7 +60,7 @@ def open_ticket(
     if ticket.assignee_id == who.principal_id:
         # Before any lookup, so the attempt is recorded whatever else is wrong with the request.
         event = caller.event(ACTION, DENIED, customer_id=ticket.customer_id, reason=SELF_ASSIGNED)
-        audit.record(Tx.of_session(session), event, now=now)
+        audit.append(Tx.of_session(session), event, now=now)
         raise AccessDenied(SELF_ASSIGNED)
     if ticket.category not in policies.ticket_categories:
         raise InvalidInput(

@@ -110,7 +110,7 @@ def _refuse(
     outcome: str,
     **kw: Any,
 ) -> NoReturn:
-    vault.audit.record(tx, caller.event(action, outcome, reason=message, **kw), now=vault.clock())
+    vault.audit.append(tx, caller.event(action, outcome, reason=message, **kw), now=vault.clock())
     raise error(message)
 
 
@@ -126,7 +126,7 @@ def _consume(vault: Vault, tx: Tx, caller: Caller, kind: str, limit: int, amount
     )
     if not ok:
         message = f"daily {kind} quota of {limit} is used up"
-        vault.audit.record(
+        vault.audit.append(
             tx,
             caller.event(event.pop("action"), QUOTA_EXCEEDED, reason=message, **event),
             now=vault.clock(),
@@ -238,7 +238,7 @@ def store_customer(
             session.add(_address_row(aead, customer.customer_id, address))
         session.flush()
         tx = Tx.of_session(session)
-        vault.audit.record(
+        vault.audit.append(
             tx,
             caller.event("write", OK, customer_id=customer.customer_id, fields=_present_fields(customer)),
             now=vault.clock(),
@@ -279,7 +279,7 @@ def _load_visible_customer(
 ) -> q.CustomerRecord:
     """The customer, or a recorded refusal if missing, erased or out of the caller's scope."""
     found = tx.one(q.CUSTOMER, {"customer_id": customer_id})
-    if found is None or found[2] is not None:
+    if found is None or found.erased_at is not None:
         _refuse(
             vault,
             tx,
@@ -302,13 +302,12 @@ def _load_visible_customer(
             outcome=DENIED,
             customer_id=customer_id,
         )
-    return q.CustomerRecord._make(found)
+    return found
 
 
 def _addresses_for(tx: Tx, policy: RolePolicy, principal: Principal, customer_id: str) -> list[q.AddressRecord]:
     statement = q.ADDRESSES[policy.scope if policy.scope in q.SCOPE_COLUMN else None]
-    rows = tx.all(statement, {"customer_id": customer_id, "link": principal.link_id})
-    return [q.AddressRecord._make(row) for row in rows]
+    return tx.all(statement, {"customer_id": customer_id, "link": principal.link_id})
 
 
 def _render_customer(
@@ -358,7 +357,7 @@ def view_customer(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str) -> 
     aead = _aead_for(vault, row)
     addresses = _addresses_for(tx, policy, caller.principal, customer_id) if _needs_addresses(policy) else []
     out, shown = _render_customer(aead, policy, row, addresses)
-    vault.audit.record(tx, caller.event("view", OK, customer_id=customer_id, fields=shown), now=vault.clock())
+    vault.audit.append(tx, caller.event("view", OK, customer_id=customer_id, fields=shown), now=vault.clock())
     return out
 
 
@@ -404,7 +403,7 @@ def reveal(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str, request: R
             | {f: _open(aead, _address_record(a.address_id), f, getattr(a, f"{f}_ct")) for f in address_fields}
             for a in _addresses_for(tx, policy, caller.principal, customer_id)
         ]
-    vault.audit.record(tx, caller.event(outcome=OK, **event), now=vault.clock())
+    vault.audit.append(tx, caller.event(outcome=OK, **event), now=vault.clock())
     return out
 
 
@@ -434,14 +433,13 @@ def search(*, vault: Vault, tx: Tx, caller: Caller, by: str, value: str, purpose
     if required is not None and purpose not in required:
         raise InvalidInput(f"purpose: searching by {by} needs one of {', '.join(sorted(required))}", field="purpose")
     scope = policy.scope if policy.scope in q.SCOPE_COLUMN else None
-    found = tx.all(
+    rows = tx.all(
         q.SEARCH[(by, scope)],
         {"digest": blind_index(vault.blind_index_key(), by, normalized), "link": caller.principal.link_id},
     )
-    rows = [q.CustomerRecord._make(row) for row in found]
     _count_search(vault, tx, caller, policy, found=len(rows), **event)
     if not rows:
-        vault.audit.record(tx, caller.event(outcome=NO_MATCH, **event), now=vault.clock())
+        vault.audit.append(tx, caller.event(outcome=NO_MATCH, **event), now=vault.clock())
         return []
     results = []
     now = vault.clock()
@@ -455,7 +453,7 @@ def search(*, vault: Vault, tx: Tx, caller: Caller, by: str, value: str, purpose
             continue
         addresses = _addresses_for(tx, policy, caller.principal, row.customer_id) if _needs_addresses(policy) else []
         out, shown = _render_customer(aead, policy, row, addresses)
-        vault.audit.record(
+        vault.audit.append(
             tx, caller.event("search", OK, customer_id=row.customer_id, fields=shown, purpose=purpose), now=now
         )
         results.append(out)
@@ -493,7 +491,7 @@ def _count_search(vault: Vault, tx: Tx, caller: Caller, policy: RolePolicy, *, f
     code = next(code for counter, code in checks if counter is over)
     limit = _LIMIT_WORDS[code].format(over.limit)
     message = f"{limit} is used up"
-    vault.audit.record(tx, caller.event(outcome=QUOTA_EXCEEDED, reason=message, **event), now=now)
+    vault.audit.append(tx, caller.event(outcome=QUOTA_EXCEEDED, reason=message, **event), now=now)
     if code != "view":
         principal, by = caller.principal, event["fields"][0]
         alert = alerts.Alert(
@@ -554,7 +552,7 @@ def erase(*, vault: Vault, session: Session, caller: Caller, customer_id: str) -
     order_ids = select(OrderRow.order_id).where(OrderRow.customer_id == customer_id).scalar_subquery()
     session.execute(update(OrderRow).where(OrderRow.customer_id == customer_id).values(items_ct=None))
     session.execute(update(ReturnRequestRow).where(ReturnRequestRow.order_id.in_(order_ids)).values(reason_ct=None))
-    vault.audit.record(Tx.of_session(session), caller.event("erase", OK, customer_id=customer_id), now=now)
+    vault.audit.append(Tx.of_session(session), caller.event("erase", OK, customer_id=customer_id), now=now)
     return {"customer_id": customer_id, "erased_at": (row.erased_at or now).isoformat()}
 
 
@@ -623,7 +621,7 @@ def store_order(
         session.flush()
     except IntegrityError:
         raise Conflict("the order already exists") from None
-    vault.audit.record(
+    vault.audit.append(
         Tx.of_session(session),
         caller.event("write", OK, customer_id=order.customer_id, order_id=order.order_id, fields=("items",)),
         now=vault.clock(),
@@ -662,7 +660,7 @@ def add_return(
         )
     )
     session.flush()
-    vault.audit.record(
+    vault.audit.append(
         Tx.of_session(session),
         caller.event("write", OK, customer_id=order.customer_id, order_id=order_id, fields=("returns",)),
         now=vault.clock(),
@@ -678,8 +676,8 @@ def add_return(
 def view_order(*, vault: Vault, tx: Tx, caller: Caller, order_id: str) -> Json:
     """The order with its items, returns and shipping address as the caller's role may see them."""
     policy = vault.policies.role(caller.principal.role)
-    found = tx.one(q.ORDER, {"order_id": order_id})
-    if found is None:
+    order = tx.one(q.ORDER, {"order_id": order_id})
+    if order is None:
         _refuse(
             vault,
             tx,
@@ -690,7 +688,6 @@ def view_order(*, vault: Vault, tx: Tx, caller: Caller, order_id: str) -> Json:
             outcome=NOT_FOUND,
             order_id=order_id,
         )
-    order = q.OrderRecord._make(found)
     event: Json = {"action": "view", "customer_id": order.customer_id, "order_id": order_id}
     column = q.SCOPE_COLUMN.get(policy.scope)
     if column is not None and getattr(order, column) != caller.principal.link_id:
@@ -716,10 +713,10 @@ def view_order(*, vault: Vault, tx: Tx, caller: Caller, order_id: str) -> Json:
     }
     shown: list[str] = []
     customer = tx.one(q.CUSTOMER, {"customer_id": order.customer_id})
-    if customer is None or customer[2] is not None:
+    if customer is None or customer.erased_at is not None:
         out["customer_erased"] = True
     else:
-        aead = _aead_for(vault, q.CustomerRecord._make(customer))
+        aead = _aead_for(vault, customer)
         if policy.visible("items") and order.items_ct is not None:
             items = json.loads(_open(aead, _order_record(order_id), "items", order.items_ct) or "[]")
             out["items"] = render.render_items(
@@ -733,15 +730,15 @@ def view_order(*, vault: Vault, tx: Tx, caller: Caller, order_id: str) -> Json:
         if order.address_id is not None and _needs_addresses(policy):
             address = tx.one(q.ADDRESS, {"address_id": order.address_id})
             if address is not None:
-                out["shipping_address"] = _render_address(aead, policy, q.AddressRecord._make(address))
+                out["shipping_address"] = _render_address(aead, policy, address)
                 shown.extend(f for f in ADDRESS_FIELDS if policy.visible(f))
     render.ViewPlan.of(policy).add_access_summary(out, shown)
-    vault.audit.record(tx, caller.event(outcome=OK, fields=tuple(shown), **event), now=vault.clock())
+    vault.audit.append(tx, caller.event(outcome=OK, fields=tuple(shown), **event), now=vault.clock())
     return out
 
 
 def _returns(tx: Tx, aead: AESGCM, order_id: str) -> list[render.ReturnRequest]:
-    rows = [q.ReturnRecord._make(row) for row in tx.all(q.RETURNS, {"order_id": order_id})]
+    rows = tx.all(q.RETURNS, {"order_id": order_id})
     return [
         render.ReturnRequest(
             r.return_id,
@@ -774,18 +771,18 @@ def customer_with_mobile(*, vault: Vault, tx: Tx, mobile: str) -> str | None:
     """A customer who is not erased and has this (normalised) mobile, by its blind index: one
     look-up whatever it finds."""
     found = tx.one(q.CUSTOMER_BY_MOBILE, {"digest": _bidx(vault, "mobile", mobile)})
-    return None if found is None else str(found[0])
+    return None if found is None else found.customer_id
 
 
 def is_live(*, tx: Tx, customer_id: str) -> bool:
     """Whether the customer exists and is not erased."""
     found = tx.one(q.CUSTOMER, {"customer_id": customer_id})
-    return found is not None and q.CustomerRecord._make(found).erased_at is None
+    return found is not None and found.erased_at is None
 
 
 def order_ids(*, tx: Tx, customer_id: str) -> list[str]:
     """The customer's orders, in the order they were placed."""
-    return [q.OrderRecord._make(row).order_id for row in tx.all(q.CUSTOMER_ORDERS, {"customer_id": customer_id})]
+    return [row.order_id for row in tx.all(q.CUSTOMER_ORDERS, {"customer_id": customer_id})]
 
 
 def data_key(*, vault: Vault, session: Session, customer_id: str) -> AESGCM | None:
