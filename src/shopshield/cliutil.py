@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -24,6 +25,13 @@ from shopshield.core.permissions import Permission
 from shopshield.settings import Settings
 
 err = Console(stderr=True)
+
+
+class Format(StrEnum):
+    """What a listing command prints: a table for people, or JSON for tools (``--format``)."""
+
+    table = "table"
+    json = "json"
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 
 import orjson
 import typer
@@ -13,7 +12,7 @@ from rich.text import Text
 
 from shopshield.alerts import service
 from shopshield.alerts.schemas import CODE_PATTERN, parse_since
-from shopshield.cliutil import acts_as, fail, open_container, settings_from_env
+from shopshield.cliutil import Format, acts_as, fail, open_container, settings_from_env
 from shopshield.core import ids
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import unit_of_work
@@ -24,11 +23,6 @@ app = typer.Typer(help="Security alerts: principals passing search limits, and w
 out = Console()
 
 COLUMNS = ("raised_at", "kind", "actor_id", "actor_role", "occurrences", "status", "reason")
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
 
 
 @app.command("list")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import shutil
 import uuid
-from enum import StrEnum
 from pathlib import Path
 
 import orjson
@@ -16,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from shopshield.breach import report, service
-from shopshield.cliutil import acts_as, open_container, settings_from_env
+from shopshield.cliutil import Format, acts_as, open_container, settings_from_env
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import transaction, unit_of_work
 from shopshield.core.errors import InvalidInput
@@ -29,11 +28,6 @@ out = Console()
 err = Console(stderr=True)
 
 FILES = ("scope.json", "customers.csv", "report.md", "report.html")
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
 
 
 @app.command("scope")

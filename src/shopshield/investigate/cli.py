@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shopshield.access.cli import export_log
-from shopshield.cliutil import acts_as, fail, parse_moment
+from shopshield.cliutil import Format, acts_as, fail, parse_moment
 from shopshield.core.callers import OPERATOR
 from shopshield.core.errors import InvalidInput
 from shopshield.core.permissions import Permission
@@ -26,11 +26,6 @@ from shopshield.scams.formats import parse_reports
 app = typer.Typer(help="Investigate a leak: which actor's accesses explain the scam victims.")
 out = Console()
 err = Console(stderr=True)
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
 
 
 class EngineName(StrEnum):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -13,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from shopshield.cliutil import acts_as, fail, open_container, progress_bar, settings_from_env
+from shopshield.cliutil import Format, acts_as, fail, open_container, progress_bar, settings_from_env
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import unit_of_work
 from shopshield.core.errors import ShopShieldError, exit_code
@@ -39,11 +38,6 @@ IMPORTER = "cli"
 SINCE = typer.Option(None, help="Only reports contacted at or after this ISO 8601 date/time (no offset: in --tz)")
 UNTIL = typer.Option(None, help="Only reports contacted before this ISO 8601 date/time (no offset: in --tz)")
 TZ = typer.Option(None, "--tz", help="IANA time zone whose days are counted (default SHOPSHIELD_TIMEZONE)")
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
 
 
 @app.command("import")
