@@ -18,7 +18,7 @@ from typing import Protocol
 
 from shopshield.core.db import Tx
 
-__all__ = ["NO_NOTICES", "Notices", "NoNotices"]
+__all__ = ["NO_NOTICES", "NoNotices", "Notices"]
 
 
 class Notices(Protocol):

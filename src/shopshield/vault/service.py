@@ -27,7 +27,6 @@ from shopshield.audit.service import AuditLog
 from shopshield.core import ids, times
 from shopshield.core.callers import Caller, Principal
 from shopshield.core.db import Tx
-from shopshield.core.notices import NO_NOTICES, Notices
 from shopshield.core.errors import (
     AccessDenied,
     Conflict,
@@ -44,6 +43,7 @@ from shopshield.core.normalize import (
     normalize_id_number,
     normalize_mobile,
 )
+from shopshield.core.notices import NO_NOTICES, Notices
 from shopshield.core.permissions import Permission, require
 from shopshield.core.policy import ADDRESS_FIELDS, CUSTOMER_FIELDS, PolicySet, RolePolicy
 from shopshield.keys.envelope import DecryptionError, blind_index, field_aad, open_sealed, seal
