@@ -25,6 +25,7 @@ from shopshield.breach.views import warnings_router
 from shopshield.canary.views import router as canary_router
 from shopshield.edge import EdgeGuard
 from shopshield.guard.views import router as guard_router
+from shopshield.notify.views import router as notify_router
 from shopshield.passwords.views import router as passwords_router
 from shopshield.principals.views import router as principals_router
 from shopshield.scams.views import router as scams_router
@@ -88,6 +89,7 @@ def create_app(container: Container, *, checkpoints: bool = True) -> FastAPI:
         passwords_router,
         guard_router,
         alerts_router,
+        notify_router,
     ):
         mount(app, router)
 

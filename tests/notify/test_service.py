@@ -159,7 +159,12 @@ def test_settings_for_fills_in_defaults(container: Container) -> None:
 
     store_settings(
         container,
-        {"data.revealed": ["sms"], "no.such_event": ["sms"], "refund.issued": ["fax", "push"]},
+        {
+            "data.revealed": ["sms"],
+            "no.such_event": ["sms"],
+            "refund.issued": ["fax", {"x": 1}, "push"],
+            "login.risky": "sms",
+        },
         language="en",
         timezone="Europe/Berlin",
     )

@@ -51,6 +51,8 @@ class Permission(StrEnum):
     LOGINS_READ = "logins.read"
     # alerts
     ALERTS_READ = "alerts.read"
+    # notify: the store's backend sets a customer's preferences and code and raises events
+    NOTIFICATIONS_WRITE = "notifications.write"
 
 
 def allowed(policies: PolicySet, principal: Principal, permission: Permission) -> bool:
