@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from shopshield.breach import service
+from shopshield.breach.models import WarningRow
 from shopshield.cli import app
 from shopshield.core.db import unit_of_work
 from shopshield.notify.models import NotificationSettingsRow
@@ -18,6 +20,7 @@ from testkit.factories import customer, order
 from tests.breach.test_scope import BODY, at, log
 from tests.support.environment import cli_env
 from tests.support.events import stored_events
+from tests.support.faults import access_events_refused
 from tests.support.outbox import details, outbox
 from tests.support.scam_reports import report
 from tests.support.world import World
@@ -174,3 +177,23 @@ def test_the_warn_command_runs_the_same_and_dry_runs_write_nothing(world: World,
     assert missing.exit_code == 2 and "no scam cluster" in " ".join(missing.output.split())
     assert warn().exit_code == 2
     assert warn("--cluster", "1", "--breach", "x").exit_code == 2
+
+
+def test_a_scope_whose_event_fails_records_no_warning_and_queues_no_message(world: World) -> None:
+    for who, when in (("c1", at(14, 9)), ("c2", at(14, 10))):
+        log(world.container, when, who, "name|mobile")
+    with access_events_refused(world.container, action="scope"):
+        response = world.post("analyst", "/v1/breaches/scope", BODY | {"queue_warnings": True})
+    assert response.status_code == 500
+    with unit_of_work(world.container.sessions) as session:
+        assert session.scalars(select(WarningRow)).first() is None
+    assert outbox(world.container) == []
+
+
+def test_a_warning_run_whose_event_fails_warns_nobody(world: World) -> None:
+    _setup_cluster(world)
+    with access_events_refused(world.container, action="warn"):
+        assert world.post("analyst", "/v1/warnings", {"cluster_id": 1}).status_code == 500
+    assert outbox(world.container, event="scam.warning") == []
+    with unit_of_work(world.container.sessions) as session:
+        assert session.scalars(select(WarningRow)).first() is None
