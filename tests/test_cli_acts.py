@@ -80,6 +80,7 @@ def test_commands_act_with_the_permission_of_the_matching_route() -> None:
         "access-report": "access_reports.read",
         "canary plant": "canaries.plant",
         "breach scope": "breaches.scope",
+        "warn": "warnings.send",
         "alerts list": "alerts.read",
         "reports import": "scam_reports.write",
     }

@@ -34,6 +34,8 @@ PATH_VALUES = {
     "ticket_id": "tk-none",
     "principal_id": "p-none",
     "attempt_id": "a" * 16,
+    "return_id": "rt-none",
+    "run_id": "run-none",
     "prefix": "5BAA6",
 }
 # The routes whose service records a refusal as an access event (decision 0019 and the access

@@ -21,6 +21,7 @@ from shopshield.alerts.views import router as alerts_router
 from shopshield.audit.views import router as audit_router
 from shopshield.bootstrap import Container
 from shopshield.breach.views import router as breach_router
+from shopshield.breach.views import warnings_router
 from shopshield.canary.views import router as canary_router
 from shopshield.edge import EdgeGuard
 from shopshield.guard.views import router as guard_router
@@ -84,6 +85,7 @@ def create_app(container: Container, *, checkpoints: bool = True) -> FastAPI:
         scams_router,
         canary_router,
         breach_router,
+        warnings_router,
         passwords_router,
         guard_router,
         alerts_router,

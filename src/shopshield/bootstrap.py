@@ -9,7 +9,9 @@ wiring.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry
@@ -22,7 +24,7 @@ from shopshield.audit.service import AuditLog, Checkpointer
 from shopshield.audit.signing import CheckpointSigner
 from shopshield.audit.witness import FileWitness
 from shopshield.canary.watch import CanaryWatch
-from shopshield.core.db import make_engine, session_factory, transaction
+from shopshield.core.db import Tx, make_engine, session_factory, transaction
 from shopshield.core.files import private_sqlite_file
 from shopshield.core.policy import PolicySet, load_policies
 from shopshield.guard.actions import ActionSink, ReturnOnly, WebhookSink
@@ -34,6 +36,8 @@ from shopshield.keys.keyring import LocalKeyFile
 from shopshield.keys.models import DataKey
 from shopshield.keys.purge import KeyStorePurger, make_keystore_engine
 from shopshield.keys.service import DataKeys
+from shopshield.notify import service as notify
+from shopshield.notify.catalogue import parse_event
 from shopshield.passwords.pairs import derive_pairs_key
 from shopshield.passwords.service import BreachedPasswords, LeakedPairs
 from shopshield.principals.service import Authenticator
@@ -149,6 +153,7 @@ def build(settings: Settings, *, migrate: bool = False) -> Container:
         ticket_problem=reveal_problem,
         canary_watch=CanaryWatch(),
         alert_metrics=AlertMetrics(metrics),
+        notices=enqueue_notice,
     )
     authenticator = Authenticator(engine=engine, policies=policies, cache_seconds=settings.token_cache_seconds)
     passwords = BreachedPasswords(settings.effective_passwords_dir())
@@ -172,6 +177,31 @@ def build(settings: Settings, *, migrate: bool = False) -> Container:
             settings, secret=master.blind_index_key(), metrics=GuardMetrics(metrics), passwords=passwords, pairs=pairs
         ),
         metrics=metrics,
+    )
+
+
+def enqueue_notice(
+    tx: Tx,
+    *,
+    customer_id: str,
+    event: str,
+    details: Mapping[str, object],
+    source: str,
+    source_ref: str,
+    occurred_at: datetime,
+    now: datetime,
+) -> list[str]:
+    """``core.notices.Notices`` for the domains below notify: ``notify.service.enqueue`` with the
+    event code read against the catalogue (decision 0028)."""
+    return notify.enqueue(
+        tx,
+        customer_id=customer_id,
+        event=parse_event(event),
+        details=details,
+        source=source,
+        source_ref=source_ref,
+        occurred_at=occurred_at,
+        now=now,
     )
 
 

@@ -14,6 +14,7 @@ from shopshield.access.cli import app as export_app
 from shopshield.alerts.cli import app as alerts_app
 from shopshield.audit.cli import app as audit_app
 from shopshield.breach.cli import app as breach_app
+from shopshield.breach.cli import warn_command
 from shopshield.canary.cli import app as canary_app
 from shopshield.cliutil import ShopShieldGroup, acts_as, fail, open_container, settings_from_env
 from shopshield.core.callers import OPERATOR
@@ -44,6 +45,7 @@ app.add_typer(reports_app, name="reports")
 app.add_typer(investigate_app, name="investigate")
 app.add_typer(canary_app, name="canary")
 app.add_typer(breach_app, name="breach")
+app.command("warn")(warn_command)
 app.add_typer(passwords_app, name="passwords")
 app.add_typer(guard_app, name="guard")
 app.add_typer(alerts_app, name="alerts")

@@ -20,6 +20,9 @@ from shopshield.core.db import unit_of_work
 from shopshield.settings import Settings
 from testkit import factories
 from tests.support.environment import cli_env as _env
+from tests.support.events import stored_events
+from tests.support.faults import access_events_refused
+from tests.support.outbox import outbox
 from tests.support.world import CLIENT_ADDRESS, World, make_world
 
 SHARED_COLUMNS = [
@@ -218,3 +221,54 @@ def test_cli_rejects_bad_input(settings: Settings, tmp_path: Path, args: list[st
     assert message in _flat(result.output)
     assert "Traceback" not in result.output
     assert not list(tmp_path.glob("*.parquet")) and not list(tmp_path.glob("*.csv"))
+
+
+def test_an_export_to_a_partner_tells_each_customer_in_it_once(
+    container: Container, settings: Settings, tmp_path: Path
+) -> None:
+    world, _per_moment = _world_with_history(container)
+    cid = factories.customer(1)["customer_id"]
+    out = tmp_path / "partner.parquet"
+    argv = ["export", "accesses", "--out", str(out), "--partner", "acme-logistics"]
+
+    result = CliRunner().invoke(app, argv, env=_env(settings))
+
+    assert result.exit_code == 0, result.output
+    rows = outbox(container, event="data.exported")
+    # The file also names c-none (a refused look-up), which is no customer: only customers are told.
+    named = {c for c in pq.read_table(out).column("customer_id").to_pylist() if c is not None}
+    assert named == {cid, "c-none"}
+    assert {r.customer_id for r in rows} == {cid}
+    assert {r.source for r in rows} == {"export"}
+    assert {r.details for r in rows} == {'{"partner": "acme-logistics"}'}
+    (recorded,) = stored_events(world.container, action="export")
+    assert recorded.reason is not None and "acme-logistics" in recorded.reason
+
+
+def test_an_export_to_a_partner_that_cannot_be_recorded_publishes_nothing(
+    container: Container, settings: Settings, tmp_path: Path
+) -> None:
+    _world_with_history(container)
+    out = tmp_path / "partner.parquet"
+    argv = ["export", "accesses", "--out", str(out), "--partner", "acme-logistics"]
+
+    with access_events_refused(container, action="export"):
+        result = CliRunner().invoke(app, argv, env=_env(settings))
+
+    assert result.exit_code != 0
+    assert not out.exists() and not list(tmp_path.glob("*.partial"))
+    assert outbox(container) == []
+
+
+def test_an_export_without_a_partner_tells_nobody(container: Container, settings: Settings, tmp_path: Path) -> None:
+    _world_with_history(container)
+    result = CliRunner().invoke(app, ["export", "accesses", "--out", str(tmp_path / "a.parquet")], env=_env(settings))
+    assert result.exit_code == 0, result.output
+    assert outbox(container) == []
+
+
+def test_a_partner_name_too_long_for_a_message_is_refused(settings: Settings, tmp_path: Path) -> None:
+    argv = ["export", "accesses", "--out", str(tmp_path / "a.parquet"), "--partner", "a-very-long-partner-name-indeed"]
+    result = CliRunner().invoke(app, argv, env=_env(settings))
+    assert result.exit_code == 2, result.output
+    assert not list(tmp_path.glob("*.parquet"))

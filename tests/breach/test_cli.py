@@ -21,6 +21,7 @@ from shopshield.settings import Settings
 from testkit import factories
 from tests.support.environment import cli_env
 from tests.support.events import stored_events
+from tests.support.outbox import outbox
 from tests.support.plaintext_scan import Scanner
 from tests.support.world import World, make_world
 
@@ -108,11 +109,16 @@ def test_running_again_queues_no_second_warning(world: World, settings: Settings
     first, second = run(settings, *args, "--format", "json"), run(settings, *args, "--format", "json")
 
     assert orjson.loads(first.stdout)["warnings"]["queued"] == 2
+    # Each warning went into the outbox, once per channel; the second run adds none.
+    queued = outbox(world.container, event="breach.warning")
+    assert orjson.loads(first.stdout)["warnings"]["notifications"] == len(queued) > 0
     assert orjson.loads(second.stdout)["warnings"] == {
         "case_id": orjson.loads(first.stdout)["case_id"],
         "queued": 0,
         "already_queued": 2,
+        "notifications": 0,
     }
+    assert len(outbox(world.container, event="breach.warning")) == len(queued)
     assert warnings(world.container) == 2
     assert len(stored_events(world.container, action="scope", actor_id="cli")) == 2
 

@@ -20,6 +20,7 @@ from shopshield.core.errors import InvalidInput
 from shopshield.core.events import AccessEvent
 from shopshield.principals import service as principals
 from tests.support.events import stored_events
+from tests.support.outbox import outbox
 from tests.support.world import World
 
 ACTOR = "staff-0417"
@@ -197,6 +198,13 @@ def test_warnings_are_queued_once_per_case(container: Container, logged: str) ->
     assert {(r.status, r.reason, r.template, r.sent_at) for r in rows} == {
         ("queued", "breach_exposure", "anti_scam_v1", None)
     }
+    # Each warning is delivered through the notify outbox: its messages name it as their source.
+    messages = outbox(container, event="breach.warning", source="breach")
+    assert {m.source_ref for m in messages} >= {r.warning_id for r in rows}
+    assert {m.customer_id for m in messages if m.source_ref in {r.warning_id for r in rows}} == {"c1", "c2", "c4", "c8"}
+    assert first.warnings is not None and first.warnings.notifications == len(
+        [m for m in messages if m.source_ref in {r.warning_id for r in rows}]
+    )
     scopes = stored_events(container, actor_id="cli", action="scope")
     assert len(scopes) == 4
     assert scopes[0].reason == f"breach scope {found.query.case_id}: actor {ACTOR}, 4 customers"
@@ -265,7 +273,14 @@ def test_the_api_answers_the_same_scope_and_records_that_it_ran(world: World, lo
     assert {k: v for k, v in body.items() if k not in {"generated_at", "warnings", "report_markdown"}} == {
         k: v for k, v in expected.items() if k not in {"generated_at", "warnings"}
     }
-    assert body["warnings"] == {"case_id": expected["case_id"], "queued": 4, "already_queued": 0}
+    messages = outbox(world.container, event="breach.warning")
+    assert body["warnings"] == {
+        "case_id": expected["case_id"],
+        "queued": 4,
+        "already_queued": 0,
+        "notifications": len(messages),
+    }
+    assert {m.customer_id for m in messages} == {"c1", "c2", "c4", "c8"}
     assert "of 4 customers" in body["report_markdown"]
     [ran] = stored_events(world.container, action="scope")
     assert (ran.actor_id, ran.actor_role) == (world.ids["analyst"], "security_analyst")

@@ -64,12 +64,39 @@ def export_parquet(
     since: datetime | None = None,
     until: datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    customers: set[str] | None = None,
+    before_publish: Callable[[], None] | None = None,
 ) -> int:
     """Stream events in ``[since, until)`` to ``out`` in batches; returns how many were written.
 
     Written to a temporary file and renamed, so a failed export never leaves a truncated file.
+    ``customers``, when given, collects the customer ids of the events written; ``before_publish``
+    runs once the file is complete and before it is renamed into place (a partner export records
+    itself and queues its notifications there): when it fails, no file is published.
     """
     tmp = create_private(out.with_name(out.name + ".partial"))
+    try:
+        written = _write(sessions, tmp, since, until, progress, customers)
+        if before_publish is not None:
+            before_publish()
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(out)
+    return written
+
+
+_CUSTOMER = SCHEMA.names.index("customer_id")
+
+
+def _write(
+    sessions: sessionmaker[Session],
+    tmp: Path,
+    since: datetime | None,
+    until: datetime | None,
+    progress: Callable[[int], None] | None,
+    customers: set[str] | None,
+) -> int:
     written = 0
     with unit_of_work(sessions) as session, pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
         last = -1
@@ -88,9 +115,10 @@ def export_parquet(
                     [pa.array(c, type=f.type) for c, f in zip(columns, SCHEMA, strict=True)], schema=SCHEMA
                 )
             )
+            if customers is not None:
+                customers.update(c for c in columns[_CUSTOMER] if c is not None)
             last = rows[-1].leaf_index
             written += len(rows)
             if progress is not None:
                 progress(len(rows))
-    tmp.replace(out)
     return written

@@ -7,6 +7,7 @@ import csv
 import shutil
 import uuid
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import orjson
 import typer
@@ -14,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from shopshield.breach import report, service
+from shopshield.breach import atrisk, report, service
 from shopshield.cliutil import Format, acts_as, open_container, settings_from_env
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import transaction, unit_of_work
@@ -137,3 +138,52 @@ def _print(found: service.Scope) -> None:
     for name, n in found.field_counts():
         fields.add_row(Text(name), str(n))
     out.print(fields)
+
+
+@acts_as(OPERATOR, Permission.WARNINGS_SEND)
+def warn_command(
+    breach_case: str | None = typer.Option(None, "--breach", help="A breach case id (from `breach scope --warn`)"),
+    cluster: int | None = typer.Option(None, "--cluster", help="A scam cluster's number in `reports summary`"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List who would be warned; warn nobody"),
+    fmt: Format = typer.Option(Format.table, "--format", help="table for people, json as the HTTP API returns it"),
+) -> None:
+    """Warn the customers a breach case or a scam cluster puts at risk, once each, through their
+    notification channels, and show what became of each message. Exit 0, or 2 on bad input or
+    when there is no such case or cluster (nothing written)."""
+    target = atrisk.Target.parse(breach_case=breach_case, cluster=cluster, prefix="--")
+    settings = settings_from_env()
+    container = open_container(settings)
+    try:
+        with unit_of_work(container.sessions) as session:
+            answer = atrisk.run(
+                vault=container.vault,
+                session=session,
+                caller=OPERATOR,
+                target=target,
+                dry_run=dry_run,
+                tz=ZoneInfo(settings.timezone),
+            )
+    finally:
+        container.close()
+    if fmt is Format.json:
+        typer.echo(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())
+        return
+    verb = "would warn" if dry_run else "warned"
+    count = len(answer["would_warn"]) if dry_run else answer["warned"]
+    out.print(
+        f"run {answer['run_id']}: {verb} {count} customers; {answer['queued_now']} messages queued now",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    table = Table("customer", "channel", "state", "attempts", "sent at", title="Messages")
+    for entry in answer["customers"]:
+        for message in entry["messages"] or [{"channel": "-", "state": "-", "attempts": 0, "sent_at": None}]:
+            table.add_row(
+                Text(entry["customer_id"]),
+                Text(message["channel"]),
+                Text(message["state"]),
+                str(message["attempts"]),
+                Text(message["sent_at"] or ""),
+            )
+    out.print(table)

@@ -1,8 +1,9 @@
 """The warnings table: one anti-scam warning queued per customer affected by a breach case.
 
-A warning holds ids and codes only: the message is a fixed template (``breach.warnings``), so
-nothing personal is stored here, and the sender looks the customer's number up in the vault when
-it sends. No sender exists yet: ``queued`` is where warnings wait for the notifications work.
+A warning holds ids and codes only, so nothing personal is stored here. It is the case's record
+of whom it warned; the message goes through the notify outbox, queued in the same transaction,
+whose rows name the warning as their source (``source="breach"``, ``source_ref=warning_id``), and
+the worker sends it and records what became of it there (decision 0028).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class WarningRow(Base):
     template: Mapped[str] = mapped_column(String(32), nullable=False)
     # The breach case that queued it: the same case never warns a customer twice.
     case_id: Mapped[str] = mapped_column(String(64), nullable=False)
-    # QUEUED; the sender, when there is one, marks what it sent "sent" (docs/breach-response.md).
+    # QUEUED when recorded; what became of the message is its outbox rows' state (decision 0028).
     status: Mapped[str] = mapped_column(String(8), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

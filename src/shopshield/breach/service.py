@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -29,6 +29,7 @@ from shopshield.core.callers import Caller
 from shopshield.core.db import Statement, Tx
 from shopshield.core.errors import Conflict, InvalidInput
 from shopshield.core.events import OK
+from shopshield.core.notices import NO_NOTICES, Notices
 from shopshield.core.policy import ALL_FIELDS
 from shopshield.core.times import iso, parse_window
 from shopshield.scams.casefile import Attribution
@@ -39,6 +40,10 @@ Json = dict[str, Any]
 ACTION: Final = "scope"
 ACTOR_KINDS: Final = ("staff", "courier", "merchant", "partner", "service", "job", "customer", "other")
 BATCH: Final = 1000
+# The notify catalogue's code for a breach warning, and the outbox source of every warning's
+# messages (``notify.catalogue.Event``; breach cannot import notify, decision 0028).
+BREACH_WARNING: Final = "breach.warning"
+WARNING_SOURCE: Final = "breach"
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,12 +266,21 @@ class Scope:
 
 @dataclass(frozen=True, slots=True)
 class Queued:
+    """What queueing a case's warnings did: new warnings, warnings the case already had, and the
+    outbox rows the new ones became (one per channel; decision 0028)."""
+
     case_id: str
     queued: int
     already_queued: int
+    notifications: int = field(default=0, compare=False)
 
     def json(self) -> Json:
-        return {"case_id": self.case_id, "queued": self.queued, "already_queued": self.already_queued}
+        return {
+            "case_id": self.case_id,
+            "queued": self.queued,
+            "already_queued": self.already_queued,
+            "notifications": self.notifications,
+        }
 
 
 def _field_order(names: Iterable[str]) -> list[str]:
@@ -354,34 +368,82 @@ def record(*, vault: Vault, session: Session, caller: Caller, scope: Scope, warn
     if not warn:
         return scope
     queued = queue_warnings(
-        session=session, case_id=q.case_id, customer_ids=[c.customer_id for c in scope.customers], now=vault.clock()
+        session=session,
+        case_id=q.case_id,
+        customer_ids=[c.customer_id for c in scope.customers],
+        now=vault.clock(),
+        notices=vault.notices,
+        fields={c.customer_id: c.fields for c in scope.customers},
     )
     return Scope(scope.query, scope.customers, scope.canaries, scope.generated_at, queued)
 
 
-def queue_warnings(*, session: Session, case_id: str, customer_ids: list[str], now: datetime) -> Queued:
+def queue_warnings(
+    *,
+    session: Session,
+    case_id: str,
+    customer_ids: list[str],
+    now: datetime,
+    notices: Notices = NO_NOTICES,
+    fields: Mapping[str, Sequence[str]] | None = None,
+    reason: str = warnings.REASON,
+    template: str = warnings.TEMPLATE,
+    event: str = BREACH_WARNING,
+    details: Mapping[str, object] | None = None,
+) -> Queued:
     """One queued warning per customer for ``case_id``; customers already warned for this case are
-    left as they are, so the same case can be run again (after a wider window, say) safely."""
+    left as they are, so the same case can be run again (after a wider window, say) safely.
+
+    The warning row is the case's record of whom it warned; the message itself goes through the
+    notify outbox (``notices``), one ``event`` per new warning with ``source="breach"`` and the
+    warning's id as ``source_ref``, which is the link from a warning to its notifications. Both
+    are written in the caller's transaction: a warning is never recorded without its message.
+    ``fields`` (per customer) says which kinds of data the source saw, for a breach warning.
+    """
     already = set(session.scalars(select(WarningRow.customer_id).where(WarningRow.case_id == case_id)))
-    new = [cid for cid in dict.fromkeys(customer_ids) if cid not in already]
+    new = [(cid, str(uuid.uuid4())) for cid in dict.fromkeys(customer_ids) if cid not in already]
+    tx = Tx.of_session(session)
+    notifications = 0
     try:
         for start in range(0, len(new), BATCH):
             session.execute(
                 insert(WarningRow),
                 [
                     {
-                        "warning_id": str(uuid.uuid4()),
+                        "warning_id": warning_id,
                         "customer_id": cid,
-                        "reason": warnings.REASON,
-                        "template": warnings.TEMPLATE,
+                        "reason": reason,
+                        "template": template,
                         "case_id": case_id,
                         "status": QUEUED,
                         "created_at": now,
                         "sent_at": None,
                     }
-                    for cid in new[start : start + BATCH]
+                    for cid, warning_id in new[start : start + BATCH]
                 ],
             )
     except IntegrityError:
         raise Conflict("another run queued warnings for this case at the same moment; run again") from None
-    return Queued(case_id, len(new), len([cid for cid in dict.fromkeys(customer_ids) if cid in already]))
+    for cid, warning_id in new:
+        notifications += len(
+            notices(
+                tx,
+                customer_id=cid,
+                event=event,
+                details=dict(details or {}) | _seen(fields, cid),
+                source=WARNING_SOURCE,
+                source_ref=warning_id,
+                occurred_at=now,
+                now=now,
+            )
+        )
+    return Queued(case_id, len(new), len([cid for cid in dict.fromkeys(customer_ids) if cid in already]), notifications)
+
+
+def _seen(fields: Mapping[str, Sequence[str]] | None, customer_id: str) -> dict[str, object]:
+    """The ``fields`` detail of a breach warning: the vault fields the source saw, when any (the
+    catalogue takes only the vault's field names; an order-only access names none)."""
+    if fields is None:
+        return {}
+    seen = [f for f in ALL_FIELDS if f in set(fields.get(customer_id, ()))]
+    return {"fields": seen} if seen else {}

@@ -4,17 +4,20 @@ and the report draft. For security staff (``breaches.scope``)."""
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import Field, StringConstraints
 
-from shopshield.breach import report, service
+from shopshield.breach import atrisk, report, service
 from shopshield.core.db import transaction, unit_of_work
+from shopshield.core.ids import RecordId
 from shopshield.core.permissions import Permission
 from shopshield.core.schemas import Strict
 from shopshield.web import JSON, CallDep, needs
 
 router = APIRouter(prefix="/v1/breaches", tags=["breach response"])
+warnings_router = APIRouter(prefix="/v1/warnings", tags=["breach response"])
 Text64 = Annotated[str, StringConstraints(max_length=64)]
 
 
@@ -51,3 +54,31 @@ def scope(body: ScopeIn, call: CallDep) -> JSON:
     if body.include_report:
         answer["report_markdown"] = report.markdown(found)
     return JSON(answer)
+
+
+class WarnIn(Strict):
+    """Exactly one of a breach case and a scam cluster (its number in the scam report summary)."""
+
+    breach_case: Text64 | None = None
+    cluster_id: int | None = Field(default=None, ge=1, le=1_000_000)
+    dry_run: bool = False
+
+
+@warnings_router.post("", summary="Warn the customers a breach case or a scam cluster puts at risk")
+@needs(Permission.WARNINGS_SEND)
+def warn(body: WarnIn, call: CallDep) -> JSON:
+    """A second run warns nobody twice; `dry_run` lists who would be warned and writes no warning."""
+    target = atrisk.Target.parse(breach_case=body.breach_case, cluster=body.cluster_id)
+    tz = ZoneInfo(call.ctx.settings.timezone)
+    with unit_of_work(call.ctx.sessions) as session:
+        answer = atrisk.run(
+            vault=call.ctx.vault, session=session, caller=call.caller, target=target, dry_run=body.dry_run, tz=tz
+        )
+    return JSON(answer)
+
+
+@warnings_router.get("/{run_id}", summary="Who a warning run warned and what became of each message")
+@needs(Permission.WARNINGS_SEND)
+def warning_run(run_id: Annotated[RecordId, Path()], call: CallDep) -> JSON:
+    with transaction(call.ctx.engine, read_only=True) as tx:
+        return JSON(atrisk.known_run(tx=tx, run_id=run_id))

@@ -45,6 +45,7 @@ class Permission(StrEnum):
     CANARIES_REPORT_CONTACT = "canaries.report_contact"
     # breach
     BREACHES_SCOPE = "breaches.scope"
+    WARNINGS_SEND = "warnings.send"
     # guard
     LOGINS_ASSESS = "logins.assess"
     LOGINS_READ = "logins.read"

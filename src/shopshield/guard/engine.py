@@ -192,6 +192,11 @@ class Settled:
     actions: list[Action]
     address: str
     at: datetime
+    # For the customer's notification (decision 0028): a success from a device or network the
+    # account has not used before (an account with no history has nothing to compare with), and
+    # one the guard let through although it found a reason to act (``risk_reason``).
+    new_device: bool = False
+    risk_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,9 +466,10 @@ class Guard:
             return Settled(failed, *where)
         if outcome is Outcome.CHALLENGE_PASSED:
             return Settled([], *where)
-        return Settled(self._succeed(attempt_id, context), *where)
+        actions, new_device, why = self._succeed(attempt_id, context)
+        return Settled(actions, *where, new_device=new_device, risk_reason=why)
 
-    def _succeed(self, attempt_id: str, context: _Context) -> list[Action]:
+    def _succeed(self, attempt_id: str, context: _Context) -> tuple[list[Action], bool, str | None]:
         # Success. Whether the login was new to the account is read in the same batch, before the
         # device and network are remembered (a pipeline runs its commands in order).
         w = self.config.windows
@@ -496,7 +502,8 @@ class Guard:
         if why is not None:
             kinds = (ActionKind.REQUIRE_PASSWORD_RESET, ActionKind.REVOKE_SESSIONS, ActionKind.NOTIFY_CUSTOMER)
             actions = [Action(kind, why) for kind in kinds]
-        return self._deliver(attempt_id, context, actions, context.ts)
+        new_device = bool(r.has_history) and not familiar
+        return self._deliver(attempt_id, context, actions, context.ts), new_device, why
 
     def _context(self, attempt_id: str, outcome: Outcome) -> _Context:
         with self._lock:

@@ -14,12 +14,41 @@ from datetime import datetime
 from shopshield.audit.service import AuditLog
 from shopshield.core.db import Tx
 from shopshield.core.events import OK, AccessEvent
+from shopshield.core.notices import NO_NOTICES, Notices
 
 LOGIN = "login"
 CUSTOMER = "customer"
+# The notify catalogue's codes (``notify.catalogue``; the guard cannot import notify, decision 0028).
+LOGIN_NEW_DEVICE = "login.new_device"
+LOGIN_RISKY = "login.risky"
+PASSWORD_RESET_REQUIRED = "password.reset_required"  # noqa: S105 - an event's name, not a password
+# Why the guard asks for a new password, as the catalogue's reset reasons say it.
+RESET_REASONS = {
+    "leaked_pair": "breached_password",
+    "breached_password": "breached_password",
+    "new_login_during_attack": "suspicious_login",
+}
 
 
-def record_login(*, audit: AuditLog, tx: Tx, customer_id: str, address: str, channel: str, at: datetime) -> None:
+def record_login(
+    *,
+    audit: AuditLog,
+    tx: Tx,
+    customer_id: str,
+    address: str,
+    channel: str,
+    at: datetime,
+    notices: Notices = NO_NOTICES,
+    attempt_id: str = "",
+    new_device: bool = False,
+    risk_reason: str | None = None,
+    reset: bool = False,
+    now: datetime | None = None,
+) -> list[str]:
+    """Record the login and, in the same transaction, tell the customer what about it they should
+    know: a new device or network, a login the guard let through although it found a reason to
+    act, and that a new password is required. One message per kind, keyed by the attempt, so a
+    repeated outcome tells nobody twice. Returns the outbox ids queued."""
     audit.append(
         tx,
         AccessEvent(
@@ -34,3 +63,25 @@ def record_login(*, audit: AuditLog, tx: Tx, customer_id: str, address: str, cha
         ),
         now=at,
     )
+    if not attempt_id:
+        return []
+    told: list[str] = []
+    events: list[tuple[str, dict[str, object]]] = []
+    if risk_reason is not None:
+        events.append((LOGIN_RISKY, {}))
+    elif new_device:
+        events.append((LOGIN_NEW_DEVICE, {}))
+    if reset:
+        events.append((PASSWORD_RESET_REQUIRED, {"reason": RESET_REASONS.get(risk_reason or "", "suspicious_login")}))
+    for event, details in events:
+        told += notices(
+            tx,
+            customer_id=customer_id,
+            event=event,
+            details=details,
+            source="guard",
+            source_ref=attempt_id,
+            occurred_at=at,
+            now=now or at,
+        )
+    return told

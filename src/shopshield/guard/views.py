@@ -20,6 +20,7 @@ from shopshield.core.db import transaction
 from shopshield.core.errors import NotFound
 from shopshield.core.permissions import Permission
 from shopshield.guard import service
+from shopshield.guard.actions import ActionKind
 from shopshield.guard.engine import Settled, UnknownAttempt
 from shopshield.guard.models import Attempt, Outcome
 from shopshield.guard.schemas import AssessIn, HistoryIn, OutcomeIn
@@ -70,12 +71,12 @@ async def outcome(attempt_id: AttemptId, body: OutcomeIn, call: CallDep) -> JSON
         raise NotFound("no assessment awaits an outcome under this id (unknown, answered or expired)") from None
     recorded = False
     if body.customer_id is not None and body.outcome is Outcome.SUCCESS:
-        recorded = await run_in_threadpool(_record_login, call, body.customer_id, settled)
+        recorded = await run_in_threadpool(_record_login, call, attempt_id, body.customer_id, settled)
     body_out = {"attempt_id": attempt_id, "actions": [a.as_json() for a in settled.actions]}
     return JSON({**body_out, "login_recorded": recorded} if body.customer_id is not None else body_out)
 
 
-def _record_login(call: Call, customer_id: str, settled: Settled) -> bool:
+def _record_login(call: Call, attempt_id: str, customer_id: str, settled: Settled) -> bool:
     """The login as an access event. Logins degrade gracefully: if the database cannot take it,
     the store still gets its answer (``login_recorded: false``), and the failure is logged by
     attempt only and counted."""
@@ -89,6 +90,12 @@ def _record_login(call: Call, customer_id: str, settled: Settled) -> bool:
                 address=settled.address,
                 channel=call.caller.channel,
                 at=settled.at,
+                notices=ctx.vault.notices,
+                attempt_id=attempt_id,
+                new_device=settled.new_device,
+                risk_reason=settled.risk_reason,
+                reset=any(a.kind is ActionKind.REQUIRE_PASSWORD_RESET for a in settled.actions),
+                now=ctx.vault.clock(),
             )
     except Exception as exc:
         log.error("login event not recorded: %s", type(exc).__name__)

@@ -84,6 +84,15 @@ class ReturnIn(Strict):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 
 
+class ContactIn(Strict):
+    """A change of contact details: a new mobile, e-mail address, or address (an ``address_id`` of
+    the customer's replaces that address; a new one is added). At least one is given."""
+
+    mobile: Mobile | None = None
+    email: Email | None = None
+    address: AddressIn | None = None
+
+
 class RevealIn(Strict):
     fields: list[Literal["name", "mobile", "email", "id_number", "recipient", "phone", "street"]] = Field(
         min_length=1, max_length=7

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -43,14 +44,15 @@ from shopshield.core.normalize import (
     normalize_id_number,
     normalize_mobile,
 )
+from shopshield.core.notices import NO_NOTICES, Notices
 from shopshield.core.permissions import Permission, require
 from shopshield.core.policy import ADDRESS_FIELDS, CUSTOMER_FIELDS, PolicySet, RolePolicy
 from shopshield.keys.envelope import DecryptionError, blind_index, field_aad, open_sealed, seal
 from shopshield.keys.service import DataKeyMissing, DataKeys
+from shopshield.vault import masking, render
 from shopshield.vault import queries as q
-from shopshield.vault import render
 from shopshield.vault.models import AddressRow, CustomerRow, OrderRow, ReturnRequestRow
-from shopshield.vault.schemas import CustomerIn, OrderIn, ReturnIn, RevealIn
+from shopshield.vault.schemas import ContactIn, CustomerIn, OrderIn, ReturnIn, RevealIn
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,13 @@ SEARCHABLE: dict[str, Callable[[str], str]] = {
     "id_number": normalize_id_number,
 }
 _REGION_SEP = "\x1f"
+# The notify catalogue's codes for what the vault raises (``notify.catalogue.Event``; the vault
+# cannot import notify, and the codes are a released contract).
+DATA_REVEALED = "data.revealed"
+CONTACT_CHANGED = "contact.changed"
+RETURN_REQUESTED = "order.return_requested"
+REFUND_ISSUED = "refund.issued"
+REFUNDED = "refunded"
 
 
 class TicketCheck(Protocol):
@@ -94,6 +103,9 @@ class Vault:
     canary_watch: SearchWatch
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     alert_metrics: alerts.AlertMetrics = field(default_factory=alerts.AlertMetrics)
+    # What tells the customer about a reveal, a contact change, a return or a refund, in the same
+    # transaction: ``notify.service.enqueue`` as bootstrap wires it (decision 0028).
+    notices: Notices = NO_NOTICES
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -182,6 +194,33 @@ def _return_record(return_id: str) -> str:
     return f"return:{return_id}"
 
 
+def order_ref(order_id: str) -> str | None:
+    """How a message names an order: its last four letters or digits, the rule of
+    ``notify.catalogue.order_tail`` (a test keeps the two the same). None for an id with fewer:
+    there is no reference a customer could match, so no message is queued, and the write it came
+    with still goes through (refusing a return over its order id's length would be worse)."""
+    tail = "".join(ch for ch in order_id if ch.isascii() and ch.isalnum())[-4:]
+    return tail if len(tail) == 4 else None
+
+
+def _tell_about_order(
+    vault: Vault, tx: Tx, *, customer_id: str, order_id: str, event: str, source: str, ref: str, now: datetime
+) -> None:
+    tail = order_ref(order_id)
+    if tail is None:
+        return
+    vault.notices(
+        tx,
+        customer_id=customer_id,
+        event=event,
+        details={"order_ref": tail},
+        source=source,
+        source_ref=ref,
+        occurred_at=now,
+        now=now,
+    )
+
+
 def _aead_for(vault: Vault, row: CustomerRow | q.CustomerRecord) -> AESGCM:
     try:
         return vault.keys.get(row.key_id)
@@ -252,6 +291,74 @@ def store_customer(
         vault.keys.discard(key_id)
         raise
     return {"customer_id": customer.customer_id, "addresses": len(customer.addresses)}
+
+
+def change_contact(
+    *,
+    vault: Vault,
+    session: Session,
+    caller: Caller,
+    customer_id: str,
+    change: ContactIn,
+    permission: Permission | None = Permission.CUSTOMERS_WRITE,
+) -> Json:
+    """Change the customer's mobile, e-mail address or an address: sealed again under their key,
+    their blind indexes computed again, recorded as a write, and the customer told of each kind
+    that changed, masked (``contact.changed``), in the same transaction."""
+    if permission is not None:
+        require(vault.policies, caller.principal, permission)
+    if change.mobile is None and change.email is None and change.address is None:
+        raise InvalidInput("give at least one of mobile, email, address")
+    row, aead = _customer_for_write(vault, session, customer_id)
+    record = _customer_record(customer_id)
+    changed: list[tuple[str, dict[str, object]]] = []
+    fields: list[str] = []
+    if change.mobile is not None:
+        row.mobile_ct = _seal(aead, record, "mobile", change.mobile)
+        row.mobile_bidx = _bidx(vault, "mobile", change.mobile)
+        changed.append(("mobile", {"mobile": masking.mask_mobile(change.mobile)}))
+        fields.append("mobile")
+    if change.email is not None:
+        row.email_ct = _seal(aead, record, "email", change.email)
+        row.email_bidx = _bidx(vault, "email", change.email)
+        changed.append(("email", {"email": masking.mask_email(change.email)}))
+        fields.append("email")
+    if change.address is not None:
+        address_id = change.address.address_id
+        existing = session.get(AddressRow, address_id)
+        if existing is not None and existing.customer_id != customer_id:
+            raise Conflict("address: the address_id is already in use")
+        fresh = _address_row(aead, customer_id, change.address)
+        if existing is None:
+            session.add(fresh)
+        else:
+            # In place: orders point at the address by id.
+            existing.recipient_ct, existing.phone_ct = fresh.recipient_ct, fresh.phone_ct
+            existing.region_ct, existing.street_ct = fresh.region_ct, fresh.street_ct
+        changed.append(("address", {}))
+        fields.extend(ADDRESS_FIELDS)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("the change clashes with a stored record") from None
+    tx, now = Tx.of_session(session), vault.clock()
+    vault.audit.append(tx, caller.event("write", OK, customer_id=customer_id, fields=tuple(fields)), now=now)
+    # One message per kind of contact changed, so each says which one. Sent to the contact on
+    # file when the worker sends: someone taking over the account changes it to their own, which
+    # is why the e-mail and SMS channels both carry it by default.
+    ref = ids.new_id("cc-")
+    for kind, masked in changed:
+        vault.notices(
+            tx,
+            customer_id=customer_id,
+            event=CONTACT_CHANGED,
+            details={"contact": kind, **masked},
+            source="contact",
+            source_ref=f"{ref}:{kind}",
+            occurred_at=now,
+            now=now,
+        )
+    return {"customer_id": customer_id, "changed": [kind for kind, _ in changed]}
 
 
 def _present_fields(customer: CustomerIn) -> tuple[str, ...]:
@@ -403,7 +510,21 @@ def reveal(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str, request: R
             | {f: _open(aead, _address_record(a.address_id), f, getattr(a, f"{f}_ct")) for f in address_fields}
             for a in _addresses_for(tx, policy, caller.principal, customer_id)
         ]
-    vault.audit.append(tx, caller.event(outcome=OK, **event), now=vault.clock())
+    now = vault.clock()
+    vault.audit.append(tx, caller.event(outcome=OK, **event), now=now)
+    # The customer learns the role and the purpose, never who: naming the agent would hand a
+    # scammer a name to drop, and would point an angry customer at a person.
+    vault.notices(
+        tx,
+        customer_id=customer_id,
+        event=DATA_REVEALED,
+        details={"role": caller.principal.role, "purpose": request.purpose, "fields": list(fields)},
+        source="reveal",
+        # Only needs to be unique: a random hex id is the cheapest (this is the hot path).
+        source_ref=uuid.uuid4().hex,
+        occurred_at=now,
+        now=now,
+    )
     return out
 
 
@@ -660,10 +781,23 @@ def add_return(
         )
     )
     session.flush()
+    tx, now = Tx.of_session(session), vault.clock()
     vault.audit.append(
-        Tx.of_session(session),
+        tx,
         caller.event("write", OK, customer_id=order.customer_id, order_id=order_id, fields=("returns",)),
-        now=vault.clock(),
+        now=now,
+    )
+    # The refund scam calls about a return the customer never made: the store's own message, sent
+    # when one is really requested, is what makes the fake call stand out.
+    _tell_about_order(
+        vault,
+        tx,
+        customer_id=order.customer_id,
+        order_id=order_id,
+        event=RETURN_REQUESTED,
+        source="return",
+        ref=return_id,
+        now=now,
     )
     return {
         "return_id": return_id,
@@ -671,6 +805,55 @@ def add_return(
         "kind": request.kind,
         "requested_at": requested_at.isoformat(),
     }
+
+
+def issue_refund(
+    *,
+    vault: Vault,
+    session: Session,
+    caller: Caller,
+    return_id: str,
+    permission: Permission | None = Permission.ORDERS_WRITE,
+) -> Json:
+    """Mark a return or refund request refunded (the store has paid the money back) and tell the
+    customer. A request already refunded is a conflict: the customer is told once."""
+    if permission is not None:
+        require(vault.policies, caller.principal, permission)
+    request = session.get(ReturnRequestRow, return_id)
+    if request is None:
+        raise NotFound("no such return request")
+    order = session.get(OrderRow, request.order_id)
+    if order is None:  # the foreign key makes this impossible; say so rather than guess
+        raise AssertionError("a return request without its order")
+    _customer_for_write(vault, session, order.customer_id)
+    if request.status == REFUNDED:
+        raise Conflict("the return request is already refunded")
+    # Only a request still "requested" moves: two refunds at once cannot both pass.
+    moved = session.execute(
+        update(ReturnRequestRow)
+        .where(ReturnRequestRow.return_id == return_id, ReturnRequestRow.status == request.status)
+        .values(status=REFUNDED)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(moved, "rowcount", 1) != 1:
+        raise Conflict("the return request changed meanwhile; look at it again")
+    tx, now = Tx.of_session(session), vault.clock()
+    vault.audit.append(
+        tx,
+        caller.event("write", OK, customer_id=order.customer_id, order_id=order.order_id, fields=("returns",)),
+        now=now,
+    )
+    _tell_about_order(
+        vault,
+        tx,
+        customer_id=order.customer_id,
+        order_id=order.order_id,
+        event=REFUND_ISSUED,
+        source="refund",
+        ref=return_id,
+        now=now,
+    )
+    return {"return_id": return_id, "order_id": order.order_id, "status": REFUNDED}
 
 
 def view_order(*, vault: Vault, tx: Tx, caller: Caller, order_id: str) -> Json:

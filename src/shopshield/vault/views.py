@@ -16,7 +16,7 @@ from shopshield.core.errors import InvalidInput
 from shopshield.core.ids import RecordId
 from shopshield.core.permissions import Permission, any_principal
 from shopshield.vault import service
-from shopshield.vault.schemas import CustomerIn, OrderIn, ReturnIn, RevealIn
+from shopshield.vault.schemas import ContactIn, CustomerIn, OrderIn, ReturnIn, RevealIn
 from shopshield.web import JSON, Call, CallDep, needs
 
 router = APIRouter(prefix="/v1", tags=["vault"])
@@ -25,6 +25,7 @@ router = APIRouter(prefix="/v1", tags=["vault"])
 READ = any_principal(why="the role's field levels, scope and quotas decide what is shown (vault.service)")
 CustomerId = Annotated[RecordId, Path(description="The store's customer id")]
 OrderId = Annotated[RecordId, Path(description="The store's order id")]
+ReturnId = Annotated[RecordId, Path(description="The return or refund request's id")]
 SearchValue = Annotated[str | None, Query(max_length=254)]
 SearchPurpose = Annotated[
     str | None,
@@ -101,6 +102,16 @@ async def reveal_customer(customer_id: CustomerId, body: RevealIn, call: CallDep
     return JSON(result)
 
 
+@router.put("/customers/{customer_id}/contact", summary="Change the mobile, e-mail or an address; the customer is told")
+@needs(Permission.CUSTOMERS_WRITE)
+def change_contact(customer_id: CustomerId, body: ContactIn, call: CallDep) -> JSON:
+    with unit_of_work(call.ctx.sessions) as session:
+        result = service.change_contact(
+            vault=call.ctx.vault, session=session, caller=call.caller, customer_id=customer_id, change=body
+        )
+    return JSON(result)
+
+
 @router.delete("/customers/{customer_id}", summary="Erase a customer by destroying their data key")
 @needs(Permission.CUSTOMERS_ERASE)
 def erase_customer(customer_id: CustomerId, call: CallDep) -> JSON:
@@ -137,3 +148,11 @@ def create_return(order_id: OrderId, body: ReturnIn, call: CallDep) -> JSON:
             vault=call.ctx.vault, session=session, caller=call.caller, order_id=order_id, request=body
         )
     return JSON(result, status_code=201)
+
+
+@router.post("/returns/{return_id}/refund", summary="Mark a return or refund request refunded; the customer is told")
+@needs(Permission.ORDERS_WRITE)
+def refund_return(return_id: ReturnId, call: CallDep) -> JSON:
+    with unit_of_work(call.ctx.sessions) as session:
+        result = service.issue_refund(vault=call.ctx.vault, session=session, caller=call.caller, return_id=return_id)
+    return JSON(result)

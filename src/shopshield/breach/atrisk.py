@@ -1,0 +1,280 @@
+"""Warnings to customers at risk: from a breach case, or from a cluster of scam reports.
+
+A run selects the customers, records a warning per customer under the run's id (the ``warnings``
+table, one row per customer and run, so a second run warns nobody twice) and queues each warning's
+message through the notify outbox in the same transaction (``service.queue_warnings``). What
+became of each message is read back from the outbox by the run's id (decision 0028).
+
+- A breach case: the customers its scope recorded (``breach scope --case CASE --warn``), those the
+  confirmed source accessed. A run delivers any of them whose message is missing from the outbox
+  (warnings recorded before there was an outbox, say) and reports on all.
+- A scam cluster (``reports summary`` numbers them, largest first): the scammers knew what the
+  cluster's reports say they knew (``investigate.knowledge``); customers at risk are those whose
+  data matches it and who share the cluster's pattern: a return requested, or an order placed,
+  within the cluster's window. The cluster's reporters are not warned again; they told us.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shopshield.breach import service
+from shopshield.breach.models import WarningRow
+from shopshield.core import ids, times
+from shopshield.core.callers import Caller
+from shopshield.core.db import Statement, Tx
+from shopshield.core.errors import InvalidInput, NotFound
+from shopshield.core.events import OK
+from shopshield.core.times import Window, iso
+from shopshield.scams import service as scams
+from shopshield.scams.formats import ScamReport
+from shopshield.scams.summary import Cluster, clusters
+from shopshield.vault.models import OrderRow, ReturnRequestRow
+from shopshield.vault.service import Vault
+
+Json = dict[str, Any]
+
+SCAM_WARNING: Final = "scam.warning"
+CLUSTER_REASON: Final = "scam_cluster"
+CLUSTER_TEMPLATE: Final = "scam_warning"
+ACTION: Final = "warn"
+# How long before a cluster's first call a customer's return or order still counts: scammers work
+# from data taken days or weeks before they call.
+LEAD: Final = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a run warns from: a breach case id, or a cluster number (exactly one)."""
+
+    breach_case: str | None = None
+    cluster: int | None = None
+
+    @classmethod
+    def parse(cls, *, breach_case: str | None, cluster: int | None, prefix: str = "") -> Target:
+        if (breach_case is None) == (cluster is None):
+            raise InvalidInput(f"give exactly one of {prefix}breach_case and {prefix}cluster_id", field="target")
+        if breach_case is not None:
+            ids.check(breach_case, "breach_case", shape=ids.ACTOR, rule=ids.ACTOR_RULE, label=f"{prefix}breach_case")
+        if cluster is not None and cluster < 1:
+            raise InvalidInput(f"{prefix}cluster_id: a cluster number from 1", field="cluster_id")
+        return cls(breach_case, cluster)
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    run_id: str
+    event: str
+    customers: list[str]
+    details: Json
+    reason: str
+    template: str
+    about: Json
+
+
+def cluster_pattern(reports: list[ScamReport]) -> str:
+    """The story the cluster's scammers told, from what they knew (``notify.catalogue.ScamPattern``
+    codes): a return they knew about, else an order, else the account."""
+    knew = {item for r in reports for item in r.knew}
+    if "return_request" in knew:
+        return "return"
+    if knew & {"order_id", "items", "price", "purchase_time"}:
+        return "refund"
+    return "account"
+
+
+def cluster_run_id(cluster: Cluster) -> str:
+    """Named after the cluster's earliest report, which stays its first as the cluster grows: a
+    second run over a larger cluster warns only the customers the first did not."""
+    digest = hashlib.sha256(cluster.reports[0].report_id.encode()).hexdigest()
+    for start in range(0, len(digest) - 16):
+        candidate = "scams-" + digest[start : start + 16]
+        if ids.personal_kind(candidate) is None:
+            return candidate
+    raise AssertionError("no id")  # 48 windows of hex digits cannot all look like a number
+
+
+def _cluster(session: Session, number: int, tz: ZoneInfo) -> Cluster:
+    found = clusters(scams.load(session=session, window=Window(None, None, tz)))
+    if not 1 <= number <= len(found):
+        raise NotFound("no scam cluster with that number (see `shopshield reports summary`)")
+    return found[number - 1]
+
+
+def _select_cluster(session: Session, number: int, tz: ZoneInfo) -> Selection:
+    cluster = _cluster(session, number, tz)
+    pattern = cluster_pattern(cluster.reports)
+    since, until = cluster.first_contact - LEAD, cluster.last_contact
+    if pattern == "return":
+        query = (
+            select(OrderRow.customer_id)
+            .join(ReturnRequestRow, ReturnRequestRow.order_id == OrderRow.order_id)
+            .where(ReturnRequestRow.requested_at >= times.utc(since), ReturnRequestRow.requested_at <= times.utc(until))
+        )
+    else:
+        query = select(OrderRow.customer_id).where(
+            OrderRow.placed_at >= times.utc(since), OrderRow.placed_at <= times.utc(until)
+        )
+    reporters = {r.customer_id for r in cluster.reports}
+    at_risk = sorted({cid for cid in session.scalars(query.distinct())} - reporters)
+    return Selection(
+        run_id=cluster_run_id(cluster),
+        event=SCAM_WARNING,
+        customers=at_risk,
+        details={"pattern": pattern},
+        reason=CLUSTER_REASON,
+        template=CLUSTER_TEMPLATE,
+        about={
+            "cluster_id": number,
+            "pattern": pattern,
+            "reports": len(cluster.reports),
+            "window": {"since": iso(since), "until": iso(until)},
+        },
+    )
+
+
+def _select_breach(session: Session, case_id: str) -> Selection:
+    rows = list(session.scalars(select(WarningRow).where(WarningRow.case_id == case_id)))
+    if not rows:
+        raise NotFound(
+            "no breach case with that id has recorded whom it reached: run `shopshield breach scope` "
+            "with --case and --warn first"
+        )
+    return Selection(
+        run_id=case_id,
+        event=service.BREACH_WARNING,
+        customers=sorted({r.customer_id for r in rows}),
+        details={},
+        reason=rows[0].reason,
+        template=rows[0].template,
+        about={"breach_case": case_id},
+    )
+
+
+def run(*, vault: Vault, session: Session, caller: Caller, target: Target, dry_run: bool, tz: ZoneInfo) -> Json:
+    """Select the customers at risk and, unless ``dry_run``, warn each once; the run's report."""
+    if target.breach_case is not None:
+        chosen = _select_breach(session, target.breach_case)
+    else:
+        assert target.cluster is not None
+        chosen = _select_cluster(session, target.cluster, tz)
+    tx, now = Tx.of_session(session), vault.clock()
+    verb = "would warn" if dry_run else "warned"
+    reason = f"warnings {chosen.run_id}: {verb} {len(chosen.customers)} customers"
+    vault.audit.append(tx, caller.event(ACTION, OK, reason=reason[:200]), now=now)
+    queued = 0
+    if not dry_run:
+        result = service.queue_warnings(
+            session=session,
+            case_id=chosen.run_id,
+            customer_ids=chosen.customers,
+            now=now,
+            notices=vault.notices,
+            reason=chosen.reason,
+            template=chosen.template,
+            event=chosen.event,
+            details=chosen.details,
+        )
+        queued = result.notifications
+        if target.breach_case is not None:
+            queued += _deliver_missing(vault, session, chosen, now)
+        session.flush()
+    report = status(tx=tx, run_id=chosen.run_id, candidates=chosen.customers if dry_run else None)
+    return {**report, "dry_run": dry_run, "event": chosen.event, **chosen.about, "queued_now": queued}
+
+
+def _deliver_missing(vault: Vault, session: Session, chosen: Selection, now: datetime) -> int:
+    """Queue the message of every warning of the case that has none in the outbox (the outbox
+    ignores a warning it already holds, so this is safe to repeat)."""
+    tx = Tx.of_session(session)
+    have = {str(ref) for (ref,) in tx.all(_SENT_FOR, {"case_id": chosen.run_id, "source": service.WARNING_SOURCE})}
+    missing = session.scalars(
+        select(WarningRow).where(WarningRow.case_id == chosen.run_id).order_by(WarningRow.created_at)
+    )
+    count = 0
+    for warning in missing:
+        if warning.warning_id in have:
+            continue
+        count += len(
+            vault.notices(
+                tx,
+                customer_id=warning.customer_id,
+                event=chosen.event,
+                details=chosen.details,
+                source=service.WARNING_SOURCE,
+                source_ref=warning.warning_id,
+                occurred_at=now,
+                now=now,
+            )
+        )
+    return count
+
+
+_SENT_FOR = Statement(
+    "SELECT DISTINCT n.source_ref FROM notifications n JOIN warnings w ON w.warning_id = n.source_ref "
+    "WHERE w.case_id = :case_id AND n.source = :source"
+)
+_STATUS = Statement(
+    "SELECT w.customer_id, w.warning_id, w.created_at, n.notification_id, n.channel, n.state, n.sent_at, "
+    "n.attempts, n.last_error FROM warnings w "
+    "LEFT JOIN notifications n ON n.source = :source AND n.source_ref = w.warning_id "
+    "WHERE w.case_id = :case_id ORDER BY w.customer_id, n.channel"
+)
+
+
+def status(*, tx: Tx, run_id: str, candidates: list[str] | None = None) -> Json:
+    """Who a run warned and what became of each message (the outbox's state per channel); with
+    ``candidates`` (a dry run), also who would be warned and is not yet."""
+    customers: dict[str, Json] = {}
+    for cid, warning_id, created_at, nid, channel, state, sent_at, attempts, last_error in tx.all(
+        _STATUS, {"case_id": run_id, "source": service.WARNING_SOURCE}
+    ):
+        entry = customers.setdefault(
+            str(cid),
+            {
+                "customer_id": str(cid),
+                "warning_id": str(warning_id),
+                "warned_at": iso(times.stored(created_at)),
+                "messages": [],
+            },
+        )
+        if nid is not None:
+            entry["messages"].append(
+                {
+                    "notification_id": str(nid),
+                    "channel": str(channel),
+                    "state": str(state),
+                    "sent_at": None if sent_at is None else iso(times.stored(sent_at)),
+                    "attempts": int(attempts),
+                    "last_error": last_error,
+                }
+            )
+    states: dict[str, int] = {}
+    for entry in customers.values():
+        for message in entry["messages"]:
+            states[message["state"]] = states.get(message["state"], 0) + 1
+    answer: Json = {
+        "run_id": run_id,
+        "warned": len(customers),
+        "messages": states,
+        "customers": list(customers.values()),
+    }
+    if candidates is not None:
+        answer["would_warn"] = [cid for cid in candidates if cid not in customers]
+    return answer
+
+
+def known_run(*, tx: Tx, run_id: str) -> Json:
+    """``status`` of a run that exists; ``NotFound`` otherwise."""
+    ids.check(run_id, "run_id", shape=ids.ACTOR, rule=ids.ACTOR_RULE, label="run_id")
+    found = status(tx=tx, run_id=run_id)
+    if not found["customers"]:
+        raise NotFound("no warning run with that id")
+    return found

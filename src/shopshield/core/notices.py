@@ -1,0 +1,61 @@
+"""How a domain below the notify domain asks for a customer to be told something.
+
+The vault, access, guard and breach domains raise notifications (a reveal, a changed contact, a
+risky login, a breach), but notify builds on the vault (it reads contacts and data keys), so they
+cannot import it without a loop in the package graph (decision 0020). They call a ``Notices``
+instead, which ``bootstrap`` wires to ``notify.service.enqueue``; event codes are the catalogue's
+strings (``notify.catalogue.Event``), which are a released contract and never change.
+
+The call queues in the caller's transaction: the notification commits with its cause or not at
+all (decision 0028).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Protocol
+
+from shopshield.core.db import Tx
+
+__all__ = ["NO_NOTICES", "NoNotices", "Notices"]
+
+
+class Notices(Protocol):
+    """Queue ``event`` for ``customer_id`` in ``tx``; the ids of the outbox rows it wrote (none for
+    a repeat of the same ``source``/``source_ref``). ``details`` holds masked references and codes
+    only; a bad one raises ``InvalidInput`` and the caller's transaction rolls back."""
+
+    def __call__(
+        self,
+        tx: Tx,
+        *,
+        customer_id: str,
+        event: str,
+        details: Mapping[str, object],
+        source: str,
+        source_ref: str,
+        occurred_at: datetime,
+        now: datetime,
+    ) -> list[str]: ...
+
+
+class NoNotices:
+    """Tells nobody: for parts built without the notify domain (a bench's bare vault, a tool)."""
+
+    def __call__(
+        self,
+        tx: Tx,
+        *,
+        customer_id: str,
+        event: str,
+        details: Mapping[str, object],
+        source: str,
+        source_ref: str,
+        occurred_at: datetime,
+        now: datetime,
+    ) -> list[str]:
+        return []
+
+
+NO_NOTICES = NoNotices()
