@@ -16,6 +16,7 @@ message; no route returns it.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -179,8 +180,16 @@ def settings_for(tx: Tx, *, customer_id: str) -> Settings:
     and for a customer with no settings row at all."""
     row = tx.one(_SETTINGS, {"customer_id": customer_id})
     if row is None:
-        return Settings(preferences.effective({}), DEFAULT_LANGUAGE, schedule.DEFAULT_ZONE)
-    return Settings(preferences.effective(stored_choices(row.events)), _language(row.language), _zone(row.timezone))
+        return Settings(_effective(None), DEFAULT_LANGUAGE, schedule.DEFAULT_ZONE)
+    return Settings(_effective(row.events), _language(row.language), _zone(row.timezone))
+
+
+@functools.lru_cache(maxsize=4096)
+def _effective(events: str | None) -> Mapping[Event, tuple[Channel, ...]]:
+    """The effective preferences of a stored choice (None: nothing stored), worked out once per
+    distinct choice: every reveal asks, most customers keep the defaults, and the few distinct
+    choices repeat. The result is read-only, so sharing it is safe."""
+    return preferences.effective({} if events is None else stored_choices(events))
 
 
 # -- the anti-phishing code -----------------------------------------------------------------------
