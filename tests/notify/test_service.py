@@ -22,7 +22,7 @@ from shopshield.core.times import utc
 from shopshield.notify import service
 from shopshield.notify.catalogue import CATALOGUE, Channel, Event
 from shopshield.notify.messages import Language
-from shopshield.notify.models import QUEUED, NotificationRow, NotificationSettingsRow
+from shopshield.notify.models import EXPANDED, PENDING_CHANNEL, QUEUED, NotificationRow, NotificationSettingsRow
 from shopshield.notify.schedule import DEFAULT_ZONE
 from tests.notify.samples import ALL_DETAILS, FULL_VALUES
 
@@ -269,3 +269,68 @@ def test_reveals_in_the_quiet_hours_fold_into_the_morning_push(container: Contai
     # for the morning, and the ones after it join that waiting message instead of a window of
     # their own.
     assert due == {"email": [NIGHT, NIGHT + timedelta(hours=1), NIGHT + timedelta(hours=1)], "push": [MORNING] * 3}
+
+
+def test_a_row_expanded_later_becomes_the_rows_enqueue_writes(container: Container) -> None:
+    """The reveal's hot path writes one row for the event; the worker's expansion turns it into the
+    row per channel that a direct ``enqueue`` writes, once, however often it runs."""
+    with transaction(container.engine) as tx:
+        (pending_id,) = service.enqueue(
+            tx,
+            customer_id=CUSTOMER,
+            event=Event.REFUND_ISSUED,
+            details=details(Event.REFUND_ISSUED),
+            source="test",
+            source_ref="r-1",
+            occurred_at=AFTERNOON - timedelta(seconds=5),
+            now=AFTERNOON,
+            expand_later=True,
+        )
+    (pending,) = rows(container)
+    assert (pending.notification_id, pending.channel, pending.state) == (pending_id, PENDING_CHANNEL, QUEUED)
+
+    for _ in range(2):
+        with transaction(container.engine) as tx:
+            service.expand_pending(tx, now=AFTERNOON + timedelta(seconds=1))
+    found = rows(container)
+    assert {r.notification_id: r.state for r in found}[pending_id] == EXPANDED
+    sent = [r for r in found if r.notification_id != pending_id]
+    assert sorted(r.channel for r in sent) == sorted(CATALOGUE[Event.REFUND_ISSUED].defaults)
+    for row in sent:
+        assert (row.state, row.source, row.source_ref) == (QUEUED, "test", "r-1")
+        assert utc(row.occurred_at) == AFTERNOON - timedelta(seconds=5)
+        assert json.loads(row.details) == {"order_ref": ALL_DETAILS["order_ref"]}
+
+
+def test_a_row_expanded_later_is_checked_and_rolls_back_with_its_cause(container: Container) -> None:
+    with pytest.raises(InvalidInput), transaction(container.engine) as tx:
+        service.enqueue(
+            tx,
+            customer_id=CUSTOMER,
+            event=Event.DATA_REVEALED,
+            details={"role": "cs_agent"},
+            source="test",
+            source_ref="r-1",
+            occurred_at=AFTERNOON,
+            now=AFTERNOON,
+            expand_later=True,
+        )
+
+    def cause_fails_after_queueing() -> None:
+        with transaction(container.engine) as tx:
+            service.enqueue(
+                tx,
+                customer_id=CUSTOMER,
+                event=Event.DATA_REVEALED,
+                details=REVEAL,
+                source="test",
+                source_ref="r-2",
+                occurred_at=AFTERNOON,
+                now=AFTERNOON,
+                expand_later=True,
+            )
+            raise RuntimeError("the cause failed")
+
+    with pytest.raises(RuntimeError, match="the cause failed"):
+        cause_fails_after_queueing()
+    assert rows(container) == []

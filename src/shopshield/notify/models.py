@@ -23,7 +23,12 @@ SENDING = "sending"
 SENT = "sent"
 DEAD = "dead"
 DIGESTED = "digested"
-STATES = (QUEUED, SENDING, SENT, DEAD, DIGESTED)
+# A row written on a hot path (a reveal) before its channels are known: channel PENDING_CHANNEL,
+# one row per event. The worker expands it into a row per channel (``service.expand_pending``) and
+# marks it EXPANDED, in one transaction; the cause and the row still commit together.
+EXPANDED = "expanded"
+PENDING_CHANNEL = "*"
+STATES = (QUEUED, SENDING, SENT, DEAD, DIGESTED, EXPANDED)
 
 
 class NotificationSettingsRow(Base):

@@ -37,7 +37,7 @@ from shopshield.core.events import OK, EventLog
 from shopshield.notify import antiphishing, preferences, schedule
 from shopshield.notify.catalogue import CATALOGUE, DIGEST_WINDOW_SECONDS, Channel, Event, parse_details
 from shopshield.notify.messages import Language
-from shopshield.notify.models import QUEUED, SENDING, SENT
+from shopshield.notify.models import EXPANDED, PENDING_CHANNEL, QUEUED, SENDING, SENT
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,16 @@ class _Inserted(NamedTuple):
     notification_id: str
 
 
+class _Pending(NamedTuple):
+    notification_id: str
+    customer_id: str
+    event: str
+    details: str
+    source: str
+    source_ref: str
+    occurred_at: Any
+
+
 _SETTINGS = Statement(
     "SELECT events, language, timezone FROM notification_settings WHERE customer_id = :customer_id",
     row=_SettingsRow,
@@ -130,6 +140,26 @@ _INSERT = Statement(
     "ON CONFLICT (source, source_ref, customer_id, event, channel) DO NOTHING "
     "RETURNING notification_id",
     row=_Inserted,
+)
+
+
+# One row per event, its channels left for the worker (``expand_pending``): what a hot path pays.
+_INSERT_PENDING = Statement(
+    "INSERT INTO notifications (notification_id, customer_id, event, channel, details, source, source_ref, "
+    "occurred_at, created_at, state, due_at, attempts) "
+    "VALUES (:notification_id, :customer_id, :event, :channel, :details, :source, :source_ref, "
+    ":occurred_at, :now, :state, :now, 0) "
+    "ON CONFLICT (source, source_ref, customer_id, event, channel) DO NOTHING"
+)
+
+_PENDING = Statement(
+    "SELECT notification_id, customer_id, event, details, source, source_ref, occurred_at FROM notifications "
+    "WHERE state = :queued AND channel = :pending ORDER BY due_at LIMIT :limit",
+    row=_Pending,
+)
+
+_MARK_EXPANDED = Statement(
+    "UPDATE notifications SET state = :expanded WHERE notification_id = :notification_id AND state = :queued"
 )
 
 
@@ -350,8 +380,13 @@ def enqueue(
     source_ref: str,
     occurred_at: datetime,
     now: datetime,
+    expand_later: bool = False,
 ) -> list[str]:
     """Queue ``event`` for the customer on every channel they get it on, in ``tx``.
+
+    With ``expand_later`` (the reveal's hot path), one row for the event is written instead, with
+    its details checked, and the worker expands it into the rows below (``expand_pending``); the
+    id returned is that row's.
 
     ``details`` are checked first (``InvalidInput`` naming the detail, before anything is
     written). Each row is due when the schedule says: now, after the quiet hours in the
@@ -367,6 +402,24 @@ def enqueue(
         raise InvalidInput(f"source_ref: 1-{_SOURCE_REF_MAX} characters", field="source_ref")
     checked = parse_details(event, details)
     body = json.dumps(checked.given(), sort_keys=True, ensure_ascii=False)
+    if expand_later:
+        notification_id = str(uuid.uuid4())
+        tx.execute(
+            _INSERT_PENDING,
+            {
+                "notification_id": notification_id,
+                "customer_id": customer_id,
+                "event": str(event),
+                "channel": PENDING_CHANNEL,
+                "details": body,
+                "source": source,
+                "source_ref": source_ref,
+                "occurred_at": tx.timestamp(times.utc(occurred_at)),
+                "now": tx.timestamp(times.utc(now)),
+                "state": QUEUED,
+            },
+        )
+        return [notification_id]
     chosen = settings_for(tx, customer_id=customer_id)
     channels = chosen.preferences[event]
     if not channels:
@@ -423,3 +476,25 @@ def enqueue(
         if row is not None:
             created.append(row.notification_id)
     return created
+
+
+def expand_pending(tx: Tx, *, now: datetime, limit: int = 500) -> int:
+    """Turn up to ``limit`` rows written with ``expand_later`` into a row per channel, as
+    ``enqueue`` would have written them, and mark each EXPANDED; how many were expanded.
+
+    Two workers expanding the same row at once write its channel rows once: ``enqueue`` ignores a
+    repeat of (source, source_ref, customer, event, channel), and only one marks it EXPANDED."""
+    rows = tx.all(_PENDING, {"queued": QUEUED, "pending": PENDING_CHANNEL, "limit": limit})
+    for row in rows:
+        enqueue(
+            tx,
+            customer_id=row.customer_id,
+            event=Event(row.event),
+            details=json.loads(row.details),
+            source=row.source,
+            source_ref=row.source_ref,
+            occurred_at=times.stored(row.occurred_at),
+            now=now,
+        )
+        tx.execute(_MARK_EXPANDED, {"expanded": EXPANDED, "queued": QUEUED, "notification_id": row.notification_id})
+    return len(rows)
