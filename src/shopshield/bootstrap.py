@@ -190,6 +190,7 @@ def enqueue_notice(
     source_ref: str,
     occurred_at: datetime,
     now: datetime,
+    expand_later: bool = False,
 ) -> list[str]:
     """``core.notices.Notices`` for the domains below notify: ``notify.service.enqueue`` with the
     event code read against the catalogue (decision 0028)."""
@@ -202,6 +203,7 @@ def enqueue_notice(
         source_ref=source_ref,
         occurred_at=occurred_at,
         now=now,
+        expand_later=expand_later,
     )
 
 

@@ -3,10 +3,13 @@ their notification in the same transaction as the change and its access event (d
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from shopshield.notify.catalogue import order_tail
-from shopshield.notify.models import QUEUED
+from shopshield.core.db import transaction
+from shopshield.notify import service as notify
+from shopshield.notify.catalogue import CATALOGUE, Event, order_tail
+from shopshield.notify.models import PENDING_CHANNEL, QUEUED
 from shopshield.vault.service import order_ref
 from testkit.factories import customer, order
 from tests.support.events import stored_events
@@ -46,6 +49,15 @@ def test_a_reveal_tells_the_customer_the_role_and_purpose_never_who(world: World
         assert details(row) == {"role": "cs_agent", "purpose": "refund_dispute", "fields": ["mobile", "street"]}
         assert world.ids["agent"] not in row.details and "agent" not in row.details.replace("cs_agent", "")
         assert body["mobile"] not in row.details and body["addresses"][0]["street"] not in row.details
+    # The reveal writes one row for the event (the hot path); the worker expands it into a row per
+    # channel the customer gets reveals on.
+    (pending,) = rows
+    assert pending.channel == PENDING_CHANNEL
+    with transaction(world.container.engine) as tx:
+        assert notify.expand_pending(tx, now=datetime.now(UTC)) == 1
+    expanded = [r for r in outbox(world.container, event="data.revealed") if r.channel != PENDING_CHANNEL]
+    assert sorted(r.channel for r in expanded) == sorted(CATALOGUE[Event.DATA_REVEALED].defaults)
+    assert {r.source_ref for r in expanded} == {pending.source_ref}
 
 
 def test_a_refused_reveal_queues_nothing(world: World) -> None:

@@ -24,7 +24,9 @@ __all__ = ["NO_NOTICES", "NoNotices", "Notices"]
 class Notices(Protocol):
     """Queue ``event`` for ``customer_id`` in ``tx``; the ids of the outbox rows it wrote (none for
     a repeat of the same ``source``/``source_ref``). ``details`` holds masked references and codes
-    only; a bad one raises ``InvalidInput`` and the caller's transaction rolls back."""
+    only; a bad one raises ``InvalidInput`` and the caller's transaction rolls back. A hot path
+    passes ``expand_later``: one row for the event, which the delivery worker expands into a row per
+    channel, instead of reading the customer's choices and the digest window in the request."""
 
     def __call__(
         self,
@@ -37,6 +39,7 @@ class Notices(Protocol):
         source_ref: str,
         occurred_at: datetime,
         now: datetime,
+        expand_later: bool = False,
     ) -> list[str]: ...
 
 
@@ -54,6 +57,7 @@ class NoNotices:
         source_ref: str,
         occurred_at: datetime,
         now: datetime,
+        expand_later: bool = False,
     ) -> list[str]:
         return []
 

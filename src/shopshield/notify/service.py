@@ -35,7 +35,7 @@ from shopshield.core.db import Statement, Tx
 from shopshield.core.errors import InvalidInput, StoredDataTampered
 from shopshield.core.events import OK, EventLog
 from shopshield.notify import antiphishing, preferences, schedule
-from shopshield.notify.catalogue import CATALOGUE, DIGEST_WINDOW_SECONDS, Channel, Event, parse_details
+from shopshield.notify.catalogue import CATALOGUE, DIGEST_WINDOW_SECONDS, Channel, Details, Event, parse_details
 from shopshield.notify.messages import Language
 from shopshield.notify.models import EXPANDED, PENDING_CHANNEL, QUEUED, SENDING, SENT
 
@@ -400,8 +400,7 @@ def enqueue(
         raise InvalidInput(f"source: 1-{_SOURCE_MAX} characters", field="source")
     if not 0 < len(source_ref) <= _SOURCE_REF_MAX:
         raise InvalidInput(f"source_ref: 1-{_SOURCE_REF_MAX} characters", field="source_ref")
-    checked = parse_details(event, details)
-    body = json.dumps(checked.given(), sort_keys=True, ensure_ascii=False)
+    body = _checked_body(event, details)
     if expand_later:
         notification_id = str(uuid.uuid4())
         tx.execute(
@@ -476,6 +475,28 @@ def enqueue(
         if row is not None:
             created.append(row.notification_id)
     return created
+
+
+def _checked_body(event: Event, details: Mapping[str, object]) -> str:
+    """The details checked (``parse_details``) as the row stores them. A reveal's details repeat
+    (a handful of roles, purposes and field sets), so the check runs once per distinct set."""
+    try:
+        given = json.dumps(details, sort_keys=True, ensure_ascii=False)
+    except (TypeError, ValueError):
+        given = None  # not JSON as given (a caller's own types): checked without the memo
+    if given is None:
+        return _body(parse_details(event, details))
+    return _checked_json(event, given)
+
+
+@functools.lru_cache(maxsize=1024)
+def _checked_json(event: Event, given: str) -> str:
+    # A refusal raises and is not remembered; only bodies that passed are.
+    return _body(parse_details(event, json.loads(given)))
+
+
+def _body(checked: Details) -> str:
+    return json.dumps(checked.given(), sort_keys=True, ensure_ascii=False)
 
 
 def expand_pending(tx: Tx, *, now: datetime, limit: int = 500) -> int:

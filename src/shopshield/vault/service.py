@@ -524,6 +524,8 @@ def reveal(*, vault: Vault, tx: Tx, caller: Caller, customer_id: str, request: R
         source_ref=uuid.uuid4().hex,
         occurred_at=now,
         now=now,
+        # One row for the event; the worker works out the channels and the digest (decision 0028).
+        expand_later=True,
     )
     return out
 
