@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry
@@ -34,6 +35,11 @@ from shopshield.keys.keyring import LocalKeyFile
 from shopshield.keys.models import DataKey
 from shopshield.keys.purge import KeyStorePurger, make_keystore_engine
 from shopshield.keys.service import DataKeys
+from shopshield.notify.adapters import FileSender, HttpSender, Sender, SmtpSender, parse_smtp_url
+from shopshield.notify.catalogue import Channel
+from shopshield.notify.messages import Renderer
+from shopshield.notify.metrics import NotifyMetrics, OutboxCollector
+from shopshield.notify.worker import Worker
 from shopshield.passwords.pairs import derive_pairs_key
 from shopshield.passwords.service import BreachedPasswords, LeakedPairs
 from shopshield.principals.service import Authenticator
@@ -75,6 +81,24 @@ class Container:
     # The guard holds its counters and notifier as ``CounterStore`` and ``ActionSink``.
     guard: Guard
     metrics: CollectorRegistry
+    notify_metrics: NotifyMetrics
+    renderer: Renderer
+
+    def notify_worker(self) -> Worker:
+        """A delivery worker with the senders the settings choose (not started; ``serve`` runs one
+        in a thread, ``shopshield notify run`` in the foreground)."""
+        s = self.settings
+        return Worker(
+            engine=self.engine,
+            keys=self.data_keys,
+            audit=self.audit,
+            senders=build_senders(s),
+            renderer=self.renderer,
+            metrics=self.notify_metrics,
+            batch=s.notify_batch_size,
+            lease=timedelta(seconds=s.notify_lease_seconds),
+            poll_seconds=s.notify_poll_seconds,
+        )
 
     def checkpointer(self) -> Checkpointer:
         """The checkpoint signer ``serve`` runs in the background (not started)."""
@@ -140,6 +164,8 @@ def build(settings: Settings, *, migrate: bool = False) -> Container:
     sessions = session_factory(engine)
     audit = AuditLog(signer=CheckpointSigner(settings.effective_signing_key_file(), settings.audit_origin))
     metrics = CollectorRegistry()
+    notify_metrics = NotifyMetrics(metrics)
+    metrics.register(OutboxCollector(engine))
     vault = Vault(
         keys=data_keys,
         blind_index_key=master.blind_index_key,
@@ -172,7 +198,28 @@ def build(settings: Settings, *, migrate: bool = False) -> Container:
             settings, secret=master.blind_index_key(), metrics=GuardMetrics(metrics), passwords=passwords, pairs=pairs
         ),
         metrics=metrics,
+        notify_metrics=notify_metrics,
+        renderer=Renderer(settings.notify_brand),
     )
+
+
+def build_senders(settings: Settings) -> dict[Channel, Sender]:
+    """One sender per channel: the configured gateway, or the JSON-lines file in the data directory."""
+    outbox = settings.resolved_data_dir() / "notifications"
+    senders: dict[Channel, Sender] = {}
+    if settings.smtp_url is not None:
+        senders[Channel.EMAIL] = SmtpSender(parse_smtp_url(settings.smtp_url.get_secret_value()), settings.smtp_from)
+    else:
+        senders[Channel.EMAIL] = FileSender(outbox, Channel.EMAIL)
+    for channel, url, secret in (
+        (Channel.SMS, settings.sms_gateway_url, settings.sms_gateway_secret),
+        (Channel.PUSH, settings.push_webhook_url, settings.push_webhook_secret),
+    ):
+        if url is not None and secret is not None:
+            senders[channel] = HttpSender(url.get_secret_value(), secret.get_secret_value().encode(), channel)
+        else:
+            senders[channel] = FileSender(outbox, channel)
+    return senders
 
 
 def build_guard(
