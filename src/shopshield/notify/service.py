@@ -1,0 +1,320 @@
+"""The notify domain's store side: queueing a notification in the transaction of its cause, and
+reading what the customer chose.
+
+``enqueue`` is the one way any producer (a reveal, a contact change, the guard, a breach scope,
+``POST /v1/notifications/events``) raises a notification. It writes outbox rows on the caller's
+``Tx``, so a notification commits exactly when the event behind it does, and a rolled-back reveal
+leaves no message behind. It runs on the hot read path (every reveal calls it), so it is raw
+``Statement`` SQL: one read of the customer's settings, one read of their recent digest rows for
+events that may be digested, and one insert per channel.
+
+Nothing here writes a personal value: an outbox row holds ids, codes and the checked details
+(masked references only, ``catalogue.parse_details``). The anti-phishing code is sealed with the
+customer's data key and unsealed only by ``anti_phishing_code``, for the worker that renders the
+message; no route returns it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, Final, NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from shopshield.core import times
+from shopshield.core.db import Statement, Tx
+from shopshield.core.errors import InvalidInput, StoredDataTampered
+from shopshield.notify import preferences, schedule
+from shopshield.notify.catalogue import CATALOGUE, DIGEST_WINDOW_SECONDS, Channel, Event, parse_details
+from shopshield.notify.messages import Language
+from shopshield.notify.models import QUEUED, SENDING, SENT
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "Preferences",
+    "Settings",
+    "anti_phishing_code",
+    "code_aad",
+    "digest_key",
+    "enqueue",
+    "settings_for",
+]
+
+DEFAULT_LANGUAGE: Final = Language.ZH_CN
+Preferences = Mapping[Event, tuple[Channel, ...]]
+
+
+class Settings(NamedTuple):
+    """What ``settings_for`` answers: every event's channels (the customer's choice, else the
+    default), and the language and zone messages are written in (defaults when none stored)."""
+
+    preferences: Preferences
+    language: Language
+    zone: ZoneInfo
+
+
+# -- statements -----------------------------------------------------------------------------------
+
+
+class _SettingsRow(NamedTuple):
+    events: str
+    language: str | None
+    timezone: str | None
+
+
+class _CodeRow(NamedTuple):
+    anti_phishing_code_ct: bytes | None
+
+
+class _DigestRow(NamedTuple):
+    channel: str
+    last_at: Any
+    pending_due: Any
+
+
+class _Inserted(NamedTuple):
+    notification_id: str
+
+
+_SETTINGS = Statement(
+    "SELECT events, language, timezone FROM notification_settings WHERE customer_id = :customer_id",
+    row=_SettingsRow,
+)
+
+_CODE = Statement(
+    "SELECT anti_phishing_code_ct FROM notification_settings WHERE customer_id = :customer_id",
+    row=_CodeRow,
+)
+
+# Per channel, for one customer and event: when the last message went (or is going) out, and
+# when the digest already waiting is due. Only rows created within two windows can matter (a
+# waiting digest is due at most one window after the message before it), which keeps the read to
+# a few rows of the customer's index however long their history.
+_DIGESTS = Statement(
+    "SELECT channel, "
+    "MAX(CASE WHEN state IN (:sent, :sending, :queued) AND due_at <= :now "
+    "THEN COALESCE(sent_at, due_at) END) AS last_at, "
+    "MIN(CASE WHEN state = :queued AND due_at > :now THEN due_at END) AS pending_due "
+    "FROM notifications "
+    "WHERE customer_id = :customer_id AND created_at >= :since AND event = :event AND digest_key IS NOT NULL "
+    "GROUP BY channel",
+    row=_DigestRow,
+)
+
+# A repeat of (source, source_ref, customer, event, channel) inserts nothing and returns no row:
+# a producer that retries, or a store system that sends the same event_id twice, queues one
+# message, not two.
+_INSERT = Statement(
+    "INSERT INTO notifications (notification_id, customer_id, event, channel, details, source, source_ref, "
+    "occurred_at, created_at, state, due_at, attempts, digest_key) "
+    "VALUES (:notification_id, :customer_id, :event, :channel, :details, :source, :source_ref, "
+    ":occurred_at, :created_at, :state, :due_at, 0, :digest_key) "
+    "ON CONFLICT (source, source_ref, customer_id, event, channel) DO NOTHING "
+    "RETURNING notification_id",
+    row=_Inserted,
+)
+
+
+# -- reading the customer's settings --------------------------------------------------------------
+
+
+def stored_choices(events: str) -> Preferences:
+    """The choices a settings row holds, read leniently: an event code or channel the catalogue no
+    longer knows is skipped rather than failing every message to that customer. ``preferences.
+    effective`` then restores the default where a security event would be left silent."""
+    try:
+        raw = json.loads(events)
+    except ValueError:
+        log.error("notification settings hold choices that are not JSON; the defaults apply")
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    choices: dict[Event, tuple[Channel, ...]] = {}
+    for code, channels in raw.items():
+        if code in Event.__members__.values() and isinstance(channels, list):
+            known = {c for c in channels if isinstance(c, str) and c in Channel.__members__.values()}
+            choices[Event(code)] = tuple(c for c in Channel if c in known)
+    return choices
+
+
+def _language(value: str | None) -> Language:
+    if value is not None and value in Language.__members__.values():
+        return Language(value)
+    return DEFAULT_LANGUAGE
+
+
+def _zone(value: str | None) -> ZoneInfo:
+    if value:
+        try:
+            return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            log.error("notification settings name a time zone that is not known; the default applies")
+    return schedule.DEFAULT_ZONE
+
+
+def settings_for(tx: Tx, *, customer_id: str) -> Settings:
+    """The customer's effective preferences, language and zone: defaults for what they never set,
+    and for a customer with no settings row at all."""
+    row = tx.one(_SETTINGS, {"customer_id": customer_id})
+    if row is None:
+        return Settings(preferences.effective({}), DEFAULT_LANGUAGE, schedule.DEFAULT_ZONE)
+    return Settings(preferences.effective(stored_choices(row.events)), _language(row.language), _zone(row.timezone))
+
+
+# -- the anti-phishing code -----------------------------------------------------------------------
+
+CODE_FIELD: Final = "anti_phishing_code"
+
+
+def code_aad(customer_id: str) -> bytes:
+    """The associated data the code is sealed with, ``customer_id|anti_phishing_code``: its
+    ciphertext opens only as this customer's code, so one copied to another customer's row, or
+    into a vault field, fails authentication."""
+    return f"{customer_id}|{CODE_FIELD}".encode()
+
+
+# The layout of ``keys.envelope.seal`` (a format byte, a random 96-bit nonce, ciphertext and tag),
+# written here because notify builds on the core alone (tests/notify/test_layering.py): the guard
+# raises notifications and must not reach the key store through them.
+_FORMAT: Final = 1
+_NONCE_BYTES: Final = 12
+_TAG_BYTES: Final = 16
+
+
+def seal_code(data_key: AESGCM, customer_id: str, code: str) -> bytes:
+    """``code`` sealed with the customer's data key: AES-256-GCM, associated data ``code_aad``."""
+    nonce = os.urandom(_NONCE_BYTES)
+    return bytes((_FORMAT,)) + nonce + data_key.encrypt(nonce, code.encode(), code_aad(customer_id))
+
+
+def open_code(data_key: AESGCM, customer_id: str, sealed: bytes) -> str:
+    """What ``seal_code`` sealed; ``StoredDataTampered`` when it does not authenticate (another
+    key or customer, or altered bytes)."""
+    try:
+        if len(sealed) < 1 + _NONCE_BYTES + _TAG_BYTES or sealed[0] != _FORMAT:
+            raise InvalidTag
+        nonce, body = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
+        return data_key.decrypt(nonce, body, code_aad(customer_id)).decode()
+    except InvalidTag:
+        log.error("the anti-phishing code of customer %s failed authentication", customer_id)
+        raise StoredDataTampered(f"stored {CODE_FIELD} of customer {customer_id} failed authentication") from None
+
+
+def anti_phishing_code(tx: Tx, *, data_key: AESGCM | None, customer_id: str) -> str | None:
+    """The customer's code in the clear, for the worker rendering a message to them, and nothing
+    else (no route or command returns it). None when they set none, or when their data key is
+    gone (``data_key`` None: an erased customer), which shreds the code with the rest of them."""
+    if data_key is None:
+        return None
+    row = tx.one(_CODE, {"customer_id": customer_id})
+    if row is None or row.anti_phishing_code_ct is None:
+        return None
+    return open_code(data_key, customer_id, bytes(row.anti_phishing_code_ct))
+
+
+# -- enqueue --------------------------------------------------------------------------------------
+
+_WINDOW: Final = timedelta(seconds=DIGEST_WINDOW_SECONDS)
+# The widths of the outbox's columns.
+_SOURCE_MAX: Final = 32
+_SOURCE_REF_MAX: Final = 64
+
+
+def digest_key(customer_id: str, event: Event, channel: Channel) -> str:
+    """What the outbox rows of one customer, digestible event and channel share. The worker sends
+    the due rows of one key as one message (``count`` of them) and marks the rest ``digested``."""
+    return f"{customer_id}|{event}|{channel}"
+
+
+def enqueue(
+    tx: Tx,
+    *,
+    customer_id: str,
+    event: Event,
+    details: Mapping[str, object],
+    source: str,
+    source_ref: str,
+    occurred_at: datetime,
+    now: datetime,
+) -> list[str]:
+    """Queue ``event`` for the customer on every channel they get it on, in ``tx``.
+
+    ``details`` are checked first (``InvalidInput`` naming the detail, before anything is
+    written). Each row is due when the schedule says: now, after the quiet hours in the
+    customer's zone for SMS and push (unless the event overrides them), or, for an event that may
+    be digested, at the end of the window when a message of it went out within the last one (the
+    first reveal is told at once, the ones after it in one digest). Rate limits are the worker's,
+    which knows what actually went out. A repeat of (``source``, ``source_ref``, customer, event,
+    channel) is ignored. Returns the ids of the rows written (empty for a repeat).
+    """
+    if not 0 < len(source) <= _SOURCE_MAX:
+        raise InvalidInput(f"source: 1-{_SOURCE_MAX} characters", field="source")
+    if not 0 < len(source_ref) <= _SOURCE_REF_MAX:
+        raise InvalidInput(f"source_ref: 1-{_SOURCE_REF_MAX} characters", field="source_ref")
+    checked = parse_details(event, details)
+    body = json.dumps(checked.given(), sort_keys=True, ensure_ascii=False)
+    chosen = settings_for(tx, customer_id=customer_id)
+    channels = chosen.preferences[event]
+    if not channels:
+        return []
+    now = times.utc(now)
+    digestible = CATALOGUE[event].digest
+    recent: dict[str, _DigestRow] = {}
+    if digestible:
+        rows = tx.all(
+            _DIGESTS,
+            {
+                "customer_id": customer_id,
+                "event": str(event),
+                "since": tx.timestamp(now - 2 * _WINDOW),
+                "now": tx.timestamp(now),
+                "sent": SENT,
+                "sending": SENDING,
+                "queued": QUEUED,
+            },
+        )
+        recent = {row.channel: row for row in rows}
+    created: list[str] = []
+    for channel in channels:
+        start = now
+        key: str | None = None
+        if digestible:
+            key = digest_key(customer_id, event, channel)
+            found = recent.get(str(channel))
+            decision = schedule.digest_decision(
+                event,
+                now=now,
+                last_sent_at=None if found is None or found.last_at is None else times.stored(found.last_at),
+                pending_due=None if found is None or found.pending_due is None else times.stored(found.pending_due),
+            )
+            start = decision.due
+        due_at = schedule.deliver_at(event, channel, start, chosen.zone)
+        row = tx.one(
+            _INSERT,
+            {
+                "notification_id": str(uuid.uuid4()),
+                "customer_id": customer_id,
+                "event": str(event),
+                "channel": str(channel),
+                "details": body,
+                "source": source,
+                "source_ref": source_ref,
+                "occurred_at": tx.timestamp(times.utc(occurred_at)),
+                "created_at": tx.timestamp(now),
+                "state": QUEUED,
+                "due_at": tx.timestamp(due_at),
+                "digest_key": key,
+            },
+        )
+        if row is not None:
+            created.append(row.notification_id)
+    return created
