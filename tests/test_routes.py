@@ -35,6 +35,7 @@ PATH_VALUES = {
     "principal_id": "p-none",
     "attempt_id": "a" * 16,
     "prefix": "5BAA6",
+    "notification_id": "n-none",
 }
 # The routes whose service records a refusal as an access event (decision 0019 and the access
 # report's own rule); every other refusal records nothing.

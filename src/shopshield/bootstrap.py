@@ -39,12 +39,13 @@ from shopshield.notify.adapters import FileSender, HttpSender, Sender, SmtpSende
 from shopshield.notify.catalogue import Channel
 from shopshield.notify.messages import Renderer
 from shopshield.notify.metrics import NotifyMetrics, OutboxCollector
-from shopshield.notify.worker import Worker
+from shopshield.notify.worker import ACTION, PURPOSE, WORKER, Worker
 from shopshield.passwords.pairs import derive_pairs_key
 from shopshield.passwords.service import BreachedPasswords, LeakedPairs
 from shopshield.principals.service import Authenticator
 from shopshield.settings import Settings
 from shopshield.tickets.service import reveal_problem
+from shopshield.vault.contacts import VaultContacts
 from shopshield.vault.service import Vault
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,7 @@ class Container:
         s = self.settings
         return Worker(
             engine=self.engine,
-            keys=self.data_keys,
-            audit=self.audit,
+            contacts=VaultContacts(self.vault, WORKER, purpose=PURPOSE, action=ACTION),
             senders=build_senders(s),
             renderer=self.renderer,
             metrics=self.notify_metrics,

@@ -50,6 +50,9 @@ class Permission(StrEnum):
     LOGINS_READ = "logins.read"
     # alerts
     ALERTS_READ = "alerts.read"
+    # notify: delivery operations
+    NOTIFICATIONS_READ = "notifications.read"
+    NOTIFICATIONS_OPERATE = "notifications.operate"
 
 
 def allowed(policies: PolicySet, principal: Principal, permission: Permission) -> bool:

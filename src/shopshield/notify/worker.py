@@ -31,18 +31,15 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Engine
 
-from shopshield.audit.service import AuditLog
 from shopshield.core import times
 from shopshield.core.callers import Caller, Principal
 from shopshield.core.db import Statement, Tx, transaction
 from shopshield.core.errors import ShopShieldError
-from shopshield.core.events import OK
-from shopshield.keys.service import DataKeyMissing, DataKeys
 from shopshield.notify import service
 from shopshield.notify.adapters import Outcome, Result, Sender
 from shopshield.notify.catalogue import Channel, Event, parse_details
@@ -57,8 +54,6 @@ from shopshield.notify.schedule import (
     next_attempt,
     rate_limited_until,
 )
-from shopshield.vault import queries as vault_queries
-from shopshield.vault.service import open_field
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +129,20 @@ _MARK_DEAD: Final = Statement(
 )
 
 
+class Contacts(Protocol):
+    """Where the worker gets a customer's data key and addresses: the vault, wired in ``bootstrap``
+    (``vault.contacts.VaultContacts``). Notifications build on the core alone, so they name it."""
+
+    def data_key(self, tx: Tx, *, customer_id: str) -> AESGCM | None:
+        """None for a customer unknown or erased: nothing can be sent to them."""
+        ...
+
+    def address(self, tx: Tx, *, customer_id: str, field: str, data_key: AESGCM, now: datetime) -> str | None:
+        """The ``field`` (mobile or email) in the clear, the read recorded as an access event of
+        ``WORKER`` with purpose ``PURPOSE``; None when the customer has none."""
+        ...
+
+
 @dataclass(slots=True)
 class _Job:
     """One claimed message on its way: what to send, and to whom (in memory for this round only)."""
@@ -161,8 +170,7 @@ class Worker:
     """Delivers the outbox of ``engine``. Build with ``bootstrap.Container.notify_worker``."""
 
     engine: Engine
-    keys: DataKeys
-    audit: AuditLog
+    contacts: Contacts
     senders: Mapping[Channel, Sender]
     renderer: Renderer
     metrics: NotifyMetrics
@@ -290,15 +298,8 @@ class Worker:
             if job.problem is not None or job.wait_until is not None:
                 continue
             customer_id = job.row.customer_id
-            record = tx.one(vault_queries.CUSTOMER, {"customer_id": customer_id})
-            if record is None or record.erased_at is not None:
-                job.problem = "customer erased or unknown"
-                continue
             if customer_id not in keys:
-                try:
-                    keys[customer_id] = self.keys.get(record.key_id)
-                except DataKeyMissing:
-                    keys[customer_id] = None
+                keys[customer_id] = self.contacts.data_key(tx, customer_id=customer_id)
             aead = keys[customer_id]
             if aead is None:
                 job.problem = "customer erased or unknown"
@@ -307,16 +308,10 @@ class Worker:
             if name is None:
                 job.address = customer_id
             else:
-                sealed = getattr(record, f"{name}_ct")
-                if sealed is None:
+                job.address = self.contacts.address(tx, customer_id=customer_id, field=name, data_key=aead, now=now)
+                if job.address is None:
                     job.problem = f"customer has no {name}"
                     continue
-                job.address = open_field(aead, f"customer:{customer_id}", name, bytes(sealed))
-                self.audit.append(
-                    tx,
-                    WORKER.event(ACTION, OK, customer_id=customer_id, fields=(name,), purpose=PURPOSE),
-                    now=now,
-                )
             chosen = service.settings_for(tx, customer_id=customer_id)
             code = service.anti_phishing_code(tx, data_key=aead, customer_id=customer_id)
             job.audience = Audience(chosen.language, chosen.zone, code)
@@ -381,3 +376,20 @@ class Worker:
                     base | {"queued": QUEUED, "due_at": tx.timestamp(retry_at), "failed": 1, "reason": outcome.reason},
                 )
 
+
+class DeliveryThread:
+    """A worker in a daemon thread of ``serve``: started with the app, stopped (the round in hand
+    finished, its senders closed) when the app shuts down."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=worker.run, args=(self._stop,), name="notify-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+        self.worker.close()
