@@ -25,6 +25,7 @@ from shopshield.canary.views import router as canary_router
 from shopshield.edge import EdgeGuard
 from shopshield.guard.views import router as guard_router
 from shopshield.notify.views import ops_router as notify_ops_router
+from shopshield.notify.views import router as notify_router
 from shopshield.notify.worker import DeliveryThread
 from shopshield.passwords.views import router as passwords_router
 from shopshield.principals.views import router as principals_router
@@ -94,6 +95,7 @@ def create_app(container: Container, *, checkpoints: bool = True, notify_worker:
         passwords_router,
         guard_router,
         alerts_router,
+        notify_router,
         notify_ops_router,
     ):
         mount(app, router)

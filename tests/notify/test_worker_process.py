@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -163,7 +164,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(tmp_path: Path) -> None:
     with smtp_server() as (box, smtp_port), _instance(tmp_path) as (data_dir, container):
         customer_ids = _customers(container, CUSTOMERS)
         now = datetime.now(UTC)
-        queued = [
+        queued: list[dict[str, Any]] = [
             {
                 "notification_id": str(uuid.uuid4()),
                 "customer_id": customer_ids[n % CUSTOMERS],

@@ -50,6 +50,8 @@ class Permission(StrEnum):
     LOGINS_READ = "logins.read"
     # alerts
     ALERTS_READ = "alerts.read"
+    # notify: the store's backend sets a customer's preferences and code and raises events
+    NOTIFICATIONS_WRITE = "notifications.write"
     # notify: delivery operations
     NOTIFICATIONS_READ = "notifications.read"
     NOTIFICATIONS_OPERATE = "notifications.operate"

@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,9 +29,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shopshield.core import times
+from shopshield.core.callers import Caller
 from shopshield.core.db import Statement, Tx
 from shopshield.core.errors import InvalidInput, StoredDataTampered
-from shopshield.notify import preferences, schedule
+from shopshield.core.events import OK, EventLog
+from shopshield.notify import antiphishing, preferences, schedule
 from shopshield.notify.catalogue import CATALOGUE, DIGEST_WINDOW_SECONDS, Channel, Event, parse_details
 from shopshield.notify.messages import Language
 from shopshield.notify.models import QUEUED, SENDING, SENT
@@ -39,13 +41,19 @@ from shopshield.notify.models import QUEUED, SENDING, SENT
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "ACTIONS",
     "DEFAULT_LANGUAGE",
     "Preferences",
     "Settings",
     "anti_phishing_code",
+    "clear_anti_phishing_code",
     "code_aad",
     "digest_key",
+    "effective_preferences",
     "enqueue",
+    "read_preferences",
+    "set_anti_phishing_code",
+    "set_preferences",
     "settings_for",
 ]
 
@@ -219,6 +227,89 @@ def anti_phishing_code(tx: Tx, *, data_key: AESGCM | None, customer_id: str) -> 
     if row is None or row.anti_phishing_code_ct is None:
         return None
     return open_code(data_key, customer_id, bytes(row.anti_phishing_code_ct))
+
+
+# -- what the customer chooses -------------------------------------------------------------------
+
+# The access events these write (``access_events.action`` holds at most 16 characters), and the
+# names they record as fields: what a customer's access report shows was read or changed.
+ACTION_PREFS_VIEW: Final = "prefs_view"
+ACTION_PREFS_WRITE: Final = "prefs_write"
+ACTION_CODE_CHECK: Final = "code_check"
+ACTION_CODE_SET: Final = "code_set"
+ACTION_CODE_CLEAR: Final = "code_clear"
+ACTIONS: Final = (ACTION_PREFS_VIEW, ACTION_PREFS_WRITE, ACTION_CODE_CHECK, ACTION_CODE_SET, ACTION_CODE_CLEAR)
+PREFERENCES_FIELD: Final = "notification_preferences"
+
+_PUT_EVENTS = Statement(
+    "INSERT INTO notification_settings (customer_id, events, updated_at) VALUES (:customer_id, :events, :now) "
+    "ON CONFLICT (customer_id) DO UPDATE SET events = excluded.events, updated_at = excluded.updated_at"
+)
+_PUT_CODE = Statement(
+    "INSERT INTO notification_settings (customer_id, events, anti_phishing_code_ct, updated_at) "
+    "VALUES (:customer_id, '{}', :code_ct, :now) "
+    "ON CONFLICT (customer_id) DO UPDATE SET anti_phishing_code_ct = excluded.anti_phishing_code_ct, "
+    "updated_at = excluded.updated_at"
+)
+_CLEAR_CODE = Statement(
+    "UPDATE notification_settings SET anti_phishing_code_ct = NULL, updated_at = :now "
+    "WHERE customer_id = :customer_id AND anti_phishing_code_ct IS NOT NULL"
+)
+
+
+def effective_preferences(tx: Tx, *, customer_id: str) -> Preferences:
+    """Every event with the channels it goes out on for the customer (defaults filled in)."""
+    return settings_for(tx, customer_id=customer_id).preferences
+
+
+def read_preferences(tx: Tx, *, log: EventLog, caller: Caller, customer_id: str, now: datetime) -> Preferences:
+    """``effective_preferences`` for a caller, the read recorded in ``tx``."""
+    found = effective_preferences(tx, customer_id=customer_id)
+    log.append(tx, caller.event(ACTION_PREFS_VIEW, OK, customer_id=customer_id, fields=(PREFERENCES_FIELD,)), now=now)
+    return found
+
+
+def set_preferences(
+    tx: Tx, *, log: EventLog, caller: Caller, customer_id: str, body: object, now: datetime
+) -> Preferences:
+    """Replace the customer's choices with those of a PUT body (``preferences.parse_put``; an
+    event it leaves out goes back to its default) and answer the effective preferences. A bad body
+    raises ``InvalidInput`` before anything is written. The write is recorded in ``tx``."""
+    choices = preferences.parse_put(body)
+    stored = json.dumps({str(e): [str(c) for c in channels] for e, channels in choices.items()})
+    tx.execute(_PUT_EVENTS, {"customer_id": customer_id, "events": stored, "now": tx.timestamp(now)})
+    log.append(tx, caller.event(ACTION_PREFS_WRITE, OK, customer_id=customer_id, fields=(PREFERENCES_FIELD,)), now=now)
+    return preferences.effective(choices)
+
+
+def set_anti_phishing_code(
+    tx: Tx,
+    *,
+    log: EventLog,
+    caller: Caller,
+    data_key: AESGCM,
+    customer_id: str,
+    raw: str,
+    personal: Iterable[str],
+    now: datetime,
+) -> None:
+    """Set the customer's code: ``raw`` normalised (``antiphishing.normalize_code``, which refuses
+    codes built from ``personal``, the customer's own name, mobile, e-mail and ID number) and
+    sealed with their data key, replacing any earlier one. Nothing is written when it is refused.
+    Erasing the customer shreds their key, and the code with it."""
+    code = antiphishing.normalize_code(raw, personal=personal)
+    tx.execute(
+        _PUT_CODE,
+        {"customer_id": customer_id, "code_ct": seal_code(data_key, customer_id, code), "now": tx.timestamp(now)},
+    )
+    log.append(tx, caller.event(ACTION_CODE_SET, OK, customer_id=customer_id, fields=(CODE_FIELD,)), now=now)
+
+
+def clear_anti_phishing_code(tx: Tx, *, log: EventLog, caller: Caller, customer_id: str, now: datetime) -> bool:
+    """Remove the customer's code; True when there was one. Messages then go without it."""
+    cleared = tx.execute(_CLEAR_CODE, {"customer_id": customer_id, "now": tx.timestamp(now)}).rowcount > 0
+    log.append(tx, caller.event(ACTION_CODE_CLEAR, OK, customer_id=customer_id, fields=(CODE_FIELD,)), now=now)
+    return bool(cleared)
 
 
 # -- enqueue --------------------------------------------------------------------------------------

@@ -794,3 +794,40 @@ def data_key(*, vault: Vault, session: Session, customer_id: str) -> AESGCM | No
         return vault.keys.get(row.key_id)
     except DataKeyMissing:
         return None
+
+
+def values_for_check(
+    *, vault: Vault, tx: Tx, caller: Caller, customer_id: str, action: str
+) -> tuple[AESGCM, list[str]]:
+    """The customer's data key and their own name, mobile, e-mail and ID number in the clear, for a
+    check that never shows them (notify: an anti-phishing code must not be built from them).
+
+    The read is recorded as ``action`` with the fields it opened, like every read of personal data;
+    a missing or erased customer is a recorded refusal (``CustomerNotFound``).
+    """
+    found = tx.one(q.CUSTOMER, {"customer_id": customer_id})
+    if found is None or found.erased_at is not None:
+        _refuse(
+            vault,
+            tx,
+            caller,
+            CustomerNotFound,
+            "no such customer",
+            action=action,
+            outcome=NOT_FOUND,
+            customer_id=customer_id,
+        )
+    aead = _aead_for(vault, found)
+    record = _customer_record(customer_id)
+    opened = {
+        name: _open(aead, record, name, sealed)
+        for name, sealed in (
+            ("name", found.name_ct),
+            ("mobile", found.mobile_ct),
+            ("email", found.email_ct),
+            ("id_number", found.id_number_ct),
+        )
+    }
+    values = {name: value for name, value in opened.items() if value is not None}
+    vault.audit.append(tx, caller.event(action, OK, customer_id=customer_id, fields=tuple(values)), now=vault.clock())
+    return aead, list(values.values())
