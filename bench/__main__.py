@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, str] = {
     "passwords": "bench.passwords",
     "guard": "bench.guard",
     "guard-speed": "bench.guard_speed",
+    "notify": "bench.notify",
 }
 
 
