@@ -22,7 +22,7 @@ from sqlalchemy import select
 from shopshield.bootstrap import Container, build_senders
 from shopshield.core.callers import Caller
 from shopshield.core.db import transaction, unit_of_work
-from shopshield.notify import service
+from shopshield.notify import ops, service
 from shopshield.notify.adapters import FileSender, HttpSender, SmtpSender, SmtpTarget, parse_smtp_url
 from shopshield.notify.catalogue import DIGEST_WINDOW_SECONDS, Channel, Event
 from shopshield.notify.models import DEAD, DIGESTED, QUEUED, SENDING, SENT, NotificationRow
@@ -34,7 +34,7 @@ from shopshield.vault import service as vault
 from shopshield.vault.schemas import CustomerIn
 from testkit import factories
 from tests.support.events import stored_events
-from tests.support.peers import Mailbox, http_endpoint, smtp_server
+from tests.support.peers import Mailbox, http_endpoint, self_signed, smtp_server, starttls_smtp_server
 
 NOW = datetime(2026, 12, 5, 6, 30, tzinfo=UTC)  # 14:30 in Shanghai: outside the quiet hours
 SECRET = b"s" * 32
@@ -125,6 +125,27 @@ def test_email_goes_to_the_smtp_server_with_the_message_id_of_its_key(
     lines = [json.loads(line) for line in files.path.read_text(encoding="utf-8").splitlines()]
     assert [(line["to"], line["channel"]) for line in lines] == [(customer["mobile"], "sms")]
     assert stat.S_IMODE(os.stat(files.path).st_mode) == 0o600
+
+
+def test_email_goes_over_starttls_when_the_url_asks_for_it(container: Container, tmp_path: Path) -> None:
+    server_tls, client_tls = self_signed(tmp_path)
+    (customer,) = customers(container, 1)
+    enqueue(container, customer["customer_id"], Event.DATA_EXPORTED, "e-1", partner="顺丰速运")
+    with starttls_smtp_server(server_tls) as (box, port):
+        plain = worker(container, {Channel.EMAIL: smtp(port)}, Clock())
+        plain.drain()
+        (row,) = rows(container).values()
+        # The server insists on TLS (530): a permanent refusal, so a dead letter until an operator
+        # fixes the setting and sends it again.
+        assert (row.state, row.attempts, row.last_error) == (DEAD, 1, "smtp server answered 530")
+        with transaction(container.engine) as tx:
+            ops.retry(tx, notification_id=row.notification_id, now=NOW)
+        target = parse_smtp_url(f"smtp://127.0.0.1:{port}?starttls=true")
+        secure = worker(container, {Channel.EMAIL: SmtpSender(target, FROM, tls=client_tls)}, Clock())
+        assert secure.drain() == 1
+        secure.close()
+    assert box.recipients == [[customer["email"]]]
+    assert rows(container)[row.notification_id].state == SENT
 
 
 def test_sms_and_push_are_signed_and_carry_the_idempotency_key(container: Container) -> None:

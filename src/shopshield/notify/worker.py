@@ -103,6 +103,9 @@ _CLAIM_SQLITE: Final = Statement(
     "ORDER BY due_at LIMIT :n) " + _RETURNING,
     row=_Claimed,
 )
+# Asked before claiming, in a snapshot: an idle worker polls once a second, and on SQLite even an
+# UPDATE that matches nothing takes the database's write lock, which requests would then wait for.
+_ANY_DUE: Final = Statement("SELECT notification_id FROM notifications WHERE " + _DUE + " LIMIT 1")  # noqa: S608
 _FOLD: Final = Statement(
     "UPDATE notifications SET state = :digested, claimed_by = NULL, lease_until = NULL, last_error = :reason "
     "WHERE notification_id = :notification_id AND claimed_by = :me AND state = :sending"
@@ -186,6 +189,8 @@ class Worker:
 
     def run_once(self) -> int:
         """Claim, send and record one batch; the number of rows claimed (0: nothing was due)."""
+        if not self._anything_due():
+            return 0
         with transaction(self.engine) as tx:
             jobs = self._claim(tx)
         if not jobs:
@@ -196,6 +201,12 @@ class Worker:
         with transaction(self.engine) as tx:
             self._record(tx, jobs)
         return len(jobs)
+
+    def _anything_due(self) -> bool:
+        now = self.clock()
+        with transaction(self.engine, read_only=True) as tx:
+            found = tx.one(_ANY_DUE, {"queued": QUEUED, "sending": SENDING, "now": tx.timestamp(now)})
+        return found is not None
 
     def drain(self, *, rounds: int = 1_000_000) -> int:
         """Run rounds until nothing is due (tests, ``notify run --once``); the rows claimed in all."""
