@@ -159,7 +159,12 @@ def test_settings_for_fills_in_defaults(container: Container) -> None:
 
     store_settings(
         container,
-        {"data.revealed": ["sms"], "no.such_event": ["sms"], "refund.issued": ["fax", "push"]},
+        {
+            "data.revealed": ["sms"],
+            "no.such_event": ["sms"],
+            "refund.issued": ["fax", {"x": 1}, "push"],
+            "login.risky": "sms",
+        },
         language="en",
         timezone="Europe/Berlin",
     )
@@ -252,3 +257,15 @@ def test_the_code_opens_only_with_the_customers_key_and_id(container: Container)
     with unit_of_work(container.sessions) as session:
         sealed = session.scalars(select(NotificationSettingsRow.anti_phishing_code_ct)).all()
     assert all(ct is not None and "小猫钓鱼".encode() not in ct for ct in sealed)
+
+
+def test_reveals_in_the_quiet_hours_fold_into_the_morning_push(container: Container) -> None:
+    for n in range(3):
+        enqueue(container, Event.DATA_REVEALED, ref=f"n-{n}", now=NIGHT + timedelta(minutes=n), given=REVEAL)
+    due: dict[str, list[datetime]] = {}
+    for row in rows(container):
+        due.setdefault(row.channel, []).append(utc(row.due_at))
+    # E-mail wakes nobody: the first goes at once, the rest at the end of its window. Push waits
+    # for the morning, and the ones after it join that waiting message instead of a window of
+    # their own.
+    assert due == {"email": [NIGHT, NIGHT + timedelta(hours=1), NIGHT + timedelta(hours=1)], "push": [MORNING] * 3}

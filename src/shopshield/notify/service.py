@@ -135,6 +135,11 @@ _INSERT = Statement(
 # -- reading the customer's settings --------------------------------------------------------------
 
 
+_EVENT_CODES: Final = frozenset(str(e) for e in Event)
+_CHANNEL_NAMES: Final = frozenset(str(c) for c in Channel)
+_LANGUAGES: Final = frozenset(str(lang) for lang in Language)
+
+
 def stored_choices(events: str) -> Preferences:
     """The choices a settings row holds, read leniently: an event code or channel the catalogue no
     longer knows is skipped rather than failing every message to that customer. ``preferences.
@@ -148,14 +153,14 @@ def stored_choices(events: str) -> Preferences:
         return {}
     choices: dict[Event, tuple[Channel, ...]] = {}
     for code, channels in raw.items():
-        if code in Event.__members__.values() and isinstance(channels, list):
-            known = {c for c in channels if isinstance(c, str) and c in Channel.__members__.values()}
+        if code in _EVENT_CODES and isinstance(channels, list):
+            known = {c for c in channels if isinstance(c, str) and c in _CHANNEL_NAMES}
             choices[Event(code)] = tuple(c for c in Channel if c in known)
     return choices
 
 
 def _language(value: str | None) -> Language:
-    if value is not None and value in Language.__members__.values():
+    if value in _LANGUAGES:
         return Language(value)
     return DEFAULT_LANGUAGE
 
