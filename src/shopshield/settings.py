@@ -267,6 +267,17 @@ class Settings(BaseSettings):
         default=None, min_length=16, description="HMAC-SHA256 key that signs push webhook requests."
     )
 
+    @field_validator("notify_brand")
+    @classmethod
+    def _brand(cls, value: str) -> str:
+        from shopshield.notify.messages import Renderer
+
+        try:
+            Renderer(value)
+        except ValueError:
+            raise ValueError("1-12 characters naming the store, not a personal value such as a phone number") from None
+        return value
+
     @field_validator("smtp_url")
     @classmethod
     def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:

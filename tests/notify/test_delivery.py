@@ -321,6 +321,7 @@ def test_the_gateways_come_from_settings_and_bad_ones_are_refused_without_echoin
         ),
         ({"push_webhook_url": "ftp://secret-host/x", "push_webhook_secret": "k" * 16}, "SHOPSHIELD_PUSH_WEBHOOK_URL"),
         ({"smtp_from": "not an address"}, "SHOPSHIELD_SMTP_FROM"),
+        ({"notify_brand": "13800138000"}, "SHOPSHIELD_NOTIFY_BRAND: 1-12 characters naming the store"),
     ):
         with pytest.raises(BadSettings) as refused:
             Settings.load(data_dir=tmp_path, **values)
