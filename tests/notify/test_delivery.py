@@ -272,6 +272,17 @@ def test_an_erased_customer_is_a_dead_letter_and_nothing_is_read(container: Cont
     assert not files.path.exists()
 
 
+def test_a_row_with_a_channel_the_catalogue_does_not_know_is_a_dead_letter(container: Container) -> None:
+    (customer,) = customers(container, 1)
+    enqueue(container, customer["customer_id"], Event.DATA_EXPORTED, "e-1", partner="顺丰速运")
+    with unit_of_work(container.sessions) as session:
+        (row,) = session.scalars(select(NotificationRow)).all()
+        row.channel = "fax"
+    worker(container, {Channel.EMAIL: _null()}, Clock()).drain()
+    (row,) = rows(container).values()
+    assert (row.state, row.last_error) == (DEAD, "unknown event or channel in the outbox")
+
+
 def test_two_workers_on_postgresql_never_send_a_message_twice(
     container: Container, mail: tuple[Mailbox, int], backend: str
 ) -> None:

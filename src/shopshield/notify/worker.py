@@ -355,7 +355,7 @@ class Worker:
         stamp = tx.timestamp(now)
         for job in jobs:
             base = {"notification_id": job.row.notification_id, "me": self.name, "sending": SENDING}
-            channel = str(job.channel)
+            channel = job.row.channel  # as stored: an unknown one is counted under its own name
             if job.wait_until is not None:
                 tx.execute(
                     _MARK_RETRY,
