@@ -223,9 +223,10 @@ class Worker:
         while not stop.is_set():
             try:
                 claimed = self.run_once()
-            except Exception:
-                # A database that went away, say: logged by type and retried, never the end of delivery.
-                log.exception("notification round failed; trying again")
+            except Exception as exc:
+                # A database that went away, say: retried, never the end of delivery. Logged by type
+                # only: a driver's message can quote the values of the statement that failed.
+                log.error("notification round failed (%s); trying again", type(exc).__name__)
                 claimed = 0
             if not claimed:
                 stop.wait(self.poll_seconds)
@@ -347,7 +348,8 @@ class Worker:
         try:
             return sender.send(message, job.address, idempotency_key(job.row.notification_id))
         except Exception as exc:
-            log.exception("sender for %s failed", job.channel)
+            # By type only: the message of an error raised mid-send can quote the address.
+            log.error("sender for %s failed (%s)", job.channel, type(exc).__name__)
             return Outcome.temporary(f"sender error ({type(exc).__name__})")
 
     def _record(self, tx: Tx, jobs: Sequence[_Job]) -> None:
