@@ -148,6 +148,24 @@ def test_email_goes_over_starttls_when_the_url_asks_for_it(container: Container,
     assert rows(container)[row.notification_id].state == SENT
 
 
+def test_an_smtp_4xx_is_retried_and_a_5xx_is_a_dead_letter(container: Container, mail: tuple[Mailbox, int]) -> None:
+    box, port = mail
+    first, second = customers(container, 2)
+    box.refuse_with = 450
+    enqueue(container, first["customer_id"], Event.DATA_EXPORTED, "e-1", partner="顺丰速运")
+    w = worker(container, {Channel.EMAIL: smtp(port)}, Clock())
+    w.drain()
+    (row,) = rows(container).values()
+    assert (row.state, row.attempts, row.last_error) == (QUEUED, 1, "smtp recipient refused 450")
+    box.refuse_with = 550
+    enqueue(container, second["customer_id"], Event.DATA_EXPORTED, "e-2", partner="顺丰速运")
+    w.drain()
+    dead = [r for r in rows(container).values() if r.state == DEAD]
+    assert [(r.customer_id, r.last_error) for r in dead] == [(second["customer_id"], "smtp recipient refused 550")]
+    w.close()
+    assert box.count() == 0
+
+
 def test_sms_and_push_are_signed_and_carry_the_idempotency_key(container: Container) -> None:
     (customer,) = customers(container, 1)
     with http_endpoint(SECRET) as sms, http_endpoint(SECRET) as push:
