@@ -14,7 +14,6 @@ from rich.console import Console
 from shopshield.cliutil import acts_as, fail, open_container, settings_from_env
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import transaction
-from shopshield.core.errors import InvalidInput
 from shopshield.core.permissions import Permission
 from shopshield.notify import ops
 
@@ -68,10 +67,7 @@ def dead_letters(
     limit: int = typer.Option(100, "--limit", help=f"At most this many, newest first (1-{ops.MAX_LIMIT})"),
 ) -> None:
     """Messages given up on, newest first, with the last reason (JSON). Exit 2 on bad input."""
-    try:
-        chosen = ops.parse_channel(channel, "--channel")
-    except InvalidInput as exc:
-        fail(str(exc), code=2)
+    chosen = ops.parse_channel(channel, "--channel")
     if not 1 <= limit <= ops.MAX_LIMIT:
         fail(f"--limit: between 1 and {ops.MAX_LIMIT}", code=2)
     container = open_container(settings_from_env())
