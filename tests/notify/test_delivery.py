@@ -257,6 +257,28 @@ def test_a_killed_workers_messages_return_after_the_lease_with_the_same_message_
     assert rows(container)[row.notification_id].attempts == 1
 
 
+def test_a_batch_that_outlasts_most_of_its_lease_hands_the_rest_back_unsent(
+    container: Container, mail: tuple[Mailbox, int]
+) -> None:
+    box, port = mail
+    made = customers(container, 3)
+    for customer in made:
+        enqueue(container, customer["customer_id"], Event.DATA_EXPORTED, "e-1", partner="顺丰速运")
+    # A lease so short that every batch is past it after its first message.
+    w = worker(container, {Channel.EMAIL: smtp(port)}, Clock(), lease=timedelta(0))
+    assert w.run_once() == 3
+    states = sorted((r.state, r.last_error or "", r.attempts) for r in rows(container).values())
+    assert states == [
+        (QUEUED, "released before its lease ran out", 0),
+        (QUEUED, "released before its lease ran out", 0),
+        (SENT, "", 1),
+    ]
+    w.drain()
+    w.close()
+    assert {r.state for r in rows(container).values()} == {SENT}
+    assert len(box.message_ids()) == len(set(box.message_ids())) == 3
+
+
 def test_reveals_after_the_first_in_a_window_go_as_one_digest(container: Container, tmp_path: Path) -> None:
     (customer,) = customers(container, 1)
     reveal = {"role": "cs_agent", "purpose": "refund_dispute", "fields": ["mobile"]}

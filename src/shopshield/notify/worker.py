@@ -27,6 +27,7 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,6 +67,8 @@ WORKER: Final = Caller(
 )
 PURPOSE: Final = "notification"
 ACTION: Final = "notify"
+# The share of the lease a worker spends sending one batch before it hands the rest back.
+_LEASE_SHARE: Final = 0.8
 # Which vault field is the address of which channel; push goes to the store's app by customer id.
 _ADDRESS_FIELD: Final = {Channel.SMS: "mobile", Channel.EMAIL: "email"}
 
@@ -158,8 +161,10 @@ class _Job:
     count: int = 1
     # Set when the row cannot be sent at all (no address, the customer erased): it goes dead.
     problem: str | None = None
-    # Set when a rate limit holds it back: back to queued, due then, no attempt counted.
+    # Set when a rate limit holds it back, or the lease is nearly over: back to queued, due then,
+    # no attempt counted.
     wait_until: datetime | None = None
+    hold_reason: str = "rate limited"
     outcome: Outcome | None = None
 
 
@@ -195,9 +200,18 @@ class Worker:
             jobs = self._claim(tx)
         if not jobs:
             return 0
+        # Past most of the lease, the rest of the batch goes back to the queue unsent: another worker
+        # may claim it once the lease runs out, and a message still being sent here would then go
+        # twice. One message is always sent, so that a slow gateway still makes progress.
+        deadline = time.monotonic() + self.lease.total_seconds() * _LEASE_SHARE
+        sent_one = False
         for job in jobs:
             if job.problem is None and job.wait_until is None:
+                if sent_one and time.monotonic() > deadline:
+                    job.wait_until, job.hold_reason = self.clock(), "released before its lease ran out"
+                    continue
                 job.outcome = self._send(job)
+                sent_one = True
         with transaction(self.engine) as tx:
             self._record(tx, jobs)
         return len(jobs)
@@ -362,7 +376,12 @@ class Worker:
                 tx.execute(
                     _MARK_RETRY,
                     base
-                    | {"queued": QUEUED, "due_at": tx.timestamp(job.wait_until), "failed": 0, "reason": "rate limited"},
+                    | {
+                        "queued": QUEUED,
+                        "due_at": tx.timestamp(job.wait_until),
+                        "failed": 0,
+                        "reason": job.hold_reason,
+                    },
                 )
                 continue
             if job.problem is not None:
