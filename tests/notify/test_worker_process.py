@@ -163,26 +163,7 @@ BATCH = 200
 def test_a_worker_killed_mid_delivery_loses_nothing(tmp_path: Path) -> None:
     with smtp_server() as (box, smtp_port), _instance(tmp_path) as (data_dir, container):
         customer_ids = _customers(container, CUSTOMERS)
-        now = datetime.now(UTC)
-        queued: list[dict[str, Any]] = [
-            {
-                "notification_id": str(uuid.uuid4()),
-                "customer_id": customer_ids[n % CUSTOMERS],
-                "event": str(Event.PASSWORD_RESET_REQUIRED),
-                "channel": "email",
-                "details": '{"reason": "breached_password"}',
-                "source": "test",
-                "source_ref": f"m-{n}",
-                "occurred_at": now,
-                "created_at": now,
-                "state": QUEUED,
-                "due_at": now,
-                "attempts": 0,
-            }
-            for n in range(MESSAGES)
-        ]
-        with container.engine.begin() as conn:
-            conn.execute(insert(NotificationRow), queued)
+        queued = _queue_emails(container, customer_ids, MESSAGES)
         expected = {smtp_message_id(idempotency_key(row["notification_id"]), "shop.example") for row in queued}
         env = _env(
             data_dir,
@@ -220,6 +201,66 @@ def test_a_worker_killed_mid_delivery_loses_nothing(tmp_path: Path) -> None:
         assert set(duplicates.values()) <= {2}
         assert len(duplicates) <= BATCH
         assert len(ids) == MESSAGES + len(duplicates)
+
+
+def _queue_emails(container: Container, customer_ids: list[str], count: int) -> list[dict[str, Any]]:
+    """``count`` e-mails due now, spread over the customers, written as ``enqueue`` would."""
+    now = datetime.now(UTC)
+    queued: list[dict[str, Any]] = [
+        {
+            "notification_id": str(uuid.uuid4()),
+            "customer_id": customer_ids[n % len(customer_ids)],
+            "event": str(Event.PASSWORD_RESET_REQUIRED),
+            "channel": "email",
+            "details": '{"reason": "breached_password"}',
+            "source": "test",
+            "source_ref": f"m-{n}",
+            "occurred_at": now,
+            "created_at": now,
+            "state": QUEUED,
+            "due_at": now,
+            "attempts": 0,
+        }
+        for n in range(count)
+    ]
+    with container.engine.begin() as conn:
+        conn.execute(insert(NotificationRow), queued)
+    return queued
+
+
+def test_two_notify_run_processes_on_postgresql_send_each_message_once(
+    container: Container, backend: str, tmp_path: Path
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite runs one worker per database (decision 0027)")
+    settings = container.settings
+    assert settings.database_url is not None and settings.keystore_url is not None
+    with smtp_server() as (box, smtp_port):
+        queued = _queue_emails(container, _customers(container, 100), 2_000)
+        env = _env(
+            settings.resolved_data_dir(),
+            SHOPSHIELD_DATABASE_URL=settings.database_url.get_secret_value(),
+            SHOPSHIELD_KEYSTORE_URL=settings.keystore_url.get_secret_value(),
+            SHOPSHIELD_SMTP_URL=f"smtp://127.0.0.1:{smtp_port}",
+            SHOPSHIELD_NOTIFY_BATCH_SIZE="25",
+            SHOPSHIELD_NOTIFY_POLL_SECONDS="0.1",
+        )
+        workers = [
+            subprocess.Popen(
+                [str(EXECUTABLE), "notify", "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            for _ in range(2)
+        ]
+        try:
+            _wait(lambda: _delivered(container) == len(queued), 180.0, "every message")
+        finally:
+            for process in workers:
+                ensure_stopped(process)
+        ids = box.message_ids()
+    expected = {smtp_message_id(idempotency_key(row["notification_id"]), "shop.example") for row in queued}
+    # Disjoint claims: every message once, none twice.
+    assert len(ids) == len(set(ids)) == len(queued)
+    assert set(ids) == expected
 
 
 def _delivered(container: Container) -> int:
