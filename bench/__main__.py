@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, str] = {
     "guard": "bench.guard",
     "guard-speed": "bench.guard_speed",
     "notify-cost": "bench.notify_cost",
+    "notify": "bench.notify",
 }
 
 

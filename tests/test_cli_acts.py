@@ -83,6 +83,9 @@ def test_commands_act_with_the_permission_of_the_matching_route() -> None:
         "warn": "warnings.send",
         "alerts list": "alerts.read",
         "reports import": "scam_reports.write",
+        "notify status": "notifications.read",
+        "notify dead-letters": "notifications.read",
+        "notify retry": "notifications.operate",
     }
     for name, permission in expected.items():
         acts = declared[name]

@@ -37,6 +37,7 @@ PATH_VALUES = {
     "return_id": "rt-none",
     "run_id": "run-none",
     "prefix": "5BAA6",
+    "notification_id": "n-none",
 }
 # The routes whose service records a refusal as an access event (decision 0019 and the access
 # report's own rule); every other refusal records nothing.

@@ -25,7 +25,9 @@ from shopshield.breach.views import warnings_router
 from shopshield.canary.views import router as canary_router
 from shopshield.edge import EdgeGuard
 from shopshield.guard.views import router as guard_router
+from shopshield.notify.views import ops_router as notify_ops_router
 from shopshield.notify.views import router as notify_router
+from shopshield.notify.worker import DeliveryThread
 from shopshield.passwords.views import router as passwords_router
 from shopshield.principals.views import router as principals_router
 from shopshield.scams.views import router as scams_router
@@ -46,9 +48,10 @@ access_log = logging.getLogger("shopshield.http")
 log = logging.getLogger(__name__)
 
 
-def create_app(container: Container, *, checkpoints: bool = True) -> FastAPI:
+def create_app(container: Container, *, checkpoints: bool = True, notify_worker: bool = False) -> FastAPI:
     """The app over ``container``; while it runs (its lifespan), checkpoints are signed in the
-    background unless ``checkpoints`` is False."""
+    background unless ``checkpoints`` is False, and with ``notify_worker`` a notification worker
+    delivers the outbox in a thread (``serve`` turns it on by default, tests only when they ask)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -57,9 +60,14 @@ def create_app(container: Container, *, checkpoints: bool = True) -> FastAPI:
         await run_in_threadpool(container.passwords.load)
         if checkpointer is not None:
             checkpointer.start()
+        delivery = DeliveryThread(container.notify_worker()) if notify_worker else None
+        if delivery is not None:
+            delivery.start()
         try:
             yield
         finally:
+            if delivery is not None:
+                await run_in_threadpool(delivery.stop)
             if checkpointer is not None:
                 await run_in_threadpool(checkpointer.stop)
 
@@ -90,6 +98,7 @@ def create_app(container: Container, *, checkpoints: bool = True) -> FastAPI:
         guard_router,
         alerts_router,
         notify_router,
+        notify_ops_router,
     ):
         mount(app, router)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry
@@ -37,12 +37,17 @@ from shopshield.keys.models import DataKey
 from shopshield.keys.purge import KeyStorePurger, make_keystore_engine
 from shopshield.keys.service import DataKeys
 from shopshield.notify import service as notify
-from shopshield.notify.catalogue import parse_event
+from shopshield.notify.adapters import FileSender, HttpSender, Sender, SmtpSender, parse_smtp_url
+from shopshield.notify.catalogue import Channel, parse_event
+from shopshield.notify.messages import Renderer
+from shopshield.notify.metrics import NotifyMetrics, OutboxCollector
+from shopshield.notify.worker import ACTION, PURPOSE, WORKER, Worker
 from shopshield.passwords.pairs import derive_pairs_key
 from shopshield.passwords.service import BreachedPasswords, LeakedPairs
 from shopshield.principals.service import Authenticator
 from shopshield.settings import Settings
 from shopshield.tickets.service import reveal_problem
+from shopshield.vault.contacts import VaultContacts
 from shopshield.vault.service import Vault
 
 log = logging.getLogger(__name__)
@@ -79,6 +84,23 @@ class Container:
     # The guard holds its counters and notifier as ``CounterStore`` and ``ActionSink``.
     guard: Guard
     metrics: CollectorRegistry
+    notify_metrics: NotifyMetrics
+    renderer: Renderer
+
+    def notify_worker(self) -> Worker:
+        """A delivery worker with the senders the settings choose (not started; ``serve`` runs one
+        in a thread, ``shopshield notify run`` in the foreground)."""
+        s = self.settings
+        return Worker(
+            engine=self.engine,
+            contacts=VaultContacts(self.vault, WORKER, purpose=PURPOSE, action=ACTION),
+            senders=build_senders(s),
+            renderer=self.renderer,
+            metrics=self.notify_metrics,
+            batch=s.notify_batch_size,
+            lease=timedelta(seconds=s.notify_lease_seconds),
+            poll_seconds=s.notify_poll_seconds,
+        )
 
     def checkpointer(self) -> Checkpointer:
         """The checkpoint signer ``serve`` runs in the background (not started)."""
@@ -144,6 +166,8 @@ def build(settings: Settings, *, migrate: bool = False) -> Container:
     sessions = session_factory(engine)
     audit = AuditLog(signer=CheckpointSigner(settings.effective_signing_key_file(), settings.audit_origin))
     metrics = CollectorRegistry()
+    notify_metrics = NotifyMetrics(metrics)
+    metrics.register(OutboxCollector(engine))
     vault = Vault(
         keys=data_keys,
         blind_index_key=master.blind_index_key,
@@ -177,6 +201,8 @@ def build(settings: Settings, *, migrate: bool = False) -> Container:
             settings, secret=master.blind_index_key(), metrics=GuardMetrics(metrics), passwords=passwords, pairs=pairs
         ),
         metrics=metrics,
+        notify_metrics=notify_metrics,
+        renderer=Renderer(settings.notify_brand),
     )
 
 
@@ -205,6 +231,25 @@ def enqueue_notice(
         now=now,
         expand_later=expand_later,
     )
+
+
+def build_senders(settings: Settings) -> dict[Channel, Sender]:
+    """One sender per channel: the configured gateway, or the JSON-lines file in the data directory."""
+    outbox = settings.resolved_data_dir() / "notifications"
+    senders: dict[Channel, Sender] = {}
+    if settings.smtp_url is not None:
+        senders[Channel.EMAIL] = SmtpSender(parse_smtp_url(settings.smtp_url.get_secret_value()), settings.smtp_from)
+    else:
+        senders[Channel.EMAIL] = FileSender(outbox, Channel.EMAIL)
+    for channel, url, secret in (
+        (Channel.SMS, settings.sms_gateway_url, settings.sms_gateway_secret),
+        (Channel.PUSH, settings.push_webhook_url, settings.push_webhook_secret),
+    ):
+        if url is not None and secret is not None:
+            senders[channel] = HttpSender(url.get_secret_value(), secret.get_secret_value().encode(), channel)
+        else:
+            senders[channel] = FileSender(outbox, channel)
+    return senders
 
 
 def build_guard(

@@ -23,6 +23,7 @@ from shopshield.core.files import restrict_umask
 from shopshield.guard.cli import app as guard_app
 from shopshield.investigate.cli import app as investigate_app
 from shopshield.keys.cli import app as keys_app
+from shopshield.notify.cli import app as notify_app
 from shopshield.passwords.cli import app as passwords_app
 from shopshield.principals.cli import app as principals_app
 from shopshield.scams.cli import app as reports_app
@@ -49,6 +50,7 @@ app.command("warn")(warn_command)
 app.add_typer(passwords_app, name="passwords")
 app.add_typer(guard_app, name="guard")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(notify_app, name="notify")
 console = Console(stderr=True)
 
 
@@ -65,13 +67,15 @@ def serve(
     settings = settings_from_env()
     # Migrating at start keeps `make serve` working on a fresh checkout.
     container = open_container(settings, migrate=True)
+    if settings.notify_worker:
+        console.print("notification worker on (SHOPSHIELD_NOTIFY_WORKER=false turns it off)")
     console.print(
         f"ShopShield on http://{host or settings.host}:{port or settings.port} "
         f"(data in {settings.resolved_data_dir()}, API docs at /docs)"
     )
     try:
         serving.run(
-            create_app(container),
+            create_app(container, notify_worker=settings.notify_worker),
             host=host or settings.host,
             port=port or settings.port,
             log_level=settings.log_level.lower(),

@@ -216,6 +216,99 @@ class Settings(BaseSettings):
         "enables the impossible-travel signal.",
     )
 
+    notify_worker: bool = Field(
+        default=True,
+        description="Run the notification worker inside `serve` (a thread, stopped on shutdown). false when "
+        "dedicated `shopshield notify run` processes deliver instead.",
+    )
+    notify_brand: str = Field(
+        default="ShopShield",
+        min_length=1,
+        max_length=12,
+        description="The store's name as customer messages open with it (【name】 in Chinese SMS).",
+    )
+    notify_batch_size: int = Field(
+        default=200, ge=1, le=5000, description="Messages a worker claims per round (one transaction each way)."
+    )
+    notify_lease_seconds: float = Field(
+        default=60.0,
+        ge=1.0,
+        le=3600.0,
+        description="How long a claimed message stays with its worker; a worker that dies returns its messages to "
+        "the queue when the lease runs out (they are then sent again with the same idempotency key).",
+    )
+    notify_poll_seconds: float = Field(
+        default=1.0, gt=0.0, le=60.0, description="How long an idle worker waits before looking for due messages again."
+    )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="smtp://[user:pass@]host:port[?starttls=true] of the mail server for e-mail notifications. "
+        "Unset, e-mail goes to the JSON-lines file in the data directory.",
+    )
+    smtp_from: str = Field(
+        default="no-reply@shopshield.invalid",
+        max_length=200,
+        pattern=r"^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$",
+        description="The From address of e-mail notifications; its domain also ends every Message-ID.",
+    )
+    sms_gateway_url: SecretStr | None = Field(
+        default=None,
+        description="http(s) URL of the SMS gateway: one signed JSON POST per message. Unset, SMS go to the file.",
+    )
+    sms_gateway_secret: SecretStr | None = Field(
+        default=None, min_length=16, description="HMAC-SHA256 key that signs SMS gateway requests."
+    )
+    push_webhook_url: SecretStr | None = Field(
+        default=None,
+        description="http(s) URL of the store's push webhook: one signed JSON POST per message. Unset, push goes "
+        "to the file.",
+    )
+    push_webhook_secret: SecretStr | None = Field(
+        default=None, min_length=16, description="HMAC-SHA256 key that signs push webhook requests."
+    )
+
+    @field_validator("notify_brand")
+    @classmethod
+    def _brand(cls, value: str) -> str:
+        from shopshield.notify.messages import Renderer
+
+        try:
+            Renderer(value)
+        except ValueError:
+            raise ValueError("1-12 characters naming the store, not a personal value such as a phone number") from None
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        from shopshield.notify.adapters import parse_smtp_url
+
+        if value is not None:
+            parse_smtp_url(value.get_secret_value())  # its ValueError never repeats the URL
+        return value
+
+    @field_validator("sms_gateway_url", "push_webhook_url")
+    @classmethod
+    def _http_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return value
+        parts = urlsplit(value.get_secret_value())
+        try:
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            port_ok = False
+        if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+            raise ValueError("an http:// or https:// URL with a host, such as https://sms.example/send")
+        return value
+
+    @model_validator(mode="after")
+    def _gateways_signed(self) -> Self:
+        for name in ("sms_gateway", "push_webhook"):
+            if getattr(self, f"{name}_url") is not None and getattr(self, f"{name}_secret") is None:
+                upper = name.upper()
+                raise ValueError(f"SHOPSHIELD_{upper}_URL needs SHOPSHIELD_{upper}_SECRET to sign with")
+        return self
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _networks(cls, value: Any) -> Any:

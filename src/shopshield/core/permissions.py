@@ -53,6 +53,9 @@ class Permission(StrEnum):
     ALERTS_READ = "alerts.read"
     # notify: the store's backend sets a customer's preferences and code and raises events
     NOTIFICATIONS_WRITE = "notifications.write"
+    # notify: delivery operations
+    NOTIFICATIONS_READ = "notifications.read"
+    NOTIFICATIONS_OPERATE = "notifications.operate"
 
 
 def allowed(policies: PolicySet, principal: Principal, permission: Permission) -> bool:

@@ -330,6 +330,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            # Templates ship with the package and change only with it: without this, every
+            # get_template (six per message) asks the file system whether the file changed.
+            auto_reload=False,
         )
 
     @property

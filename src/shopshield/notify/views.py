@@ -1,5 +1,7 @@
 """HTTP routes of notifications for the store's backend (``notifications.write``): a customer's
-preferences and anti-phishing code, and events from the store's own systems.
+preferences and anti-phishing code, and events from the store's own systems; and, for security
+staff, delivery operations (``notifications.read``, ``notifications.operate``): the queue's
+status, dead letters, and sending a dead letter again.
 
 No route returns the anti-phishing code: it is set and cleared here, and only the delivery worker
 unseals it, to put it in a message to the customer. Each route commits before it answers, and a
@@ -9,17 +11,18 @@ refused input writes nothing.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Body, Path, Query
+from starlette.concurrency import run_in_threadpool
 
 from shopshield.core import times
-from shopshield.core.db import Tx, unit_of_work
+from shopshield.core.db import Tx, run_transaction, transaction, unit_of_work
 from shopshield.core.errors import InvalidInput, NotFound
 from shopshield.core.ids import RecordId
 from shopshield.core.permissions import Permission
-from shopshield.notify import antiphishing, preferences, service
+from shopshield.notify import antiphishing, ops, preferences, service
 from shopshield.notify.catalogue import parse_event
 from shopshield.notify.schemas import CodeIn, EventIn
 from shopshield.vault import service as vault_service
@@ -142,3 +145,36 @@ def post_event(body: EventIn, call: CallDep) -> JSON:
             now=now,
         )
     return JSON({"event_id": event_id, "queued": len(ids), "notification_ids": ids}, status_code=202)
+
+
+# -- delivery operations, for security staff ---------------------------------------------------------
+
+ops_router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
+
+
+@ops_router.get("/status", summary="The delivery queue by state and channel, and the age of the oldest due message")
+@needs(Permission.NOTIFICATIONS_READ)
+async def delivery_status(call: CallDep) -> JSON:
+    found = await run_in_threadpool(ops.status, call.ctx.engine, datetime.now(UTC))
+    return JSON(found)
+
+
+@ops_router.get("/dead-letters", summary="Messages given up on, newest first: ids, codes and reasons, no address")
+@needs(Permission.NOTIFICATIONS_READ)
+def dead_letters(
+    call: CallDep,
+    channel: Annotated[str | None, Query(max_length=8, description="Only this channel: sms, email or push")] = None,
+    limit: Annotated[int, Query(ge=1, le=ops.MAX_LIMIT)] = 100,
+) -> JSON:
+    chosen = ops.parse_channel(channel)
+    with transaction(call.ctx.engine, read_only=True) as tx:
+        found = ops.dead_letters(tx, channel=chosen, limit=limit)
+    return JSON({"dead_letters": found})
+
+
+@ops_router.post("/{notification_id}/retry", summary="A dead letter back in the queue, due now (same idempotency key)")
+@needs(Permission.NOTIFICATIONS_OPERATE)
+async def retry(call: CallDep, notification_id: Annotated[RecordId, Path()]) -> JSON:
+    now = datetime.now(UTC)
+    found = await run_transaction(call.ctx.engine, lambda tx: ops.retry(tx, notification_id=notification_id, now=now))
+    return JSON(found)

@@ -1,0 +1,123 @@
+"""The notification metrics on the app's Prometheus registry: counts and ages, never an address.
+
+Counters (``_total`` on the wire) count what this process's worker did: messages sent, attempts
+that failed, messages that went to dead letters, by channel. Gauges are read from the outbox when
+Prometheus scrapes, so they are right whichever process delivers: messages waiting (queued or
+sending) by channel, dead letters by channel, and the age of the oldest message that is due and
+not yet sent, the number to alert on when delivery stalls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine
+
+from shopshield.core import times
+from shopshield.core.db import Statement, transaction
+from shopshield.notify.catalogue import Channel
+from shopshield.notify.models import DEAD, QUEUED, SENDING
+
+__all__ = ["NotifyMetrics", "OutboxCollector", "queue_status"]
+
+
+class NotifyMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.sent = Counter(
+            "shopshield_notifications_sent", "Notifications delivered, by channel", ["channel"], registry=self.registry
+        )
+        self.failed = Counter(
+            "shopshield_notifications_failed",
+            "Delivery attempts that failed (retried or dead), by channel",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.dead = Counter(
+            "shopshield_notifications_dead",
+            "Notifications moved to dead letters, by channel",
+            ["channel"],
+            registry=self.registry,
+        )
+
+
+class _Count(NamedTuple):
+    state: str
+    channel: str
+    n: int
+
+
+class _Oldest(NamedTuple):
+    oldest: Any
+
+
+_COUNTS = Statement(
+    "SELECT state, channel, COUNT(*) FROM notifications WHERE state IN (:queued, :sending, :dead) "
+    "GROUP BY state, channel",
+    row=_Count,
+)
+_OLDEST_DUE = Statement(
+    "SELECT MIN(due_at) FROM notifications WHERE state IN (:queued, :sending) AND due_at <= :now", row=_Oldest
+)
+
+
+class Status(NamedTuple):
+    waiting: dict[str, int]
+    sending: dict[str, int]
+    dead: dict[str, int]
+    oldest_due_age_seconds: float
+
+
+def queue_status(engine: Engine, now: datetime | None = None) -> Status:
+    """Counts by state and channel, and how long the oldest due message has waited (0 when none)."""
+    now = now or datetime.now(UTC)
+    zero = {str(c): 0 for c in Channel}
+    waiting, sending, dead = dict(zero), dict(zero), dict(zero)
+    with transaction(engine, read_only=True) as tx:
+        params = {"queued": QUEUED, "sending": SENDING, "dead": DEAD}
+        for row in tx.all(_COUNTS, params):
+            {QUEUED: waiting, SENDING: sending, DEAD: dead}[row.state][row.channel] = int(row.n)
+        found = tx.one(_OLDEST_DUE, {"queued": QUEUED, "sending": SENDING, "now": tx.timestamp(now)})
+    age = 0.0
+    if found is not None and found.oldest is not None:
+        age = max(0.0, (now - times.stored(found.oldest)).total_seconds())
+    return Status(waiting, sending, dead, age)
+
+
+class OutboxCollector(Collector):
+    """Gauges read from the outbox on each scrape."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        status = queue_status(self._engine, self._clock())
+        queued = GaugeMetricFamily(
+            "shopshield_notifications_queued",
+            "Notifications waiting to be delivered (queued or being sent), by channel",
+            labels=["channel"],
+        )
+        for channel in status.waiting:
+            queued.add_metric([channel], status.waiting[channel] + status.sending[channel])
+        yield queued
+        dead = GaugeMetricFamily(
+            "shopshield_notifications_dead_letters", "Notifications in dead letters, by channel", labels=["channel"]
+        )
+        for channel, n in status.dead.items():
+            dead.add_metric([channel], n)
+        yield dead
+        yield GaugeMetricFamily(
+            "shopshield_notifications_oldest_due_age_seconds",
+            "How long the oldest due, undelivered notification has waited",
+            value=status.oldest_due_age_seconds,
+        )
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        # Described without querying, so registering the collector does not touch the database.
+        return iter(())
