@@ -381,10 +381,8 @@ def _address_row(aead: AESGCM, customer_id: str, address: Any) -> AddressRow:
     )
 
 
-def _load_visible_customer(
-    vault: Vault, tx: Tx, caller: Caller, policy: RolePolicy, customer_id: str, action: str
-) -> q.CustomerRecord:
-    """The customer, or a recorded refusal if missing, erased or out of the caller's scope."""
+def _live_customer(vault: Vault, tx: Tx, caller: Caller, customer_id: str, action: str) -> q.CustomerRecord:
+    """The customer's row, or a recorded refusal (``CustomerNotFound``) if missing or erased."""
     found = tx.one(q.CUSTOMER, {"customer_id": customer_id})
     if found is None or found.erased_at is not None:
         _refuse(
@@ -397,6 +395,14 @@ def _load_visible_customer(
             outcome=NOT_FOUND,
             customer_id=customer_id,
         )
+    return found
+
+
+def _load_visible_customer(
+    vault: Vault, tx: Tx, caller: Caller, policy: RolePolicy, customer_id: str, action: str
+) -> q.CustomerRecord:
+    """The customer, or a recorded refusal if missing, erased or out of the caller's scope."""
+    found = _live_customer(vault, tx, caller, customer_id, action)
     linked = q.LINKED.get(policy.scope)
     if linked is not None and tx.one(linked, {"customer_id": customer_id, "link": caller.principal.link_id}) is None:
         _refuse(
@@ -990,18 +996,7 @@ def values_for_check(
     The read is recorded as ``action`` with the fields it opened, like every read of personal data;
     a missing or erased customer is a recorded refusal (``CustomerNotFound``).
     """
-    found = tx.one(q.CUSTOMER, {"customer_id": customer_id})
-    if found is None or found.erased_at is not None:
-        _refuse(
-            vault,
-            tx,
-            caller,
-            CustomerNotFound,
-            "no such customer",
-            action=action,
-            outcome=NOT_FOUND,
-            customer_id=customer_id,
-        )
+    found = _live_customer(vault, tx, caller, customer_id, action)
     aead = _aead_for(vault, found)
     record = _customer_record(customer_id)
     opened = {
