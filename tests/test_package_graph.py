@@ -142,6 +142,13 @@ def test_the_login_path_and_the_edge_do_not_import_the_vault() -> None:
     assert not {node: where for node, where in wrong.items() if where}
 
 
+def test_notify_builds_on_the_core_and_the_key_envelope_only() -> None:
+    # Every domain raises notifications through ``core.notices``; notify itself reads the vault
+    # only through its ``Contacts`` Protocol, and seals the anti-phishing code with ``keys.envelope``.
+    imports = package_graph()["notify"]
+    assert set(imports) <= {"core", "keys"}, {t: where for t, where in imports.items() if t not in {"core", "keys"}}
+
+
 def test_a_cycle_is_found_and_named() -> None:
     # The check itself: a loop of three is reported in order, and a graph without one passes.
     looped: Graph = {"a": {"b": ["a.py:1"]}, "b": {"c": ["b.py:1"]}, "c": {"a": ["c.py:1"]}}

@@ -19,14 +19,12 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shopshield.core import times
@@ -34,6 +32,7 @@ from shopshield.core.callers import Caller
 from shopshield.core.db import Statement, Tx
 from shopshield.core.errors import InvalidInput, StoredDataTampered
 from shopshield.core.events import OK, EventLog
+from shopshield.keys import envelope
 from shopshield.notify import antiphishing, preferences, schedule
 from shopshield.notify.catalogue import CATALOGUE, DIGEST_WINDOW_SECONDS, Channel, Details, Event, parse_details
 from shopshield.notify.messages import Language
@@ -234,29 +233,18 @@ def code_aad(customer_id: str) -> bytes:
     return f"{customer_id}|{CODE_FIELD}".encode()
 
 
-# The layout of ``keys.envelope.seal`` (a format byte, a random 96-bit nonce, ciphertext and tag),
-# written here because notify builds on the core alone (tests/notify/test_layering.py): the guard
-# raises notifications and must not reach the key store through them.
-_FORMAT: Final = 1
-_NONCE_BYTES: Final = 12
-_TAG_BYTES: Final = 16
-
-
 def seal_code(data_key: AESGCM, customer_id: str, code: str) -> bytes:
-    """``code`` sealed with the customer's data key: AES-256-GCM, associated data ``code_aad``."""
-    nonce = os.urandom(_NONCE_BYTES)
-    return bytes((_FORMAT,)) + nonce + data_key.encrypt(nonce, code.encode(), code_aad(customer_id))
+    """``code`` sealed with the customer's data key as the vault seals a field (``keys.envelope``):
+    AES-256-GCM, associated data ``code_aad``."""
+    return envelope.seal(data_key, code.encode(), code_aad(customer_id))
 
 
 def open_code(data_key: AESGCM, customer_id: str, sealed: bytes) -> str:
     """What ``seal_code`` sealed; ``StoredDataTampered`` when it does not authenticate (another
     key or customer, or altered bytes)."""
     try:
-        if len(sealed) < 1 + _NONCE_BYTES + _TAG_BYTES or sealed[0] != _FORMAT:
-            raise InvalidTag
-        nonce, body = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
-        return data_key.decrypt(nonce, body, code_aad(customer_id)).decode()
-    except InvalidTag:
+        return envelope.open_sealed(data_key, sealed, code_aad(customer_id)).decode()
+    except envelope.DecryptionError:
         log.error("the anti-phishing code of customer %s failed authentication", customer_id)
         raise StoredDataTampered(f"stored {CODE_FIELD} of customer {customer_id} failed authentication") from None
 

@@ -143,7 +143,8 @@ _MARK_DEAD: Final = Statement(
 
 class Contacts(Protocol):
     """Where the worker gets a customer's data key and addresses: the vault, wired in ``bootstrap``
-    (``vault.contacts.VaultContacts``). Notifications build on the core alone, so they name it."""
+    (``vault.contacts.VaultContacts``). Notify does not import the vault, which raises
+    notifications, so it names what it needs."""
 
     def data_key(self, tx: Tx, *, customer_id: str) -> AESGCM | None:
         """None for a customer unknown or erased: nothing can be sent to them."""

@@ -1,6 +1,6 @@
 """A customer's mobile or e-mail, opened for a system service to deliver a message to them.
 
-Notifications build on the core alone (the guard raises them and must not reach the vault), so the
+Notify does not import the vault (the vault raises notifications through ``core.notices``), so the
 delivery worker names what it needs as a Protocol (``notify.worker.Contacts``) and ``bootstrap``
 hands it this. Each address opened is a read of personal data like any other: an access event of
 the reading service's principal, with its purpose, in the same transaction as the read.
