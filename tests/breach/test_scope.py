@@ -17,34 +17,14 @@ from shopshield.canary.schemas import PlantIn
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import transaction, unit_of_work
 from shopshield.core.errors import InvalidInput
-from shopshield.core.events import AccessEvent
 from shopshield.principals import service as principals
+from tests.support.breach_log import ACTOR, BODY, at, log
 from tests.support.events import stored_events
 from tests.support.outbox import outbox
 from tests.support.world import World
 
-ACTOR = "staff-0417"
 SINCE = datetime(2016, 7, 14, tzinfo=UTC)
 UNTIL = datetime(2016, 7, 16, tzinfo=UTC)
-
-
-def at(day: int, hour: int, minute: int = 0, micro: int = 0) -> datetime:
-    return datetime(2016, 7, day, hour, minute, tzinfo=UTC) + timedelta(microseconds=micro)
-
-
-def log(container: Container, when: datetime, customer: str | None, fields: str = "", **kw: Any) -> None:
-    event = {
-        "actor_id": ACTOR,
-        "actor_kind": "staff",
-        "actor_role": "cs_agent",
-        "action": "view",
-        "channel": "cs-console",
-        "outcome": "ok",
-        "customer_id": customer,
-        "fields": tuple(f for f in fields.split("|") if f),
-    } | kw
-    with transaction(container.engine) as tx:
-        container.audit.append(tx, AccessEvent(**event), now=when)
 
 
 @pytest.fixture
@@ -253,15 +233,6 @@ def test_bad_questions_are_refused_with_a_reason(options: dict[str, Any], messag
 
 
 # -- the API -------------------------------------------------------------------------------------
-
-
-BODY = {
-    "actor_id": ACTOR,
-    "actor_kind": "staff",
-    "since": "2016-07-14T00:00:00Z",
-    "until": "2016-07-16T00:00:00Z",
-    "tz": "UTC",
-}
 
 
 def test_the_api_answers_the_same_scope_and_records_that_it_ran(world: World, logged: str) -> None:

@@ -17,7 +17,7 @@ from shopshield.core.db import unit_of_work
 from shopshield.notify.models import NotificationSettingsRow
 from shopshield.settings import Settings
 from testkit.factories import customer, order
-from tests.breach.test_scope import BODY, at, log
+from tests.support.breach_log import BODY, at, log
 from tests.support.environment import cli_env
 from tests.support.events import stored_events
 from tests.support.faults import access_events_refused

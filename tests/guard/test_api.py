@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -16,9 +15,8 @@ from shopshield.settings import Settings
 from testkit.factories import customer
 from tests.support.backends import REDIS_URL
 from tests.support.events import stored_events
+from tests.support.login_api import PASSWORD_SHA1, assess
 from tests.support.world import World, make_world
-
-PASSWORD_SHA1 = hashlib.sha1(b"correct horse battery").hexdigest()  # noqa: S324 - HIBP-style
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -29,18 +27,6 @@ def world(settings: Settings, request: pytest.FixtureRequest) -> Iterator[World]
     container = build(settings, migrate=False)
     yield make_world(container)
     container.close()
-
-
-def assess(world: World, who: str = "service", **body: object) -> tuple[int, dict[str, Any]]:
-    payload: dict[str, object] = {
-        "username": "13800138000",
-        "ip": "203.0.113.7",
-        "user_agent": "app/1.0",
-        "password_sha1": PASSWORD_SHA1,
-    }
-    payload.update(body)
-    response = world.post(who, "/v1/logins/assess", payload)
-    return response.status_code, response.json()
 
 
 def test_assess_then_report_the_outcome(world: World) -> None:

@@ -13,8 +13,8 @@ from shopshield.bootstrap import Container, build
 from shopshield.core.db import transaction
 from shopshield.guard import service
 from shopshield.settings import Settings
-from tests.guard.test_api import assess
 from tests.support.faults import access_events_refused
+from tests.support.login_api import assess
 from tests.support.outbox import details, outbox
 from tests.support.world import World, make_world
 

@@ -6,7 +6,7 @@ import pytest
 
 from shopshield.core.errors import InvalidInput
 from shopshield.notify.antiphishing import MAX_LENGTH, MIN_LENGTH, normalize_code
-from tests.notify.samples import EMAIL, ID_NUMBER, MOBILE, NAME
+from tests.support.notify_samples import EMAIL, ID_NUMBER, MOBILE, NAME
 
 PERSONAL = (NAME, MOBILE, EMAIL, ID_NUMBER)
 

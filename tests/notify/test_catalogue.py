@@ -17,7 +17,7 @@ from shopshield.notify.catalogue import (
     parse_event,
 )
 from shopshield.vault.masking import mask_email, mask_mobile
-from tests.notify.samples import ALL_DETAILS, CARD, EMAIL, ID_NUMBER, MOBILE, details_for
+from tests.support.notify_samples import ALL_DETAILS, CARD, EMAIL, ID_NUMBER, MOBILE, details_for
 
 CONTRACT_EVENTS = [
     "login.new_device",

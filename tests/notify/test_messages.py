@@ -16,7 +16,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from shopshield.core.errors import InvalidInput
 from shopshield.notify.catalogue import CATALOGUE, Channel, Details, Event, parse_details
 from shopshield.notify.messages import Audience, Email, Language, Push, Renderer, RenderFailed, Sms, sms_segments
-from tests.notify.samples import ALL_DETAILS, FULL_VALUES, details_for, required_only
+from tests.support.notify_samples import ALL_DETAILS, FULL_VALUES, details_for, required_only
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")

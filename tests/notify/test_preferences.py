@@ -7,7 +7,7 @@ import pytest
 from shopshield.core.errors import InvalidInput
 from shopshield.notify.catalogue import CATALOGUE, Channel, Event
 from shopshield.notify.preferences import channels_for, effective, parse_put, to_json
-from tests.notify.samples import MOBILE
+from tests.support.notify_samples import MOBILE
 
 SMS, EMAIL, PUSH = Channel.SMS, Channel.EMAIL, Channel.PUSH
 

@@ -24,7 +24,7 @@ from shopshield.notify.catalogue import CATALOGUE, Channel, Event
 from shopshield.notify.messages import Language
 from shopshield.notify.models import EXPANDED, PENDING_CHANNEL, QUEUED, NotificationRow, NotificationSettingsRow
 from shopshield.notify.schedule import DEFAULT_ZONE
-from tests.notify.samples import ALL_DETAILS, FULL_VALUES
+from tests.support.notify_samples import ALL_DETAILS, FULL_VALUES
 
 CUSTOMER = "c-notify-1"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
