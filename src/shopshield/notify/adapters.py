@@ -310,11 +310,23 @@ class HttpSender:
 # The embedded default: a JSON-lines file --------------------------------------------------------
 
 
+def masked_address(address: str) -> str:
+    """An address as the file sender writes it: a mobile's first three and last four digits, an
+    e-mail's first character and domain. The file is not a gateway, and nothing ShopShield keeps
+    for itself holds a personal value in the clear."""
+    if "@" in address:
+        local, _, domain = address.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if len(address) >= 8:
+        return f"{address[:3]}****{address[-4:]}"
+    return "****"
+
+
 class FileSender:
     """Appends each message as a JSON line to ``<data_dir>/notifications/outbox-<channel>.jsonl``,
-    owner-only: it holds addresses. The default when no gateway is configured, so that a fresh
-    instance queues and "delivers" without losing anything, and an operator can read what would
-    have gone out."""
+    owner-only, with the address masked (``masked_address``). The default when no gateway is
+    configured, so that a fresh instance queues and "delivers" without losing anything, and an
+    operator can read what would have gone out; real delivery needs a gateway."""
 
     def __init__(self, directory: Path, channel: Channel) -> None:
         private_dir(directory)
@@ -323,7 +335,7 @@ class FileSender:
         self._lock = threading.Lock()
 
     def send(self, message: Message, address: str, idempotency_key: str) -> Outcome:
-        doc: dict[str, object] = {"id": idempotency_key, "channel": str(self._channel), "to": address}
+        doc: dict[str, object] = {"id": idempotency_key, "channel": str(self._channel), "to": masked_address(address)}
         match message:
             case Sms():
                 doc.update(text=message.body, encoding=message.encoding, segments=message.segments)
