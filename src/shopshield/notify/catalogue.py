@@ -12,6 +12,7 @@ personal value in. There is no detail for an amount: a message never states a pr
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -36,7 +37,6 @@ __all__ = [
     "ScamPattern",
     "order_tail",
     "parse_details",
-    "spec",
 ]
 
 
@@ -220,17 +220,11 @@ CATALOGUE: Final[Mapping[Event, EventSpec]] = MappingProxyType(
 )
 
 
-def spec(event: Event) -> EventSpec:
-    return CATALOGUE[event]
-
-
 def parse_event(value: object, field: str = "event") -> Event:
     """The event ``value`` names; ``InvalidInput`` naming ``field`` (never the value) otherwise."""
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):  # not a code: the refusal below names the field
             return Event(value)
-        except ValueError:
-            pass
     raise InvalidInput(f"{field}: unknown event code; known codes: {', '.join(Event)}", field=field)
 
 
@@ -286,10 +280,8 @@ def _pattern(value: object, name: str, shape: re.Pattern[str], rule: str) -> str
 
 def _choice(value: object, name: str, kind: type[_E]) -> _E:
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):  # not a member: the refusal below names the detail
             return kind(value)
-        except ValueError:
-            pass
     raise InvalidInput(f"details.{name}: one of {', '.join(kind)}", field=f"details.{name}")
 
 
