@@ -83,7 +83,7 @@ def run(options: Options) -> None:
         Measurement.from_timing(
             "reveals, in-process, with data.revealed queued",
             told_t,
-            "reveal + its access event + outbox rows (e-mail, push; digest after the first) in one transaction",
+            "reveal + its access event + one notification intent in one transaction (the worker expands it)",
         ),
         Measurement.from_timing("reveals, in-process, nothing queued", bare_t, "Vault.notices = NO_NOTICES"),
     ]

@@ -343,3 +343,41 @@ def test_notifications_revision_goes_both_ways(fresh_engines: dict[migrations.Tr
     assert _snapshot(main) == before
     migrations.upgrade(main, "main")
     assert _diff(main, "main") == []
+
+
+def test_notification_intents_revision_moves_placeholders_both_ways(
+    fresh_engines: dict[migrations.Tree, Engine],
+) -> None:
+    """0010 moves the hot path's placeholder outbox rows (channel ``*``) still to be expanded into
+    ``notification_intents`` and drops the expanded markers; its downgrade puts them back."""
+    main = fresh_engines["main"]
+    migrations.upgrade(main, "main", "0009_notifications")
+    before = _snapshot(main)
+    row = (
+        "INSERT INTO notifications (notification_id, customer_id, event, channel, details, source, source_ref, "
+        "occurred_at, created_at, state, due_at, attempts) VALUES (:id, :c, 'data.revealed', :ch, '{}', "
+        "'reveal', :ref, :t, :t, :state, :t, 0)"
+    )
+    now = datetime(2026, 12, 5, tzinfo=UTC)
+    with main.begin() as conn:
+        for values in (
+            {"id": "n-1", "c": "c-1", "ch": "*", "ref": "r-1", "state": "queued"},
+            {"id": "n-2", "c": "c-2", "ch": "*", "ref": "r-2", "state": "expanded"},
+            {"id": "n-3", "c": "c-2", "ch": "email", "ref": "r-2", "state": "sent"},
+        ):
+            conn.execute(text(row), {**values, "t": now})
+
+    migrations.upgrade(main, "main", "0010_notification_intents")
+    with main.connect() as conn:
+        moved = conn.execute(text("SELECT customer_id, source_ref FROM notification_intents")).all()
+        left = conn.execute(text("SELECT notification_id FROM notifications")).scalars().all()
+    assert [tuple(r) for r in moved] == [("c-1", "r-1")]
+    assert left == ["n-3"]
+
+    migrations.downgrade(main, "main", "0009_notifications")
+    assert _snapshot(main) == before
+    with main.connect() as conn:
+        back = conn.execute(text("SELECT customer_id, channel, state FROM notifications ORDER BY customer_id")).all()
+    assert [tuple(r) for r in back] == [("c-1", "*", "queued"), ("c-2", "email", "sent")]
+    migrations.upgrade(main, "main")
+    assert _diff(main, "main") == []

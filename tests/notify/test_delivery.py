@@ -28,8 +28,6 @@ from shopshield.notify.catalogue import DIGEST_WINDOW_SECONDS, Channel, Event
 from shopshield.notify.models import (
     DEAD,
     DIGESTED,
-    EXPANDED,
-    PENDING_CHANNEL,
     QUEUED,
     SENDING,
     SENT,
@@ -43,6 +41,7 @@ from shopshield.vault import service as vault
 from shopshield.vault.schemas import CustomerIn
 from testkit import factories
 from tests.support.events import stored_events
+from tests.support.outbox import intents
 from tests.support.peers import Mailbox, http_endpoint, self_signed, smtp_server, starttls_smtp_server
 
 NOW = datetime(2026, 12, 5, 6, 30, tzinfo=UTC)  # 14:30 in Shanghai: outside the quiet hours
@@ -312,7 +311,7 @@ def test_reveals_after_the_first_in_a_window_go_as_one_digest(container: Contain
 def test_reveals_queued_for_the_worker_to_expand_are_delivered_like_the_others(
     container: Container, tmp_path: Path
 ) -> None:
-    """What the reveal's hot path queues (one row per event, channel ``*``) is expanded by the
+    """What the reveal's hot path queues (one intent per event) is expanded by the
     worker into a row per channel and delivered: the first at once, the rest as one digest."""
     (customer,) = customers(container, 1)
     reveal = {"role": "cs_agent", "purpose": "refund_dispute", "fields": ["mobile"]}
@@ -329,7 +328,7 @@ def test_reveals_queued_for_the_worker_to_expand_are_delivered_like_the_others(
                 now=NOW,
                 expand_later=True,
             )
-    assert {r.channel for r in rows(container).values()} == {PENDING_CHANNEL}
+    assert rows(container) == {} and len(intents(container)) == 4
     files = FileSender(tmp_path / "out", Channel.EMAIL)
     clock = Clock()
     w = worker(container, {Channel.EMAIL: files, Channel.PUSH: _null()}, clock)
@@ -337,7 +336,7 @@ def test_reveals_queued_for_the_worker_to_expand_are_delivered_like_the_others(
     clock.now += timedelta(seconds=DIGEST_WINDOW_SECONDS + 1)
     w.drain()
     found = rows(container).values()
-    assert sorted(r.state for r in found if r.channel == PENDING_CHANNEL) == [EXPANDED] * 4
+    assert intents(container) == []
     assert sorted(r.state for r in found if r.channel == "email") == [DIGESTED, DIGESTED, SENT, SENT]
     texts = [json.loads(line)["text"] for line in files.path.read_text(encoding="utf-8").splitlines()]
     assert len(texts) == 2 and "共3次" in texts[1]

@@ -22,9 +22,10 @@ from shopshield.core.times import utc
 from shopshield.notify import service
 from shopshield.notify.catalogue import CATALOGUE, Channel, Event
 from shopshield.notify.messages import Language
-from shopshield.notify.models import EXPANDED, PENDING_CHANNEL, QUEUED, NotificationRow, NotificationSettingsRow
+from shopshield.notify.models import QUEUED, NotificationRow, NotificationSettingsRow
 from shopshield.notify.schedule import DEFAULT_ZONE
 from tests.support.notify_samples import ALL_DETAILS, FULL_VALUES
+from tests.support.outbox import intents
 
 CUSTOMER = "c-notify-1"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -271,11 +272,12 @@ def test_reveals_in_the_quiet_hours_fold_into_the_morning_push(container: Contai
     assert due == {"email": [NIGHT, NIGHT + timedelta(hours=1), NIGHT + timedelta(hours=1)], "push": [MORNING] * 3}
 
 
-def test_a_row_expanded_later_becomes_the_rows_enqueue_writes(container: Container) -> None:
-    """The reveal's hot path writes one row for the event; the worker's expansion turns it into the
-    row per channel that a direct ``enqueue`` writes, once, however often it runs."""
+def test_an_intent_expanded_later_becomes_the_rows_enqueue_writes(container: Container) -> None:
+    """The reveal's hot path writes one intent for the event and no outbox row; the worker's
+    expansion turns it into the row per channel that a direct ``enqueue`` writes, once, however
+    often it runs, and the intent is gone."""
     with transaction(container.engine) as tx:
-        (pending_id,) = service.enqueue(
+        written = service.enqueue(
             tx,
             customer_id=CUSTOMER,
             event=Event.REFUND_ISSUED,
@@ -286,15 +288,21 @@ def test_a_row_expanded_later_becomes_the_rows_enqueue_writes(container: Contain
             now=AFTERNOON,
             expand_later=True,
         )
-    (pending,) = rows(container)
-    assert (pending.notification_id, pending.channel, pending.state) == (pending_id, PENDING_CHANNEL, QUEUED)
+    assert written == [] and rows(container) == []
+    (intent,) = intents(container)
+    assert (intent.customer_id, intent.event, intent.source, intent.source_ref) == (
+        CUSTOMER,
+        "refund.issued",
+        "test",
+        "r-1",
+    )
 
+    expanded = []
     for _ in range(2):
         with transaction(container.engine) as tx:
-            service.expand_pending(tx, now=AFTERNOON + timedelta(seconds=1))
-    found = rows(container)
-    assert {r.notification_id: r.state for r in found}[pending_id] == EXPANDED
-    sent = [r for r in found if r.notification_id != pending_id]
+            expanded.append(service.expand_pending(tx, now=AFTERNOON + timedelta(seconds=1)))
+    assert expanded == [1, 0] and intents(container) == []
+    sent = rows(container)
     assert sorted(r.channel for r in sent) == sorted(CATALOGUE[Event.REFUND_ISSUED].defaults)
     for row in sent:
         assert (row.state, row.source, row.source_ref) == (QUEUED, "test", "r-1")
@@ -333,4 +341,4 @@ def test_a_row_expanded_later_is_checked_and_rolls_back_with_its_cause(container
 
     with pytest.raises(RuntimeError, match="the cause failed"):
         cause_fails_after_queueing()
-    assert rows(container) == []
+    assert rows(container) == [] and intents(container) == []

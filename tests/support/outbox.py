@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from shopshield.bootstrap import Container
 from shopshield.core.db import unit_of_work
-from shopshield.notify.models import NotificationRow
+from shopshield.notify.models import NotificationIntentRow, NotificationRow
 
 
 def outbox(container: Container, **where: Any) -> list[NotificationRow]:
@@ -23,6 +23,14 @@ def outbox(container: Container, **where: Any) -> list[NotificationRow]:
         return rows
 
 
-def details(row: NotificationRow) -> dict[str, Any]:
+def intents(container: Container) -> list[NotificationIntentRow]:
+    """The events a hot path raised that the worker has not expanded yet, in the order written."""
+    with unit_of_work(container.sessions) as session:
+        rows = list(session.scalars(select(NotificationIntentRow).order_by(NotificationIntentRow.intent_id)))
+        session.expunge_all()
+        return rows
+
+
+def details(row: NotificationRow | NotificationIntentRow) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(row.details)
     return loaded

@@ -9,12 +9,12 @@ from typing import Any
 from shopshield.core.db import transaction
 from shopshield.notify import service as notify
 from shopshield.notify.catalogue import CATALOGUE, Event, order_tail
-from shopshield.notify.models import PENDING_CHANNEL, QUEUED
+from shopshield.notify.models import QUEUED
 from shopshield.vault.service import order_ref
 from testkit.factories import customer, order
 from tests.support.events import stored_events
 from tests.support.faults import access_events_refused
-from tests.support.outbox import details, outbox
+from tests.support.outbox import details, intents, outbox
 from tests.support.world import World
 
 
@@ -39,32 +39,30 @@ def test_a_reveal_tells_the_customer_the_role_and_purpose_never_who(world: World
     ticket = world.ticket("agent", cid)
     response = _reveal(world, cid, ticket)
     assert response.status_code == 200, response.text
-    rows = outbox(world.container, event="data.revealed")
-    assert rows, "a reveal queues a notification"
-    assert {r.customer_id for r in rows} == {cid}
-    assert {r.state for r in rows} == {QUEUED}
-    assert {r.source for r in rows} == {"reveal"}
-    assert len({r.source_ref for r in rows}) == 1
-    for row in rows:
-        assert details(row) == {"role": "cs_agent", "purpose": "refund_dispute", "fields": ["mobile", "street"]}
-        assert world.ids["agent"] not in row.details and "agent" not in row.details.replace("cs_agent", "")
-        assert body["mobile"] not in row.details and body["addresses"][0]["street"] not in row.details
-    # The reveal writes one row for the event (the hot path); the worker expands it into a row per
-    # channel the customer gets reveals on.
-    (pending,) = rows
-    assert pending.channel == PENDING_CHANNEL
+    # The reveal writes one intent for the event (the hot path) and no outbox row yet.
+    assert outbox(world.container, event="data.revealed") == []
+    (intent,) = intents(world.container)
+    assert (intent.customer_id, intent.event, intent.source) == (cid, "data.revealed", "reveal")
+    assert details(intent) == {"role": "cs_agent", "purpose": "refund_dispute", "fields": ["mobile", "street"]}
+    assert world.ids["agent"] not in intent.details and "agent" not in intent.details.replace("cs_agent", "")
+    assert body["mobile"] not in intent.details and body["addresses"][0]["street"] not in intent.details
+    # The worker expands it into a row per channel the customer gets reveals on.
     with transaction(world.container.engine) as tx:
         assert notify.expand_pending(tx, now=datetime.now(UTC)) == 1
-    expanded = [r for r in outbox(world.container, event="data.revealed") if r.channel != PENDING_CHANNEL]
-    assert sorted(r.channel for r in expanded) == sorted(CATALOGUE[Event.DATA_REVEALED].defaults)
-    assert {r.source_ref for r in expanded} == {pending.source_ref}
+    assert intents(world.container) == []
+    rows = outbox(world.container, event="data.revealed")
+    assert sorted(r.channel for r in rows) == sorted(CATALOGUE[Event.DATA_REVEALED].defaults)
+    assert {r.state for r in rows} == {QUEUED}
+    assert {(r.customer_id, r.source, r.source_ref) for r in rows} == {(cid, "reveal", intent.source_ref)}
+    for row in rows:
+        assert details(row) == details(intent)
 
 
 def test_a_refused_reveal_queues_nothing(world: World) -> None:
     cid = _store(world)["customer_id"]
     response = _reveal(world, cid, "tk-none")
     assert response.status_code == 403
-    assert outbox(world.container) == []
+    assert outbox(world.container) == [] and intents(world.container) == []
 
 
 def test_a_reveal_whose_access_event_fails_leaves_no_notification(world: World) -> None:
@@ -75,10 +73,10 @@ def test_a_reveal_whose_access_event_fails_leaves_no_notification(world: World) 
     assert response.status_code == 500
     # The reveal, its event and its notification commit together or not at all.
     assert stored_events(world.container, action="reveal") == []
-    assert outbox(world.container) == []
+    assert outbox(world.container) == [] and intents(world.container) == []
     # And once the log takes events again, the same reveal tells the customer.
     assert _reveal(world, cid, ticket).status_code == 200
-    assert outbox(world.container, event="data.revealed")
+    assert [i.event for i in intents(world.container)] == ["data.revealed"]
 
 
 def _order(world: World, body: dict[str, Any], n: int = 1) -> str:

@@ -66,11 +66,22 @@ _OLDEST_DUE = Statement(
 )
 
 
+class _Intents(NamedTuple):
+    n: int
+    oldest: Any
+
+
+# Intents are due as soon as they are written: the worker has yet to expand them into messages.
+_INTENTS = Statement("SELECT COUNT(*), MIN(created_at) FROM notification_intents", row=_Intents)
+
+
 class Status(NamedTuple):
     waiting: dict[str, int]
     sending: dict[str, int]
     dead: dict[str, int]
     oldest_due_age_seconds: float
+    # Events raised on a hot path that the worker has not yet turned into messages.
+    to_expand: int
 
 
 def queue_status(engine: Engine, now: datetime | None = None) -> Status:
@@ -83,10 +94,10 @@ def queue_status(engine: Engine, now: datetime | None = None) -> Status:
         for row in tx.all(_COUNTS, params):
             {QUEUED: waiting, SENDING: sending, DEAD: dead}[row.state][row.channel] = int(row.n)
         found = tx.one(_OLDEST_DUE, {"queued": QUEUED, "sending": SENDING, "now": tx.timestamp(now)})
-    age = 0.0
-    if found is not None and found.oldest is not None:
-        age = max(0.0, (now - times.stored(found.oldest)).total_seconds())
-    return Status(waiting, sending, dead, age)
+        intents = tx.one(_INTENTS, {})
+    oldest = [r.oldest for r in (found, intents) if r is not None and r.oldest is not None]
+    age = max(0.0, max((now - times.stored(t)).total_seconds() for t in oldest)) if oldest else 0.0
+    return Status(waiting, sending, dead, age, 0 if intents is None else int(intents.n))
 
 
 class OutboxCollector(Collector):
@@ -112,6 +123,11 @@ class OutboxCollector(Collector):
         for channel, n in status.dead.items():
             dead.add_metric([channel], n)
         yield dead
+        yield GaugeMetricFamily(
+            "shopshield_notifications_to_expand",
+            "Events raised on a hot path (reveals) not yet turned into messages by the worker",
+            value=status.to_expand,
+        )
         yield GaugeMetricFamily(
             "shopshield_notifications_oldest_due_age_seconds",
             "How long the oldest due, undelivered notification has waited",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopshield.core.db import Base
@@ -23,12 +23,7 @@ SENDING = "sending"
 SENT = "sent"
 DEAD = "dead"
 DIGESTED = "digested"
-# A row written on a hot path (a reveal) before its channels are known: channel PENDING_CHANNEL,
-# one row per event. The worker expands it into a row per channel (``service.expand_pending``) and
-# marks it EXPANDED, in one transaction; the cause and the row still commit together.
-EXPANDED = "expanded"
-PENDING_CHANNEL = "*"
-STATES = (QUEUED, SENDING, SENT, DEAD, DIGESTED, EXPANDED)
+STATES = (QUEUED, SENDING, SENT, DEAD, DIGESTED)
 
 
 class NotificationSettingsRow(Base):
@@ -86,3 +81,28 @@ class NotificationRow(Base):
         Index("ix_notifications_customer_id", "customer_id", "created_at"),
         Index("ix_notifications_digest_key", "digest_key"),
     )
+
+
+class NotificationIntentRow(Base):
+    """An event a hot path (a reveal) raised, before its channels are known: one row per event,
+    appended in the transaction of its cause. The worker turns each into outbox rows, one per
+    channel the customer chose (``service.expand_pending``), and deletes it, in one transaction.
+
+    A table of its own rather than outbox rows with a placeholder channel: an insert here touches
+    one page at the end of one b-tree (an integer key, no other index), where an outbox row lands
+    at random places in five indexes (its id, the source key, the customer); on SQLite each page a
+    commit dirties is a page written, and that was most of what telling the customer cost a reveal
+    (decision 0032).
+    """
+
+    __tablename__ = "notification_intents"
+
+    intent_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    event: Mapped[str] = mapped_column(String(32), nullable=False)
+    # The event's details, checked (``catalogue.parse_details``) before the row was written.
+    details: Mapped[str] = mapped_column(Text, nullable=False)
+    source: Mapped[str] = mapped_column(String(32), nullable=False)
+    source_ref: Mapped[str] = mapped_column(String(64), nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -75,6 +75,7 @@ def status(engine: Engine, now: datetime) -> Json:
         "queued": found.waiting,
         "sending": found.sending,
         "dead": found.dead,
+        "to_expand": found.to_expand,
         "oldest_due_age_seconds": round(found.oldest_due_age_seconds, 3),
     }
 

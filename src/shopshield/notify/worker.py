@@ -46,7 +46,7 @@ from shopshield.notify.adapters import Outcome, Result, Sender
 from shopshield.notify.catalogue import Channel, Event, parse_details
 from shopshield.notify.messages import Audience, Renderer
 from shopshield.notify.metrics import NotifyMetrics
-from shopshield.notify.models import DEAD, DIGESTED, PENDING_CHANNEL, QUEUED, SENDING, SENT
+from shopshield.notify.models import DEAD, DIGESTED, QUEUED, SENDING, SENT
 from shopshield.notify.schedule import (
     DEFAULT_RETRY,
     RetryPolicy,
@@ -91,15 +91,12 @@ class _SentAt(NamedTuple):
 
 
 _RETURNING: Final = "RETURNING notification_id, customer_id, event, channel, details, occurred_at, attempts, digest_key"
-# A row whose channel is PENDING_CHANNEL is not a message yet: ``service.expand_pending`` turns it
-# into one per channel first (the reveal's hot path writes it so, decision 0028).
 _DUE: Final = (
-    f"(state = :queued AND due_at <= :now AND channel <> '{PENDING_CHANNEL}') "
-    "OR (state = :sending AND lease_until IS NOT NULL AND lease_until < :now)"
+    "(state = :queued AND due_at <= :now) OR (state = :sending AND lease_until IS NOT NULL AND lease_until < :now)"
 )
-_ANY_PENDING: Final = Statement(
-    f"SELECT notification_id FROM notifications WHERE state = :queued AND channel = '{PENDING_CHANNEL}' LIMIT 1"  # noqa: S608 (a constant)
-)
+# An intent is not a message yet: ``service.expand_pending`` turns it into one per channel first
+# (the reveal's hot path writes it so, decision 0028).
+_ANY_INTENT: Final = Statement("SELECT intent_id FROM notification_intents LIMIT 1")
 _CLAIM_PG: Final = Statement(
     "UPDATE notifications SET state = :sending, claimed_by = :me, lease_until = :lease "  # noqa: S608 (constant text)
     "WHERE notification_id IN (SELECT notification_id FROM notifications WHERE " + _DUE + " "
@@ -228,7 +225,7 @@ class Worker:
     def _expand_pending(self) -> None:
         # Asked in a snapshot first, like ``_anything_due``: expanding takes the write lock.
         with transaction(self.engine, read_only=True) as tx:
-            if tx.one(_ANY_PENDING, {"queued": QUEUED}) is None:
+            if tx.one(_ANY_INTENT, {}) is None:
                 return
         with transaction(self.engine) as tx:
             service.expand_pending(tx, now=self.clock(), limit=self.batch)
