@@ -26,6 +26,7 @@ from shopshield.audit.witness import FileWitness
 from shopshield.canary.watch import CanaryWatch
 from shopshield.core.db import Tx, make_engine, session_factory, transaction
 from shopshield.core.files import private_sqlite_file
+from shopshield.core.notices import PreviousAddress
 from shopshield.core.policy import PolicySet, load_policies
 from shopshield.guard.actions import ActionSink, ReturnOnly, WebhookSink
 from shopshield.guard.config import GuardConfigError, load_config
@@ -217,6 +218,7 @@ def enqueue_notice(
     occurred_at: datetime,
     now: datetime,
     expand_later: bool = False,
+    previous_address: PreviousAddress | None = None,
 ) -> list[str]:
     """``core.notices.Notices`` for the domains below notify: ``notify.service.enqueue`` with the
     event code read against the catalogue (decision 0028)."""
@@ -230,6 +232,7 @@ def enqueue_notice(
         occurred_at=occurred_at,
         now=now,
         expand_later=expand_later,
+        previous_address=previous_address,
     )
 
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from shopshield.core.db import Tx, unit_of_work
+from shopshield.core.db import Tx, transaction, unit_of_work
+from shopshield.core.times import utc
 from shopshield.notify import service
 from shopshield.notify.catalogue import CATALOGUE, Event
 from shopshield.notify.models import NotificationRow, NotificationSettingsRow
@@ -59,14 +60,19 @@ def defaults() -> dict[str, list[str]]:
 
 def test_put_replaces_the_choices_and_get_fills_in_defaults(world: World) -> None:
     cid = customer(world)["customer_id"]
-    assert world.get("service", PREFS.format(cid)).json() == {"customer_id": cid, "events": defaults()}
+    assert world.get("service", PREFS.format(cid)).json() == {
+        "customer_id": cid,
+        "events": defaults(),
+        "language": "zh-CN",
+        "timezone": "Asia/Shanghai",
+    }
 
     chosen = {"data.revealed": ["sms", "email"], "login.new_device": ["sms"], "refund.issued": []}
     answer = put(world, "service", PREFS.format(cid), {"events": chosen})
     assert answer.status_code == 200, answer.text
     # Channels come back in catalogue order; the events left out keep their defaults.
     expected = {**defaults(), "data.revealed": ["sms", "email"], "login.new_device": ["sms"], "refund.issued": []}
-    assert answer.json() == {"customer_id": cid, "events": expected}
+    assert answer.json() == {"customer_id": cid, "events": expected, "language": "zh-CN", "timezone": "Asia/Shanghai"}
     assert world.get("service", PREFS.format(cid)).json()["events"] == expected
 
     # A second PUT replaces: what it leaves out goes back to its default.
@@ -82,6 +88,37 @@ def test_put_replaces_the_choices_and_get_fills_in_defaults(world: World) -> Non
     )
 
 
+def test_a_customer_sets_language_and_time_zone_and_messages_follow(world: World) -> None:
+    """Language and zone are part of the PUT: messages are written in the language, and quiet
+    hours fall in the customer's own night; left out of a later PUT, both go back to the default."""
+    cid = customer(world)["customer_id"]
+    answer = put(world, "service", PREFS.format(cid), {"events": {}, "language": "en", "timezone": "Europe/London"})
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["language"], answer.json()["timezone"]) == ("en", "Europe/London")
+    got = world.get("service", PREFS.format(cid)).json()
+    assert (got["language"], got["timezone"]) == ("en", "Europe/London")
+
+    # 23:30 in London is 07:30 in Shanghai: an SMS of a non-security event waits for London's morning.
+    late = datetime(2026, 12, 5, 23, 30, tzinfo=UTC)
+    with transaction(world.container.engine) as tx:
+        service.enqueue(
+            tx,
+            customer_id=cid,
+            event=Event.REFUND_ISSUED,
+            details={"order_ref": "1234"},
+            source="test",
+            source_ref="tz-1",
+            occurred_at=late,
+            now=late,
+        )
+    (sms,) = [r for r in outbox(world) if r.channel == "sms" and r.source_ref == "tz-1"]
+    assert utc(sms.due_at) == datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
+
+    put(world, "service", PREFS.format(cid), {"events": {}})
+    got = world.get("service", PREFS.format(cid)).json()
+    assert (got["language"], got["timezone"]) == ("zh-CN", "Asia/Shanghai")
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -90,7 +127,10 @@ def test_put_replaces_the_choices_and_get_fills_in_defaults(world: World) -> Non
         ({"events": {"refund.issued": ["sms", "sms"]}}, "events.refund.issued"),
         ({"events": {"login.risky": []}}, "events.login.risky"),
         ({"events": {"refund.issued": "sms"}}, "events.refund.issued"),
-        ({"events": {}, "language": "en"}, "body"),
+        ({"events": {}, "mobile": "13800138000"}, "body"),
+        ({"language": "en"}, "body"),
+        ({"events": {}, "language": "fr"}, "language"),
+        ({"events": {}, "timezone": "Asia/Nowhere"}, "timezone"),
         (["sms"], "body"),
     ],
 )

@@ -23,7 +23,7 @@ from shopshield.bootstrap import Container, build_senders
 from shopshield.core.callers import Caller
 from shopshield.core.db import transaction, unit_of_work
 from shopshield.notify import ops, service
-from shopshield.notify.adapters import FileSender, HttpSender, SmtpSender, SmtpTarget, parse_smtp_url
+from shopshield.notify.adapters import FileSender, HttpSender, Outcome, SmtpSender, SmtpTarget, parse_smtp_url
 from shopshield.notify.catalogue import DIGEST_WINDOW_SECONDS, Channel, Event
 from shopshield.notify.models import (
     DEAD,
@@ -38,7 +38,7 @@ from shopshield.notify.worker import PURPOSE, WORKER, Worker
 from shopshield.principals import service as principals
 from shopshield.settings import BadSettings, Settings
 from shopshield.vault import service as vault
-from shopshield.vault.schemas import CustomerIn
+from shopshield.vault.schemas import ContactIn, CustomerIn
 from testkit import factories
 from tests.support.events import stored_events
 from tests.support.outbox import intents
@@ -200,6 +200,50 @@ def test_sms_and_push_are_signed_and_carry_the_idempotency_key(container: Contai
     assert "【ShopShield】" in sms.received[0].body["text"]
 
 
+def test_a_changed_mobile_and_email_are_told_to_the_old_ones_too(
+    container: Container, mail: tuple[Mailbox, int]
+) -> None:
+    """Someone who takes over an account changes its contacts to their own: the change is told on
+    the customer's channels (the new contacts) and to the mobile and e-mail it replaced, which the
+    worker opens from the sealed copy on the message, recording the read."""
+    mailbox, port = mail
+    (customer,) = customers(container, 1)
+    cid, old_mobile, old_email = customer["customer_id"], customer["mobile"], customer["email"]
+    with unit_of_work(container.sessions) as session:
+        backend = principals.create(session=session, policies=container.policies, name="changer", role="service")
+    with unit_of_work(container.sessions) as session:
+        vault.change_contact(
+            vault=container.vault,
+            session=session,
+            caller=Caller(backend.principal),
+            customer_id=cid,
+            change=ContactIn(mobile="13900001234", email="taker@example.net"),
+        )
+    queued = [r for r in rows(container).values() if r.event == "contact.changed"]
+    previous = [r for r in queued if r.address_ct is not None]
+    assert sorted(r.channel for r in previous) == ["email", "sms"]
+    for row in previous:
+        assert old_mobile.encode() not in bytes(row.address_ct or b"")
+        assert old_email.encode() not in bytes(row.address_ct or b"")
+    with http_endpoint(SECRET) as sms:
+        w = worker(
+            container,
+            {Channel.SMS: HttpSender(sms.url, SECRET, Channel.SMS), Channel.EMAIL: smtp(port), Channel.PUSH: _null()},
+            Clock(datetime.now(UTC) + timedelta(seconds=1)),  # the vault queued on the real clock
+        )
+        w.drain()
+    # Each change on both channels to the new contacts, and the mobile's to the old mobile, the
+    # e-mail's to the old e-mail.
+    assert sorted(r.body["to"] for r in sms.received) == sorted([old_mobile, "13900001234", "13900001234"])
+    (to_old,) = [r for r in sms.received if r.body["to"] == old_mobile]
+    assert "139****1234" in to_old.body["text"]
+    assert sorted(to for recipients in mailbox.recipients for to in recipients) == sorted(
+        [old_email, "taker@example.net", "taker@example.net"]
+    )
+    opened = stored_events(container, action="notify", customer_id=cid)
+    assert len(opened) == 6 and {e.purpose for e in opened} == {PURPOSE}
+
+
 def test_a_temporary_failure_is_retried_later_and_a_permanent_one_is_a_dead_letter(container: Container) -> None:
     first, second = customers(container, 2)
     clock = Clock()
@@ -288,6 +332,63 @@ def test_a_batch_that_outlasts_most_of_its_lease_hands_the_rest_back_unsent(
     w.close()
     assert {r.state for r in rows(container).values()} == {SENT}
     assert len(box.message_ids()) == len(set(box.message_ids())) == 3
+
+
+def test_a_window_split_across_batches_still_goes_as_one_digest(container: Container, tmp_path: Path) -> None:
+    """A batch smaller than the window's reveals does not split the digest: the rows of its key
+    that are due are folded into the first one claimed, wherever the batch ended."""
+    (customer,) = customers(container, 1)
+    reveal = {"role": "cs_agent", "purpose": "refund_dispute", "fields": ["mobile"]}
+    for n in range(6):
+        enqueue(container, customer["customer_id"], Event.DATA_REVEALED, f"b-{n}", **reveal)
+    files = FileSender(tmp_path / "out", Channel.EMAIL)
+    clock = Clock()
+    w = worker(container, {Channel.EMAIL: files, Channel.PUSH: _null()}, clock, batch=2)
+    w.drain()  # the first reveal, at once
+    clock.now += timedelta(seconds=DIGEST_WINDOW_SECONDS + 1)
+    w.drain()  # the other five, as one message though a batch holds two rows
+    email = sorted(r.state for r in rows(container).values() if r.channel == "email")
+    assert email == [DIGESTED] * 4 + [SENT, SENT]
+    texts = [json.loads(line)["text"] for line in files.path.read_text(encoding="utf-8").splitlines()]
+    assert len(texts) == 2 and "共5次" in texts[1]
+
+
+class _FailsOnce:
+    """A sender whose gateway is down for the first message, then delivers to ``inner``."""
+
+    def __init__(self, inner: FileSender) -> None:
+        self.inner, self.failed = inner, False
+
+    def send(self, message: Any, address: str, key: str) -> Outcome:
+        if not self.failed:
+            self.failed = True
+            return Outcome.temporary("gateway down")
+        return self.inner.send(message, address, key)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_digest_retried_later_keeps_its_count(container: Container, tmp_path: Path) -> None:
+    """The rows folded into a digest are gone from the queue; a digest whose send fails and is
+    retried still tells how many it stands for, plus what was folded into it meanwhile."""
+    (customer,) = customers(container, 1)
+    reveal = {"role": "cs_agent", "purpose": "refund_dispute", "fields": ["mobile"]}
+    for n in range(4):
+        enqueue(container, customer["customer_id"], Event.DATA_REVEALED, f"c-{n}", **reveal)
+    files = FileSender(tmp_path / "out", Channel.EMAIL)
+    clock = Clock()
+    w = worker(container, {Channel.EMAIL: files, Channel.PUSH: _null()}, clock)
+    w.drain()  # the first reveal, at once
+    w.senders = {Channel.EMAIL: _FailsOnce(files), Channel.PUSH: _null()}
+    clock.now += timedelta(seconds=DIGEST_WINDOW_SECONDS + 1)
+    w.drain()  # the other three fold into one digest, whose send fails
+    (held,) = [r for r in rows(container).values() if r.channel == "email" and r.state == QUEUED]
+    assert held.digest_count == 3
+    clock.now += timedelta(hours=2)
+    w.drain()  # the retry
+    texts = [json.loads(line)["text"] for line in files.path.read_text(encoding="utf-8").splitlines()]
+    assert len(texts) == 2 and "共3次" in texts[1]
 
 
 def test_reveals_after_the_first_in_a_window_go_as_one_digest(container: Container, tmp_path: Path) -> None:

@@ -13,12 +13,12 @@ SMS, EMAIL, PUSH = Channel.SMS, Channel.EMAIL, Channel.PUSH
 
 
 def test_the_contracts_example_is_taken_and_channels_come_in_canonical_order() -> None:
-    choices = parse_put({"events": {"data.revealed": ["email", "sms"], "login.new_device": ["sms"]}})
+    choices = parse_put({"events": {"data.revealed": ["email", "sms"], "login.new_device": ["sms"]}}).choices
     assert dict(choices) == {Event.LOGIN_NEW_DEVICE: (SMS,), Event.DATA_REVEALED: (SMS, EMAIL)}
 
 
 def test_effective_preferences_fill_in_the_defaults() -> None:
-    choices = parse_put({"events": {"data.revealed": ["push"], "refund.issued": []}})
+    choices = parse_put({"events": {"data.revealed": ["push"], "refund.issued": []}}).choices
     shown = to_json(effective(choices))
     assert list(shown) == ["events"]
     assert list(shown["events"]) == [str(e) for e in Event]
@@ -47,8 +47,8 @@ def test_nothing_chosen_is_the_documented_defaults() -> None:
 
 
 def test_a_put_replaces_the_choices_it_does_not_merge_them() -> None:
-    first = parse_put({"events": {"data.revealed": ["sms"]}})
-    second = parse_put({"events": {"login.new_device": ["push"]}})
+    first = parse_put({"events": {"data.revealed": ["sms"]}}).choices
+    second = parse_put({"events": {"login.new_device": ["push"]}}).choices
     assert Event.DATA_REVEALED in first
     assert Event.DATA_REVEALED not in second
     assert effective(second)[Event.DATA_REVEALED] == CATALOGUE[Event.DATA_REVEALED].defaults
@@ -70,8 +70,14 @@ def test_a_stored_choice_that_silences_a_security_event_is_not_honoured() -> Non
         ({"events": {"data.revealed": "sms"}}, "events.data.revealed", "list of channels"),
         ({"events": {"data.revealed": [["sms"]]}}, "events.data.revealed", "unknown channel"),
         ({"events": ["data.revealed"]}, "events", "object"),
-        ({"events": {}, "mobile": MOBILE}, "body", "one key"),
-        ([], "body", "one key"),
+        ({"events": {}, "mobile": MOBILE}, "body", "optionally"),
+        ({"language": "en"}, "body", "optionally"),
+        ([], "body", "optionally"),
+        ({"events": {}, "language": "fax"}, "language", "zh-CN, en"),
+        ({"events": {}, "language": ["en"]}, "language", "zh-CN, en"),
+        ({"events": {}, "timezone": "Mars/Olympus"}, "timezone", "IANA"),
+        ({"events": {}, "timezone": "../../etc/passwd"}, "timezone", "IANA"),
+        ({"events": {}, "timezone": 8}, "timezone", "IANA"),
     ],
 )
 def test_bad_bodies_name_the_field_never_the_value(body: object, field: str, reason: str) -> None:

@@ -14,11 +14,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from shopshield.core.db import Tx
 
-__all__ = ["NO_NOTICES", "NoNotices", "Notices"]
+__all__ = ["NO_NOTICES", "NoNotices", "Notices", "PreviousAddress"]
+
+
+class PreviousAddress(NamedTuple):
+    """Where one more message of a ``contact.changed`` goes: the mobile (channel ``sms``) or e-mail
+    (``email``) the customer had before the change, as the vault sealed it under their data key.
+    Someone taking over an account changes the contact to their own; the message to the new one
+    reaches them, and only the old one reaches the customer."""
+
+    channel: str
+    sealed: bytes
 
 
 class Notices(Protocol):
@@ -26,7 +36,9 @@ class Notices(Protocol):
     a repeat of the same ``source``/``source_ref``). ``details`` holds masked references and codes
     only; a bad one raises ``InvalidInput`` and the caller's transaction rolls back. A hot path
     passes ``expand_later``: one row for the event, which the delivery worker expands into a row per
-    channel, instead of reading the customer's choices and the digest window in the request."""
+    channel, instead of reading the customer's choices and the digest window in the request. A
+    contact change passes ``previous_address``: one more row, to the contact it replaced, whatever
+    the customer chose."""
 
     def __call__(
         self,
@@ -40,6 +52,7 @@ class Notices(Protocol):
         occurred_at: datetime,
         now: datetime,
         expand_later: bool = False,
+        previous_address: PreviousAddress | None = None,
     ) -> list[str]: ...
 
 
@@ -58,6 +71,7 @@ class NoNotices:
         occurred_at: datetime,
         now: datetime,
         expand_later: bool = False,
+        previous_address: PreviousAddress | None = None,
     ) -> list[str]:
         return []
 

@@ -73,6 +73,12 @@ class NotificationRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # For digests: rows of one customer, event and channel within a window share it.
     digest_key: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    # Set when the message goes to a contact other than the customer's current one: the mobile or
+    # e-mail a change replaced, as the vault sealed it (under the customer's data key, so erasing
+    # the customer shreds it too). NULL: the worker looks the current address up when it sends.
+    address_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # How many rows of its digest this one stands for, once others were folded into it (NULL: 1).
+    digest_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (
         UniqueConstraint("source", "source_ref", "customer_id", "event", "channel", name="uq_notifications_source"),

@@ -33,6 +33,7 @@ from shopshield.core.callers import Caller
 from shopshield.core.db import Statement, Tx
 from shopshield.core.errors import InvalidInput, StoredDataTampered
 from shopshield.core.events import OK, EventLog
+from shopshield.core.notices import PreviousAddress
 from shopshield.keys import envelope
 from shopshield.notify import antiphishing, preferences, schedule
 from shopshield.notify.catalogue import CATALOGUE, DIGEST_WINDOW_SECONDS, Channel, Details, Event, parse_details
@@ -56,6 +57,7 @@ __all__ = [
     "set_anti_phishing_code",
     "set_preferences",
     "settings_for",
+    "settings_json",
 ]
 
 DEFAULT_LANGUAGE: Final = Language.ZH_CN
@@ -134,9 +136,9 @@ _DIGESTS = Statement(
 # message, not two.
 _INSERT = Statement(
     "INSERT INTO notifications (notification_id, customer_id, event, channel, details, source, source_ref, "
-    "occurred_at, created_at, state, due_at, attempts, digest_key) "
+    "occurred_at, created_at, state, due_at, attempts, digest_key, address_ct) "
     "VALUES (:notification_id, :customer_id, :event, :channel, :details, :source, :source_ref, "
-    ":occurred_at, :created_at, :state, :due_at, 0, :digest_key) "
+    ":occurred_at, :created_at, :state, :due_at, 0, :digest_key, :address_ct) "
     "ON CONFLICT (source, source_ref, customer_id, event, channel) DO NOTHING "
     "RETURNING notification_id",
     row=_Inserted,
@@ -274,9 +276,11 @@ ACTION_CODE_CLEAR: Final = "code_clear"
 ACTIONS: Final = (ACTION_PREFS_VIEW, ACTION_PREFS_WRITE, ACTION_CODE_CHECK, ACTION_CODE_SET, ACTION_CODE_CLEAR)
 PREFERENCES_FIELD: Final = "notification_preferences"
 
-_PUT_EVENTS = Statement(
-    "INSERT INTO notification_settings (customer_id, events, updated_at) VALUES (:customer_id, :events, :now) "
-    "ON CONFLICT (customer_id) DO UPDATE SET events = excluded.events, updated_at = excluded.updated_at"
+_PUT_SETTINGS = Statement(
+    "INSERT INTO notification_settings (customer_id, events, language, timezone, updated_at) "
+    "VALUES (:customer_id, :events, :language, :timezone, :now) "
+    "ON CONFLICT (customer_id) DO UPDATE SET events = excluded.events, language = excluded.language, "
+    "timezone = excluded.timezone, updated_at = excluded.updated_at"
 )
 _PUT_CODE = Statement(
     "INSERT INTO notification_settings (customer_id, events, anti_phishing_code_ct, updated_at) "
@@ -295,24 +299,40 @@ def effective_preferences(tx: Tx, *, customer_id: str) -> Preferences:
     return settings_for(tx, customer_id=customer_id).preferences
 
 
-def read_preferences(tx: Tx, *, log: EventLog, caller: Caller, customer_id: str, now: datetime) -> Preferences:
-    """``effective_preferences`` for a caller, the read recorded in ``tx``."""
-    found = effective_preferences(tx, customer_id=customer_id)
+def read_preferences(tx: Tx, *, log: EventLog, caller: Caller, customer_id: str, now: datetime) -> Settings:
+    """``settings_for`` for a caller (channels per event, language, zone), the read recorded in ``tx``."""
+    found = settings_for(tx, customer_id=customer_id)
     log.append(tx, caller.event(ACTION_PREFS_VIEW, OK, customer_id=customer_id, fields=(PREFERENCES_FIELD,)), now=now)
     return found
 
 
 def set_preferences(
     tx: Tx, *, log: EventLog, caller: Caller, customer_id: str, body: object, now: datetime
-) -> Preferences:
-    """Replace the customer's choices with those of a PUT body (``preferences.parse_put``; an
-    event it leaves out goes back to its default) and answer the effective preferences. A bad body
-    raises ``InvalidInput`` before anything is written. The write is recorded in ``tx``."""
-    choices = preferences.parse_put(body)
-    stored = json.dumps({str(e): [str(c) for c in channels] for e, channels in choices.items()})
-    tx.execute(_PUT_EVENTS, {"customer_id": customer_id, "events": stored, "now": tx.timestamp(now)})
+) -> Settings:
+    """Replace the customer's choices, language and zone with those of a PUT body
+    (``preferences.parse_put``; what it leaves out goes back to its default) and answer the
+    effective settings. A bad body raises ``InvalidInput`` before anything is written. The write
+    is recorded in ``tx``."""
+    put = preferences.parse_put(body)
+    stored = json.dumps({str(e): [str(c) for c in channels] for e, channels in put.choices.items()})
+    language = None if put.language is None else str(put.language)
+    tx.execute(
+        _PUT_SETTINGS,
+        {
+            "customer_id": customer_id,
+            "events": stored,
+            "language": language,
+            "timezone": put.timezone,
+            "now": tx.timestamp(now),
+        },
+    )
     log.append(tx, caller.event(ACTION_PREFS_WRITE, OK, customer_id=customer_id, fields=(PREFERENCES_FIELD,)), now=now)
-    return preferences.effective(choices)
+    return Settings(preferences.effective(put.choices), _language(language), _zone(put.timezone))
+
+
+def settings_json(found: Settings) -> dict[str, object]:
+    """The effective settings as the API answers them: channels per event, language, time zone."""
+    return {**preferences.to_json(found.preferences), "language": str(found.language), "timezone": found.zone.key}
 
 
 def set_anti_phishing_code(
@@ -370,6 +390,7 @@ def enqueue(
     occurred_at: datetime,
     now: datetime,
     expand_later: bool = False,
+    previous_address: PreviousAddress | None = None,
 ) -> list[str]:
     """Queue ``event`` for the customer on every channel they get it on, in ``tx``.
 
@@ -389,6 +410,13 @@ def enqueue(
         raise InvalidInput(f"source: 1-{_SOURCE_MAX} characters", field="source")
     if not 0 < len(source_ref) <= _SOURCE_REF_MAX:
         raise InvalidInput(f"source_ref: 1-{_SOURCE_REF_MAX} characters", field="source_ref")
+    previous_channel = None
+    if previous_address is not None:
+        previous_channel = _previous_channel(event, previous_address)
+        if len(source_ref) + len(_PREVIOUS_SUFFIX) > _SOURCE_REF_MAX:
+            raise InvalidInput(
+                f"source_ref: at most {_SOURCE_REF_MAX - len(_PREVIOUS_SUFFIX)} characters", field="source_ref"
+            )
     body = _checked_body(event, details)
     if expand_later:
         stamp = tx.timestamp(times.utc(now))
@@ -408,8 +436,6 @@ def enqueue(
         return []
     chosen = settings_for(tx, customer_id=customer_id)
     channels = chosen.preferences[event]
-    if not channels:
-        return []
     now = times.utc(now)
     digestible = CATALOGUE[event].digest
     recent: dict[str, _DigestRow] = {}
@@ -457,11 +483,47 @@ def enqueue(
                 "state": QUEUED,
                 "due_at": tx.timestamp(due_at),
                 "digest_key": key,
+                "address_ct": None,
+            },
+        )
+        if row is not None:
+            created.append(row.notification_id)
+    if previous_address is not None and previous_channel is not None:
+        row = tx.one(
+            _INSERT,
+            {
+                "notification_id": str(uuid.uuid4()),
+                "customer_id": customer_id,
+                "event": str(event),
+                "channel": str(previous_channel),
+                "details": body,
+                "source": source,
+                "source_ref": source_ref + _PREVIOUS_SUFFIX,
+                "occurred_at": tx.timestamp(times.utc(occurred_at)),
+                "created_at": tx.timestamp(now),
+                "state": QUEUED,
+                "due_at": tx.timestamp(schedule.deliver_at(event, previous_channel, now, chosen.zone)),
+                "digest_key": None,
+                "address_ct": previous_address.sealed,
             },
         )
         if row is not None:
             created.append(row.notification_id)
     return created
+
+
+_PREVIOUS_SUFFIX: Final = ":previous"
+# The channel that reaches each kind of contact a change can replace.
+_PREVIOUS_CHANNELS: Final = {str(Channel.SMS): Channel.SMS, str(Channel.EMAIL): Channel.EMAIL}
+
+
+def _previous_channel(event: Event, previous: PreviousAddress) -> Channel:
+    if event is not Event.CONTACT_CHANGED:
+        raise InvalidInput("previous_address: only for contact.changed", field="previous_address")
+    channel = _PREVIOUS_CHANNELS.get(previous.channel)
+    if channel is None or not previous.sealed:
+        raise InvalidInput("previous_address: a sealed mobile (sms) or e-mail (email)", field="previous_address")
+    return channel
 
 
 def _checked_body(event: Event, details: Mapping[str, object]) -> str:

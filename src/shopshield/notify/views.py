@@ -22,7 +22,7 @@ from shopshield.core.db import Tx, run_transaction, transaction, unit_of_work
 from shopshield.core.errors import InvalidInput, NotFound
 from shopshield.core.ids import RecordId
 from shopshield.core.permissions import Permission
-from shopshield.notify import antiphishing, ops, preferences, service
+from shopshield.notify import antiphishing, ops, service
 from shopshield.notify.catalogue import parse_event
 from shopshield.notify.schemas import CodeIn, EventIn
 from shopshield.vault import service as vault_service
@@ -53,12 +53,12 @@ def get_preferences(customer_id: CustomerId, call: CallDep) -> JSON:
         found = service.read_preferences(
             tx, log=call.ctx.audit, caller=call.caller, customer_id=customer_id, now=call.ctx.vault.clock()
         )
-    return JSON({"customer_id": customer_id, **preferences.to_json(found)})
+    return JSON({"customer_id": customer_id, **service.settings_json(found)})
 
 
 @router.put(
     "/customers/{customer_id}/notification-preferences",
-    summary="Replace the customer's choices; an event left out goes back to its default",
+    summary="Replace the customer's choices, language and time zone; what is left out goes back to its default",
 )
 @needs(Permission.NOTIFICATIONS_WRITE)
 def put_preferences(customer_id: CustomerId, call: CallDep, body: Annotated[Any, Body()]) -> JSON:
@@ -68,7 +68,7 @@ def put_preferences(customer_id: CustomerId, call: CallDep, body: Annotated[Any,
         found = service.set_preferences(
             tx, log=call.ctx.audit, caller=call.caller, customer_id=customer_id, body=body, now=call.ctx.vault.clock()
         )
-    return JSON({"customer_id": customer_id, **preferences.to_json(found)})
+    return JSON({"customer_id": customer_id, **service.settings_json(found)})
 
 
 @router.put(

@@ -82,6 +82,8 @@ class _Claimed(NamedTuple):
     occurred_at: Any
     attempts: int
     digest_key: str | None
+    digest_count: int | None
+    address_ct: bytes | None
 
 
 class _SentAt(NamedTuple):
@@ -90,7 +92,10 @@ class _SentAt(NamedTuple):
     sent_at: Any
 
 
-_RETURNING: Final = "RETURNING notification_id, customer_id, event, channel, details, occurred_at, attempts, digest_key"
+_RETURNING: Final = (
+    "RETURNING notification_id, customer_id, event, channel, details, occurred_at, attempts, digest_key, digest_count, "
+    "address_ct"
+)
 _DUE: Final = (
     "(state = :queued AND due_at <= :now) OR (state = :sending AND lease_until IS NOT NULL AND lease_until < :now)"
 )
@@ -115,6 +120,18 @@ _ANY_DUE: Final = Statement("SELECT notification_id FROM notifications WHERE " +
 _FOLD: Final = Statement(
     "UPDATE notifications SET state = :digested, claimed_by = NULL, lease_until = NULL, last_error = :reason "
     "WHERE notification_id = :notification_id AND claimed_by = :me AND state = :sending"
+)
+# The queued, due rows of a digest whose first row this batch claimed: folded into it now, so that
+# one window's reveals go as one message however the batches (or the workers) split them.
+_FOLD_SIBLINGS: Final = Statement(
+    "UPDATE notifications SET state = :digested, last_error = :reason "
+    "WHERE digest_key = :digest_key AND state = :queued AND due_at <= :now "
+    "RETURNING notification_id"
+)
+# How many a digest row stands for, kept on the row: a digest held back or retried is told later
+# with the count of every row folded into it, not just those of its last batch.
+_COUNT_DIGEST: Final = Statement(
+    "UPDATE notifications SET digest_count = :count WHERE notification_id = :notification_id"
 )
 _RECENT_SENDS: Final = Statement(
     "SELECT customer_id, channel, sent_at FROM notifications "
@@ -150,6 +167,13 @@ class Contacts(Protocol):
     def address(self, tx: Tx, *, customer_id: str, field: str, data_key: AESGCM, now: datetime) -> str | None:
         """The ``field`` (mobile or email) in the clear, the read recorded as an access event of
         ``WORKER`` with purpose ``PURPOSE``; None when the customer has none."""
+        ...
+
+    def previous_address(
+        self, tx: Tx, *, customer_id: str, field: str, sealed: bytes, data_key: AESGCM, now: datetime
+    ) -> str | None:
+        """A ``field`` value the customer had before a change, opened from ``sealed`` (as the vault
+        sealed it), the read recorded like ``address``; None when it no longer opens."""
         ...
 
 
@@ -284,7 +308,7 @@ class Worker:
         digests: dict[str, _Job] = {}
         for row in rows:
             try:
-                job = _Job(row, Channel(row.channel), Event(row.event))
+                job = _Job(row, Channel(row.channel), Event(row.event), count=row.digest_count or 1)
             except ValueError:
                 job = _Job(row, Channel.EMAIL, Event.DATA_REVEALED, problem="unknown event or channel in the outbox")
                 jobs.append(job)
@@ -293,7 +317,7 @@ class Worker:
                 first = digests.get(row.digest_key)
                 if first is not None:
                     # Due together with an earlier one of its kind: told as one message, "n times".
-                    first.count += 1
+                    first.count += row.digest_count or 1
                     tx.execute(
                         _FOLD,
                         {
@@ -307,6 +331,20 @@ class Worker:
                     continue
                 digests[row.digest_key] = job
             jobs.append(job)
+        for key, first in digests.items():
+            folded = tx.all(
+                _FOLD_SIBLINGS,
+                {
+                    "digested": DIGESTED,
+                    "reason": f"digested into {first.row.notification_id}",
+                    "digest_key": key,
+                    "queued": QUEUED,
+                    "now": tx.timestamp(now),
+                },
+            )
+            first.count += len(folded)
+            if first.count != (first.row.digest_count or 1):
+                tx.execute(_COUNT_DIGEST, {"count": first.count, "notification_id": first.row.notification_id})
         self._hold_rate_limited(tx, jobs, now)
         self._look_up(tx, jobs, now)
         return jobs
@@ -347,6 +385,11 @@ class Worker:
             name = _ADDRESS_FIELD.get(job.channel)
             if name is None:
                 job.address = customer_id
+            elif job.row.address_ct is not None:
+                # To the contact a change replaced (``contact.changed``), not the current one.
+                job.address = self.contacts.previous_address(
+                    tx, customer_id=customer_id, field=name, sealed=bytes(job.row.address_ct), data_key=aead, now=now
+                )
             else:
                 job.address = self.contacts.address(tx, customer_id=customer_id, field=name, data_key=aead, now=now)
                 if job.address is None:

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shopshield.core.callers import Caller
 from shopshield.core.db import Tx
+from shopshield.core.errors import StoredDataTampered
 from shopshield.core.events import OK
 from shopshield.keys.service import DataKeyMissing
 from shopshield.vault import queries as q
@@ -55,7 +56,24 @@ class VaultContacts:
         sealed = getattr(row, f"{field}_ct")
         if sealed is None:
             return None
-        value = _open(data_key, _customer_record(customer_id), field, bytes(sealed))
+        return self._opened(tx, customer_id=customer_id, field=field, sealed=bytes(sealed), data_key=data_key, now=now)
+
+    def previous_address(
+        self, tx: Tx, *, customer_id: str, field: str, sealed: bytes, data_key: AESGCM, now: datetime
+    ) -> str | None:
+        """A mobile or e-mail the customer had before a change, kept sealed on the message that
+        tells them of it; None when it does not open under their key (nothing is recorded)."""
+        if field not in ADDRESS_FIELDS:
+            raise ValueError(f"not an address field: {field}")
+        try:
+            return self._opened(tx, customer_id=customer_id, field=field, sealed=sealed, data_key=data_key, now=now)
+        except StoredDataTampered:
+            return None
+
+    def _opened(
+        self, tx: Tx, *, customer_id: str, field: str, sealed: bytes, data_key: AESGCM, now: datetime
+    ) -> str | None:
+        value = _open(data_key, _customer_record(customer_id), field, sealed)
         self.vault.audit.append(
             tx,
             self.caller.event(self.action, OK, customer_id=customer_id, fields=(field,), purpose=self.purpose),

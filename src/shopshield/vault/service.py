@@ -44,7 +44,7 @@ from shopshield.core.normalize import (
     normalize_id_number,
     normalize_mobile,
 )
-from shopshield.core.notices import NO_NOTICES, Notices
+from shopshield.core.notices import NO_NOTICES, Notices, PreviousAddress
 from shopshield.core.permissions import Permission, require
 from shopshield.core.policy import ADDRESS_FIELDS, CUSTOMER_FIELDS, PolicySet, RolePolicy
 from shopshield.keys.envelope import DecryptionError, blind_index, field_aad, open_sealed, seal
@@ -313,14 +313,22 @@ def change_contact(
     record = _customer_record(customer_id)
     changed: list[tuple[str, dict[str, object]]] = []
     fields: list[str] = []
+    # The contacts a change replaces, still sealed: the message of the change goes there too.
+    previous: dict[str, PreviousAddress] = {}
     if change.mobile is not None:
+        new_bidx = _bidx(vault, "mobile", change.mobile)
+        if row.mobile_ct is not None and row.mobile_bidx != new_bidx:
+            previous["mobile"] = PreviousAddress("sms", bytes(row.mobile_ct))
         row.mobile_ct = _seal(aead, record, "mobile", change.mobile)
-        row.mobile_bidx = _bidx(vault, "mobile", change.mobile)
+        row.mobile_bidx = new_bidx
         changed.append(("mobile", {"mobile": masking.mask_mobile(change.mobile)}))
         fields.append("mobile")
     if change.email is not None:
+        new_bidx = _bidx(vault, "email", change.email)
+        if row.email_ct is not None and row.email_bidx != new_bidx:
+            previous["email"] = PreviousAddress("email", bytes(row.email_ct))
         row.email_ct = _seal(aead, record, "email", change.email)
-        row.email_bidx = _bidx(vault, "email", change.email)
+        row.email_bidx = new_bidx
         changed.append(("email", {"email": masking.mask_email(change.email)}))
         fields.append("email")
     if change.address is not None:
@@ -343,9 +351,10 @@ def change_contact(
         raise Conflict("the change clashes with a stored record") from None
     tx, now = Tx.of_session(session), vault.clock()
     vault.audit.append(tx, caller.event("write", OK, customer_id=customer_id, fields=tuple(fields)), now=now)
-    # One message per kind of contact changed, so each says which one. Sent to the contact on
-    # file when the worker sends: someone taking over the account changes it to their own, which
-    # is why the e-mail and SMS channels both carry it by default.
+    # One message per kind of contact changed, so each says which one, on the customer's channels
+    # (the contacts on file when the worker sends) and, for a mobile or e-mail, one more to the
+    # contact it replaced: someone taking over the account changes it to their own, and only the
+    # old one still reaches the customer.
     ref = ids.new_id("cc-")
     for kind, masked in changed:
         vault.notices(
@@ -357,6 +366,7 @@ def change_contact(
             source_ref=f"{ref}:{kind}",
             occurred_at=now,
             now=now,
+            previous_address=previous.get(kind),
         )
     return {"customer_id": customer_id, "changed": [kind for kind, _ in changed]}
 

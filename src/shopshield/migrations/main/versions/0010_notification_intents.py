@@ -1,4 +1,5 @@
-"""notification intents: the events a hot path raised, before the worker expands them per channel
+"""notification intents: the events a hot path raised, before the worker expands them per channel;
+the count a digest row stands for, and the sealed contact a message to a replaced one goes to
 
 Revision ID: 0010_notification_intents
 Revises: 0009_notifications
@@ -40,9 +41,15 @@ def upgrade() -> None:
         "WHERE channel = '*' AND state = 'queued' ORDER BY created_at"
     )
     op.execute("DELETE FROM notifications WHERE channel = '*'")
+    with op.batch_alter_table("notifications") as batch:
+        batch.add_column(sa.Column("address_ct", sa.LargeBinary(), nullable=True))
+        batch.add_column(sa.Column("digest_count", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("notifications") as batch:
+        batch.drop_column("digest_count")
+        batch.drop_column("address_ct")
     # Back to placeholder outbox rows, with an id made from the intent's (ids only need be unique).
     op.execute(
         "INSERT INTO notifications (notification_id, channel, state, due_at, attempts, "  # noqa: S608 (constant)
