@@ -315,22 +315,20 @@ def change_contact(
     fields: list[str] = []
     # The contacts a change replaces, still sealed: the message of the change goes there too.
     previous: dict[str, PreviousAddress] = {}
-    if change.mobile is not None:
-        new_bidx = _bidx(vault, "mobile", change.mobile)
-        if row.mobile_ct is not None and row.mobile_bidx != new_bidx:
-            previous["mobile"] = PreviousAddress("sms", bytes(row.mobile_ct))
-        row.mobile_ct = _seal(aead, record, "mobile", change.mobile)
-        row.mobile_bidx = new_bidx
-        changed.append(("mobile", {"mobile": masking.mask_mobile(change.mobile)}))
-        fields.append("mobile")
-    if change.email is not None:
-        new_bidx = _bidx(vault, "email", change.email)
-        if row.email_ct is not None and row.email_bidx != new_bidx:
-            previous["email"] = PreviousAddress("email", bytes(row.email_ct))
-        row.email_ct = _seal(aead, record, "email", change.email)
-        row.email_bidx = new_bidx
-        changed.append(("email", {"email": masking.mask_email(change.email)}))
-        fields.append("email")
+    for name, value, mask, channel in (
+        ("mobile", change.mobile, masking.mask_mobile, "sms"),
+        ("email", change.email, masking.mask_email, "email"),
+    ):
+        if value is None:
+            continue
+        new_bidx = _bidx(vault, name, value)
+        old_ct = getattr(row, f"{name}_ct")
+        if old_ct is not None and getattr(row, f"{name}_bidx") != new_bidx:
+            previous[name] = PreviousAddress(channel, bytes(old_ct))
+        setattr(row, f"{name}_ct", _seal(aead, record, name, value))
+        setattr(row, f"{name}_bidx", new_bidx)
+        changed.append((name, {name: mask(value)}))
+        fields.append(name)
     if change.address is not None:
         address_id = change.address.address_id
         existing = session.get(AddressRow, address_id)
