@@ -123,10 +123,17 @@ _FOLD: Final = Statement(
 )
 # The queued, due rows of a digest whose first row this batch claimed: folded into it now, so that
 # one window's reveals go as one message however the batches (or the workers) split them.
-_FOLD_SIBLINGS: Final = Statement(
-    "UPDATE notifications SET state = :digested, last_error = :reason "
-    "WHERE digest_key = :digest_key AND state = :queued AND due_at <= :now "
-    "RETURNING notification_id"
+_SIBLINGS: Final = "SELECT notification_id FROM notifications WHERE digest_key = :digest_key AND state = :queued AND due_at <= :now"
+_FOLD_SIBLINGS_SQLITE: Final = Statement(
+    "UPDATE notifications SET state = :digested, last_error = :reason "  # noqa: S608 (constant text)
+    "WHERE notification_id IN (" + _SIBLINGS + ") RETURNING notification_id"
+)
+# A sibling another worker holds (claimed in its batch, or being folded by it) is skipped, not
+# waited for: two workers folding the same key in opposite order would otherwise deadlock. The
+# skipped row goes out with that worker's digest, or is folded by the next claim.
+_FOLD_SIBLINGS_PG: Final = Statement(
+    "UPDATE notifications SET state = :digested, last_error = :reason "  # noqa: S608 (constant text)
+    "WHERE notification_id IN (" + _SIBLINGS + " FOR UPDATE SKIP LOCKED) RETURNING notification_id"
 )
 # How many a digest row stands for, kept on the row: a digest held back or retried is told later
 # with the count of every row folded into it, not just those of its last batch.
@@ -333,7 +340,7 @@ class Worker:
             jobs.append(job)
         for key, first in digests.items():
             folded = tx.all(
-                _FOLD_SIBLINGS,
+                _FOLD_SIBLINGS_PG if tx.dialect == "postgresql" else _FOLD_SIBLINGS_SQLITE,
                 {
                     "digested": DIGESTED,
                     "reason": f"digested into {first.row.notification_id}",
