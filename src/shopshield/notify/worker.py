@@ -123,7 +123,9 @@ _FOLD: Final = Statement(
 )
 # The queued, due rows of a digest whose first row this batch claimed: folded into it now, so that
 # one window's reveals go as one message however the batches (or the workers) split them.
-_SIBLINGS: Final = "SELECT notification_id FROM notifications WHERE digest_key = :digest_key AND state = :queued AND due_at <= :now"
+_SIBLINGS: Final = (
+    "SELECT notification_id FROM notifications WHERE digest_key = :digest_key AND state = :queued AND due_at <= :now"
+)
 _FOLD_SIBLINGS_SQLITE: Final = Statement(
     "UPDATE notifications SET state = :digested, last_error = :reason "  # noqa: S608 (constant text)
     "WHERE notification_id IN (" + _SIBLINGS + ") RETURNING notification_id"
