@@ -23,6 +23,8 @@ from shopshield.bootstrap import Container
 from shopshield.breach.views import router as breach_router
 from shopshield.breach.views import warnings_router
 from shopshield.canary.views import router as canary_router
+from shopshield.channels.views import contacts_router, status_router, verify_router
+from shopshield.channels.views import router as channels_router
 from shopshield.edge import EdgeGuard
 from shopshield.guard.views import router as guard_router
 from shopshield.notify.views import ops_router as notify_ops_router
@@ -99,6 +101,10 @@ def create_app(container: Container, *, checkpoints: bool = True, notify_worker:
         alerts_router,
         notify_router,
         notify_ops_router,
+        channels_router,
+        contacts_router,
+        verify_router,
+        status_router,
     ):
         mount(app, router)
 

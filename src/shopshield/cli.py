@@ -16,6 +16,7 @@ from shopshield.audit.cli import app as audit_app
 from shopshield.breach.cli import app as breach_app
 from shopshield.breach.cli import warn_command
 from shopshield.canary.cli import app as canary_app
+from shopshield.channels.cli import app as channels_app
 from shopshield.cliutil import ShopShieldGroup, acts_as, fail, open_container, settings_from_env
 from shopshield.core.callers import OPERATOR
 from shopshield.core.errors import EXIT_INTERRUPTED
@@ -51,6 +52,7 @@ app.add_typer(passwords_app, name="passwords")
 app.add_typer(guard_app, name="guard")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(notify_app, name="notify")
+app.add_typer(channels_app, name="channels")
 console = Console(stderr=True)
 
 

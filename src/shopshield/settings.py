@@ -267,6 +267,36 @@ class Settings(BaseSettings):
         default=None, min_length=16, description="HMAC-SHA256 key that signs push webhook requests."
     )
 
+    contact_window_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=120,
+        description="How near the time a customer asks about a logged contact must be for POST /v1/verify/contact "
+        "to answer verified: from this long before it started until this long after it ended.",
+    )
+    contact_open_max_minutes: int = Field(
+        default=120,
+        ge=5,
+        le=1440,
+        description="How long a logged contact without an end counts as in progress (a telephony system that never "
+        "sends the end must not leave a number verified for good).",
+    )
+    contact_status_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=1440,
+        description="GET /v1/customers/{id}/contact-status lists contacts in progress or ended this recently.",
+    )
+    verify_contact_per_hour: int = Field(
+        default=30,
+        ge=1,
+        le=100000,
+        description="Verifications (POST /v1/verify/contact) per customer per hour; past it, 429 with Retry-After.",
+    )
+    report_token_days: int = Field(
+        default=7, ge=1, le=30, description="How long the one-click report token of a not_verified answer lasts."
+    )
+
     @field_validator("notify_brand")
     @classmethod
     def _brand(cls, value: str) -> str:

@@ -26,6 +26,7 @@ from shopshield.core.errors import (
     InvalidInput,
     NotFound,
     QuotaExceeded,
+    RateLimited,
     ShopShieldError,
     StoredDataTampered,
     Unauthenticated,
@@ -42,6 +43,7 @@ CHANNELS = frozenset({"api", "cs-console", "courier-app", "merchant-portal", "pa
 STATUS = (
     (Unauthenticated, 401),
     (QuotaExceeded, 429),
+    (RateLimited, 429),
     (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
@@ -185,7 +187,8 @@ def install_error_handlers(app: FastAPI) -> None:
             extra["field"] = exc.field
         if isinstance(exc, QuotaExceeded):
             extra.update(kind=exc.kind, limit=exc.limit)
-        return error_response(status, exc.code, exc.message, **extra)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        return error_response(status, exc.code, exc.message, headers=headers, **extra)
 
     async def validation_error(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

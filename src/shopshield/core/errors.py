@@ -52,6 +52,17 @@ class Forbidden(ShopShieldError):
     code = "forbidden"
 
 
+class RateLimited(Forbidden):
+    """Too many requests about one subject in a window: 429 with ``Retry-After``. Nothing was read,
+    so nothing is recorded (unlike ``QuotaExceeded``, a refusal of a read of personal data)."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class NotConfigured(Conflict):
     """The request needs a setting this instance lacks (409: the server's state, not the input)."""
 

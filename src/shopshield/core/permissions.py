@@ -56,6 +56,13 @@ class Permission(StrEnum):
     # notify: delivery operations
     NOTIFICATIONS_READ = "notifications.read"
     NOTIFICATIONS_OPERATE = "notifications.operate"
+    # channels: the registry of official channels (security-relevant: customers are told these are genuine)
+    CHANNELS_MANAGE = "channels.manage"
+    CHANNELS_READ = "channels.read"
+    # channels: the store's customer-service and telephony systems log outbound contacts
+    CONTACTS_WRITE = "contacts.write"
+    # channels: the store's app backend verifies a contact for the logged-in customer
+    VERIFY_CONTACT = "verify.contact"
 
 
 def allowed(policies: PolicySet, principal: Principal, permission: Permission) -> bool:
