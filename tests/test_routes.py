@@ -38,6 +38,8 @@ PATH_VALUES = {
     "run_id": "run-none",
     "prefix": "5BAA6",
     "notification_id": "n-none",
+    "channel_id": "ch-none",
+    "contact_id": "ct-none",
 }
 # The routes whose service records a refusal as an access event (decision 0019 and the access
 # report's own rule); every other refusal records nothing.
