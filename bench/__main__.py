@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, str] = {
     "guard-speed": "bench.guard_speed",
     "notify-cost": "bench.notify_cost",
     "notify": "bench.notify",
+    "verify-contact": "bench.verify_contact",
 }
 
 
