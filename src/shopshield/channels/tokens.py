@@ -41,6 +41,7 @@ def seal_checked(data_key: AESGCM, *, customer_id: str, token_digest: str, check
 
 
 def open_checked(data_key: AESGCM, *, customer_id: str, token_digest: str, sealed: bytes) -> dict[str, Any]:
-    """What ``seal_checked`` sealed; ``StoredDataTampered`` when it does not authenticate."""
+    """What ``seal_checked`` sealed; ``envelope.DecryptionError`` (an instance fault) when it does not
+    authenticate."""
     opened: dict[str, Any] = orjson.loads(envelope.open_sealed(data_key, sealed, _aad(customer_id, token_digest)))
     return opened
