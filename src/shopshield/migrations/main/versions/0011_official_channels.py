@@ -1,8 +1,8 @@
 """official channels: the store's registry of genuine channels, its history, the contact log and
 one-click report tokens
 
-Revision ID: 0010_official_channels
-Revises: 0009_notifications
+Revision ID: 0011_official_channels
+Revises: 0010_notification_intents
 Create Date: 2026-12-05 09:30:00
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_official_channels"
-down_revision: str | None = "0009_notifications"
+revision: str = "0011_official_channels"
+down_revision: str | None = "0010_notification_intents"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
