@@ -26,6 +26,7 @@ LOCAL_ONLY = frozenset(
         "passwords pairs",
         "passwords status",
         "guard replay",
+        "verify lookalikes",
     }
 )
 

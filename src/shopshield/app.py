@@ -23,7 +23,8 @@ from shopshield.bootstrap import Container
 from shopshield.breach.views import router as breach_router
 from shopshield.breach.views import warnings_router
 from shopshield.canary.views import router as canary_router
-from shopshield.channels.views import contacts_router, status_router, verify_router
+from shopshield.channels.views import contacts_router, status_router
+from shopshield.channels.views import verify_router as verify_contact_router
 from shopshield.channels.views import router as channels_router
 from shopshield.edge import EdgeGuard
 from shopshield.guard.views import router as guard_router
@@ -35,6 +36,7 @@ from shopshield.principals.views import router as principals_router
 from shopshield.scams.views import router as scams_router
 from shopshield.tickets.views import router as tickets_router
 from shopshield.vault.views import router as vault_router
+from shopshield.verify.views import router as verify_router
 from shopshield.web import (
     DECLARED,
     DOCS_OAUTH2_REDIRECT_URL,
@@ -103,6 +105,7 @@ def create_app(container: Container, *, checkpoints: bool = True, notify_worker:
         notify_ops_router,
         channels_router,
         contacts_router,
+        verify_contact_router,
         verify_router,
         status_router,
     ):

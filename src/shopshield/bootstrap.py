@@ -50,6 +50,15 @@ from shopshield.settings import Settings
 from shopshield.tickets.service import reveal_problem
 from shopshield.vault.contacts import VaultContacts
 from shopshield.vault.service import Vault
+from shopshield.verify.service import (
+    BRAND_NAME,
+    PAYEE_ACCOUNT,
+    PHONE,
+    SMS_SENDER,
+    WEB_DOMAIN,
+    OfficialSource,
+    static_source,
+)
 
 log = logging.getLogger(__name__)
 
@@ -112,12 +121,30 @@ class Container:
             interval=self.settings.checkpoint_interval_seconds,
         )
 
+    def official_source(self) -> OfficialSource:
+        """Where the link and message checks find the store's official domains, brand names,
+        numbers and accounts when a caller names none: the settings' ``SHOPSHIELD_OFFICIAL_*`` for
+        now. At the official-channel registry's merge this one line becomes
+        ``return registry_source(self.engine, channels.service.official_values)``."""
+        return static_source(official_from_settings(self.settings))
+
     def close(self) -> None:
         self.passwords.close()
         if isinstance(self.guard.actions, WebhookSink):
             self.guard.actions.close()
         self.engine.dispose()
         self.keystore_engine.dispose()
+
+
+def official_from_settings(settings: Settings) -> dict[str, tuple[str, ...]]:
+    """The official values ``SHOPSHIELD_OFFICIAL_*`` name, by the registry's kinds."""
+    return {
+        WEB_DOMAIN: settings.official_domains,
+        BRAND_NAME: settings.official_brand_names,
+        PHONE: settings.official_phones,
+        SMS_SENDER: settings.official_sms_senders,
+        PAYEE_ACCOUNT: settings.official_payee_accounts,
+    }
 
 
 def build(settings: Settings, *, migrate: bool = False) -> Container:

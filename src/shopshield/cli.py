@@ -29,6 +29,7 @@ from shopshield.passwords.cli import app as passwords_app
 from shopshield.principals.cli import app as principals_app
 from shopshield.scams.cli import app as reports_app
 from shopshield.simulate.cli import app as simulate_app
+from shopshield.verify.cli import app as verify_app
 
 app = typer.Typer(
     name="shopshield",
@@ -53,6 +54,7 @@ app.add_typer(guard_app, name="guard")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(notify_app, name="notify")
 app.add_typer(channels_app, name="channels")
+app.add_typer(verify_app, name="verify")
 console = Console(stderr=True)
 
 

@@ -141,6 +141,27 @@ class Settings(BaseSettings):
         description="Events younger than this are never archived out of the database (at least 3 years).",
     )
 
+    official_domains: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="The store's official web domains, comma-separated (e.g. jd.com,jd.hk): what the link and "
+        "message checks (`verify`) hold links against when a request or command names none. Until the "
+        "official-channel registry serves them.",
+    )
+    official_brand_names: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="The store's brand names, comma-separated (e.g. 京东,JD): a Chinese name brings its pinyin and "
+        "initials, which lookalike domains borrow.",
+    )
+    official_phones: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="The store's official phone numbers, comma-separated (400/95xxx/landlines, mobiles)."
+    )
+    official_sms_senders: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="The store's SMS sender numbers (106...), comma-separated."
+    )
+    official_payee_accounts: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="The store's own payee account numbers, comma-separated; refunds never go elsewhere."
+    )
+
     canary_mobile_prefix: str | None = Field(
         default=None,
         pattern=r"^1[3-9][0-9]{1,8}$",
@@ -338,6 +359,26 @@ class Settings(BaseSettings):
                 upper = name.upper()
                 raise ValueError(f"SHOPSHIELD_{upper}_URL needs SHOPSHIELD_{upper}_SECRET to sign with")
         return self
+
+    @field_validator(
+        "official_domains",
+        "official_brand_names",
+        "official_phones",
+        "official_sms_senders",
+        "official_payee_accounts",
+        mode="before",
+    )
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        # The environment gives one string; the values themselves hold no commas.
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",")]
+        if isinstance(value, list | tuple):
+            parts = tuple(str(part).strip() for part in value if str(part).strip())
+            if any(len(part) > 253 for part in parts) or len(parts) > 100:
+                raise ValueError("at most 100 comma-separated values of at most 253 characters each")
+            return parts
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
