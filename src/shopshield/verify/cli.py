@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
@@ -65,9 +66,7 @@ def check_links(
     if fmt is Format.json:
         typer.echo(orjson.dumps(found, option=orjson.OPT_INDENT_2).decode())
         return
-    rows = [
-        (str(v["url"]), str(v["verdict"]), str(v["imitates"] or ""), _reasons(v["reasons"])) for v in found
-    ]
+    rows = [(str(v["url"]), str(v["verdict"]), str(v["imitates"] or ""), _reasons(v["reasons"])) for v in found]
     _table("Links", ("url", "verdict", "imitates", "reasons"), rows)
 
 
@@ -112,7 +111,11 @@ def list_lookalikes(
     if fmt is Format.json:
         typer.echo(orjson.dumps([c.as_json() for c in found], option=orjson.OPT_INDENT_2).decode())
         return
-    _table(f"Lookalikes of {official.domains[0]}", ("domain", "family", "ascii"), [(c.domain, c.family, c.ascii) for c in found])
+    _table(
+        f"Lookalikes of {official.domains[0]}",
+        ("domain", "family", "ascii"),
+        [(c.domain, c.family, c.ascii) for c in found],
+    )
 
 
 def _read_message(file: str) -> str:
@@ -143,7 +146,7 @@ def _reasons(reasons: object) -> str:
     return "; ".join(f"{r['code']}: {r['message']}" for r in reasons)
 
 
-def _table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _table(title: str, columns: tuple[str, ...], rows: Sequence[Sequence[object]]) -> None:
     if not out.is_terminal:
         # Piped or scripted: whole values, tab-separated, never cut to a terminal's width.
         typer.echo("\t".join(columns))

@@ -21,7 +21,14 @@ def _neighbours() -> dict[str, frozenset[str]]:
         # Same row: the keys left and right. Each row sits about half a key to the right of the
         # one above, so a key touches the row below at columns col-1 and col, the row above at
         # col and col+1.
-        touching = {(row, col - 1), (row, col + 1), (row + 1, col - 1), (row + 1, col), (row - 1, col), (row - 1, col + 1)}
+        touching = {
+            (row, col - 1),
+            (row, col + 1),
+            (row + 1, col - 1),
+            (row + 1, col),
+            (row - 1, col),
+            (row - 1, col + 1),
+        }
         near[key] = frozenset(other for other, place in where.items() if place in touching)
     return near
 

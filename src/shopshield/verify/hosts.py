@@ -25,7 +25,7 @@ MAX_LABEL: Final = 63
 MAX_HOST: Final = 253
 WEB_SCHEMES: Final = frozenset({"http", "https", "ftp", "ws", "wss"})
 
-_DOTS: Final = str.maketrans({"。": ".", "．": ".", "｡": ".", "\u3002": "."})
+_DOTS: Final = str.maketrans({"。": ".", "．": ".", "｡": "."})
 _SCHEME: Final = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*)://")
 # Schemes written without "//" that are never web links (``jd.com:8080`` has no scheme).
 _OPAQUE: Final = re.compile(r"(javascript|vbscript|data|mailto|tel|sms|file|blob|about):", re.IGNORECASE)
@@ -150,10 +150,10 @@ def _port(text: str | None) -> int | None:
 def _link(scheme: str, userinfo: str | None, raw_host: str, port: int | None) -> Link:
     if raw_host.startswith("["):
         try:
-            address = ipaddress.IPv6Address(raw_host[1:-1].split("%", 1)[0])
+            six = ipaddress.IPv6Address(raw_host[1:-1].split("%", 1)[0])
         except ValueError:
             raise Malformed("bad_ip") from None
-        return Link(scheme, userinfo, str(address), port, address, False, False, None, None)
+        return Link(scheme, userinfo, str(six), port, six, False, False, None, None)
     try:
         host = unquote(raw_host, errors="strict")
     except UnicodeDecodeError:

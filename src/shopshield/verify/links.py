@@ -38,6 +38,11 @@ MALFORMED: Final = "malformed"
 # The shortest brand token that may carry a typo inside a longer name (jingdnog-kefu): shorter
 # ones match only exactly there.
 MIN_FUZZY_PIECE: Final = 5
+# The shortest brand token that, standing apart between hyphens, is borrowed whatever words stand
+# beside it (sale-ebay); a shorter one (jd, vip) only beside the known words.
+MIN_STANDALONE: Final = 4
+# The shortest initials of a Chinese name (pdd of 拼多多) that alone make a lookalike.
+MIN_INITIALS: Final = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +138,8 @@ def _borrowed(userinfo: str | None, official: Official) -> str | None:
 def _host_matches(link: Link, official: Official) -> list[Match]:
     """Every family that catches ``link``'s host, the registered name's first."""
     matches: list[Match] = []
-    assert link.registered is not None and link.suffix is not None
+    assert link.registered is not None
+    assert link.suffix is not None
     if link.registered not in WELL_KNOWN:
         matches.extend(_name_matches(link.name, link.suffix, official))
     for label in link.subdomain_labels:
@@ -153,7 +159,10 @@ def _name_matches(name: str, suffix: str, official: Official) -> list[Match]:
     for brand in official.brands:
         token = brand.token
         if name == token or plain == token:
-            found.append(Match(_exact_family(brand, suffix, official), brand.domain))
+            # Two-letter initials (tb, dd) are too many other sites' names to be the store's alone;
+            # they count only with words added (tb-tuikuan).
+            if brand.source != INITIALS or len(token) >= MIN_INITIALS:
+                found.append(Match(_exact_family(brand, suffix, official), brand.domain))
             continue
         if brand.source == CHINESE:
             if token in name:
@@ -223,7 +232,7 @@ def _segment_cached(name: str, official: Official) -> tuple[Piece, ...] | None:
 
 def _long_brand(part: str, official: Official) -> Brand | None:
     return next(
-        (b for b in official.brands if b.token == part and len(b.token) >= MIN_FUZZY_PIECE and b.source != INITIALS),
+        (b for b in official.brands if b.token == part and len(b.token) >= MIN_STANDALONE and b.source != INITIALS),
         None,
     )
 
@@ -264,7 +273,6 @@ def _pieces_at(text: str, start: int, official: Official, *, whole: bool) -> Ite
                     yield start + size, brand
     for size in range(1, min(len(rest), 12) + 1):
         word = rest[:size]
-        if word in SCAM_WORDS and (size >= MIN_GLUED or (start == 0 and size == len(text) and whole)):
-            yield start + size, word
-        elif word.isdigit():
+        glued_word = word in SCAM_WORDS and (size >= MIN_GLUED or (start == 0 and size == len(text) and whole))
+        if glued_word or word.isdigit():
             yield start + size, word

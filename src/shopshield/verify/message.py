@@ -49,6 +49,8 @@ _EMAIL: Final = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 # A run of digits with single spaces or dashes between groups, optionally led by + or (0xx).
 _NUMBER: Final = re.compile(r"(?<![a-zA-Z0-9.])\+?\d(?:[ \-]?\d){4,22}(?![a-zA-Z0-9])")
 _TRAILING: Final = ".,;:!?)]}'\""
+# Ideographic full stops, which scam texts also put between a link's labels (jd。com).
+_FULL_STOPS: Final = {ord("。"): ".", ord("｡"): "."}
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +103,9 @@ SIGNALS: Final = (
     ),
     Signal(
         "screen_share",
-        _p(r"屏幕共享|共享屏幕|下载.{0,8}(app|软件|会议)|腾讯会议|zoom|share\s+your\s+screen|screen\s*shar|install\s+the\s+app"),
+        _p(
+            r"屏幕共享|共享屏幕|下载.{0,8}(app|软件|会议)|腾讯会议|zoom|share\s+your\s+screen|screen\s*shar|install\s+the\s+app"
+        ),
         strong=True,
     ),
     Signal("service_claim", _p(r"客服|售后|customer\s*service|support\s*team|service\s*team"), strong=False),
@@ -165,7 +169,7 @@ def check_message(
     """The verdict for one message against the store's official domains, numbers and accounts."""
     if len(text) > MAX_MESSAGE_CHARS:
         raise MessageTooLong(f"the message is longer than {MAX_MESSAGE_CHARS:,} characters")
-    clean = unicodedata.normalize("NFKC", text).translate(str.maketrans({"。": ".", "｡": "."}))
+    clean = unicodedata.normalize("NFKC", text).translate(_FULL_STOPS)
     found = Found()
     link_spans: list[tuple[int, int]] = []
     for url, span in extract_links(clean):
@@ -228,7 +232,7 @@ def extract_numbers(text: str, skip: Sequence[tuple[int, int]] = ()) -> list[tup
     ``account`` (12-19 digits that are none of those); other runs (amounts, codes) are left."""
     found: list[tuple[str, str]] = []
     for match in _NUMBER.finditer(text):
-        start, end = match.span()
+        start = match.start()
         if any(a <= start < b for a, b in skip):
             continue
         raw = match.group(0)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from pypinyin import Style, lazy_pinyin
+from pypinyin import lazy_pinyin
 
 from shopshield.verify import hosts
 

@@ -88,7 +88,10 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     # malformed
     "empty": ("the link is empty", "链接为空"),
     "too_long": ("the link is longer than {limit} characters", "链接超过 {limit} 个字符"),
-    "unsupported_scheme": ("not a web link (only http and https links are checked)", "不是网页链接（只检查 http 和 https）"),
+    "unsupported_scheme": (
+        "not a web link (only http and https links are checked)",
+        "不是网页链接（只检查 http 和 https）",
+    ),
     "no_host": ("the link has no host name", "链接没有主机名"),
     "bad_host": (
         "the host name has characters or labels a domain cannot have",

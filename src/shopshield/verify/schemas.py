@@ -36,6 +36,4 @@ class LinksCheck(OfficialGiven):
 
 
 class MessageCheck(OfficialGiven):
-    text: str = Field(
-        min_length=1, max_length=MAX_MESSAGE_CHARS, description="The SMS or chat message as received"
-    )
+    text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="The SMS or chat message as received")

@@ -4,8 +4,8 @@ Two names that look alike to a reader have the same skeleton: Cyrillic "а" and 
 "1" and letter "l", "m" and "rn". The mapping is Unicode's own ``confusables.txt``, vendored
 unchanged under ``third_party/unicode`` with its licence and read once, on first use; nothing is
 downloaded. Domain names are compared in lower case, so a skeleton here is folded to lower case
-after the mapping, and a few ASCII pairs that the data leaves out but that read alike in a small
-font (``vv``/``w``, ``cl``/``d``) are folded too.
+after the mapping, accents are dropped, and a few ASCII spellings that the data leaves out but
+that read alike in a small font (``vv``/``w``, ``cl``/``d``, ``i``/``l``) are folded too.
 """
 
 from __future__ import annotations
@@ -55,6 +55,9 @@ def skeleton(name: str) -> str:
     # Lower-casing can produce letters that have prototypes of their own ("I" -> "i" is not "l"),
     # so map once more, then fold the ASCII pairs.
     folded = unicodedata.normalize("NFD", folded.translate(_table())).lower()
+    # Beyond TS #39: accents and dots above or below (ď, ė, ų, ń) go too. At a phone's font size
+    # they read as the bare letter, and domain names of the store's own never carry them.
+    folded = "".join(c for c in folded if unicodedata.category(c) != "Mn")
     for pair, single in ASCII_FOLDS:
         folded = folded.replace(pair, single)
     # "m" maps to "rn" in the data; "rn" is then the form both spellings share.
