@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, str] = {
     "notify-cost": "bench.notify_cost",
     "notify": "bench.notify",
     "verify-contact": "bench.verify_contact",
+    "verify-links": "bench.verify_links",
 }
 
 

@@ -117,6 +117,8 @@ class Scores:
     official_ok: int
     missed: list[str]
     false_flags: list[str]
+    unrelated_by_group: Counter[str]
+    flagged_by_group: Counter[str]
 
     @property
     def caught_rate(self) -> float:
@@ -137,7 +139,7 @@ class Scores:
 
 
 def score(rows: Sequence[Row], detect: Detector) -> Scores:
-    s = Scores(Counter(), Counter(), 0, 0, 0, 0, [], [])
+    s = Scores(Counter(), Counter(), 0, 0, 0, 0, [], [], Counter(), Counter())
     for row in rows:
         verdict = detect(row)
         if row.label == "lookalike":
@@ -148,8 +150,10 @@ def score(rows: Sequence[Row], detect: Detector) -> Scores:
                 s.missed.append(f"{row.brand} {row.family} {row.url} -> {verdict}")
         elif row.label == "unrelated":
             s.unrelated += 1
+            s.unrelated_by_group[row.family] += 1
             if verdict == LOOKALIKE:
                 s.flagged += 1
+                s.flagged_by_group[row.family] += 1
                 s.false_flags.append(f"{row.brand} {row.url}")
         else:
             s.official += 1
@@ -217,6 +221,18 @@ def run(options: Options) -> None:
                 n = s.lookalikes.get(family, 0)
                 cells.append(f"{_pct(s.caught[family] / n)} ({s.caught[family]}/{n})" if n else "-")
         family_rows.append(cells)
+    group_rows = []
+    for split in splits:
+        for who in ("shopshield", "dnstwist"):
+            s = results[(who, split)]
+            group_rows.append(
+                [split, who]
+                + [
+                    f"{_pct(s.flagged_by_group[g] / max(1, s.unrelated_by_group[g]))} "
+                    f"({s.flagged_by_group[g]}/{s.unrelated_by_group[g]})"
+                    for g in ("popular", "close_spelling")
+                ]
+            )
     held = results[("shopshield", "held_out")]
     met = (
         held.caught_rate >= TARGETS["caught"]
@@ -241,6 +257,11 @@ def run(options: Options) -> None:
                 ["split", "detector", "lookalikes caught", "unrelated flagged", "official recognised", "worst family"],
                 summary_rows,
             ),
+            "",
+            "Unrelated flagged, by kind of unrelated domain (popular sites; real domains close in spelling "
+            "to a brand of the split):",
+            "",
+            markdown_table(["split", "detector", "popular", "close in spelling"], group_rows),
             "",
             "Per family (caught / lookalikes of that family):",
             "",

@@ -182,7 +182,7 @@ def check_message(
     for kind, value in extract_numbers(clean, link_spans):
         if kind == "account":
             if len(found.accounts) < MAX_ITEMS:
-                found.accounts.append({"kind": "account", "official": value in official_accounts})
+                found.accounts.append({"kind": "account", "official": _digits(value) in official_accounts})
         elif len(found.numbers) < MAX_ITEMS:
             normal = phone_number(value) or value
             found.numbers.append({"kind": kind, "official": normal in official_numbers})

@@ -1,0 +1,162 @@
+"""The link checker's verdicts, family by family, and what it leaves alone (verify/links.py)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shopshield.verify.links import check_link, check_links
+from shopshield.verify.official import BadOfficial, Official
+from shopshield.verify.reasons import TEXTS
+
+JD = Official.of(["jd.com"], ["京东"])
+AMAZON = Official.of(["https://www.amazon.com/"])
+
+
+def verdict(url: str, official: Official = JD) -> tuple[str, str | None, str]:
+    found = check_link(url, official)
+    return found.verdict, found.imitates, found.reasons[0].code
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("amazn.com", "typo"),
+        ("amazoon.com", "typo"),
+        ("amzaon.com", "typo"),
+        ("amazom.com", "typo"),
+        ("arnazon.com", "visual_swap"),
+        ("amaz0n.com", "visual_swap"),
+        ("аmazon.com", "homoglyph"),
+        ("xn--mazon-3ve.com", "homoglyph"),
+        ("amazon-refund.top", "brand_with_words"),
+        ("login-amazon.xyz", "brand_with_words"),
+        ("smile-amazon.com", "brand_with_words"),
+        ("amazon.de", "tld_swap"),
+        ("amazon.com.cn", "tld_swap"),
+        ("http://www.amazon.com.account-verify.top/signin", "official_in_subdomain"),
+        ("https://amazon.com@evil.top/", "userinfo_trick"),
+    ],
+)
+def test_lookalikes_of_a_global_brand(url: str, code: str) -> None:
+    assert verdict(url, AMAZON) == ("lookalike", "amazon.com", code)
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("jd-kefu.top", "brand_with_words"),
+        ("jdrefund.com", "brand_with_words"),
+        ("refund-jd.top", "brand_with_words"),
+        ("jd-com.vip", "brand_with_words"),
+        ("jingdong.com", "brand_pinyin"),
+        ("jingdong-tuikuan.cn", "brand_pinyin"),
+        ("jingdnog.com", "typo"),
+        ("京东客服.com", "brand_chinese"),
+        ("xn--xhq9m.top", "brand_chinese"),
+        ("jd.top", "tld_swap"),
+        ("jd.com.cn", "tld_swap"),
+        ("www.jd.com.refund-cn.top", "official_in_subdomain"),
+        ("jd.refund-cn.top", "official_in_subdomain"),
+    ],
+)
+def test_lookalikes_of_a_chinese_store(url: str, code: str) -> None:
+    assert verdict(url) == ("lookalike", "jd.com", code)
+
+
+def test_the_report_s_own_link_is_a_lookalike() -> None:
+    jumei = Official.of(["jumei.com"], ["聚美优品"])
+    assert verdict("http://refund.jumei-help.com.cn/login", jumei) == ("lookalike", "jumei.com", "brand_with_words")
+    assert verdict("jumeiyoupin-kefu.top", jumei)[0] == "lookalike"
+    assert verdict("jmyp-tuikuan.cn", jumei)[0] == "lookalike"
+
+
+@pytest.mark.parametrize("url", ["http://3232235777/jd", "http://0xC0A80101/", "http://192.168.1.1/", "http://[::1]/"])
+def test_a_bare_ip_address_is_a_lookalike_that_borrows_no_name(url: str) -> None:
+    found = check_link(url, JD)
+    assert (found.verdict, found.imitates) == ("lookalike", None)
+    assert found.reasons[0].code == "ip_host"
+
+
+def test_subdomains_of_an_official_domain_are_official_whatever_their_spelling() -> None:
+    for url in ("https://www.jd.com/", "HTTPS://ITEM.JD.COM/1.html", "passport.jd.com:443/login", "ｊｄ．ｃｏｍ"):
+        assert verdict(url) == ("official", "jd.com", "official_domain")
+    assert verdict("https://help.jd.com@jd.com/")[0] == "official"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "google.com",
+        "je.com",  # one letter from a two-letter brand: every two-letter name is
+        "jdd.com",
+        "jdsports.com",  # the brand with a word that is not a scam's
+        "tb.org",
+        "baidu.com",
+        "https://example.org/jd.com/refund",  # the name in the path goes nowhere
+    ],
+)
+def test_unrelated_domains_stay_unknown(url: str) -> None:
+    assert verdict(url)[0] == "unknown"
+
+
+def test_a_shortener_is_unknown_with_its_reason() -> None:
+    assert verdict("https://t.cn/A6abc") == ("unknown", None, "shortener")
+
+
+def test_a_mixed_script_name_that_borrows_nothing_is_unknown_and_says_so() -> None:
+    found = check_link("pаypal-x.com", JD)
+    assert found.verdict == "unknown"
+    assert "mixed_script" in {r.code for r in found.reasons}
+
+
+def test_short_initials_alone_are_not_the_store_but_longer_ones_are() -> None:
+    pdd = Official.of(["pinduoduo.com"], ["拼多多"])
+    assert verdict("pdd.top", pdd)[0] == "lookalike"
+    taobao = Official.of(["taobao.com"], ["淘宝"])
+    assert verdict("tb.top", taobao)[0] == "unknown"
+    assert verdict("tb-tuikuan.top", taobao)[0] == "lookalike"
+
+
+def test_answers_keep_the_input_order_and_the_contract_shape() -> None:
+    urls = ["jd-kefu.top", "", "https://www.jd.com/", "google.com"]
+    found = [v.as_json() for v in check_links(urls, JD)]
+    assert [f["url"] for f in found] == urls
+    assert [f["verdict"] for f in found] == ["lookalike", "malformed", "official", "unknown"]
+    for answer in found:
+        assert set(answer) == {"url", "verdict", "imitates", "reasons"}
+        reasons = answer["reasons"]
+        assert isinstance(reasons, list) and reasons
+        for r in reasons:
+            assert r["code"] in TEXTS and r["message"] and r["message_zh"]
+
+
+def test_every_reason_has_english_and_chinese() -> None:
+    for code, (english, chinese) in TEXTS.items():
+        assert english.isascii(), code
+        assert any("\u4e00" <= c <= "\u9fff" for c in chinese), code
+
+
+@pytest.mark.parametrize(
+    ("domains", "brands"),
+    [([], []), (["localhost"], []), (["1.2.3.4"], []), (["jd.com"], ["!!"]), (["jd.com"], ["x" * 41])],
+)
+def test_bad_official_values_are_refused(domains: list[str], brands: list[str]) -> None:
+    with pytest.raises(BadOfficial):
+        Official.of(domains, brands)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=300))
+def test_the_checker_never_raises(text: str) -> None:
+    found = check_link(text, JD)
+    assert found.verdict in {"official", "lookalike", "unknown", "malformed"}
+    assert found.reasons
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-.аеорсіνο京东@:/%[]", max_size=40), max_size=5))
+def test_the_checker_never_raises_on_host_like_text(parts: list[str]) -> None:
+    for url in ("".join(parts), "http://" + ".".join(parts), ".".join(parts) + ".com"):
+        assert check_link(url, JD).verdict in {"official", "lookalike", "unknown", "malformed"}
