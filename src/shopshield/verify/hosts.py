@@ -20,6 +20,8 @@ from urllib.parse import unquote
 
 from publicsuffixlist import PublicSuffixList
 
+from shopshield.core.errors import InvalidInput
+
 MAX_LINK_CHARS: Final = 2048
 MAX_LABEL: Final = 63
 MAX_HOST: Final = 253
@@ -33,11 +35,12 @@ _ASCII_LABEL: Final = re.compile(r"[a-z0-9_](?:[a-z0-9_\-]*[a-z0-9_])?|[a-z0-9_]
 _NUMBER_PART: Final = re.compile(r"0[xX][0-9a-fA-F]*|[0-9]+")
 
 
-class Malformed(ValueError):
-    """The link cannot be read as a web address; ``code`` is the reason's code."""
+class Malformed(InvalidInput, ValueError):
+    """The link cannot be read as a web address; ``code`` is the reason's code. The checker turns
+    it into a ``malformed`` verdict; only an official domain that is not one reaches an edge."""
 
     def __init__(self, code: str) -> None:
-        super().__init__(code)
+        super().__init__(f"not a web link ({code})")
         self.code = code
 
 

@@ -141,7 +141,7 @@ def _host_matches(link: Link, official: Official) -> list[Match]:
     assert link.registered is not None
     assert link.suffix is not None
     if link.registered not in WELL_KNOWN:
-        matches.extend(_name_matches(link.name, link.suffix, official))
+        matches.extend(_name_matches(link.name, official))
     for label in link.subdomain_labels:
         pieces = _segment(label, official)
         if pieces is not None and any(isinstance(p, Brand) for p in pieces):
@@ -151,7 +151,7 @@ def _host_matches(link: Link, official: Official) -> list[Match]:
     return matches
 
 
-def _name_matches(name: str, suffix: str, official: Official) -> list[Match]:
+def _name_matches(name: str, official: Official) -> list[Match]:
     """The families that catch a registered name (``jd-kefu`` of ``jd-kefu.top``)."""
     found: list[Match] = []
     plain = name.replace("-", "")
@@ -162,7 +162,7 @@ def _name_matches(name: str, suffix: str, official: Official) -> list[Match]:
             # Two-letter initials (tb, dd) are too many other sites' names to be the store's alone;
             # they count only with words added (tb-tuikuan).
             if brand.source != INITIALS or len(token) >= MIN_INITIALS:
-                found.append(Match(_exact_family(brand, suffix, official), brand.domain))
+                found.append(Match(_exact_family(brand), brand.domain))
             continue
         if brand.source == CHINESE:
             if token in name:
@@ -189,7 +189,7 @@ def _name_matches(name: str, suffix: str, official: Official) -> list[Match]:
     return found
 
 
-def _exact_family(brand: Brand, suffix: str, official: Official) -> str:
+def _exact_family(brand: Brand) -> str:
     """The registered name is exactly a brand token: another ending, or a Chinese name's spelling."""
     if brand.source == DOMAIN_NAME:
         return "tld_swap"

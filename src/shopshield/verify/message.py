@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from shopshield.core.errors import InvalidInput
 from shopshield.scams.indicators import phone_number
 from shopshield.verify import hosts
 from shopshield.verify.links import LOOKALIKE, MALFORMED, OFFICIAL, LinkVerdict, check_link
@@ -155,7 +156,7 @@ class MessageVerdict:
         }
 
 
-class MessageTooLong(ValueError):
+class MessageTooLong(InvalidInput, ValueError):
     """The text is over ``MAX_MESSAGE_CHARS``."""
 
 

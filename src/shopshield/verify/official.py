@@ -16,6 +16,7 @@ from typing import Final
 
 from pypinyin import lazy_pinyin
 
+from shopshield.core.errors import InvalidInput
 from shopshield.verify import hosts
 
 MAX_OFFICIAL: Final = 100
@@ -29,7 +30,7 @@ INITIALS: Final = "initials"
 CHINESE: Final = "chinese"
 
 
-class BadOfficial(ValueError):
+class BadOfficial(InvalidInput, ValueError):
     """An official domain or brand name that cannot be one; the message names which and why."""
 
 
