@@ -197,3 +197,65 @@ def test_a_warning_run_whose_event_fails_warns_nobody(world: World) -> None:
     assert outbox(world.container, event="scam.warning") == []
     with unit_of_work(world.container.sessions) as session:
         assert session.scalars(select(WarningRow)).first() is None
+
+
+# -- dry runs after a run ---------------------------------------------------------------------------
+
+
+def test_a_dry_run_of_a_case_already_run_shows_who_was_warned_with_each_message_state(
+    world: World, settings: Settings
+) -> None:
+    case_id = _case(world)
+    # Deliver what the case queued. The log's customers are not in the vault, so each message
+    # goes to dead letters with its reason: a state the security team must see.
+    worker = world.container.notify_worker()
+    try:
+        worker.drain()
+    finally:
+        worker.close()
+    sent = outbox(world.container, event="breach.warning")
+    assert sent and {r.state for r in sent} == {"dead"}
+
+    dry = world.post("analyst", "/v1/warnings", {"breach_case": case_id, "dry_run": True})
+    assert dry.status_code == 200, dry.text
+    answer = dry.json()
+    assert (answer["dry_run"], answer["already_warned"], answer["would_warn"]) == (True, 3, [])
+    assert answer["would_queue_for_warned"] == []
+    assert answer["messages"] == {"dead": len(sent)}
+    assert [c["customer_id"] for c in answer["customers"]] == ["c1", "c2", "c4"]
+    assert all(
+        (m["state"], m["last_error"]) == ("dead", "customer erased or unknown")
+        for c in answer["customers"]
+        for m in c["messages"]
+    )
+    assert len(outbox(world.container)) == len(sent)
+
+    shown = CliRunner().invoke(app, ["warn", "--breach", case_id, "--dry-run"], env=cli_env(settings))
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.stdout.split())
+    assert f"already warned 3 customers ({len(sent)} dead)" in text
+    assert "would warn 0 customers now: nobody new" in text
+    assert "Already warned: messages" in text
+
+
+def test_a_dry_run_of_a_case_whose_messages_are_missing_says_it_would_queue_them(world: World) -> None:
+    with unit_of_work(world.container.sessions) as session:
+        service.queue_warnings(session=session, case_id="case-2016-08", customer_ids=["c7", "c8"], now=at(16, 1))
+    answer = world.post("analyst", "/v1/warnings", {"breach_case": "case-2016-08", "dry_run": True}).json()
+    assert (answer["already_warned"], answer["would_warn"]) == (2, [])
+    assert answer["would_queue_for_warned"] == ["c7", "c8"]
+    assert outbox(world.container) == []
+
+
+def test_a_dry_run_of_a_cluster_already_run_lists_the_warned_and_the_new_apart(world: World) -> None:
+    ids = _setup_cluster(world)
+    first = world.post("analyst", "/v1/warnings", {"cluster_id": 1}).json()
+    assert first["warned"] == 2
+    late = _stored(world, 7, returned=datetime(2026, 11, 17, tzinfo=UTC))
+
+    answer = world.post("analyst", "/v1/warnings", {"cluster_id": 1, "dry_run": True}).json()
+    assert answer["already_warned"] == 2
+    assert {c["customer_id"] for c in answer["customers"]} == {ids["at_risk"], ids["silent"]}
+    assert all(m["state"] == "queued" for c in answer["customers"] for m in c["messages"])
+    assert answer["would_warn"] == [late]
+    assert {r.customer_id for r in outbox(world.container, event="scam.warning")} == {ids["at_risk"], ids["silent"]}

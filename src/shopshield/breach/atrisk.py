@@ -187,7 +187,25 @@ def run(*, vault: Vault, session: Session, caller: Caller, target: Target, dry_r
             queued += _deliver_missing(vault, session, chosen, now)
         session.flush()
     report = status(tx=tx, run_id=chosen.run_id, candidates=chosen.customers if dry_run else None)
+    if dry_run:
+        # What a real run would do now, beside who was already warned (``customers``, with each
+        # message's state): warn the new candidates, and queue the missing messages of a case's
+        # earlier warnings (``_deliver_missing``).
+        missing: list[str] = []
+        if target.breach_case is not None:
+            missing = _missing_messages(session, chosen)
+        report["already_warned"] = report["warned"]
+        report["would_queue_for_warned"] = missing
     return {**report, "dry_run": dry_run, "event": chosen.event, **chosen.about, "queued_now": queued}
+
+
+def _missing_messages(session: Session, chosen: Selection) -> list[str]:
+    """The customers of a case's warnings that have no message in the outbox (what
+    ``_deliver_missing`` would queue), without queueing anything."""
+    tx = Tx.of_session(session)
+    have = {str(ref) for (ref,) in tx.all(_SENT_FOR, {"case_id": chosen.run_id, "source": service.WARNING_SOURCE})}
+    rows = session.scalars(select(WarningRow).where(WarningRow.case_id == chosen.run_id))
+    return sorted({w.customer_id for w in rows if w.warning_id not in have})
 
 
 def _deliver_missing(vault: Vault, session: Session, chosen: Selection, now: datetime) -> int:

@@ -144,7 +144,11 @@ def _print(found: service.Scope) -> None:
 def warn_command(
     breach_case: str | None = typer.Option(None, "--breach", help="A breach case id (from `breach scope --warn`)"),
     cluster: int | None = typer.Option(None, "--cluster", help="A scam cluster's number in `reports summary`"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="List who would be warned; warn nobody"),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="List who was already warned (with each message's state) and who would be warned now; warn nobody",
+    ),
     fmt: Format = typer.Option(Format.table, "--format", help="table for people, json as the HTTP API returns it"),
 ) -> None:
     """Warn the customers a breach case or a scam cluster puts at risk, once each, through their
@@ -168,15 +172,26 @@ def warn_command(
     if fmt is Format.json:
         typer.echo(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())
         return
-    verb = "would warn" if dry_run else "warned"
-    count = len(answer["would_warn"]) if dry_run else answer["warned"]
-    out.print(
-        f"run {answer['run_id']}: {verb} {count} customers; {answer['queued_now']} messages queued now",
-        highlight=False,
-        markup=False,
-        soft_wrap=True,
-    )
-    table = Table("customer", "channel", "state", "attempts", "sent at", title="Messages")
+    if dry_run:
+        states = ", ".join(f"{n} {state}" for state, n in sorted(answer["messages"].items())) or "no messages"
+        lines = [
+            f"run {answer['run_id']} (dry run): already warned {answer['already_warned']} customers ({states})",
+            f"would warn {len(answer['would_warn'])} customers now: "
+            + (" ".join(answer["would_warn"]) or "nobody new"),
+        ]
+        if answer["would_queue_for_warned"]:
+            lines.append(
+                f"would queue the missing messages of {len(answer['would_queue_for_warned'])} warned customers: "
+                + " ".join(answer["would_queue_for_warned"])
+            )
+    else:
+        lines = [
+            f"run {answer['run_id']}: warned {answer['warned']} customers; {answer['queued_now']} messages queued now"
+        ]
+    for line in lines:
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+    title = "Already warned: messages" if dry_run else "Messages"
+    table = Table("customer", "channel", "state", "attempts", "sent at", title=title)
     for entry in answer["customers"]:
         for message in entry["messages"] or [{"channel": "-", "state": "-", "attempts": 0, "sent_at": None}]:
             table.add_row(
