@@ -38,8 +38,9 @@ from shopshield.keys.models import DataKey
 from shopshield.keys.purge import KeyStorePurger, make_keystore_engine
 from shopshield.keys.service import DataKeys
 from shopshield.notify import service as notify
-from shopshield.notify.adapters import FileSender, HttpSender, Sender, SmtpSender, parse_smtp_url
+from shopshield.notify.adapters import FileSender, HttpSender, Sender, SmtpSender, parse_smtp_url, tls_context
 from shopshield.notify.catalogue import Channel, parse_event
+from shopshield.notify.circuit import BreakerPolicy
 from shopshield.notify.messages import Renderer
 from shopshield.notify.metrics import NotifyMetrics, OutboxCollector
 from shopshield.notify.worker import ACTION, PURPOSE, WORKER, Worker
@@ -110,6 +111,7 @@ class Container:
             batch=s.notify_batch_size,
             lease=timedelta(seconds=s.notify_lease_seconds),
             poll_seconds=s.notify_poll_seconds,
+            breaker_policy=breaker_policy(s),
         )
 
     def checkpointer(self) -> Checkpointer:
@@ -268,7 +270,10 @@ def build_senders(settings: Settings) -> dict[Channel, Sender]:
     outbox = settings.resolved_data_dir() / "notifications"
     senders: dict[Channel, Sender] = {}
     if settings.smtp_url is not None:
-        senders[Channel.EMAIL] = SmtpSender(parse_smtp_url(settings.smtp_url.get_secret_value()), settings.smtp_from)
+        ca_file = None if settings.smtp_ca_file is None else settings.smtp_ca_file.expanduser()
+        senders[Channel.EMAIL] = SmtpSender(
+            parse_smtp_url(settings.smtp_url.get_secret_value()), settings.smtp_from, tls=tls_context(ca_file)
+        )
     else:
         senders[Channel.EMAIL] = FileSender(outbox, Channel.EMAIL)
     for channel, url, secret in (
@@ -280,6 +285,16 @@ def build_senders(settings: Settings) -> dict[Channel, Sender]:
         else:
             senders[channel] = FileSender(outbox, channel)
     return senders
+
+
+def breaker_policy(settings: Settings) -> BreakerPolicy:
+    """The gateways' circuit breakers as the settings set them (decision 0031)."""
+    cool_down = timedelta(seconds=settings.notify_gateway_cool_down_seconds)
+    return BreakerPolicy(
+        threshold=settings.notify_gateway_failures,
+        cool_down=cool_down,
+        max_cool_down=max(cool_down, timedelta(minutes=10)),
+    )
 
 
 def build_guard(

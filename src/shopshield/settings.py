@@ -263,8 +263,9 @@ class Settings(BaseSettings):
     )
     smtp_url: SecretStr | None = Field(
         default=None,
-        description="smtp://[user:pass@]host:port[?starttls=true] of the mail server for e-mail notifications. "
-        "Unset, e-mail goes to the JSON-lines file in the data directory.",
+        description="smtp://[user:pass@]host:port[?starttls=true], or smtps://[user:pass@]host:port (TLS from the "
+        "start, port 465 by default), of the mail server for e-mail notifications. Unset, e-mail goes to the "
+        "JSON-lines file in the data directory.",
     )
     smtp_from: str = Field(
         default="no-reply@shopshield.invalid",
@@ -286,6 +287,26 @@ class Settings(BaseSettings):
     )
     push_webhook_secret: SecretStr | None = Field(
         default=None, min_length=16, description="HMAC-SHA256 key that signs push webhook requests."
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description="PEM file of the certificate authorities to trust for the mail server's certificate (STARTTLS "
+        "or smtps), instead of the system's. The certificate and host name are always verified; there is no "
+        "setting that skips it.",
+    )
+    notify_gateway_failures: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Consecutive gateway failures (unreachable, timed out, HTTP 5xx or 429, SMTP 421) after which a "
+        "worker stops sending to that gateway for a cool-down; its messages wait without counting an attempt.",
+    )
+    notify_gateway_cool_down_seconds: float = Field(
+        default=30.0,
+        ge=1.0,
+        le=3600.0,
+        description="How long an open gateway circuit waits before one probe message (up to 20% more at random); "
+        "it doubles for each reopening in a row, up to ten minutes or this value if larger.",
     )
 
     contact_window_minutes: int = Field(
@@ -464,7 +485,7 @@ class Settings(BaseSettings):
             raise ValueError("an http:// or https:// URL with a host, such as https://store.example/hooks/login")
         return value
 
-    @field_validator("policy_file", "guard_config", "guard_locations_file")
+    @field_validator("policy_file", "guard_config", "guard_locations_file", "smtp_ca_file")
     @classmethod
     def _readable_file(cls, value: Path | None) -> Path | None:
         # Whether the file's content is right is for its own loader to say; that it can be read is

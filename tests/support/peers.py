@@ -65,9 +65,9 @@ class Mailbox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[Mailbox, int]]:
-    box = Mailbox()
-    port = free_port()
+def smtp_server(box: Mailbox | None = None, port: int | None = None) -> Iterator[tuple[Mailbox, int]]:
+    box = box or Mailbox()
+    port = port or free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -94,6 +94,11 @@ class Endpoint:
     # Statuses to answer with, one per request, before answering 200.
     script: list[int] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Every request (answered 200 or not), and the client connections they came on.
+    requests: int = 0
+    connections: set[tuple[str, int]] = field(default_factory=set)
+    # Close each connection after answering without saying so (as a gateway's idle timeout does).
+    close_silently: bool = False
 
 
 @contextmanager
@@ -101,12 +106,17 @@ def http_endpoint(secret: bytes) -> Iterator[Endpoint]:
     endpoint = Endpoint(secret)
 
     class Handler(BaseHTTPRequestHandler):
+        # Keep-alive, as real gateways do: several requests may come on one connection.
+        protocol_version = "HTTP/1.1"
+
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             expected = "sha256=" + hmac.new(endpoint.secret, raw, hashlib.sha256).hexdigest()
             signed = hmac.compare_digest(expected, self.headers.get(SIGNATURE_HEADER, ""))
             key = self.headers.get(IDEMPOTENCY_HEADER, "")
             with endpoint.lock:
+                endpoint.requests += 1
+                endpoint.connections.add((str(self.client_address[0]), int(self.client_address[1])))
                 status = endpoint.script.pop(0) if endpoint.script else 200
                 if status == 200:
                     body = json.loads(raw)
@@ -117,6 +127,8 @@ def http_endpoint(secret: bytes) -> Iterator[Endpoint]:
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()
+            if endpoint.close_silently:
+                self.close_connection = True
 
         def log_message(self, format: str, *args: Any) -> None:
             return
@@ -133,7 +145,8 @@ def http_endpoint(secret: bytes) -> Iterator[Endpoint]:
 
 
 def self_signed(directory: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """A server context with a fresh certificate for 127.0.0.1, and a client context trusting it."""
+    """A server context with a fresh certificate for 127.0.0.1, and a client context trusting it
+    (the certificate is ``directory / "cert.pem"``, a CA file for the sender's settings)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.now(UTC)
@@ -158,6 +171,19 @@ def self_signed(directory: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     server.load_cert_chain(cert_file, key_file)
     client = ssl.create_default_context(cafile=str(cert_file))
     return server, client
+
+
+@contextmanager
+def smtps_server(tls: ssl.SSLContext, box: Mailbox | None = None) -> Iterator[tuple[Mailbox, int]]:
+    """An SMTP server that speaks TLS from the first byte (smtps, as on port 465)."""
+    box = box or Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port, ssl_context=tls)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
 
 
 @contextmanager

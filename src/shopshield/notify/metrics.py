@@ -9,7 +9,8 @@ not yet sent, the number to alert on when delivery stalls.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -21,6 +22,7 @@ from sqlalchemy import Engine
 from shopshield.core import times
 from shopshield.core.db import Statement, transaction
 from shopshield.notify.catalogue import Channel
+from shopshield.notify.circuit import GAUGE, Breaker
 from shopshield.notify.models import DEAD, QUEUED, SENDING
 
 __all__ = ["NotifyMetrics", "OutboxCollector", "queue_status"]
@@ -44,6 +46,35 @@ class NotifyMetrics:
             ["channel"],
             registry=self.registry,
         )
+        self._breakers: weakref.WeakSet[Breaker] = weakref.WeakSet()
+        self.registry.register(_CircuitCollector(self._breakers))
+
+    def watch(self, breakers: Iterable[Breaker]) -> None:
+        """Report these breakers' states on the circuit gauge (held weakly: a worker that is gone
+        drops out)."""
+        self._breakers.update(breakers)
+
+
+class _CircuitCollector(Collector):
+    def __init__(self, breakers: weakref.WeakSet[Breaker]) -> None:
+        self._breakers = breakers
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        worst: dict[str, int] = {}
+        for breaker in list(self._breakers):
+            value = GAUGE[breaker.snapshot().state]
+            worst[breaker.gateway] = max(value, worst.get(breaker.gateway, 0))
+        gauge = GaugeMetricFamily(
+            "shopshield_notifications_gateway_circuit",
+            "Circuit breaker of each gateway in this process's workers: 0 closed, 1 half-open, 2 open",
+            labels=["channel"],
+        )
+        for channel, value in sorted(worst.items()):
+            gauge.add_metric([channel], value)
+        yield gauge
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        return iter(())
 
 
 class _Count(NamedTuple):

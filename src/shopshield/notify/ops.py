@@ -7,17 +7,21 @@ adapters' reasons only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final, NamedTuple
 
 from sqlalchemy import Engine
 
 from shopshield.core import ids, times
-from shopshield.core.db import Statement, Tx
+from shopshield.core.db import Statement, Tx, transaction
 from shopshield.core.errors import Conflict, InvalidInput, NotFound
+from shopshield.notify import circuit
 from shopshield.notify.catalogue import Channel
+from shopshield.notify.circuit import Snapshot
 from shopshield.notify.metrics import queue_status
 from shopshield.notify.models import DEAD, QUEUED
+from shopshield.notify.worker import CIRCUIT_HELD
 
 __all__ = ["MAX_LIMIT", "dead_letters", "parse_channel", "retry", "status"]
 
@@ -51,6 +55,20 @@ _DEAD_CHANNEL: Final = Statement(
     "ORDER BY created_at DESC, notification_id LIMIT :n",
     row=_Dead,
 )
+
+
+class _Held(NamedTuple):
+    channel: str
+    n: int
+    until: Any
+
+
+# Messages a worker put back while their gateway's circuit was open, and not yet due again.
+_HELD: Final = Statement(
+    "SELECT channel, COUNT(*), MAX(due_at) FROM notifications "
+    "WHERE state = :queued AND last_error = :reason AND due_at > :now GROUP BY channel",
+    row=_Held,
+)
 _STATE: Final = Statement("SELECT state FROM notifications WHERE notification_id = :notification_id", row=_State)
 # Back to the queue as new: due now, attempts from zero, same id (so the same idempotency key).
 _REQUEUE: Final = Statement(
@@ -69,14 +87,37 @@ def parse_channel(value: str | None, field: str = "channel") -> Channel | None:
         raise InvalidInput(f"{field}: one of {', '.join(c.value for c in Channel)}", field=field) from None
 
 
-def status(engine: Engine, now: datetime) -> Json:
+def status(engine: Engine, now: datetime, *, breakers: Mapping[str, Snapshot] | None = None) -> Json:
+    """The queue, and per gateway its circuit (decision 0031): ``worker_state`` and the breaker's
+    figures from the workers running in this process (``breakers``; by default every live one),
+    null where none runs here (``shopshield notify status`` beside a separate ``notify run``);
+    ``held`` and ``held_until`` from the outbox, the messages any worker put back because the
+    circuit was open, which every process sees."""
     found = queue_status(engine, now)
+    live = circuit.live_states() if breakers is None else breakers
+    held: dict[str, tuple[int, datetime | None]] = {}
+    with transaction(engine, read_only=True) as tx:
+        for row in tx.all(_HELD, {"queued": QUEUED, "reason": CIRCUIT_HELD, "now": tx.timestamp(now)}):
+            held[row.channel] = (int(row.n), None if row.until is None else times.stored(row.until))
+    circuits: Json = {}
+    for channel in (str(c) for c in Channel):
+        snapshot = live.get(channel)
+        count, until = held.get(channel, (0, None))
+        circuits[channel] = {
+            "worker_state": None if snapshot is None else str(snapshot.state),
+            "consecutive_failures": None if snapshot is None else snapshot.consecutive_failures,
+            "open_until": None if snapshot is None or snapshot.open_until is None else times.iso(snapshot.open_until),
+            "times_opened": None if snapshot is None else snapshot.opened,
+            "held": count,
+            "held_until": None if until is None else times.iso(until),
+        }
     return {
         "queued": found.waiting,
         "sending": found.sending,
         "dead": found.dead,
         "to_expand": found.to_expand,
         "oldest_due_age_seconds": round(found.oldest_due_age_seconds, 3),
+        "circuits": circuits,
     }
 
 

@@ -44,6 +44,7 @@ from shopshield.core.errors import ShopShieldError
 from shopshield.notify import service
 from shopshield.notify.adapters import Outcome, Result, Sender
 from shopshield.notify.catalogue import Channel, Event, parse_details
+from shopshield.notify.circuit import Breaker, BreakerPolicy
 from shopshield.notify.messages import Audience, Renderer
 from shopshield.notify.metrics import NotifyMetrics
 from shopshield.notify.models import DEAD, DIGESTED, QUEUED, SENDING, SENT
@@ -69,6 +70,9 @@ PURPOSE: Final = "notification"
 ACTION: Final = "notify"
 # The share of the lease a worker spends sending one batch before it hands the rest back.
 _LEASE_SHARE: Final = 0.8
+# ``last_error`` of a message put back because its gateway's circuit is open (``ops.status``
+# counts them); no attempt is counted for it.
+CIRCUIT_HELD: Final = "gateway circuit open"
 # Which vault field is the address of which channel; push goes to the store's app by customer id.
 _ADDRESS_FIELD: Final = {Channel.SMS: "mobile", Channel.EMAIL: "email"}
 
@@ -226,6 +230,14 @@ class Worker:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     rng: random.Random = field(default_factory=random.Random)
     name: str = field(default_factory=worker_id)
+    breaker_policy: BreakerPolicy = field(default_factory=BreakerPolicy)
+    # One per channel's gateway, made from ``breaker_policy`` (decision 0031); never shared with a
+    # copy made by ``dataclasses.replace``, which gets its own.
+    breakers: dict[Channel, Breaker] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.breakers = {channel: Breaker(str(channel), self.breaker_policy, self.rng) for channel in self.senders}
+        self.metrics.watch(self.breakers.values())
 
     # -- one round ---------------------------------------------------------------------------------
 
@@ -244,16 +256,28 @@ class Worker:
         # twice. One message is always sent, so that a slow gateway still makes progress.
         deadline = time.monotonic() + self.lease.total_seconds() * _LEASE_SHARE
         sent_one = False
-        for job in jobs:
-            if job.problem is None and job.wait_until is None:
-                if sent_one and time.monotonic() > deadline:
-                    job.wait_until, job.hold_reason = self.clock(), "released before its lease ran out"
-                    continue
-                job.outcome = self._send(job)
-                sent_one = True
+        try:
+            for job in jobs:
+                if job.problem is None and job.wait_until is None:
+                    if sent_one and time.monotonic() > deadline:
+                        job.wait_until, job.hold_reason = self.clock(), "released before its lease ran out"
+                        continue
+                    job.outcome = self._send(job)
+                    sent_one = True
+        finally:
+            # One SMTP session per batch: ended here, even when a send raised.
+            self._end_batch()
         with transaction(self.engine) as tx:
             self._record(tx, jobs)
         return len(jobs)
+
+    def _end_batch(self) -> None:
+        for sender in self.senders.values():
+            try:
+                sender.end_batch()
+            except Exception as exc:
+                # Ending a session that already broke: nothing of the batch depends on it.
+                log.warning("ending a sender's batch failed (%s)", type(exc).__name__)
 
     def _expand_pending(self) -> None:
         # Asked in a snapshot first, like ``_anything_due``: expanding takes the write lock.
@@ -408,7 +432,9 @@ class Worker:
             code = service.anti_phishing_code(tx, data_key=aead, customer_id=customer_id)
             job.audience = Audience(chosen.language, chosen.zone, code)
 
-    def _send(self, job: _Job) -> Outcome:
+    def _send(self, job: _Job) -> Outcome | None:
+        """The send's outcome; None when the gateway's circuit is open and the job is held back
+        (``job.wait_until`` set, no attempt counted)."""
         sender = self.senders.get(job.channel)
         if sender is None:
             return Outcome.permanent(f"no sender for channel {job.channel}")
@@ -425,12 +451,21 @@ class Worker:
         except (ShopShieldError, ValueError) as exc:
             # Stored details the templates cannot render will not render on a retry either.
             return Outcome.permanent(f"cannot render: {type(exc).__name__}")
+        # Asked after rendering, so that a message that cannot render never takes the probe's place.
+        breaker = self.breakers.get(job.channel)
+        now = self.clock()
+        if breaker is not None and not breaker.allow(now):
+            job.wait_until, job.hold_reason = breaker.held_until(now), CIRCUIT_HELD
+            return None
         try:
-            return sender.send(message, job.address, idempotency_key(job.row.notification_id))
+            outcome = sender.send(message, job.address, idempotency_key(job.row.notification_id))
         except Exception as exc:
             # By type only: the message of an error raised mid-send can quote the address.
             log.error("sender for %s failed (%s)", job.channel, type(exc).__name__)
-            return Outcome.temporary(f"sender error ({type(exc).__name__})")
+            outcome = Outcome.temporary(f"sender error ({type(exc).__name__})", gateway_failure=True)
+        if breaker is not None:
+            breaker.record(self.clock(), gateway_failure=outcome.gateway_failure)
+        return outcome
 
     def _record(self, tx: Tx, jobs: Sequence[_Job]) -> None:
         now = self.clock()
