@@ -1,8 +1,8 @@
 """Gateways hardened (decision 0031), against real peers on 127.0.0.1: SMTP with TLS from the first
-byte (smtps) trusting a given CA and nothing unverified; one SMTP session per claimed batch and a
-fresh one when the server drops it; one kept HTTP connection per gateway; and a circuit breaker
-that stops sending to a failing gateway without charging attempts, probes it, and closes when it
-recovers, visible in ``notify status`` and on ``/metrics``."""
+byte (smtps) trusting a given CA and nothing unverified; one SMTP session while the worker is busy
+(not one per message) and a fresh one when the server drops or ends it; one kept HTTP connection
+per gateway; and a circuit breaker that stops sending to a failing gateway without charging
+attempts, probes it, and closes when it recovers, visible in ``notify status`` and on ``/metrics``."""
 
 from __future__ import annotations
 
@@ -174,7 +174,7 @@ def test_a_ca_file_that_is_not_there_stops_the_settings(tmp_path: Path) -> None:
 # -- one session per batch, a fresh one when the server drops it ------------------------------------
 
 
-def test_one_smtp_session_per_claimed_batch(container: Container, spare: FileSender) -> None:
+def test_one_smtp_session_while_the_worker_is_busy(container: Container, spare: FileSender) -> None:
     made = _customers(container, 10)
     _queue(container, made[:5], Event.DATA_EXPORTED, partner="顺丰速运")
     box = CountingMailbox()
@@ -184,11 +184,37 @@ def test_one_smtp_session_per_claimed_batch(container: Container, spare: FileSen
         w.drain()
         assert (box.count(), box.sessions, sender.sessions) == (5, 1, 1)
         _queue(container, made[5:], Event.DATA_EXPORTED, partner="顺丰速运")
+        # Five more in three batches of at most two: one more session, kept across the batches
+        # and ended when the worker found nothing more due.
         small = _worker(container, {Channel.EMAIL: sender, Channel.PUSH: spare}, Clock(), batch=2)
-        small.drain()
+        assert small.drain() == 5
         small.close()
-    # Five more in batches of two: three sessions more, each ended with its batch.
-    assert (box.count(), box.sessions, sender.sessions) == (10, 4, 4)
+    assert (box.count(), box.sessions, sender.sessions) == (10, 2, 2)
+
+
+class SessionLimit(CountingMailbox):
+    """A server that takes two messages per session and answers 421 to the third, as servers with
+    a per-session limit do."""
+
+    async def handle_MAIL(  # noqa: N802 (aiosmtpd's hook name)
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        taken = getattr(session, "taken", 0)
+        if taken >= 2:
+            return "421 too many messages in this session"
+        session.taken = taken + 1  # type: ignore[attr-defined]
+        envelope.mail_from = address
+        return "250 OK"
+
+
+def test_a_session_the_server_ends_with_421_is_opened_again_for_the_message() -> None:
+    box = SessionLimit()
+    with smtp_server(box) as (_box, port):
+        sender = SmtpSender(SmtpTarget("127.0.0.1", port, None, None, starttls=False), FROM)
+        outcomes = [sender.send(MAIL, f"u{n}@example.cn", f"k-{n}").result for n in range(5)]
+        sender.idle()
+    assert outcomes == [Result.SENT] * 5
+    assert (box.count(), sender.sessions) == (5, 3)
 
 
 def test_a_session_the_server_drops_is_opened_again_for_the_message_in_hand() -> None:
@@ -199,7 +225,7 @@ def test_a_session_the_server_drops_is_opened_again_for_the_message_in_hand() ->
     # The server goes away and comes back on the same port, dropping the session we hold.
     with smtp_server(box, port=port):
         outcome = sender.send(MAIL, "b@example.cn", "k-2")
-        sender.end_batch()
+        sender.idle()
     assert outcome.result is Result.SENT
     assert (sender.sessions, box.sessions, box.recipients) == (2, 2, [["a@example.cn"], ["b@example.cn"]])
 
@@ -216,7 +242,7 @@ def test_sms_go_to_the_gateway_on_one_kept_connection(container: Container, spar
         w.drain()
         w.close()
     assert len(sms.by_key) == 6 and sms.requests == 6
-    # Three batches, one connection: it outlives the batch.
+    # Three batches, one connection: kept while the worker is busy.
     assert (len(sms.connections), sender.connections) == (1, 1)
 
 

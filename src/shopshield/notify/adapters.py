@@ -95,9 +95,9 @@ class Sender(Protocol):
 
     def send(self, message: Message, address: str, idempotency_key: str) -> Outcome: ...
 
-    def end_batch(self) -> None:
-        """The worker has sent the batch it claimed: end what is held for one batch only (the
-        SMTP session)."""
+    def idle(self) -> None:
+        """The worker has nothing due: end what is kept open between messages (the SMTP session,
+        the HTTP connection). The next message opens it again."""
         ...
 
     def close(self) -> None: ...
@@ -166,11 +166,13 @@ def tls_context(ca_file: Path | None = None) -> ssl.SSLContext:
 
 
 class SmtpSender:
-    """E-mail over SMTP, one session per claimed batch: opened at the batch's first message, ended
-    (QUIT) by ``end_batch``. A fresh session per message would cost a TCP handshake, a hello and,
-    with TLS, a TLS negotiation every time; one kept across idle periods would be dropped by the
-    server's idle timeout and fail the next batch's first command. A session the server drops in
-    the middle of a batch is opened again once for the message in hand (decision 0031).
+    """E-mail over SMTP, one session for as long as the worker has messages due: opened at the first
+    message, kept across the batches of a busy worker, ended (QUIT) by ``idle`` when a round finds
+    nothing due. A fresh session per message would cost a TCP handshake, a hello and, with TLS, a
+    TLS negotiation every time (bench notify: about 17 times slower); one kept across idle periods
+    would be dropped by the server's idle timeout and fail the next message's first command. A
+    session the server drops or ends (421, its per-session limits) while in use is opened again
+    once for the message in hand (decision 0031).
 
     ``sessions`` counts the sessions opened (tests and the bench read it)."""
 
@@ -220,6 +222,10 @@ class SmtpSender:
                 return self._by_code(codes[0] if codes else 550, "recipient refused")
             except smtplib.SMTPResponseException as exc:
                 self._drop()
+                if exc.smtp_code == 421 and not fresh and attempt == 1:
+                    # "Closing the session" on a session we had kept (too many messages on it, the
+                    # server's idle limit): a fresh session for this message.
+                    continue
                 return self._by_code(exc.smtp_code, "server answered")
             except (smtplib.SMTPServerDisconnected, ConnectionError) as exc:
                 # A session the server closed under us (its idle or per-session limits, a restart):
@@ -245,7 +251,7 @@ class SmtpSender:
         # the message's.
         return Outcome.temporary(f"smtp {what} {code}", gateway_failure=code == 421)
 
-    def end_batch(self) -> None:
+    def idle(self) -> None:
         self.close()
 
     def _drop(self) -> None:
@@ -308,8 +314,9 @@ class HttpSender:
     and 5xx and network errors are temporary (and failures of the gateway), any other status
     permanent.
 
-    Each worker thread keeps one HTTP/1.1 connection to the gateway open between requests
-    (keep-alive), so a batch of a thousand SMS costs one TCP (and TLS) handshake, not a thousand.
+    Each worker thread keeps one HTTP/1.1 connection to the gateway open between requests while it
+    has messages due (keep-alive), so a thousand SMS cost one TCP (and TLS) handshake, not a
+    thousand; ``idle`` closes it.
     A kept connection the gateway closed while idle is opened again once for the request in hand.
     ``connections`` counts the connections opened (tests and the bench read it)."""
 
@@ -416,10 +423,10 @@ class HttpSender:
             return Outcome.permanent(f"{self._channel} endpoint answered {status}")
         return Outcome.temporary(f"{self._channel} endpoint unreachable", gateway_failure=True)  # pragma: no cover
 
-    def end_batch(self) -> None:
-        # The connection outlives the batch: keep-alive is cheap for the gateway, and it closes
-        # idle connections itself (a closed one is opened again on the next request).
-        return None
+    def idle(self) -> None:
+        # This thread's connection: a gateway closes idle connections itself, and one closed under
+        # us would cost the next message a failed first try.
+        self._drop()
 
     def close(self) -> None:
         with self._lock:
@@ -473,7 +480,7 @@ class FileSender:
             return Outcome.temporary(f"file sender: {type(exc).__name__}")
         return Outcome.sent()
 
-    def end_batch(self) -> None:
+    def idle(self) -> None:
         return None
 
     def close(self) -> None:

@@ -246,10 +246,12 @@ class Worker:
         of rows claimed (0: nothing was due)."""
         self._expand_pending()
         if not self._anything_due():
+            self._idle()
             return 0
         with transaction(self.engine) as tx:
             jobs = self._claim(tx)
         if not jobs:
+            self._idle()
             return 0
         # Past most of the lease, the rest of the batch goes back to the queue unsent: another worker
         # may claim it once the lease runs out, and a message still being sent here would then go
@@ -264,20 +266,22 @@ class Worker:
                         continue
                     job.outcome = self._send(job)
                     sent_one = True
-        finally:
-            # One SMTP session per batch: ended here, even when a send raised.
-            self._end_batch()
+        except BaseException:
+            # A session in an unknown state is not reused by the next round.
+            self._idle()
+            raise
         with transaction(self.engine) as tx:
             self._record(tx, jobs)
         return len(jobs)
 
-    def _end_batch(self) -> None:
+    def _idle(self) -> None:
+        """Nothing due: the senders end their sessions and connections (decision 0031)."""
         for sender in self.senders.values():
             try:
-                sender.end_batch()
+                sender.idle()
             except Exception as exc:
-                # Ending a session that already broke: nothing of the batch depends on it.
-                log.warning("ending a sender's batch failed (%s)", type(exc).__name__)
+                # Ending a session that already broke: no message depends on it.
+                log.warning("ending a sender's session failed (%s)", type(exc).__name__)
 
     def _expand_pending(self) -> None:
         # Asked in a snapshot first, like ``_anything_due``: expanding takes the write lock.
