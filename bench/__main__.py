@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, str] = {
     "notify": "bench.notify",
     "verify-contact": "bench.verify_contact",
     "verify-links": "bench.verify_links",
+    "warn-sweep": "bench.warn_sweep",
 }
 
 

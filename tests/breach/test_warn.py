@@ -259,3 +259,31 @@ def test_a_dry_run_of_a_cluster_already_run_lists_the_warned_and_the_new_apart(w
     assert all(m["state"] == "queued" for c in answer["customers"] for m in c["messages"])
     assert answer["would_warn"] == [late]
     assert {r.customer_id for r in outbox(world.container, event="scam.warning")} == {ids["at_risk"], ids["silent"]}
+
+
+def test_a_cluster_whose_victims_forgot_the_return_is_still_a_return_scam_by_their_own_returns(
+    world: World,
+) -> None:
+    ids = _setup_cluster_forgetting(world)
+    answer = world.post("analyst", "/v1/warnings", {"cluster_id": 1, "dry_run": True}).json()
+    assert (answer["pattern"], answer["pattern_from"]) == ("return", "reporters' returns")
+    # Customers with a return in the window, not everyone with an order in it.
+    assert sorted(answer["would_warn"]) == sorted([ids["at_risk"], ids["silent"]])
+
+
+def _setup_cluster_forgetting(world: World) -> dict[str, str]:
+    ids = {
+        "victim": _stored(world, 1, returned=datetime(2026, 11, 12, tzinfo=UTC)),
+        "at_risk": _stored(world, 2, returned=datetime(2026, 11, 15, tzinfo=UTC)),
+        "silent": _stored(world, 3, returned=datetime(2026, 11, 16, tzinfo=UTC)),
+        "no_return": _stored(world, 4),
+    }
+    victim2 = _stored(world, 6, returned=datetime(2026, 11, 14, tzinfo=UTC))
+    reports = [
+        report(f"r-{n}", customer_id=cid, contacted_at=f"2026-11-2{n}T14:03:00+08:00", knew="name|items")
+        | {"reported_at": f"2026-11-2{n}T15:00:00+08:00"}
+        for n, cid in enumerate([ids["victim"], victim2])
+    ]
+    response = world.post("service", "/v1/scam-reports", {"reports": reports})
+    assert response.status_code in (200, 201), response.text
+    return ids

@@ -8,24 +8,24 @@ became of each message is read back from the outbox by the run's id (decision 00
 - A breach case: the customers its scope recorded (``breach scope --case CASE --warn``), those the
   confirmed source accessed. A run delivers any of them whose message is missing from the outbox
   (warnings recorded before there was an outbox, say) and reports on all.
-- A scam cluster (``reports summary`` numbers them, largest first): the scammers knew what the
-  cluster's reports say they knew (``investigate.knowledge``); customers at risk are those whose
-  data matches it and who share the cluster's pattern: a return requested, or an order placed,
-  within the cluster's window. The cluster's reporters are not warned again; they told us.
+- A scam cluster (``reports summary`` numbers them, largest first): the customers whose data
+  matches what the scammers knew and who share the cluster's pattern, a return requested or an
+  order placed from 30 days before the first call to the run (``selection.choose``, the rule the
+  ``warn-sweep`` benchmark measures). The cluster's reporters are not warned again; they told us.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from shopshield.breach import service
+from shopshield.breach import selection, service
 from shopshield.breach.models import WarningRow
 from shopshield.core import ids, times
 from shopshield.core.callers import Caller
@@ -45,9 +45,7 @@ SCAM_WARNING: Final = "scam.warning"
 CLUSTER_REASON: Final = "scam_cluster"
 CLUSTER_TEMPLATE: Final = "scam_warning"
 ACTION: Final = "warn"
-# How long before a cluster's first call a customer's return or order still counts: scammers work
-# from data taken days or weeks before they call.
-LEAD: Final = timedelta(days=30)
+LEAD: Final = selection.LEAD
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +79,9 @@ class Selection:
 
 def cluster_pattern(reports: list[ScamReport]) -> str:
     """The story the cluster's scammers told, from what they knew (``notify.catalogue.ScamPattern``
-    codes): a return they knew about, else an order, else the account."""
-    knew = {item for r in reports for item in r.knew}
-    if "return_request" in knew:
-        return "return"
-    if knew & {"order_id", "items", "price", "purchase_time"}:
-        return "refund"
-    return "account"
+    codes): a return they knew about, else an order, else the account. ``selection.choose`` may
+    still find ``return`` from the reporters' own returns."""
+    return selection.pattern_from_knowledge(frozenset(r.knew) for r in reports)
 
 
 def cluster_run_id(cluster: Cluster) -> str:
@@ -108,34 +102,49 @@ def _cluster(session: Session, number: int, tz: ZoneInfo) -> Cluster:
     return found[number - 1]
 
 
-def _select_cluster(session: Session, number: int, tz: ZoneInfo) -> Selection:
+def _holdings(session: Session, since: datetime, until: datetime, reporters: set[str]) -> list[selection.Holding]:
+    """The orders ``selection.choose`` needs: placed, or with a return requested, from ``since`` to
+    ``until``, and every order of the reporters (their own returns can decide the pattern)."""
+    requested = and_(
+        ReturnRequestRow.requested_at >= times.utc(since), ReturnRequestRow.requested_at <= times.utc(until)
+    )
+    placed = and_(OrderRow.placed_at >= times.utc(since), OrderRow.placed_at <= times.utc(until))
+    query = (
+        select(OrderRow.customer_id, OrderRow.placed_at, ReturnRequestRow.requested_at)
+        .outerjoin(ReturnRequestRow, ReturnRequestRow.order_id == OrderRow.order_id)
+        .where(or_(placed, requested, OrderRow.customer_id.in_(sorted(reporters))))
+    )
+    return [
+        selection.Holding(
+            customer_id=str(customer_id),
+            placed_at=times.stored(placed_at),
+            returned_at=None if returned_at is None else times.stored(returned_at),
+        )
+        for customer_id, placed_at, returned_at in session.execute(query)
+    ]
+
+
+def _select_cluster(session: Session, number: int, tz: ZoneInfo, now: datetime) -> Selection:
     cluster = _cluster(session, number, tz)
-    pattern = cluster_pattern(cluster.reports)
-    since, until = cluster.first_contact - LEAD, cluster.last_contact
-    if pattern == "return":
-        query = (
-            select(OrderRow.customer_id)
-            .join(ReturnRequestRow, ReturnRequestRow.order_id == OrderRow.order_id)
-            .where(ReturnRequestRow.requested_at >= times.utc(since), ReturnRequestRow.requested_at <= times.utc(until))
-        )
-    else:
-        query = select(OrderRow.customer_id).where(
-            OrderRow.placed_at >= times.utc(since), OrderRow.placed_at <= times.utc(until)
-        )
-    reporters = {r.customer_id for r in cluster.reports}
-    at_risk = sorted({cid for cid in session.scalars(query.distinct())} - reporters)
+    reports = [selection.Reported(r.customer_id, r.contacted_at, frozenset(r.knew)) for r in cluster.reports]
+    reporters = {r.customer_id for r in reports}
+    since = cluster.first_contact - LEAD
+    # A run is never before its cluster's last call (a clock set back would otherwise empty the window).
+    until = max(now, cluster.last_contact)
+    chosen = selection.choose(reports, _holdings(session, since, until, reporters), now=until, lead=LEAD)
     return Selection(
         run_id=cluster_run_id(cluster),
         event=SCAM_WARNING,
-        customers=at_risk,
-        details={"pattern": pattern},
+        customers=chosen.customers,
+        details={"pattern": chosen.pattern},
         reason=CLUSTER_REASON,
         template=CLUSTER_TEMPLATE,
         about={
             "cluster_id": number,
-            "pattern": pattern,
+            "pattern": chosen.pattern,
+            "pattern_from": chosen.pattern_from,
             "reports": len(cluster.reports),
-            "window": {"since": iso(since), "until": iso(until)},
+            "window": {"since": iso(chosen.since), "until": iso(chosen.until)},
         },
     )
 
@@ -164,7 +173,7 @@ def run(*, vault: Vault, session: Session, caller: Caller, target: Target, dry_r
         chosen = _select_breach(session, target.breach_case)
     else:
         assert target.cluster is not None
-        chosen = _select_cluster(session, target.cluster, tz)
+        chosen = _select_cluster(session, target.cluster, tz, vault.clock())
     tx, now = Tx.of_session(session), vault.clock()
     verb = "would warn" if dry_run else "warned"
     reason = f"warnings {chosen.run_id}: {verb} {len(chosen.customers)} customers"
