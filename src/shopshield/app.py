@@ -24,8 +24,8 @@ from shopshield.breach.views import router as breach_router
 from shopshield.breach.views import warnings_router
 from shopshield.canary.views import router as canary_router
 from shopshield.channels.views import contacts_router, status_router
-from shopshield.channels.views import verify_router as verify_contact_router
 from shopshield.channels.views import router as channels_router
+from shopshield.channels.views import verify_router as verify_contact_router
 from shopshield.edge import EdgeGuard
 from shopshield.guard.views import router as guard_router
 from shopshield.notify.views import ops_router as notify_ops_router

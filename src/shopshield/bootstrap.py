@@ -24,6 +24,7 @@ from shopshield.audit.service import AuditLog, Checkpointer
 from shopshield.audit.signing import CheckpointSigner
 from shopshield.audit.witness import FileWitness
 from shopshield.canary.watch import CanaryWatch
+from shopshield.channels import service as channels_service
 from shopshield.core.db import Tx, make_engine, session_factory, transaction
 from shopshield.core.files import private_sqlite_file
 from shopshield.core.notices import PreviousAddress
@@ -58,6 +59,8 @@ from shopshield.verify.service import (
     SMS_SENDER,
     WEB_DOMAIN,
     OfficialSource,
+    first_of,
+    registry_source,
     static_source,
 )
 
@@ -125,10 +128,12 @@ class Container:
 
     def official_source(self) -> OfficialSource:
         """Where the link and message checks find the store's official domains, brand names,
-        numbers and accounts when a caller names none: the settings' ``SHOPSHIELD_OFFICIAL_*`` for
-        now. At the official-channel registry's merge this one line becomes
-        ``return registry_source(self.engine, channels.service.official_values)``."""
-        return static_source(official_from_settings(self.settings))
+        numbers and accounts when a caller names none: the official-channel registry, kind by
+        kind, and the settings' ``SHOPSHIELD_OFFICIAL_*`` for a kind the registry has none of."""
+        return first_of(
+            registry_source(self.engine, channels_service.official_values),
+            static_source(official_from_settings(self.settings)),
+        )
 
     def close(self) -> None:
         self.passwords.close()

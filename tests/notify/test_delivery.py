@@ -365,6 +365,9 @@ class _FailsOnce:
             return Outcome.temporary("gateway down")
         return self.inner.send(message, address, key)
 
+    def idle(self) -> None:
+        self.inner.idle()
+
     def close(self) -> None:
         self.inner.close()
 

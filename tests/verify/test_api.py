@@ -69,6 +69,31 @@ def test_the_configured_values_are_used_when_the_request_names_none(configured: 
     assert [a["official"] for a in answer["accounts"]] == [True, False]
 
 
+def test_the_registry_s_values_come_before_the_settings_kind_by_kind(configured: World) -> None:
+    """Once admins register web domains, the links checked without ``official`` are judged
+    against the registry alone; a kind the registry has none of (payee accounts here) still
+    comes from the settings, and a removed domain stops being official."""
+    added = {
+        value: configured.post("admin", "/v1/channels", {"kind": kind, "value": value}).json()["channel_id"]
+        for kind, value in (("web_domain", "example-shop.cn"), ("brand_name", "示例商城"), ("phone", "400-820-1234"))
+    }
+    links = {"urls": ["https://item.example-shop.cn/1", "www.jumei.com", "shilishangcheng-refund.top"]}
+    found = configured.post("service", "/v1/verify/links", links).json()
+    assert [(f["verdict"], f["imitates"]) for f in found] == [
+        ("official", "example-shop.cn"),
+        ("unknown", None),
+        ("lookalike", "example-shop.cn"),
+    ]
+    text = "退款请致电 400 820 1234 或 400-123-4567，账户 6222 0000 1111 2222"
+    answer = configured.post("service", "/v1/verify/message", {"text": text}).json()
+    assert [n["official"] for n in answer["numbers"]] == [True, False]
+    assert [a["official"] for a in answer["accounts"]] == [True]
+
+    assert configured.delete("admin", f"/v1/channels/{added['example-shop.cn']}").status_code == 200
+    again = configured.post("service", "/v1/verify/links", {"urls": ["www.jumei.com"]}).json()
+    assert again[0]["verdict"] == "official"
+
+
 def test_a_message_check_answers_its_verdict_and_what_it_found(world: World) -> None:
     text = "【聚美优品】您的退货订单出现异常，退款失败，请登录 http://refund.jumei-help.com.cn/login 并提供验证码"
     response = world.post("agent", "/v1/verify/message", {"text": text, "official": ["jumei.com"]})

@@ -18,7 +18,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple
-from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -48,9 +47,11 @@ from shopshield.core.events import OK, AccessEvent, EventLog
 from shopshield.core.policy import PolicySet
 from shopshield.scams import service as scams
 from shopshield.scams.formats import parse_report
-from shopshield.scams.indicators import PLACEHOLDERS, registered_domain
+from shopshield.scams.indicators import PLACEHOLDERS
 from shopshield.vault import service as vault_service
 from shopshield.vault.service import Vault
+from shopshield.verify.links import OFFICIAL, check_link
+from shopshield.verify.official import Official
 
 Json = dict[str, Any]
 
@@ -531,17 +532,16 @@ def _payee_official(tx: Tx, raw: str | None) -> bool | None:
 
 
 def _url_official(tx: Tx, raw: str | None) -> bool | None:
-    """A simple registered-domain check: the link's host is on a registered domain (eTLD+1) of an
-    official web domain. The full lookalike checker (issue 14, part B) replaces it at merge."""
+    """Whether the link the customer was sent is on one of the registry's web domains, by the link
+    checker's reading of it (public-suffix registered domain, punycode, userinfo tricks): a
+    lookalike, an IP host or a link nobody can read is not one of ours."""
     if raw is None:
         return None
-    try:
-        host = urlsplit(raw if "://" in raw else f"http://{raw}").hostname
-        normalised = numbers.domain(host or "", field="url")
-    except (ValueError, InvalidInput):
-        return False  # a link nobody can read is not one of ours
-    official = {registered_domain(d) for d in official_values(tx, Kind.WEB_DOMAIN)}
-    return registered_domain(normalised) in official
+    domains = official_values(tx, Kind.WEB_DOMAIN)
+    if not domains:
+        return False
+    official = Official.of(domains, official_values(tx, Kind.BRAND_NAME))
+    return check_link(raw, official).verdict == OFFICIAL
 
 
 def verify_contact(

@@ -5,8 +5,8 @@ The checks are pure (``links``, ``message``); this module turns what a caller ga
 ``Official``, turns the engines' refusals into the project's errors, and holds the one seam to
 the official-channel registry: an ``OfficialSource``, a callable from a kind (``web_domain``,
 ``brand_name``, ``phone``, ``sms_sender``, ``payee_account``) to the store's values of that kind.
-``Container.official_source`` chooses it: the settings' values for now (``static_source``),
-the registry once it is there (``registry_source``).
+``Container.official_source`` chooses it: the registry's values of a kind (``registry_source``),
+else the settings' (``static_source``); see ``first_of``.
 """
 
 from __future__ import annotations
@@ -54,6 +54,22 @@ def registry_source(engine: Engine, values: Callable[[Tx, str], list[str]]) -> O
     def read(kind: str) -> Sequence[str]:
         with transaction(engine, read_only=True) as tx:
             return values(tx, kind)
+
+    return read
+
+
+def first_of(*sources: OfficialSource) -> OfficialSource:
+    """For each kind, the values of the first source that has any: the registry before the
+    settings, so an instance set up from ``SHOPSHIELD_OFFICIAL_*`` answers before anyone has
+    filled its registry, and a kind the registry holds is the registry's alone (a domain removed
+    there stops being official even if the settings still name it)."""
+
+    def read(kind: str) -> Sequence[str]:
+        for source in sources:
+            found = source(kind)
+            if found:
+                return found
+        return ()
 
     return read
 
