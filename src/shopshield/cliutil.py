@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -11,6 +11,7 @@ from typing import Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 from rich.text import Text
 
 # Typer vendors its own click: this Context is the one TyperGroup.invoke is given.
@@ -86,6 +87,21 @@ def parse_moment(text: str | None, option: str) -> datetime | None:
             2,
         )
     return times.utc(moment)
+
+
+def print_rows(rows: Sequence[Mapping[str, object]], columns: Sequence[str], *, title: str, console: Console) -> None:
+    """Rows for people (a Rich table on a terminal) or for scripts (tab-separated with a header)."""
+    if not console.is_terminal:
+        # Piped or scripted: whole values, tab-separated, never cut to a terminal's width.
+        typer.echo("\t".join(columns))
+        for row in rows:
+            typer.echo("\t".join("" if row[c] is None else str(row[c]) for c in columns))
+        return
+    table = Table(*columns, title=title)
+    for row in rows:
+        # Text, not markup: a stored value with brackets must print as it is.
+        table.add_row(*(Text("" if row[c] is None else str(row[c])) for c in columns))
+    console.print(table)
 
 
 def progress_bar(label: str) -> Progress:

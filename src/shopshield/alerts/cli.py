@@ -7,12 +7,10 @@ import re
 import orjson
 import typer
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from shopshield.alerts import service
 from shopshield.alerts.schemas import CODE_PATTERN, parse_since
-from shopshield.cliutil import Format, acts_as, fail, open_container, settings_from_env
+from shopshield.cliutil import Format, acts_as, fail, open_container, print_rows, settings_from_env
 from shopshield.core import ids
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import unit_of_work
@@ -59,13 +57,4 @@ def list_alerts(
     if fmt is Format.json:
         typer.echo(orjson.dumps({"alerts": found}, option=orjson.OPT_INDENT_2).decode())
         return
-    if not out.is_terminal:
-        # Piped or scripted: whole values, tab-separated, never cut to a terminal's width.
-        typer.echo("\t".join(COLUMNS))
-        for row in found:
-            typer.echo("\t".join("" if row[c] is None else str(row[c]) for c in COLUMNS))
-        return
-    table = Table(*COLUMNS, title="Security alerts")
-    for row in found:
-        table.add_row(*(Text("" if row[c] is None else str(row[c])) for c in COLUMNS))
-    out.print(table)
+    print_rows(found, COLUMNS, title="Security alerts", console=out)

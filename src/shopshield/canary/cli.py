@@ -11,12 +11,10 @@ import orjson
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from shopshield.canary import service
 from shopshield.canary.schemas import KINDS, MAX_COUNT, ContactIn, PlantIn
-from shopshield.cliutil import acts_as, fail, open_container, settings_from_env
+from shopshield.cliutil import acts_as, fail, open_container, print_rows, settings_from_env
 from shopshield.core import ids
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import transaction, unit_of_work
@@ -197,14 +195,4 @@ def _check_recipient(recipient: str | None) -> None:
 
 
 def _print_table(rows: list[dict[str, object]], columns: tuple[str, ...], title: str) -> None:
-    if not out.is_terminal:
-        # Piped or scripted: whole values, tab-separated, never cut to a terminal's width.
-        typer.echo("\t".join(columns))
-        for row in rows:
-            typer.echo("\t".join("" if row[c] is None else str(row[c]) for c in columns))
-        return
-    table = Table(*columns, title=title)
-    for row in rows:
-        # Text, not markup: a stored value with brackets must print as it is.
-        table.add_row(*(Text("" if row[c] is None else str(row[c])) for c in columns))
-    out.print(table)
+    print_rows(rows, columns, title=title, console=out)

@@ -8,13 +8,11 @@ import orjson
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from shopshield.channels import service
 from shopshield.channels.numbers import Kind
 from shopshield.channels.schemas import ChannelIn
-from shopshield.cliutil import Format, acts_as, fail, open_container, settings_from_env
+from shopshield.cliutil import Format, acts_as, fail, open_container, print_rows, settings_from_env
 from shopshield.core import ids
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import Tx, unit_of_work
@@ -80,15 +78,7 @@ def list_channels(
     if fmt is Format.json:
         typer.echo(orjson.dumps({"channels": found}, option=orjson.OPT_INDENT_2).decode())
         return
-    if not out.is_terminal:
-        typer.echo("\t".join(COLUMNS))
-        for row in found:
-            typer.echo("\t".join("" if row[c] is None else str(row[c]) for c in COLUMNS))
-        return
-    table = Table(*COLUMNS, title="Official channels")
-    for row in found:
-        table.add_row(*(Text("" if row[c] is None else str(row[c])) for c in COLUMNS))
-    out.print(table)
+    print_rows(found, COLUMNS, title="Official channels", console=out)
 
 
 @app.command("remove")
