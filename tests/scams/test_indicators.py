@@ -55,7 +55,9 @@ def test_senders_and_handles_are_compared_without_case_or_extra_spaces() -> None
         ("www.example.com", "example.com"),
         ("EXAMPLE.com.", "example.com"),
         ("shop.example.co.uk", "example.co.uk"),
-        ("refund.jumei.gd.cn", "gd.cn"),  # a suffix the short list lacks: coarser, never wrong in kind
+        ("refund.jumei.gd.cn", "jumei.gd.cn"),  # a provincial suffix, from the Public Suffix List
+        ("shop.x.github.io", "x.github.io"),  # a private suffix: each user's site is its own
+        ("refund.jd.zzzz", "jd.zzzz"),  # an ending the list does not know: the last two labels
         ("203.0.113.5", "203.0.113.5"),
         ("退款.例子.cn", "xn--fsqu00a.cn"),
         ("退款。例子。cn", "xn--fsqu00a.cn"),

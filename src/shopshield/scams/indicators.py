@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
+from shopshield.core import domains
 from shopshield.core.normalize import InvalidIdentifier, normalize_mobile
 from shopshield.scams.formats import ScamReport
 
@@ -26,22 +27,6 @@ DOMAIN: Final = "domain"
 LINK: Final = "link"
 PAYEE: Final = "payee"
 
-# Public suffixes of more than one label that scam links in this market use, so that the
-# registered domain of shop.example.com.cn is example.com.cn and not com.cn. A short list kept
-# here on purpose: the full Public Suffix List would be a download or a dependency to keep fresh,
-# and a suffix missing from it only makes clusters coarser (every x.gd.cn would join as gd.cn).
-MULTI_LABEL_SUFFIXES: Final = frozenset(
-    {
-        "com.cn", "net.cn", "org.cn", "gov.cn", "edu.cn", "ac.cn", "mil.cn",
-        "com.hk", "net.hk", "org.hk", "edu.hk", "gov.hk",
-        "com.mo", "com.tw", "net.tw", "org.tw",
-        "co.uk", "org.uk", "ac.uk", "gov.uk",
-        "co.jp", "ne.jp", "or.jp", "co.kr",
-        "com.au", "net.au", "org.au", "co.nz",
-        "com.sg", "com.my", "com.ph", "co.th", "com.vn", "co.id",
-        "com.br", "com.mx", "co.in",
-    }
-)  # fmt: skip
 # Link shorteners and the like: thousands of unrelated links share their domain, so a link there
 # is identified by its host and path (the short code) instead.
 SHARED_HOSTS: Final = frozenset(
@@ -130,8 +115,13 @@ def _registered(host: str) -> str:
     # costly failed parse (this runs once per report in every summary).
     if (labels[-1].isdigit() or ":" in host) and _is_ip(host):
         return host
-    keep = 3 if len(labels) >= 3 and ".".join(labels[-2:]) in MULTI_LABEL_SUFFIXES else 2
-    return ".".join(labels[-keep:])
+    # The Public Suffix List, as the link checker reads it (``core.domains``), so a cluster and a link verdict agree on
+    # what was registered (x.github.io is its own; jd.com.cn is not com.cn's).
+    found = domains.registered_domain(host)
+    if found is not None:
+        return found[0]
+    # An ending the list does not know (a made-up one, a typo): the last two labels.
+    return ".".join(labels[-2:])
 
 
 def _is_ip(host: str) -> bool:

@@ -14,12 +14,10 @@ import ipaddress
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
 from typing import Final
 from urllib.parse import unquote
 
-from publicsuffixlist import PublicSuffixList
-
+from shopshield.core import domains
 from shopshield.core.errors import InvalidInput
 
 MAX_LINK_CHARS: Final = 2048
@@ -75,20 +73,8 @@ class Link:
         return tuple(front.split(".")) if front else ()
 
 
-@cache
-def _psl() -> PublicSuffixList:
-    # Unknown endings are not domains: "jd.zzzz" goes nowhere, and a bare word is not a link.
-    return PublicSuffixList(accept_unknown=False)
-
-
-def registered_domain(host: str) -> tuple[str, str] | None:
-    """(registered domain, public suffix) of a Unicode host name, or None when it has none."""
-    psl = _psl()
-    suffix = psl.publicsuffix(host)
-    registered = psl.privatesuffix(host)
-    if suffix is None or registered is None:
-        return None
-    return registered, suffix
+# The one reading of the Public Suffix List, shared with the scam-report clusters.
+registered_domain = domains.registered_domain
 
 
 def clean_text(text: str) -> str:
