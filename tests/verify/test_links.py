@@ -288,3 +288,14 @@ def test_the_store_s_own_country_is_its_market() -> None:
     assert ending_kind("jp", RAKUTEN) == HOME
     assert ending_kind("co.jp", RAKUTEN) == OWN
     assert ending_kind("de", RAKUTEN) == FOREIGN
+
+
+def test_one_letter_of_another_script_outside_the_confusables_is_still_a_homoglyph() -> None:
+    # Greek beta and tau are not joined to b and t by Unicode's data; one of them in the name is
+    # no slip of the hand, but no namesake either.
+    taobao = Official.of(["taobao.com"], ["淘宝"])
+    assert verdict("taoβao.com", taobao) == ("lookalike", "taobao.com", "homoglyph")
+    assert verdict("xn--taoao-l9d.com", taobao) == ("lookalike", "taobao.com", "homoglyph")
+    assert verdict("eτsy.com", Official.of(["etsy.com"])) == ("lookalike", "etsy.com", "homoglyph")
+    # A plain ASCII word one non-slip edit away is still left alone.
+    assert verdict("jumex.com", JUMEI)[0] == "unknown"

@@ -282,8 +282,13 @@ def _is_typo(name: str, plain: str, token: str, limit: int) -> bool:
     (names of four to seven letters), it must be a slip of the hand (``distance.slip``): at these
     lengths a letter changed at random is as likely to spell a real name (jumex, epay, walmark) as
     to be a mistake. Longer names allow two edits of any kind: two edits from eight letters or
-    more rarely land on another real name."""
-    if limit > 1:
+    more rarely land on another real name.
+
+    A name that is not all ASCII is exempt: the one letter changed is of another script (taoβao,
+    eτsy), one the confusables data does not join to the Latin letter, and no real name mixes
+    scripts inside a word; it is a homoglyph, not a namesake. (Found after the fresh split's one
+    scoring, where the rule had dropped such names; decision 0030, revised 2026-12-05.)"""
+    if limit > 1 or not name.isascii():
         return True
     return slip(name, token) is not None or slip(plain, token) is not None
 
