@@ -260,7 +260,10 @@ def run(options: Options) -> None:
             "checked against every brand of its split. Baseline in the same run: dnstwist's fuzzer offline, "
             "given the same words and endings (flagged = the host or registered domain is one of its "
             "permutations of the official domain). Targets on the fresh split: caught >= 95%, unrelated "
-            "flagged <= 1%, official 100%: " + ("**met**." if met else "**not met**."),
+            "flagged <= 1%, official 100%: "
+            + ("**met**." if met else "**not met**.")
+            + " The fresh split's one blind scoring, before any later change, is recorded in decision 0030 "
+            "(revised 2026-12-05); a later run of it is no longer blind.",
             "",
             markdown_table(
                 ["split", "detector", "lookalikes caught", "unrelated flagged", "official recognised", "worst family"],
