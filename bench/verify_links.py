@@ -2,9 +2,11 @@
 recognised, per split and per family, beside dnstwist used as a detector; and checks per second.
 
 The set is ``bench/data/links.jsonl`` (made by ``bench/data/make_links.py``), split by brand: the
-rules were written and tried on the ``dev`` brands; the ``held_out`` brands were looked at only
-in this benchmark's run (decision 0030). Targets on held-out: lookalikes caught >= 95%, unrelated
-flagged <= 1%, official 100%.
+rules were written and tried on the ``dev`` brands. The ``held_out`` brands were scored once and
+their false flags read before the rules were revised, so that split is reported as seen; the
+``fresh`` brands were written down before the revision and are the honest held-out set (decision
+0030, revised 2026-12-05). Targets on the fresh split: lookalikes caught >= 95%, unrelated flagged
+<= 1%, official 100%.
 
 Baseline, in the same run: dnstwist's fuzzer (PyPI ``dnstwist``, offline, no DNS) given the same
 words and endings the lookalikes use; a link counts as flagged when its host or registered domain
@@ -35,6 +37,9 @@ DATA = Path(__file__).parent / "data" / "links.jsonl"
 DNSTWIST_WORDS = ("refund", "kefu", "tuikuan", "login", "vip", "pay", "service", "help", "cs")
 DNSTWIST_TLDS = ("com", "cn", "com.cn", "net", "top", "xyz", "vip", "shop", "cc", "online", "site", "info", "co")
 TARGETS = {"caught": 0.95, "unrelated_flagged": 0.01, "official": 1.0}
+SPLITS = ("dev", "held_out", "fresh")
+# The split the targets are judged on: brands no rule was written or revised on.
+TARGET_SPLIT = "fresh"
 
 
 @dataclass(frozen=True)
@@ -178,7 +183,7 @@ def _pct(value: float) -> str:
 
 def run(options: Options) -> None:
     meta, rows = load()
-    splits = ("dev", "held_out")
+    splits = SPLITS
     ours = shopshield_detector()
     theirs = dnstwist_detector()
     # dnstwist's permutations are made once per official domain, before its timing.
@@ -233,7 +238,8 @@ def run(options: Options) -> None:
                     for g in ("popular", "close_spelling")
                 ]
             )
-    held = results[("shopshield", "held_out")]
+    held = results[("shopshield", TARGET_SPLIT)]
+    seen = results[("shopshield", "held_out")]
     met = (
         held.caught_rate >= TARGETS["caught"]
         and held.flagged_rate <= TARGETS["unrelated_flagged"]
@@ -246,12 +252,18 @@ def run(options: Options) -> None:
             f"Run: {run_stamp(options)}.",
             "",
             f"`bench/data/links.jsonl` ({len(rows)} links; made by `python -m bench.data.make_links`, seed "
-            f"{meta['seed']}), split by brand before any rule was tuned: dev {', '.join(meta['dev'])}; held-out "
-            f"{', '.join(meta['held_out'])}. Each unrelated domain is checked against every brand of its split. "
-            "Baseline in the same run: dnstwist's fuzzer offline, given the same words and endings "
-            "(flagged = the host or registered domain is one of its permutations of the official domain). "
-            "Targets on held-out: caught >= 95%, unrelated flagged <= 1%, official 100%: "
-            + ("**met**." if met else "**not met**."),
+            f"{meta['seed']}), split by brand: dev {', '.join(meta['dev'])} (the rules were written and "
+            f"revised on these); held_out {', '.join(meta['held_out'])} (**seen**: its false flags were read "
+            f"in an earlier run, before the rules were revised, so its figures are not a held-out measure); "
+            f"fresh {', '.join(meta['fresh'])} (the honest held-out split: brands, lookalikes and close "
+            "domains written down and committed before the revision, scored once). Each unrelated domain is "
+            "checked against every brand of its split. Baseline in the same run: dnstwist's fuzzer offline, "
+            "given the same words and endings (flagged = the host or registered domain is one of its "
+            "permutations of the official domain). Targets on the fresh split: caught >= 95%, unrelated "
+            "flagged <= 1%, official 100%: "
+            + ("**met**." if met else "**not met**.")
+            + " The fresh split's one blind scoring, before any later change, is recorded in decision 0030 "
+            "(revised 2026-12-05); a later run of it is no longer blind.",
             "",
             markdown_table(
                 ["split", "detector", "lookalikes caught", "unrelated flagged", "official recognised", "worst family"],
@@ -266,7 +278,7 @@ def run(options: Options) -> None:
             "Per family (caught / lookalikes of that family):",
             "",
             markdown_table(
-                ["family", "dev: shopshield", "dev: dnstwist", "held-out: shopshield", "held-out: dnstwist"],
+                ["family"] + [f"{split}: {who}" for split in splits for who in ("shopshield", "dnstwist")],
                 family_rows,
             ),
             "",
@@ -275,13 +287,15 @@ def run(options: Options) -> None:
             f"with the same parser), plus {generation:.2f} s to make the permutations of {brands} brands. Ratio "
             f"shopshield/dnstwist: {rate_ours / rate_theirs:.2f}.",
             "",
-            "Held-out misses (shopshield): "
+            "Fresh misses (shopshield): "
             + ("; ".join(f"`{m}`" for m in held.missed[:25]) or "none")
             + (f" (and {len(held.missed) - 25} more)" if len(held.missed) > 25 else "")
             + ".",
             "",
-            "Held-out unrelated flagged (shopshield): "
-            + ("; ".join(f"`{m}`" for m in held.false_flags) or "none")
+            "Fresh unrelated flagged (shopshield): " + ("; ".join(f"`{m}`" for m in held.false_flags) or "none") + ".",
+            "",
+            "Held_out (seen) unrelated flagged (shopshield): "
+            + ("; ".join(f"`{m}`" for m in seen.false_flags) or "none")
             + ".",
         ]
     )

@@ -202,10 +202,138 @@ CLOSE_DEV = (
     "jw.org", "jdsports.com", "jdpower.com", "jdate.com", "jumia.com", "vk.com", "vipkid.com", "vimeo.com",
     "vivo.com", "amazonaws.com", "amazonia.org", "ebags.com", "walgreens.com", "walmartcareers.com", "embay.org",
 )  # fmt: skip
+# More real domains close in spelling to a development brand, added after the first run showed the
+# development set too easy (15 close names, one flagged) beside the held-out set's (126, ten
+# flagged). Chosen for closeness, from general knowledge, to cover the kinds of closeness real
+# names have: a real word or name one or two edits away (amazone.de, jumex.com, vipp.com, epay.com),
+# the brand's name under another ending, owned by someone else or by the brand itself (jd.hk,
+# amazon.jobs, walmart.org, ebay.de), initials and short names (jdl.com, vio.com), the brand with
+# corporate or product words (ebayinc.com, walmartstores.com, aboutamazon.com, jdcloud.com,
+# amazontrust.com), and names that hold the brand inside another word (jumeirah.com, vipre.com).
+# Their own random draws (the link's form) come from a separate generator, so every earlier row
+# is unchanged. A few are not known to exist but are built in the shape of real corporate names
+# (jumeiinc.com, vipholdings.com, amazonmobile.com, walmartmobile.com, walmartholdings.com,
+# jdcareers.com, ebaycareers.com): plausible names a brand or a namesake would register.
+CLOSE_DEV_MORE = (
+    "jdrf.org", "jdsupra.com", "jdoodle.com", "jdwilliams.co.uk", "jdsports.co.uk", "jdcloud.com", "jdl.com",
+    "jdpay.com", "jd.hk", "jd.co.th", "jd.id", "jdcareers.com", "jdgroup.co.za",
+    "jumex.com", "jumeirah.com", "jumbo.com", "jumia.com.ng", "jumia.co.ke", "juneau.org", "jumeiinc.com",
+    "vipp.com", "vio.com", "via.com", "vipre.com", "vipps.no", "viparis.com", "vipkid.com.cn", "viper.com",
+    "vips.com", "vipshop.com", "vipholdings.com",
+    "amazon.jobs", "amazon.science", "amazon.co.uk", "amazon.de", "aboutamazon.com", "amazontrust.com",
+    "amazon-adsystem.com", "amazone.de", "amazona.com", "amazonaws.com.cn", "amazing.com", "amazonmobile.com",
+    "ebayinc.com", "ebaymotors.com", "ebayimg.com", "ebay-kleinanzeigen.de", "ebay.co.uk", "ebay.de", "epay.com",
+    "ebanx.com", "ebay.org", "bay.com", "obey.com", "ebaycareers.com",
+    "walmart.ca", "walmart.com.mx", "walmart.org", "walmartimages.com", "walmartstores.com", "walmartethics.com",
+    "walmark.com", "walmartone.com", "wallmart.org", "walmartmobile.com", "walmartholdings.com",
+)  # fmt: skip
 CLOSE_HELD_OUT = (
     "taobaoke.net", "toabao.org", "pinduoduo.tw", "duoduo.com", "sunny.com", "suningholdings.com", "dangdai.com",
     "dingdang.com", "rakutenmobile.us", "rakuen.jp", "ets.org", "easy.com", "betsy.com", "bestbuyinc.org",
     "bestbuyer.com", "tb.org", "pdd.net", "dd.com",
+)  # fmt: skip
+
+# The fresh held-out split (revision of 2026-12-05). The first held-out half was scored once and
+# its false flags were read, so it is "seen": a rule changed after that run could be tuned to it.
+# These brands were never used before (none is in the lists above), and their rows, with the close
+# names below, were written and committed before any rule was changed and before any score was
+# run on them; the benchmark scores them once, at the end.
+FRESH = (
+    BrandCase(
+        "kaola.com",
+        "考拉海购",
+        "kaolahaigou",
+        "klhg",
+        (
+            "http://kaola-kefu.top/refund",
+            "https://www.kaola.com.tuikuan-cn.top/",
+            "kaolahaigou-tuikuan.cn/login",
+            "考拉海购客服.com",
+            "https://klhg-service.cn/",
+        ),
+    ),
+    BrandCase(
+        "vmall.com",
+        "华为商城",
+        "huaweishangcheng",
+        "hwsc",
+        (
+            "http://vmall-refund.top/",
+            "https://huaweishangcheng-kefu.cn/",
+            "http://www.vmall.com.service-cn.xyz/login",
+            "华为商城退款.com",
+            "https://vmal1.com/order",
+        ),
+    ),
+    BrandCase(
+        "yhd.com",
+        "1号店",
+        "yihaodian",
+        "yhd",
+        (
+            "http://yhd-tuikuan.top/",
+            "https://yihaodian-kefu.cn/",
+            "http://yhd.com.refund-help.top/login",
+            "1号店客服.com",
+        ),
+    ),
+    BrandCase(
+        "gome.com.cn",
+        "国美",
+        "guomei",
+        "gm",
+        (
+            "http://gome-kefu.top/",
+            "https://guomei-tuikuan.cn/",
+            "http://www.gome.com.cn.refund-cn.xyz/",
+            "国美退款.com",
+            "https://gm-kefu.cn/login",
+        ),
+    ),
+    BrandCase(
+        "zalando.com",
+        None,
+        None,
+        None,
+        ("https://zalando-refund.top/", "http://zalando.com.account-verify.cc/", "https://zalando-retoure.net/"),
+    ),
+    BrandCase(
+        "otto.de",
+        None,
+        None,
+        None,
+        ("https://otto-kundenservice.top/", "http://otto.de.konto-login.xyz/", "https://otto-rueckerstattung.com/"),
+    ),
+    BrandCase(
+        "chewy.com",
+        None,
+        None,
+        None,
+        ("https://chewy-refund.top/", "http://chewy.com.order-help.xyz/", "https://chewy-autoship-support.com/"),
+    ),
+)
+# Popular sites for the fresh split, none in the lists above.
+POPULAR_FRESH = (
+    "whatsapp.com", "office.com", "live.com", "icloud.com", "zoom.us", "slack.com", "canva.com", "roblox.com",
+    "espn.com", "weather.com", "cnn.com", "bbc.co.uk", "nytimes.com", "theguardian.com", "medium.com",
+    "wordpress.com", "gitlab.com", "salesforce.com", "duckduckgo.com", "yandex.ru", "mail.ru", "naver.com",
+    "yahoo.co.jp", "expedia.com", "tripadvisor.com", "newegg.com", "homedepot.com", "kohls.com", "tokopedia.com",
+    "wildberries.ru", "jianshu.com", "zhipin.com", "58.com", "autohome.com.cn", "eastmoney.com", "qunar.com",
+    "fliggy.com", "ifeng.com", "people.com.cn", "xinhuanet.com", "cctv.com", "12306.cn", "tencent.com",
+    "ximalaya.com", "zhaopin.com", "pconline.com.cn",
+)  # fmt: skip
+# Real domains close in spelling to a fresh brand, written down before any score on them: a real
+# word or name one edit away, the brand's name under another ending (its own or someone else's),
+# two-letter initials, the brand with corporate words, the brand inside another word. A few are
+# plausible names not known to exist (kaola.net, yhd.org, chew.com, mall.com).
+CLOSE_FRESH = (
+    "koala.com", "kola.com", "kakao.com", "kaolin.com", "kaola.net",
+    "hmall.com", "mall.com", "huaweicloud.com",
+    "yhd.org",
+    "gnome.org", "game.com", "home.com", "gm.com",
+    "zalando.de", "zalando.co.uk", "orlando.com",
+    "lotto.de", "toto.com", "ottobock.com", "ottogroup.com", "motto.com",
+    "chevy.com", "chew.com",
 )  # fmt: skip
 
 WORDS_LISTED = ("refund", "kefu", "tuikuan", "login", "vip", "pay", "service", "help", "cs", "客服")
@@ -370,8 +498,17 @@ def officials(case: BrandCase) -> list[tuple[str, dict[str, Any]]]:
 def rows() -> list[dict[str, Any]]:
     rng = random.Random(SEED)
     out: list[dict[str, Any]] = []
-    splits = (("dev", DEV, POPULAR_DEV, CLOSE_DEV), ("held_out", HELD_OUT, POPULAR_HELD_OUT, CLOSE_HELD_OUT))
-    for split, cases, popular, close in splits:
+    # The rows added in the revision draw from their own generators, so the earlier rows are the same.
+    more_rng = random.Random(f"{SEED}:dev-close-more")
+    fresh_rng = random.Random(f"{SEED}:fresh")
+    splits = (
+        ("dev", DEV, POPULAR_DEV, CLOSE_DEV, CLOSE_DEV_MORE),
+        ("held_out", HELD_OUT, POPULAR_HELD_OUT, CLOSE_HELD_OUT, ()),
+        ("fresh", FRESH, POPULAR_FRESH, CLOSE_FRESH, ()),
+    )
+    for split, cases, popular, close, close_more in splits:
+        if split == "fresh":
+            rng = fresh_rng
         for case in cases:
             base = {"split": split, "brand": case.domain, "official": [case.domain], "brand_zh": case.zh}
             for url, params in officials(case):
@@ -386,6 +523,9 @@ def rows() -> list[dict[str, Any]]:
                 for domain in domains:
                     url = rng.choice((f"https://{domain}/", f"https://www.{domain}/", domain))
                     out.append({**base, "url": url, "label": "unrelated", "family": group, "params": {}})
+            for domain in close_more:
+                url = more_rng.choice((f"https://{domain}/", f"https://www.{domain}/", domain))
+                out.append({**base, "url": url, "label": "unrelated", "family": "close_spelling", "params": {}})
     return out
 
 
@@ -396,8 +536,12 @@ def main() -> None:
             "split_by": "brand",
             "dev": [c.domain for c in DEV],
             "held_out": [c.domain for c in HELD_OUT],
+            "fresh": [c.domain for c in FRESH],
             "made_by": "python -m bench.data.make_links",
-            "note": "rules tuned on dev only; held_out looked at once, in the benchmark's run",
+            "note": (
+                "rules tuned on dev only; held_out was scored once and its false flags read (seen); "
+                "fresh was written before the 2026-12-05 rule changes and is scored once, at the end"
+            ),
         }
     }
     lines = [orjson.dumps(meta)] + [orjson.dumps(row) for row in rows()]

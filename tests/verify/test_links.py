@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shopshield.verify.links import check_link, check_links
+from shopshield.verify.distance import slip
+from shopshield.verify.links import FOREIGN, GENERIC, HOME, OWN, RESTRICTED, RISKY, check_link, check_links, ending_kind
 from shopshield.verify.official import BadOfficial, Official
 from shopshield.verify.reasons import TEXTS
 
@@ -33,7 +34,8 @@ def verdict(url: str, official: Official = JD) -> tuple[str, str | None, str]:
         ("amazon-refund.top", "brand_with_words"),
         ("login-amazon.xyz", "brand_with_words"),
         ("smile-amazon.com", "brand_with_words"),
-        ("amazon.de", "tld_swap"),
+        ("amazon.net", "tld_swap"),
+        ("amazon.top", "tld_swap"),
         ("amazon.com.cn", "tld_swap"),
         ("http://www.amazon.com.account-verify.top/signin", "official_in_subdomain"),
         ("https://amazon.com@evil.top/", "userinfo_trick"),
@@ -160,3 +162,140 @@ def test_the_checker_never_raises(text: str) -> None:
 def test_the_checker_never_raises_on_host_like_text(parts: list[str]) -> None:
     for url in ("".join(parts), "http://" + ".".join(parts), ".".join(parts) + ".com"):
         assert check_link(url, JD).verdict in {"official", "lookalike", "unknown", "malformed"}
+
+
+# The rules of the 2026-12-05 revision (decision 0030): each with a real lookalike it still
+# catches and a legitimate close name it leaves alone.
+
+EBAY = Official.of(["ebay.com"])
+WALMART = Official.of(["walmart.com"])
+JUMEI = Official.of(["jumei.com"], ["聚美优品"])
+VIP = Official.of(["vip.com"], ["唯品会"])
+RAKUTEN = Official.of(["rakuten.co.jp"])
+
+
+@pytest.mark.parametrize(
+    ("seen", "meant", "kind"),
+    [
+        ("amazom", "amazon", "adjacent_key"),
+        ("amazonn", "amazon", "repetition"),
+        ("amzaon", "amazon", "transposition"),
+        ("amazn", "amazon", "omission"),
+        ("amazonh", "amazon", "insertion"),  # h is beside n
+        ("jymei", "jumei", "adjacent_key"),  # y is a thumb's slip from u on a phone
+        ("jumex", "jumei", None),  # x is nowhere near i: another word
+        ("epay", "ebay", None),
+        ("walmark", "walmart", None),
+        ("amazonq", "amazon", None),
+        ("amazon", "amazon", None),
+        ("amzn", "amazon", None),  # two edits
+    ],
+)
+def test_a_slip_is_a_mistake_of_the_hand(seen: str, meant: str, kind: str | None) -> None:
+    assert slip(seen, meant) == kind
+
+
+def test_one_edit_counts_only_as_a_slip_of_the_hand() -> None:
+    assert verdict("amazom.com", AMAZON) == ("lookalike", "amazon.com", "typo")
+    assert verdict("wallmart.com", WALMART) == ("lookalike", "walmart.com", "typo")
+    assert verdict("jumie.com", JUMEI) == ("lookalike", "jumei.com", "typo")
+    # Real names one edit away, the edit no slip of the hand: left unknown.
+    for url, official in (("walmark.com", WALMART), ("jumex.com", JUMEI), ("epay.com", EBAY), ("amazona.com", AMAZON)):
+        assert verdict(url, official) == ("unknown", None, "not_official"), url
+    # Long names still allow two edits of any kind.
+    assert verdict("jumeiyuopin.com", JUMEI)[0] == "lookalike"
+
+
+def test_a_name_of_three_letters_or_fewer_is_not_judged_by_edits() -> None:
+    assert verdict("bay.com", EBAY)[0] == "unknown"
+    assert verdict("eay.com", EBAY)[0] == "unknown"
+    assert verdict("ebya.com", EBAY) == ("lookalike", "ebay.com", "typo")
+    assert verdict("ebay-refund.top", EBAY) == ("lookalike", "ebay.com", "brand_with_words")
+
+
+def test_a_slip_under_another_ending_needs_a_risky_or_the_market_s_ending() -> None:
+    for url, official in (("amazone.de", AMAZON), ("embay.org", EBAY), ("wallmart.org", WALMART)):
+        assert verdict(url, official)[0] == "unknown", url
+    assert verdict("amazonn.top", AMAZON) == ("lookalike", "amazon.com", "typo")
+    assert verdict("jingdnog.cn") == ("lookalike", "jd.com", "typo")
+    assert verdict("wallmart.com.cn", WALMART) == ("lookalike", "walmart.com", "typo")
+    # Look-alike letters are a deception whatever the ending.
+    assert verdict("arnazon.de", AMAZON) == ("lookalike", "amazon.com", "visual_swap")
+
+
+def test_the_exact_name_under_another_country_s_ending_is_left_to_the_store() -> None:
+    for url, official in (
+        ("amazon.de", AMAZON),
+        ("https://www.amazon.co.uk/", AMAZON),
+        ("jd.hk", JD),
+        ("amazon.jobs", AMAZON),
+        ("walmart.com.mx", WALMART),
+    ):
+        found = check_link(url, official)
+        assert found.verdict == "unknown", url
+        assert found.reasons[0].code == "same_name_elsewhere"
+        assert official.domains[0] in found.reasons[0].message
+    # Generic endings, endings sold as generic ones and the store's market's are still caught.
+    for url, official in (("amazon.net", AMAZON), ("amazon.cc", AMAZON), ("amazon.cn", AMAZON), ("jd.com.cn", JD)):
+        assert verdict(url, official)[0:2] == ("lookalike", official.domains[0]), url
+    assert verdict("rakuten.jp", RAKUTEN) == ("lookalike", "rakuten.co.jp", "tld_swap")
+    # Scam words make it a lookalike whatever the ending.
+    assert verdict("amazon-refund.de", AMAZON) == ("lookalike", "amazon.com", "brand_with_words")
+    assert verdict("jd-kefu.hk") == ("lookalike", "jd.com", "brand_with_words")
+
+
+def test_the_brand_beside_unknown_words_under_another_country_s_ending_is_left_alone() -> None:
+    assert verdict("ebay-kleinanzeigen.de", EBAY)[0] == "unknown"
+    assert verdict("ebay-kleinanzeigen.top", EBAY) == ("lookalike", "ebay.com", "brand_with_words")
+    assert verdict("sale-ebay.com", EBAY) == ("lookalike", "ebay.com", "brand_with_words")
+
+
+def test_the_brand_glued_to_a_product_word_needs_a_risky_ending_a_hyphen_or_a_scam_word() -> None:
+    assert verdict("vipshop.com", VIP)[0] == "unknown"
+    assert verdict("amazonmobile.com", AMAZON)[0] == "unknown"
+    assert verdict("vipshop.top", VIP) == ("lookalike", "vip.com", "brand_with_words")
+    assert verdict("amazonmobile.cn", AMAZON) == ("lookalike", "amazon.com", "brand_with_words")
+    assert verdict("vip-shop.com", VIP) == ("lookalike", "vip.com", "brand_with_words")
+    assert verdict("vipshop-refund.com", VIP) == ("lookalike", "vip.com", "brand_with_words")
+    # The issue's own words stay evidence alone, though brands use them too.
+    assert verdict("jdpay.com") == ("lookalike", "jd.com", "brand_with_words")
+    assert verdict("amazonvip.com", AMAZON) == ("lookalike", "amazon.com", "brand_with_words")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "kind"),
+    [
+        ("com", OWN),
+        ("cn", HOME),
+        ("com.cn", HOME),
+        ("中国", HOME),
+        ("top", RISKY),
+        ("cc", RISKY),
+        ("jobs", RESTRICTED),
+        ("de", FOREIGN),
+        ("co.uk", FOREIGN),
+        ("com.mx", FOREIGN),
+        ("net", GENERIC),
+        ("org", GENERIC),
+        ("io", GENERIC),
+    ],
+)
+def test_what_an_ending_says(suffix: str, kind: str) -> None:
+    assert ending_kind(suffix, AMAZON) == kind
+
+
+def test_the_store_s_own_country_is_its_market() -> None:
+    assert ending_kind("jp", RAKUTEN) == HOME
+    assert ending_kind("co.jp", RAKUTEN) == OWN
+    assert ending_kind("de", RAKUTEN) == FOREIGN
+
+
+def test_one_letter_of_another_script_outside_the_confusables_is_still_a_homoglyph() -> None:
+    # Greek beta and tau are not joined to b and t by Unicode's data; one of them in the name is
+    # no slip of the hand, but no namesake either.
+    taobao = Official.of(["taobao.com"], ["淘宝"])
+    assert verdict("taoβao.com", taobao) == ("lookalike", "taobao.com", "homoglyph")
+    assert verdict("xn--taoao-l9d.com", taobao) == ("lookalike", "taobao.com", "homoglyph")
+    assert verdict("eτsy.com", Official.of(["etsy.com"])) == ("lookalike", "etsy.com", "homoglyph")
+    # A plain ASCII word one non-slip edit away is still left alone.
+    assert verdict("jumex.com", JUMEI)[0] == "unknown"

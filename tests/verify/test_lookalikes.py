@@ -9,7 +9,9 @@ from shopshield.verify.lookalikes import FAMILIES, lookalikes
 from shopshield.verify.official import Official
 
 
-@pytest.mark.parametrize(("domain", "brand"), [("jd.com", "京东"), ("amazon.com", None), ("jumei.com", "聚美优品")])
+@pytest.mark.parametrize(
+    ("domain", "brand"), [("jd.com", "京东"), ("amazon.com", None), ("jumei.com", "聚美优品"), ("ebay.com", None)]
+)
 def test_every_candidate_is_caught_by_the_checker(domain: str, brand: str | None) -> None:
     official = Official.of([domain], [brand] if brand else [])
     found = lookalikes(official)

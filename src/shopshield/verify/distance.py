@@ -36,6 +36,24 @@ def _neighbours() -> dict[str, frozenset[str]]:
 KEYBOARD: Final = _neighbours()
 
 
+def _touch_neighbours() -> dict[str, frozenset[str]]:
+    # On a phone's keyboard, where most links are typed and read, the rows are staggered by half a
+    # key (not as on a desk keyboard) and a thumb lands up to about a key away: the keys left and
+    # right, and the three nearest in the rows above and below, all count.
+    where = {key: (row, col) for row, keys in enumerate(_ROWS) for col, key in enumerate(keys)}
+    near: dict[str, frozenset[str]] = {}
+    for key, (row, col) in where.items():
+        touching = {(row, col - 1), (row, col + 1)} | {
+            (r, c) for r in (row - 1, row + 1) for c in (col - 1, col, col + 1)
+        }
+        near[key] = KEYBOARD[key] | frozenset(other for other, place in where.items() if place in touching)
+    return near
+
+
+# A key's neighbours for a slip (``slip``): the desk keyboard's, and those a thumb reaches.
+NEAR_KEYS: Final = _touch_neighbours()
+
+
 @dataclass(frozen=True, slots=True)
 class Edits:
     """The edits from one name to another: how many, and of which kind each is."""
@@ -108,6 +126,51 @@ def _kinds(source: str, target: str, dist: list[list[int]]) -> tuple[str, ...]:
         kinds.append("omission")
         j -= 1
     return tuple(reversed(kinds))
+
+
+def slip(seen: str, meant: str) -> str | None:
+    """The kind of the one slip of the hand that turns ``meant`` (the official name) into ``seen``,
+    or None when ``seen`` is not one slip away.
+
+    The slips are the typing-mistake models typosquatting studies measure and typosquatters
+    register (Wang et al., "Strider Typo-Patrol", 2006): a letter left out (``omission``), doubled
+    (``repetition``), two neighbours swapped (``transposition``), a neighbouring key hit instead
+    (``adjacent_key``) or as well (``insertion``, the extra letter beside a key it touches;
+    ``NEAR_KEYS``, a phone's keyboard as well as a desk's). A
+    letter typed far from the one meant, or added away from any key it touches, is not a slip: it
+    spells another word (jumex for jumei, epay for ebay, walmark for walmart).
+    """
+    n, m = len(seen), len(meant)
+    if n == m - 1:
+        return "omission" if any(meant[:i] + meant[i + 1 :] == seen for i in range(m)) else None
+    if n == m + 1:
+        kind = None
+        for i in range(n):
+            if seen[:i] + seen[i + 1 :] != meant:
+                continue
+            added = seen[i]
+            around = [seen[j] for j in (i - 1, i + 1) if 0 <= j < n]
+            if added in around:
+                return "repetition"
+            if any(added in NEAR_KEYS.get(c, frozenset()) for c in around):
+                kind = "insertion"
+        return kind
+    if n != m:
+        return None
+    diff = [i for i in range(n) if seen[i] != meant[i]]
+    if len(diff) == 1:
+        i = diff[0]
+        return "adjacent_key" if seen[i] in NEAR_KEYS.get(meant[i], frozenset()) else None
+    if len(diff) == 2:
+        i, j = diff
+        if j == i + 1 and seen[i] == meant[j] and seen[j] == meant[i]:
+            return "transposition"
+    return None
+
+
+# The shortest name judged by edits at all, on either side: every name of three letters or fewer
+# is one slip from a crowd of real ones (bay for ebay, ets for etsy), as a brand of three letters is.
+MIN_EDITED: Final = 4
 
 
 def allowed_edits(length: int) -> int:

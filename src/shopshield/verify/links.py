@@ -23,12 +23,21 @@ from typing import Final
 
 from shopshield.scams.indicators import SHARED_HOSTS
 from shopshield.verify import hosts
-from shopshield.verify.distance import allowed_edits, edits
+from shopshield.verify.distance import MIN_EDITED, allowed_edits, edits, slip
 from shopshield.verify.hosts import Link, Malformed
 from shopshield.verify.official import CHINESE, DOMAIN_NAME, INITIALS, PINYIN, Brand, Official
 from shopshield.verify.reasons import Reason, reason
 from shopshield.verify.skeleton import is_mixed_script, skeleton
-from shopshield.verify.vocabulary import MIN_GLUED, SCAM_WORDS, WELL_KNOWN
+from shopshield.verify.vocabulary import (
+    GENERIC_COUNTRY_ENDINGS,
+    HOME_ENDINGS,
+    MIN_GLUED,
+    PRODUCT_WORDS,
+    RESTRICTED_ENDINGS,
+    RISKY_ENDINGS,
+    SCAM_WORDS,
+    WELL_KNOWN,
+)
 
 OFFICIAL: Final = "official"
 LOOKALIKE: Final = "lookalike"
@@ -43,6 +52,16 @@ MIN_FUZZY_PIECE: Final = 5
 MIN_STANDALONE: Final = 4
 # The shortest initials of a Chinese name (pdd of 拼多多) that alone make a lookalike.
 MIN_INITIALS: Final = 3
+
+# What a link's ending says (ending_kind): the store's own ending; its market's (.cn, and the
+# countries of its official domains); one scam links favour; one only eligible registrants hold;
+# another country's; any other generic ending.
+OWN: Final = "own"
+HOME: Final = "home"
+RISKY: Final = "risky"
+RESTRICTED: Final = "restricted"
+FOREIGN: Final = "foreign"
+GENERIC: Final = "generic"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +127,9 @@ def check_link(url: str, official: Official) -> LinkVerdict:
         return LinkVerdict(url, UNKNOWN, None, (reason("shortener"),))
     if link.registered in WELL_KNOWN:
         return LinkVerdict(url, UNKNOWN, None, (reason("known_unrelated"),))
+    namesake = _same_name_elsewhere(link, official)
+    if namesake is not None:
+        return LinkVerdict(url, UNKNOWN, None, (reason("same_name_elsewhere", domain=namesake), *extra))
     return LinkVerdict(url, UNKNOWN, None, (reason("not_official"), *extra))
 
 
@@ -141,7 +163,7 @@ def _host_matches(link: Link, official: Official) -> list[Match]:
     assert link.registered is not None
     assert link.suffix is not None
     if link.registered not in WELL_KNOWN:
-        matches.extend(_name_matches(link.name, official))
+        matches.extend(_name_matches(link.name, link.suffix, official))
     for label in link.subdomain_labels:
         pieces = _segment(label, official)
         if pieces is not None and any(isinstance(p, Brand) for p in pieces):
@@ -151,17 +173,70 @@ def _host_matches(link: Link, official: Official) -> list[Match]:
     return matches
 
 
-def _name_matches(name: str, official: Official) -> list[Match]:
-    """The families that catch a registered name (``jd-kefu`` of ``jd-kefu.top``)."""
+def ending_kind(suffix: str, official: Official) -> str:
+    """What the ending ``suffix`` says about a name that borrows the store's (OWN, HOME, RISKY,
+    RESTRICTED, FOREIGN or GENERIC; the first that applies)."""
+    own = set(official.suffixes.values())
+    if suffix in own:
+        return OWN
+    last = suffix.rsplit(".", 1)[-1]
+    markets = {s.rsplit(".", 1)[-1] for s in own} - GENERIC_COUNTRY_ENDINGS
+    if suffix in HOME_ENDINGS or last in HOME_ENDINGS or (_is_country(last) and last in markets):
+        return HOME
+    if suffix in RISKY_ENDINGS or last in RISKY_ENDINGS:
+        return RISKY
+    if last in RESTRICTED_ENDINGS:
+        return RESTRICTED
+    if _is_country(last) and last not in GENERIC_COUNTRY_ENDINGS:
+        return FOREIGN
+    return GENERIC
+
+
+def _is_country(label: str) -> bool:
+    return len(label) == 2 and label.isascii() and label.isalpha()
+
+
+def _same_name_elsewhere(link: Link, official: Official) -> str | None:
+    """The official domain whose name ``link``'s registered name is, when only the ending differs
+    and the ending is another country's or a restricted one (what ``_name_matches`` leaves)."""
+    assert link.suffix is not None
+    if ending_kind(link.suffix, official) not in (FOREIGN, RESTRICTED):
+        return None
+    plain = link.name.replace("-", "")
+    for brand in official.brands:
+        if brand.source != CHINESE and plain == brand.token:
+            return brand.domain
+    return None
+
+
+def _name_matches(name: str, suffix: str, official: Official) -> list[Match]:
+    """The families that catch a registered name (``jd-kefu`` of ``jd-kefu.top``, ending ``top``).
+
+    Two rules weigh the ending (decision 0030, revised 2026-12-05):
+
+    - The exact name under another country's ending (amazon.de, jd.hk, ebay.co.uk) or a restricted
+      one (amazon.jobs) is not called a lookalike: big brands hold their name under the countries
+      they sell in, and where they do not, the holder is more often a local namesake than a
+      scammer, who would have to meet that country's registry's rules. Under a generic ending
+      (jd.top, jd.net), the store's market's (jd.cn, jd.com.cn) or one sold as generic (jd.cc), it
+      still is; with scam words (amazon-refund.de) it is, whatever the ending.
+    - One difference at a time: a typo registered to pass for the store keeps everything else the
+      same, the ending first of all (amazn.com). A slip under another ending (amazone.de,
+      embay.org, wallmart.org) is two differences, where real namesakes live; it counts only
+      under the store's market's ending or one scam links favour (jingdnog.cn, amazn.top).
+    """
     found: list[Match] = []
     plain = name.replace("-", "")
     shape = skeleton(name)
+    kind = ending_kind(suffix, official)
+    elsewhere = kind in (FOREIGN, RESTRICTED)
+    typo_ending = kind in (OWN, HOME, RISKY)
     for brand in official.brands:
         token = brand.token
         if name == token or plain == token:
             # Two-letter initials (tb, dd) are too many other sites' names to be the store's alone;
             # they count only with words added (tb-tuikuan).
-            if brand.source != INITIALS or len(token) >= MIN_INITIALS:
+            if (brand.source != INITIALS or len(token) >= MIN_INITIALS) and (brand.source == CHINESE or not elsewhere):
                 found.append(Match(_exact_family(brand), brand.domain))
             continue
         if brand.source == CHINESE:
@@ -172,21 +247,50 @@ def _name_matches(name: str, official: Official) -> list[Match]:
             found.append(Match("visual_swap" if name.isascii() else "homoglyph", brand.domain))
             continue
         limit = allowed_edits(len(token))
-        if not limit or brand.source == INITIALS:
+        if not limit or brand.source == INITIALS or len(plain) < MIN_EDITED or not typo_ending:
             continue
-        if min(edits(name, token, limit=limit).count, edits(plain, token, limit=limit).count) <= limit:
-            found.append(Match("typo" if name.isascii() else "homoglyph", brand.domain))
+        direct = min(edits(name, token, limit=limit).count, edits(plain, token, limit=limit).count)
+        if direct <= limit:
+            if _is_typo(name, plain, token, limit):
+                found.append(Match("typo" if name.isascii() else "homoglyph", brand.domain))
         elif edits(shape, skeleton(token), limit=limit).count <= limit:
-            # Look-alike letters and a slip together (arnaz0n): named by the letters, the rarer trick.
+            # Look-alike letters and a slip together (arnaz0n, arnazom): named by the letters, the
+            # rarer trick. Only when the look-alike letters explain part of the difference: a plain
+            # word one edit away (jumex) is judged above, as a slip or not.
             found.append(Match("visual_swap" if name.isascii() else "homoglyph", brand.domain))
     pieces = _segment(name, official)
     if pieces is not None:
         brand_piece = next((p for p in pieces if isinstance(p, Brand)), None)
-        if brand_piece is not None and len(pieces) > 1:
+        # A brand standing apart beside words the list does not know (ebay-kleinanzeigen) is the
+        # weakest evidence of the family: under another country's ending it is left alone, as the
+        # exact name is.
+        words = [p for p in pieces if isinstance(p, str)]
+        unknown_words = any(w not in SCAM_WORDS and not w.isdigit() for w in words)
+        # The brand glued to product words only (jdpay, vipshop) is how brands name their own
+        # sites: under an ordinary ending it is left alone (PRODUCT_WORDS).
+        product_only = "-" not in name and bool(words) and all(w in PRODUCT_WORDS for w in words)
+        weak = (unknown_words and elsewhere) or (product_only and kind not in (RISKY, HOME))
+        if brand_piece is not None and len(pieces) > 1 and not weak:
             family = "brand_with_words" if brand_piece.source == DOMAIN_NAME else _brand_family(brand_piece)
             found.append(Match(family, brand_piece.domain))
     # The first family found for the longest token is the one the verdict names.
     return found
+
+
+def _is_typo(name: str, plain: str, token: str, limit: int) -> bool:
+    """Whether ``name`` (or it without hyphens) is ``token`` mistyped. Where one edit is allowed
+    (names of four to seven letters), it must be a slip of the hand (``distance.slip``): at these
+    lengths a letter changed at random is as likely to spell a real name (jumex, epay, walmark) as
+    to be a mistake. Longer names allow two edits of any kind: two edits from eight letters or
+    more rarely land on another real name.
+
+    A name that is not all ASCII is exempt: the one letter changed is of another script (taoβao,
+    eτsy), one the confusables data does not join to the Latin letter, and no real name mixes
+    scripts inside a word; it is a homoglyph, not a namesake. (Found after the fresh split's one
+    scoring, where the rule had dropped such names; decision 0030, revised 2026-12-05.)"""
+    if limit > 1 or not name.isascii():
+        return True
+    return slip(name, token) is not None or slip(plain, token) is not None
 
 
 def _exact_family(brand: Brand) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from shopshield.verify.distance import KEYBOARD, allowed_edits
+from shopshield.verify.distance import KEYBOARD, MIN_EDITED, allowed_edits
 from shopshield.verify.official import CHINESE, INITIALS, PINYIN, Official
 from shopshield.verify.skeleton import skeleton
 
@@ -77,7 +77,10 @@ def _all(name: str, suffix: str, official: Official) -> Iterator[tuple[str, str]
     fuzzy = allowed_edits(len(name)) > 0
     if fuzzy:
         for typo in typos(name):
-            yield "typo", f"{typo}.{suffix}"
+            # A slip that leaves three letters or fewer (bay of ebay) lands among real names: the
+            # checker does not judge such names by edits, and the list does not offer them.
+            if len(typo.replace("-", "")) >= MIN_EDITED:
+                yield "typo", f"{typo}.{suffix}"
     for swap in visual_swaps(name):
         if fuzzy or skeleton(swap) == skeleton(name):
             yield "visual_swap", f"{swap}.{suffix}"

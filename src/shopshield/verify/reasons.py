@@ -68,6 +68,12 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
         "the name is the store's with another ending than {domain} (for example .top or .com.cn)",
         "域名与商城相同但后缀不同，官方为 {domain}（如改为 .top 或 .com.cn）",
     ),
+    "same_name_elsewhere": (
+        "the name is the store's under another country's or a restricted ending, not one of its official "
+        "domains such as {domain}: it may be the store's site for that country or a namesake; ask the store",
+        "域名与商城名相同，但使用其他国家或受限的后缀，不在官方域名（如 {domain}）之列：可能是商城在当地的网站，"
+        "也可能是同名的其他机构，请向商城核实",
+    ),
     "official_in_subdomain": (
         "the store's name {domain} stands in front of someone else's domain",
         "商城域名 {domain} 被放在了别人的域名前面",

@@ -26,9 +26,43 @@ SCAM_WORDS: Final = frozenset(
         "客服", "退款", "官网", "售后", "退货", "理赔", "登录", "会员", "服务", "中心", "官方", "补偿",
     }
 )  # fmt: skip
+# Of those, the names of products and shops that brands glue to their own name for their own sites
+# (Vipshop's vipshop.com, an operator's brandmobile.com): glued without a hyphen, with no other
+# word, they are not evidence alone; they count under an ending scam links favour or the store's
+# market's (vipshop.top, vipshop.cn), hyphenated (vip-shop.com) or beside a scam word. "vip" and
+# "pay" are left out on purpose, though brands use them too (jdpay.com): they are the issue's own
+# words of the fake-refund scam, and the watch list (lookalikes.py) lists brand+vip and brand+pay.
+PRODUCT_WORDS: Final = frozenset({"mall", "shop", "store", "app", "apps", "mobile", "plus", "pro", "card"})
 # Only these short words may be glued to a brand without a hyphen; single letters ("m", "e")
 # only stand apart (jd-m.top), or "jdm" would be jd's lookalike.
 MIN_GLUED: Final = 2
+
+# Endings a name's ending is judged by (decision 0030, revised 2026-12-05). A lookalike that changes
+# one thing (a letter, or the ending) leans on the customer not noticing it; a real namesake often
+# differs in both, and sits under its own country's ending.
+#
+# Endings scam and phishing links favour: cheap, instant, loosely policed generic endings and the
+# country endings sold or given away worldwide as generic ones, from the abuse rankings published
+# by Spamhaus and by Interisle's phishing landscape studies, and the endings of the 2016 report.
+RISKY_ENDINGS: Final = frozenset(
+    {
+        "top", "xyz", "vip", "shop", "store", "online", "site", "website", "club", "icu", "buzz", "cyou",
+        "cfd", "sbs", "bond", "live", "life", "work", "fun", "space", "click", "link", "rest", "monster",
+        "info", "biz", "mobi", "win", "bid", "loan", "cc", "co", "ws", "pw", "tk", "ml", "ga", "cf", "gq", "su",
+    }
+)  # fmt: skip
+# The store's own market: ShopShield protects the customers of a store in China, where the scam
+# reaches them with .cn names (the report's jumei-help.com.cn) and the .cn look-alike under .com.
+HOME_ENDINGS: Final = frozenset({"cn", "中国", "中國", "cn.com"})
+# Two-letter endings that are not one country's in practice: sold worldwide as generic endings.
+GENERIC_COUNTRY_ENDINGS: Final = frozenset(
+    {"cc", "co", "tv", "me", "io", "ws", "tk", "ml", "ga", "cf", "gq", "pw", "su", "to", "la", "ly", "fm", "ai", "gg"}
+)  # fmt: skip
+# Endings only an eligible registrant can hold (an employer, a school, a government, a bank): a
+# scammer cannot register the store's name there on the spot.
+RESTRICTED_ENDINGS: Final = frozenset(
+    {"jobs", "edu", "gov", "mil", "int", "museum", "aero", "coop", "post", "bank", "insurance", "pharmacy"}
+)  # fmt: skip
 
 # Popular sites people reach every day, whose names may happen to be close to a store's
 # (ebay/etsy, jd/jw, vip/vk): never called lookalikes by their registered name. Hosting platforms
