@@ -21,7 +21,7 @@ from shopshield.principals import hashing
 from shopshield.principals import service as principals
 from shopshield.principals.models import PrincipalRow
 
-PASSWORD = "correct horse battery"  # noqa: S105 (a test password)
+PASSWORD = "correct horse battery"
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 TIMEOUTS = console.Timeouts.of(idle_minutes=30, session_hours=12)
 
@@ -52,7 +52,10 @@ def test_a_password_is_checked_by_name_and_the_answer_is_the_principal(container
     with unit_of_work(container.sessions) as session:
         found = principals.check_password(session, policies=container.policies, name="agent-7", password=PASSWORD)
         assert found == person
-        assert principals.check_password(session, policies=container.policies, name="agent-7", password="wrong" * 3) is None
+        assert (
+            principals.check_password(session, policies=container.policies, name="agent-7", password="wrong" * 3)
+            is None
+        )
         assert principals.check_password(session, policies=container.policies, name="nobody", password=PASSWORD) is None
 
 
@@ -60,7 +63,10 @@ def test_a_short_password_or_an_unknown_principal_is_refused_and_nothing_is_writ
     person = _person(container)
     with unit_of_work(container.sessions) as session:
         before = session.get(PrincipalRow, person.principal_id).password_hash  # type: ignore[union-attr]
-    with pytest.raises(InvalidInput, match="at least 12 characters") as refused, unit_of_work(container.sessions) as session:
+    with (
+        pytest.raises(InvalidInput, match="at least 12 characters") as refused,
+        unit_of_work(container.sessions) as session,
+    ):
         principals.set_password(session, principal_id=person.principal_id, password="short")
     assert "short" not in str(refused.value)
     with pytest.raises(NotFound), unit_of_work(container.sessions) as session:
@@ -78,7 +84,11 @@ def test_a_session_id_is_stored_only_as_its_digest_and_resumes_until_it_ends(con
         assert [bytes(r.session_digest) for r in rows] == [console.digest(started.cookie)]
         assert started.cookie.encode() not in bytes(rows[0].session_digest)
         resumed = console.resume(
-            session, policies=container.policies, cookie=started.cookie, now=NOW + timedelta(minutes=29), timeouts=TIMEOUTS
+            session,
+            policies=container.policies,
+            cookie=started.cookie,
+            now=NOW + timedelta(minutes=29),
+            timeouts=TIMEOUTS,
         )
         assert resumed is not None and resumed.principal == person and resumed.csrf == started.csrf
         assert console.resume(session, policies=container.policies, cookie="x" * 43, now=NOW, timeouts=TIMEOUTS) is None
@@ -90,7 +100,10 @@ def test_a_session_ends_after_the_idle_timeout(container: Container) -> None:
         started = console.start(session, principal=person, now=NOW, timeouts=TIMEOUTS)
     with unit_of_work(container.sessions) as session:
         late = NOW + timedelta(minutes=30)
-        assert console.resume(session, policies=container.policies, cookie=started.cookie, now=late, timeouts=TIMEOUTS) is None
+        assert (
+            console.resume(session, policies=container.policies, cookie=started.cookie, now=late, timeouts=TIMEOUTS)
+            is None
+        )
     with unit_of_work(container.sessions) as session:
         assert session.scalar(select(ConsoleSessionRow)) is None  # the ended session was deleted
 
@@ -104,11 +117,16 @@ def test_a_used_session_still_ends_at_its_absolute_end(container: Container) -> 
     while moment < NOW + timedelta(hours=12) - timedelta(minutes=20):
         moment += timedelta(minutes=20)
         with unit_of_work(container.sessions) as session:
-            kept = console.resume(session, policies=container.policies, cookie=started.cookie, now=moment, timeouts=TIMEOUTS)
+            kept = console.resume(
+                session, policies=container.policies, cookie=started.cookie, now=moment, timeouts=TIMEOUTS
+            )
         assert kept is not None, moment
     with unit_of_work(container.sessions) as session:
         end = NOW + timedelta(hours=12)
-        assert console.resume(session, policies=container.policies, cookie=started.cookie, now=end, timeouts=TIMEOUTS) is None
+        assert (
+            console.resume(session, policies=container.policies, cookie=started.cookie, now=end, timeouts=TIMEOUTS)
+            is None
+        )
 
 
 def test_a_disabled_principals_session_stops_working(container: Container) -> None:
@@ -118,9 +136,14 @@ def test_a_disabled_principals_session_stops_working(container: Container) -> No
     with unit_of_work(container.sessions) as session:
         principals.disable(session=session, principal_id=person.principal_id)
     with unit_of_work(container.sessions) as session:
-        assert console.resume(session, policies=container.policies, cookie=started.cookie, now=NOW, timeouts=TIMEOUTS) is None
+        assert (
+            console.resume(session, policies=container.policies, cookie=started.cookie, now=NOW, timeouts=TIMEOUTS)
+            is None
+        )
         # ... and it cannot log in again either.
-        assert principals.check_password(session, policies=container.policies, name="agent-7", password=PASSWORD) is None
+        assert (
+            principals.check_password(session, policies=container.policies, name="agent-7", password=PASSWORD) is None
+        )
 
 
 def test_logout_deletes_the_session(container: Container) -> None:
@@ -131,7 +154,10 @@ def test_logout_deletes_the_session(container: Container) -> None:
         assert console.end(session, cookie=started.cookie)
     with unit_of_work(container.sessions) as session:
         assert session.scalar(select(ConsoleSessionRow)) is None
-        assert console.resume(session, policies=container.policies, cookie=started.cookie, now=NOW, timeouts=TIMEOUTS) is None
+        assert (
+            console.resume(session, policies=container.policies, cookie=started.cookie, now=NOW, timeouts=TIMEOUTS)
+            is None
+        )
 
 
 def test_a_login_link_works_once_and_only_before_it_expires(container: Container) -> None:
@@ -142,7 +168,10 @@ def test_a_login_link_works_once_and_only_before_it_expires(container: Container
     with unit_of_work(container.sessions) as session:
         assert [bytes(d) for d in session.scalars(select(LoginLinkRow.token_digest))].count(console.digest(token)) == 1
     with unit_of_work(container.sessions) as session:
-        assert console.redeem_link(session, policies=container.policies, token=token, now=NOW + timedelta(minutes=1)) == person
+        assert (
+            console.redeem_link(session, policies=container.policies, token=token, now=NOW + timedelta(minutes=1))
+            == person
+        )
     with pytest.raises(Unauthenticated, match="unknown, used or expired"), unit_of_work(container.sessions) as session:
         console.redeem_link(session, policies=container.policies, token=token, now=NOW + timedelta(minutes=2))
     late = NOW + timedelta(minutes=console.LINK_MINUTES)

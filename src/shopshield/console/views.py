@@ -130,10 +130,12 @@ def _set_cookies(response: Response, *cookies: str) -> Response:
 
 async def _form(request: Request) -> dict[str, str]:
     """An urlencoded form's fields (the first value of each); 400 for anything else or too large."""
+    body = await request.body()
+    if not body:
+        return {}
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
         raise InvalidInput("the form must be sent as application/x-www-form-urlencoded")
-    body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         raise InvalidInput("the form is too large")
     try:

@@ -1,0 +1,51 @@
+"""Logging in to the staff console from tests: passwords for the world's principals, a client
+that keeps the console's Secure cookies, and the CSRF token of a page."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from shopshield.core.db import unit_of_work
+from shopshield.principals import service as principals
+from tests.support.world import CLIENT_ADDRESS, World
+
+PASSWORD = "console test password"
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def set_passwords(world: World, *names: str) -> None:
+    """Give each named principal of ``world`` (all by default) the test password."""
+    with unit_of_work(world.container.sessions) as session:
+        for name in names or tuple(world.ids):
+            principals.set_password(session, principal_id=world.ids[name], password=PASSWORD)
+
+
+def client(world: World) -> TestClient:
+    """A client of ``world``'s app over https://, so the __Host- cookies (Secure) are kept."""
+    return TestClient(
+        world.client.app,
+        base_url="https://testserver",
+        raise_server_exceptions=False,
+        client=(CLIENT_ADDRESS, 50001),
+        follow_redirects=False,
+    )
+
+
+def csrf_of(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found is not None, "no CSRF field on the page"
+    return found.group(1)
+
+
+def log_in(browser: TestClient, name: str, password: str = PASSWORD) -> str:
+    """Log ``name`` in through the login form; the session's CSRF token."""
+    page = browser.get("/console/login")
+    assert page.status_code == 200, page.text
+    done = browser.post("/console/login", data={"csrf": csrf_of(page.text), "name": name, "password": password})
+    assert done.status_code == 303, done.text
+    assert done.headers["location"] == "/console/"
+    home = browser.get("/console/", follow_redirects=True)
+    assert home.status_code in (200, 403), home.text
+    return csrf_of(home.text)
