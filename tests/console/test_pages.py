@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from shopshield.console import service as console
 from shopshield.console.views import CSP, PAGES, SESSION_COOKIE
+from shopshield.core.callers import Principal
 from shopshield.core.db import transaction, unit_of_work
 from shopshield.core.permissions import allowed
 from shopshield.principals import service as principals
@@ -74,7 +75,7 @@ def test_each_role_opens_the_pages_it_may_and_each_other_is_a_recorded_403(world
     assert refusals >= 10
 
 
-def _principal(world: World, who: str) -> principals.Principal:
+def _principal(world: World, who: str) -> Principal:
     with unit_of_work(world.container.sessions) as session:
         found = principals.active(session, policies=world.container.policies, principal_id=world.ids[who])
     assert found is not None
