@@ -68,3 +68,20 @@ def test_login_link_prints_a_url_whose_token_logs_in_once(container: Container, 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def test_a_new_password_ends_the_principals_console_sessions(container: Container, settings: Settings) -> None:
+    principal_id = _person(container)
+    with unit_of_work(container.sessions) as session:
+        who = principals.active(session, policies=container.policies, principal_id=principal_id)
+        assert who is not None
+        timeouts = console.Timeouts.of(idle_minutes=30, session_hours=12)
+        started = console.start(session, principal=who, now=_now(), timeouts=timeouts)
+    done = _run(settings, "principals", "set-password", principal_id, stdin=PASSWORD + "\n")
+    assert done.exit_code == 0, done.output
+    assert "1 console session(s) ended" in done.stdout
+    with unit_of_work(container.sessions) as session:
+        resumed = console.resume(
+            session, policies=container.policies, cookie=started.cookie, now=_now(), timeouts=timeouts
+        )
+    assert resumed is None

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shopshield.cliutil import acts_as, open_container, settings_from_env
+from shopshield.console import service as console_service
 from shopshield.core import ids
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import unit_of_work
@@ -100,7 +101,8 @@ def set_password(
     principal_id: str = typer.Argument(..., help="Principal id of the person who logs in to the console"),
 ) -> None:
     """Set a principal's console password, read from a prompt (or stdin), never from the command
-    line. Stored as a scrypt hash; at least 12 characters. API tokens are unchanged."""
+    line. Stored as a scrypt hash; at least 12 characters. Ends the principal's console sessions;
+    API tokens are unchanged."""
     ids.check(principal_id, "principal_id")
     if sys.stdin.isatty():
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -111,6 +113,8 @@ def set_password(
     try:
         with unit_of_work(container.sessions) as session:
             service.set_password(session, principal_id=principal_id, password=password)
+            # A new password ends the console sessions the old one opened (someone may have had it).
+            ended = console_service.end_all(session, principal_id=principal_id)
     finally:
         container.close()
-    typer.echo(f"password set for {principal_id}")
+    typer.echo(f"password set for {principal_id}; {ended} console session(s) ended")
