@@ -26,6 +26,7 @@ from shopshield.canary.views import router as canary_router
 from shopshield.channels.views import contacts_router, status_router
 from shopshield.channels.views import router as channels_router
 from shopshield.channels.views import verify_router as verify_contact_router
+from shopshield.console.views import ConsoleHeaders
 from shopshield.console.views import public_paths as console_public_paths
 from shopshield.console.views import router as console_router
 from shopshield.edge import EdgeGuard
@@ -130,6 +131,8 @@ def create_app(container: Container, *, checkpoints: bool = True, notify_worker:
         max_body_bytes=settings.max_body_bytes,
         public=public_routes(settings),
     )
+    # The console's security headers on every answer under /console, the guard's refusals included.
+    app.add_middleware(ConsoleHeaders)
     # Added last, so outermost: it also logs and answers what the guard refuses or fails on.
     app.add_middleware(RequestLog)
     return app

@@ -164,6 +164,9 @@ def test_search_view_reveal_and_access_report_through_the_vault(world: World, br
     )
     assert found.status_code == 200, found.text
     assert f"{digits[:3]}****{digits[-4:]}" in found.text and digits not in found.text
+    opened = browser.get("/console/customers/open", params={"customer_id": customer_id})
+    assert (opened.status_code, opened.headers["location"]) == (303, f"/console/customers/{customer_id}")
+    assert browser.get("/console/customers/open", params={"customer_id": mobile}).status_code == 422
     view = browser.get(f"/console/customers/{customer_id}")
     assert view.status_code == 200 and digits not in view.text
     assert "access-report" not in view.text  # agents may not read access reports
@@ -272,3 +275,20 @@ def test_an_idle_session_ends(world: World, browser: TestClient) -> None:
         assert row is not None
         row.last_seen_at = datetime.now(UTC) - timedelta(minutes=world.container.settings.console_idle_minutes + 1)
     assert browser.get("/console/overview").headers["location"] == "/console/login"
+
+
+def test_an_unknown_console_path_still_carries_the_security_headers(world: World) -> None:
+    with client(world) as anonymous:
+        missing = anonymous.get("/console/no-such-page/at-all")
+        assert missing.status_code == 404
+        _security_headers(missing)
+        wrong_method = anonymous.put("/console/login")
+        assert wrong_method.status_code == 405
+        _security_headers(wrong_method)
+        too_large = anonymous.post(
+            "/console/login",
+            content=b"x" * (world.container.settings.max_body_bytes + 1),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert too_large.status_code == 413
+        _security_headers(too_large)

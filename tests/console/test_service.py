@@ -209,3 +209,22 @@ def test_failed_logins_are_limited_per_principal_and_per_address(container: Cont
             attempt(f"guess-{n}", "wrong password!", "203.0.113.99")
     with pytest.raises(RateLimited):
         attempt("guess-x", "wrong password!", "203.0.113.99")
+
+
+def test_sweep_deletes_ended_sessions_and_stale_links_only(container: Container) -> None:
+    person = _person(container)
+    with unit_of_work(container.sessions) as session:
+        old = console.start(session, principal=person, now=NOW - timedelta(hours=13), timeouts=TIMEOUTS)
+        idle = console.start(session, principal=person, now=NOW - timedelta(minutes=31), timeouts=TIMEOUTS)
+        fresh = console.start(session, principal=person, now=NOW, timeouts=TIMEOUTS)
+        console.issue_link(
+            session, policies=container.policies, principal_id=person.principal_id, now=NOW - timedelta(hours=1)
+        )
+        console.issue_link(session, policies=container.policies, principal_id=person.principal_id, now=NOW)
+    with unit_of_work(container.sessions) as session:
+        assert console.sweep(session, now=NOW, timeouts=TIMEOUTS) == 2
+    with unit_of_work(container.sessions) as session:
+        kept = {bytes(d) for d in session.scalars(select(ConsoleSessionRow.session_digest))}
+        assert kept == {console.digest(fresh.cookie)}
+        assert console.digest(old.cookie) not in kept and console.digest(idle.cookie) not in kept
+        assert len(list(session.scalars(select(LoginLinkRow)))) == 1

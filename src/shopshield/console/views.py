@@ -27,6 +27,7 @@ import anyio.from_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopshield.access import report
 from shopshield.alerts import service as alerts
@@ -383,6 +384,9 @@ def _login_csrf_ok(request: Request, form: dict[str, str]) -> bool:
 def _logged_in(request: Request, ctx: Container, principal: Principal) -> Response:
     timeouts, now = _timeouts(ctx), _now()
     with unit_of_work(ctx.sessions) as session:
+        # A session this browser already had ends here, and so do everyone's ended but unused ones.
+        console.end(session, cookie=request.cookies.get(SESSION_COOKIE))
+        console.sweep(session, now=now, timeouts=timeouts)
         started = console.start(session, principal=principal, now=now, timeouts=timeouts)
     return _set_cookies(
         redirect(f"{PREFIX}/"),
@@ -760,3 +764,29 @@ def audit_page(view: View) -> dict[str, Any]:
                 "signed": [audit.checkpoint_at(tx, size1) is not None, audit.checkpoint_at(tx, size2) is not None],
             }
     return values
+
+
+class ConsoleHeaders:
+    """ASGI middleware: every answer under ``/console`` carries the console's security headers,
+    including those the console's own code does not write (a 404 for an unknown console path, a
+    405, the edge guard's 413). Headers an answer already has are left as they are."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not (path == PREFIX or path.startswith(PREFIX + "/")):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                missing = [(k, v) for k, v in self._headers if k not in present]
+                if missing:
+                    message = {**message, "headers": [*message.get("headers", []), *missing]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
