@@ -23,7 +23,7 @@ from shopshield.core.permissions import allowed
 from shopshield.principals import service as principals
 from testkit import factories
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, screenshots_dir, serve_in_thread
-from tests.support.console import PASSWORD, set_passwords
+from tests.support.console import PASSWORD, recent_scam_reports, set_passwords
 from tests.support.events import stored_events
 from tests.support.world import ROLES, World
 
@@ -115,6 +115,7 @@ def test_each_role_opens_its_pages_and_gets_403_for_the_others(
     world: World, open_session: Callable[[], Session], shots: Path
 ) -> None:
     policies = world.container.policies
+    recent_scam_reports(world)  # something for the overview's charts
     for who in PEOPLE:
         role = ROLES[who][0]
         session = open_session()

@@ -22,7 +22,7 @@ from shopshield.core.permissions import allowed
 from shopshield.principals import service as principals
 from shopshield.web import public_routes
 from testkit import factories
-from tests.support.console import PASSWORD, client, csrf_of, log_in, set_passwords
+from tests.support.console import PASSWORD, client, csrf_of, log_in, recent_scam_reports, set_passwords
 from tests.support.events import stored_events
 from tests.support.world import ROLES, World
 
@@ -223,9 +223,15 @@ def test_the_audit_page_proves_inclusion_and_consistency_against_the_signed_chec
 
 
 def test_the_overview_shows_alerts_scam_days_and_the_audit_health(world: World, browser: TestClient) -> None:
+    yesterday, today = recent_scam_reports(world)
     log_in(browser, "analyst")
     page = browser.get("/console/overview")
     assert page.status_code == 200
+    # The table beside the charts: reports, victims and losses per day.
+    flat = " ".join(page.text.split())
+    assert f'<td>{yesterday}</td><td class="num">1</td><td class="num">1</td><td class="num">100.00 CNY</td>' in flat
+    assert f'<td>{today}</td><td class="num">2</td><td class="num">2</td><td class="num">2500.50 CNY</td>' in flat
+    assert f"<title>{today.isoformat()[5:]}: 2.0</title>" in page.text  # the tallest bar of the reports chart
     for text in (
         "Open security alerts",
         "Scam reports and losses",

@@ -4,11 +4,14 @@ that keeps the console's Secure cookies, and the CSRF token of a page."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
 from shopshield.core.db import unit_of_work
 from shopshield.principals import service as principals
+from tests.support import scam_reports
 from tests.support.world import CLIENT_ADDRESS, World
 
 PASSWORD = "console test password"
@@ -49,3 +52,25 @@ def log_in(browser: TestClient, name: str, password: str = PASSWORD) -> str:
     home = browser.get("/console/", follow_redirects=True)
     assert home.status_code in (200, 403), home.text
     return csrf_of(home.text)
+
+
+def recent_scam_reports(world: World) -> tuple[date, date]:
+    """Three scam reports through the API: one yesterday (100.00 CNY lost), two today (2000.00 and
+    500.50), in the store's time zone. Yesterday and today."""
+    zone = ZoneInfo(world.container.settings.timezone)
+    today = datetime.now(zone).date()
+    yesterday = today - timedelta(days=1)
+    reported = datetime.now(UTC).isoformat()
+    reports = [
+        scam_reports.report(
+            f"r-{n}",
+            customer_id=f"c-{n}",
+            contacted_at=datetime.fromisoformat(f"{day}T00:0{n}:00").replace(tzinfo=zone).isoformat(),
+            reported_at=reported,
+            loss_amount=amount,
+        )
+        for n, (day, amount) in enumerate([(yesterday, "100.00"), (today, "2000.00"), (today, "500.50")])
+    ]
+    response = world.post("service", "/v1/scam-reports", {"reports": reports})
+    assert response.status_code == 201, response.text
+    return yesterday, today
