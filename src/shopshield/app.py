@@ -26,6 +26,9 @@ from shopshield.canary.views import router as canary_router
 from shopshield.channels.views import contacts_router, status_router
 from shopshield.channels.views import router as channels_router
 from shopshield.channels.views import verify_router as verify_contact_router
+from shopshield.console.views import ConsoleHeaders
+from shopshield.console.views import public_paths as console_public_paths
+from shopshield.console.views import router as console_router
 from shopshield.edge import EdgeGuard
 from shopshield.guard.views import router as guard_router
 from shopshield.notify.views import ops_router as notify_ops_router
@@ -110,6 +113,7 @@ def create_app(container: Container, *, checkpoints: bool = True, notify_worker:
         status_router,
     ):
         mount(app, router)
+    mount(app, console_router, public=console_public_paths())
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> JSON:
@@ -127,12 +131,14 @@ def create_app(container: Container, *, checkpoints: bool = True, notify_worker:
         max_body_bytes=settings.max_body_bytes,
         public=public_routes(settings),
     )
+    # The console's security headers on every answer under /console, the guard's refusals included.
+    app.add_middleware(ConsoleHeaders)
     # Added last, so outermost: it also logs and answers what the guard refuses or fails on.
     app.add_middleware(RequestLog)
     return app
 
 
-def mount(app: FastAPI, router: APIRouter) -> None:
+def mount(app: FastAPI, router: APIRouter, *, public: frozenset[str] = frozenset()) -> None:
     """Put ``router``'s routes on the app's own route list.
 
     ``include_router`` keeps each router as a nested matcher that FastAPI walks on every request;
@@ -140,12 +146,13 @@ def mount(app: FastAPI, router: APIRouter) -> None:
     carries its router's prefix and tags from when it was declared; router-level dependencies
     would be lost, so they are refused (ours authenticate per route through ``web.CallDep``).
     A route that does not declare who may call it (``web.needs``) is refused too: every domain
-    route takes a token, and only ``web.public_routes`` may go without a declaration.
+    route takes a token, and only ``web.public_routes`` may go without a declaration (``public``
+    names the router's own, such as the console's login page).
     """
     if router.dependencies:
         raise ValueError(f"router {router.prefix!r} has router-level dependencies; declare them per route")
     for route in router.routes:
-        if isinstance(route, APIRoute) and route.endpoint not in DECLARED:
+        if isinstance(route, APIRoute) and route.endpoint not in DECLARED and route.path not in public:
             raise ValueError(f"route {route.path!r} does not declare who may call it (web.needs)")
     app.router.routes.extend(router.routes)
 

@@ -18,6 +18,7 @@ from shopshield.breach.cli import warn_command
 from shopshield.canary.cli import app as canary_app
 from shopshield.channels.cli import app as channels_app
 from shopshield.cliutil import ShopShieldGroup, acts_as, fail, open_container, settings_from_env
+from shopshield.console.cli import app as console_app
 from shopshield.core.callers import OPERATOR
 from shopshield.core.errors import EXIT_INTERRUPTED
 from shopshield.core.files import restrict_umask
@@ -55,6 +56,7 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(notify_app, name="notify")
 app.add_typer(channels_app, name="channels")
 app.add_typer(verify_app, name="verify")
+app.add_typer(console_app, name="console")
 console = Console(stderr=True)
 
 

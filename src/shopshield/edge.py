@@ -9,6 +9,8 @@ caller is, and how much body the request may bring (decision 0018).
   make the server read, or hold, what it sends. Public routes (``web.public_routes``, the one list:
   health, metrics, the API docs, the password range API while it is public) take no token and have
   no body read here.
+- The console (``/console``) takes no bearer token either: it authenticates people by its session
+  cookie (``console.views``); its bodies are limited like any other.
 - A body larger than ``SHOPSHIELD_MAX_BODY_BYTES`` is refused with 413: at once when its declared
   length says so, and as soon as a chunked body passes the limit.
 
@@ -32,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shopshield.core.errors import Unauthenticated
 from shopshield.principals.service import Authenticator
 from shopshield.settings import Network
-from shopshield.web import PRINCIPAL, bearer_token, error_response
+from shopshield.web import CONSOLE_PREFIX, PRINCIPAL, bearer_token, error_response
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +166,10 @@ class EdgeGuard:
                 if pattern.match(path):
                     public = True
                     break
-        if not public:
+        # The console (/console/...) authenticates people by its session cookie, in console.views,
+        # not by a bearer token: its requests pass without one. Its bodies are still limited below.
+        console = path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")
+        if not public and not console:
             token = bearer_token(authorization.decode("latin-1")) if authorization is not None else None
             who = self._authenticator.cached(token)
             if who is None:
@@ -176,7 +181,7 @@ class EdgeGuard:
             scope[PRINCIPAL] = who
 
         if chunked:
-            if public:
+            if public and not console:
                 # No public route reads a body: it is left unread, never buffered for nobody.
                 await self.app(scope, receive, send)
                 return

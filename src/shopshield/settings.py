@@ -112,6 +112,18 @@ class Settings(BaseSettings):
         "disabled by another process (the CLI, another instance) still authenticates here for at most this long; "
         "one disabled through this instance's API fails from its next request.",
     )
+    console_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="A console session ends after this many minutes without a request (1-1440).",
+    )
+    console_session_hours: int = Field(
+        default=12,
+        ge=1,
+        le=7 * 24,
+        description="A console session ends this many hours after login, however active (1-168).",
+    )
     timezone: str = Field(
         default="Asia/Shanghai", description="Time zone whose days (and hours) the quotas and search limits count."
     )

@@ -6,6 +6,7 @@ from shopshield.audit import models as audit_models
 from shopshield.breach import models as breach_models
 from shopshield.canary import models as canary_models
 from shopshield.channels import models as channels_models
+from shopshield.console import models as console_models
 from shopshield.keys import models as keys_models
 from shopshield.notify import models as notify_models
 from shopshield.principals import models as principals_models
@@ -20,6 +21,7 @@ MODULES = (
     breach_models,
     canary_models,
     channels_models,
+    console_models,
     keys_models,
     notify_models,
     principals_models,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import orjson
@@ -64,14 +65,36 @@ def public_routes(settings: Settings) -> frozenset[str]:
 
     ``edge.EdgeGuard`` lets exactly these through without a token, and every other route must
     declare who may call it with ``needs`` (``app.mount`` refuses one that does not, and
-    tests/test_routes.py walks the app). None of them reads personal data or a body.
+    tests/test_routes.py walks the app). None of them reads personal data; only the console's
+    login forms read a body.
     """
     public = {"/healthz", "/metrics", OPENAPI_URL, DOCS_URL, DOCS_OAUTH2_REDIRECT_URL, REDOC_URL}
+    # The console's login page, its login-link landing and its static files: people have no
+    # session yet there. The login forms are the only public routes that read a body (a name and
+    # password, or a one-time token); the edge still limits its size (edge.EdgeGuard).
+    public |= CONSOLE_PUBLIC
     if settings.passwords_range_public:
         # HIBP clients send no token, and a 5-hex-digit prefix tells nobody which password was
         # meant (decision 0011).
         public.add("/range/{prefix}")
     return frozenset(public)
+
+
+# The rest of /console authenticates people by the console's session cookie instead of a bearer
+# token (console.views); the edge guard lets it through without one.
+CONSOLE_PREFIX = "/console"
+
+
+def console_public() -> frozenset[str]:
+    """The console's public paths: its login page, the login-link landing, and its static files."""
+    static = Path(__file__).parent / "console" / "static"
+    files = sorted(p.name for p in static.iterdir() if p.is_file()) if static.is_dir() else []
+    return frozenset(
+        {f"{CONSOLE_PREFIX}/login", f"{CONSOLE_PREFIX}/login/link", *(f"{CONSOLE_PREFIX}/static/{f}" for f in files)}
+    )
+
+
+CONSOLE_PUBLIC = console_public()
 
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])

@@ -1,17 +1,20 @@
-"""``shopshield principals``: create, list and disable API principals."""
+"""``shopshield principals``: create, list and disable API principals; set a person's console password."""
 
 from __future__ import annotations
+
+import sys
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from shopshield.cliutil import acts_as, open_container, settings_from_env
+from shopshield.console import service as console_service
 from shopshield.core import ids
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import unit_of_work
 from shopshield.core.permissions import Permission
-from shopshield.principals import service
+from shopshield.principals import hashing, service
 
 app = typer.Typer(help="Manage the principals (staff, couriers, merchants, partners, services) that call ShopShield.")
 out = Console()
@@ -90,3 +93,28 @@ def disable(principal_id: str = typer.Argument(..., help="Principal id to disabl
     finally:
         container.close()
     typer.echo(f"disabled {principal_id}")
+
+
+@app.command("set-password")
+@acts_as(OPERATOR, Permission.PRINCIPALS_MANAGE)
+def set_password(
+    principal_id: str = typer.Argument(..., help="Principal id of the person who logs in to the console"),
+) -> None:
+    """Set a principal's console password, read from a prompt (or stdin), never from the command
+    line. Stored as a scrypt hash; at least 12 characters. Ends the principal's console sessions;
+    API tokens are unchanged."""
+    ids.check(principal_id, "principal_id")
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    hashing.check_password(password)
+    container = open_container(settings_from_env())
+    try:
+        with unit_of_work(container.sessions) as session:
+            service.set_password(session, principal_id=principal_id, password=password)
+            # A new password ends the console sessions the old one opened (someone may have had it).
+            ended = console_service.end_all(session, principal_id=principal_id)
+    finally:
+        container.close()
+    typer.echo(f"password set for {principal_id}; {ended} console session(s) ended")

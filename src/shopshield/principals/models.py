@@ -23,3 +23,5 @@ class PrincipalRow(Base):
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # A person's console password as scrypt text (``principals.hashing``); None: no password login.
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -19,6 +19,7 @@ from shopshield.core.callers import Principal
 from shopshield.core.db import Statement, transaction
 from shopshield.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from shopshield.core.policy import PolicySet
+from shopshield.principals import hashing
 from shopshield.principals.models import PrincipalRow
 
 TOKEN_PREFIX = "ss_"  # noqa: S105 (a prefix that marks tokens, not a secret)
@@ -180,3 +181,54 @@ class Authenticator:
         """
         with transaction(self._engine, read_only=True) as tx:
             return tx.one(_BY_TOKEN, {"digest": digest})
+
+
+def set_password(session: Session, *, principal_id: str, password: str) -> None:
+    """Give an active principal a console password (replacing any it had), stored as scrypt.
+
+    ``InvalidInput`` for a password shorter than ``hashing.MIN_LENGTH``; ``NotFound`` for an
+    unknown or disabled principal. API tokens are untouched: passwords are for people.
+    """
+    ids.check(principal_id, "principal_id")
+    hashing.check_password(password)
+    row = session.get(PrincipalRow, principal_id)
+    if row is None or row.disabled_at is not None:
+        raise NotFound(f"no active principal with id {principal_id!r}")
+    row.password_hash = hashing.hash_password(password)
+    session.flush()
+
+
+def _principal(policies: PolicySet, row: PrincipalRow) -> Principal | None:
+    policy = policies.roles.get(row.role)
+    if policy is None or row.disabled_at is not None:
+        return None
+    return Principal(row.principal_id, row.name, row.role, policy.actor_kind, row.link_id)
+
+
+def check_password(session: Session, *, policies: PolicySet, name: str, password: str) -> Principal | None:
+    """The active principal named ``name`` if ``password`` is its password; otherwise None.
+
+    Takes the time of one scrypt verification whether or not the name exists, is disabled or has
+    a password, so the answer's timing does not tell which names are real.
+    """
+    row = session.scalar(select(PrincipalRow).where(PrincipalRow.name == name)) if len(name) <= 100 else None
+    if row is None or row.password_hash is None:
+        hashing.waste_time(password)
+        return None
+    if not hashing.verify_password(row.password_hash, password):
+        return None
+    return _principal(policies, row)
+
+
+def active(session: Session, *, policies: PolicySet, principal_id: str) -> Principal | None:
+    """The principal with this id if it exists, is not disabled and its role is in the policy."""
+    row = session.get(PrincipalRow, principal_id)
+    return None if row is None else _principal(policies, row)
+
+
+def principal_id_for(session: Session, *, name: str) -> str | None:
+    """The id of the principal named ``name`` (active or not), for counting failed logins by principal."""
+    if len(name) > 100:
+        return None
+    found = session.scalar(select(PrincipalRow.principal_id).where(PrincipalRow.name == name))
+    return None if found is None else str(found)

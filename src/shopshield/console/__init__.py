@@ -1,0 +1,1 @@
+"""The staff console: server-rendered pages under ``/console`` with sessions for people (issue 15)."""
