@@ -244,15 +244,7 @@ def fill(instance: Instance, config: DemoConfig, work_dir: Path, steps: Steps | 
     """Fill ``instance`` (migrated, empty) with the demo store; ``work_dir`` takes the login wave's
     files and the investigation's results."""
     steps = steps or Quiet()
-    world = build_world(
-        _stream(config.seed, _WORLD),
-        seed=config.seed,
-        customers=config.customers,
-        actors=config.actors,
-        days=DAYS,
-        start=config.start,
-        intensity=1.0,
-    )
+    world = draw_world(config)
     leak = _plant(world, config.seed)
     assert leak.source is not None  # the insider scenario always names its agent
     clock = _Clock(_moment(world.origin - (HISTORY_DAYS + 1) * DAY))
@@ -286,6 +278,19 @@ def fill(instance: Instance, config: DemoConfig, work_dir: Path, steps: Steps | 
         investigation=investigation,
         insider=world.actors.ids[leak.source],
         period=(_moment(world.origin), _moment(world.end)),
+    )
+
+
+def draw_world(config: DemoConfig) -> World:
+    """The store of ``config``: customers, staff, merchants, orders, all timed (``simulate.world``)."""
+    return build_world(
+        _stream(config.seed, _WORLD),
+        seed=config.seed,
+        customers=config.customers,
+        actors=config.actors,
+        days=DAYS,
+        start=config.start,
+        intensity=1.0,
     )
 
 
@@ -340,7 +345,7 @@ def _principals(instance: Instance, world: World, steps: Steps) -> _People:
     return people
 
 
-def _emails(seed: int, n: int) -> list[str]:
+def emails(seed: int, n: int) -> list[str]:
     """Made-up mail addresses: letters and digits at a big provider, one per customer."""
     rng = _stream(seed, _EMAIL_STREAM)
     stems = rng.integers(0, len(_LETTERS), (n, 6))
@@ -360,7 +365,7 @@ def _customers(instance: Instance, vault: Vault, world: World, backend: Principa
     """Every customer with one address, written by the backend through the vault (the store's
     import, a day before its oldest order)."""
     c = world.customers
-    emails = _emails(seed, len(c))
+    addresses = emails(seed, len(c))
     caller = Caller(backend, channel="batch")
     steps.begin("customers", len(c))
     batch = 250
@@ -373,7 +378,7 @@ def _customers(instance: Instance, vault: Vault, world: World, backend: Principa
                     customer_id=c.ids[i],
                     name=c.names[i],
                     mobile=mobile,
-                    email=emails[i],
+                    email=addresses[i],
                     addresses=[
                         AddressIn(
                             address_id=address_id(c.ids[i]),
