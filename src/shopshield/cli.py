@@ -22,6 +22,7 @@ from shopshield.console.cli import app as console_app
 from shopshield.core.callers import OPERATOR
 from shopshield.core.errors import EXIT_INTERRUPTED
 from shopshield.core.files import restrict_umask
+from shopshield.demo.cli import demo_command
 from shopshield.guard.cli import app as guard_app
 from shopshield.investigate.cli import app as investigate_app
 from shopshield.keys.cli import app as keys_app
@@ -57,6 +58,7 @@ app.add_typer(notify_app, name="notify")
 app.add_typer(channels_app, name="channels")
 app.add_typer(verify_app, name="verify")
 app.add_typer(console_app, name="console")
+app.command("demo")(demo_command)
 console = Console(stderr=True)
 
 

@@ -7,6 +7,12 @@ and, for the same settings, the bare-endpoint baseline bench/bare_app.py).
 from __future__ import annotations
 
 import gc
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -35,3 +41,45 @@ def run(app: ASGIApp, *, host: str, port: int, log_level: str) -> None:
     gc.collect()
     gc.freeze()
     uvicorn.run(app, host=host, port=port, access_log=False, proxy_headers=False, log_level=log_level)
+
+
+def run_bound(app: ASGIApp, sock: socket.socket, *, log_level: str, ready: Callable[[], None]) -> None:
+    """Serve ``app`` on a socket already bound (so ``--port 0`` is known before the server starts)
+    with the options of ``run``, and call ``ready`` from another thread once it accepts
+    connections: ``shopshield demo`` prints its URL then. Raises ``RuntimeError`` when the server
+    could not start (uvicorn has logged why).
+
+    SIGINT and SIGTERM are noted here rather than left to uvicorn, which re-raises the signal it
+    caught once it has shut down: inside asyncio's runner a re-raised SIGINT becomes a
+    KeyboardInterrupt in the loop, and the app's lifespan logs a traceback on its way out. Noted,
+    the shutdown is the same graceful one, and a SIGINT is raised as ``KeyboardInterrupt`` after
+    the loop has ended (the command line's exit 130); a SIGTERM returns normally.
+    """
+    restrict_umask()
+    gc.collect()
+    gc.freeze()
+    server = uvicorn.Server(uvicorn.Config(app, access_log=False, proxy_headers=False, log_level=log_level))
+
+    def announce() -> None:
+        while not server.started and not server.should_exit:
+            time.sleep(0.02)
+        if server.started:
+            ready()
+
+    caught: list[int] = []
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        caught.append(signum)
+        server.handle_exit(signum, frame)
+
+    threading.Thread(target=announce, name="shopshield-ready", daemon=True).start()
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run(sockets=[sock])
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if signal.SIGINT in caught:
+        raise KeyboardInterrupt
+    if not server.started:
+        raise RuntimeError("the server did not start; its log says why")
