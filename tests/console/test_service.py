@@ -75,6 +75,22 @@ def test_a_short_password_or_an_unknown_principal_is_refused_and_nothing_is_writ
         assert session.get(PrincipalRow, person.principal_id).password_hash == before  # type: ignore[union-attr]
 
 
+def test_the_service_role_gets_no_password_and_cannot_log_in_to_the_console(container: Container) -> None:
+    with unit_of_work(container.sessions) as session:
+        backend = principals.create(session=session, policies=container.policies, name="backend", role="service")
+    with (
+        pytest.raises(InvalidInput, match="is for machines") as refused,
+        unit_of_work(container.sessions) as session,
+    ):
+        principals.set_password(session, principal_id=backend.principal.principal_id, password=PASSWORD)
+    assert PASSWORD not in str(refused.value)
+    with unit_of_work(container.sessions) as session:
+        assert session.get(PrincipalRow, backend.principal.principal_id).password_hash is None  # type: ignore[union-attr]
+        assert (
+            principals.check_password(session, policies=container.policies, name="backend", password=PASSWORD) is None
+        )
+
+
 def test_a_session_id_is_stored_only_as_its_digest_and_resumes_until_it_ends(container: Container) -> None:
     person = _person(container)
     with unit_of_work(container.sessions) as session:

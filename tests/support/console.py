@@ -5,23 +5,28 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from typing import Final
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
 from shopshield.core.db import unit_of_work
 from shopshield.principals import service as principals
+from shopshield.principals.service import MACHINE_ROLES
 from tests.support import scam_reports
-from tests.support.world import CLIENT_ADDRESS, World
+from tests.support.world import CLIENT_ADDRESS, ROLES, World
 
 PASSWORD = "console test password"
+# The world's principals that are people: every role but the store's backend.
+PEOPLE: Final = tuple(name for name, (role, _link) in ROLES.items() if role not in MACHINE_ROLES)
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 def set_passwords(world: World, *names: str) -> None:
-    """Give each named principal of ``world`` (all by default) the test password."""
+    """Give each named principal of ``world`` (every person by default: not the service role,
+    which gets no console password) the test password."""
     with unit_of_work(world.container.sessions) as session:
-        for name in names or tuple(world.ids):
+        for name in names or PEOPLE:
             principals.set_password(session, principal_id=world.ids[name], password=PASSWORD)
 
 

@@ -618,21 +618,13 @@ def _investigate(instance: Instance, reports: list[ScamReport], out: Path, steps
 
 
 def _console_logins(session: Session, logins: list[Login]) -> list[Login]:
-    """A console password for each person among ``logins`` (not the backend, a machine).
-
-    ``principals.service.set_password`` is being added with the console (issue 15); until it
-    lands there is nothing to set and no password is printed. The ``getattr`` guard goes once it
-    does: then this calls it directly.
-    """
-    set_password = getattr(principals, "set_password", None)
-    if set_password is None:
-        return logins
+    """A console password for each person among ``logins`` (not the backend, a machine)."""
     out: list[Login] = []
     for login in logins:
         if login.role == "service":
             out.append(login)
             continue
         password = secrets.token_urlsafe(12)
-        set_password(session, principal_id=login.principal_id, password=password)
+        principals.set_password(session, principal_id=login.principal_id, password=password)
         out.append(replace(login, password=password))
     return out

@@ -9,7 +9,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
@@ -183,10 +183,16 @@ class Authenticator:
             return tx.one(_BY_TOKEN, {"digest": digest})
 
 
+# Roles that only machines hold: the store's backend sees every field in full, so a password a
+# person could be phished for is never added beside its token (decision 0033).
+MACHINE_ROLES: Final = frozenset({"service"})
+
+
 def set_password(session: Session, *, principal_id: str, password: str) -> None:
     """Give an active principal a console password (replacing any it had), stored as scrypt.
 
-    ``InvalidInput`` for a password shorter than ``hashing.MIN_LENGTH``; ``NotFound`` for an
+    ``InvalidInput`` for a password shorter than ``hashing.MIN_LENGTH`` or a machine's role
+    (``MACHINE_ROLES``); ``NotFound`` for an
     unknown or disabled principal. API tokens are untouched: passwords are for people.
     """
     ids.check(principal_id, "principal_id")
@@ -194,6 +200,11 @@ def set_password(session: Session, *, principal_id: str, password: str) -> None:
     row = session.get(PrincipalRow, principal_id)
     if row is None or row.disabled_at is not None:
         raise NotFound(f"no active principal with id {principal_id!r}")
+    if row.role in MACHINE_ROLES:
+        raise InvalidInput(
+            f"role {row.role!r} is for machines: it calls the API with its token and gets no console password",
+            field="principal_id",
+        )
     row.password_hash = hashing.hash_password(password)
     session.flush()
 
