@@ -191,7 +191,8 @@ def _login_table(filled: Filled) -> list[str]:
     # Plain columns, not a Rich table: a token must never be cut to the terminal's width.
     rows = [("role", "principal id", "API token", "console password")]
     for login in filled.logins:
-        password = login.password or ("-" if login.role == "service" else "(console passwords come with the console)")
+        # The backend is a machine: it has a token and no console password.
+        password = login.password or "-"
         rows.append((login.role, login.principal_id, login.token, password))
     widths = [max(len(row[k]) for row in rows) for k in range(3)]
     return ["  " + "  ".join(cell.ljust(widths[k]) if k < 3 else cell for k, cell in enumerate(row)) for row in rows]
@@ -222,9 +223,9 @@ def _what_to_look_at(url: str, root: Path, filled: Filled) -> list[str]:
         "What to look at: callers posing as the store's refund service reached customers who had just "
         f"returned something, and {len(filled.reports)} of them reported it. They knew each victim's name, "
         "the item and its price: somebody with access read those returns. The investigation has run over "
-        f"the access log and {verdict}; find out who in the console's Investigation page as the security "
-        "analyst, or from the command line, then follow that actor's accesses (breach scope) and the "
-        "stuffing wave (login protection):",
+        f"the access log and {verdict}; find out who from the command line (the console's Investigation "
+        "page is not built yet; its Overview, Customers and Audit log pages are), then follow that actor's "
+        "accesses (breach scope) and the stuffing wave (login protection):",
         f"  SHOPSHIELD_DATA_DIR={root / 'var'} shopshield investigate attribute --reports {reports}",
         f"  curl -s {url}/v1/scam-reports/summary -H 'Authorization: Bearer {token}'",
         f"  curl -s {url}/v1/logins/status -H 'Authorization: Bearer {token}'",
