@@ -17,6 +17,7 @@ from shopshield.audit.verify import verify_log
 from shopshield.bootstrap import Container, build
 from shopshield.core.db import transaction, unit_of_work
 from shopshield.demo.service import PRINTED_ROLES, DemoConfig, Filled, draw_world, emails, fill
+from shopshield.principals import service as principals
 from shopshield.principals.models import PrincipalRow
 from shopshield.scams.models import ScamReportRow
 from shopshield.settings import Settings
@@ -53,6 +54,17 @@ def test_principals_of_every_role_exist_and_the_printed_tokens_authenticate(demo
     for role, login in printed.items():
         principal = demo.container.authenticator.authenticate(login.token)
         assert (principal.principal_id, principal.role) == (login.principal_id, role)
+    # Each person's printed console password opens the console; the backend (a machine) has none.
+    with unit_of_work(demo.container.sessions) as session:
+        for role, login in printed.items():
+            if role == "service":
+                assert login.password is None
+                continue
+            assert login.password is not None
+            found = principals.check_password(
+                session, policies=demo.container.policies, name=login.principal_id, password=login.password
+            )
+            assert found is not None and found.principal_id == login.principal_id
     # Couriers and merchants are linked to their own id, which their orders carry.
     assert printed["courier"].principal_id.startswith("courier-")
     assert demo.container.authenticator.authenticate(printed["courier"].token).link_id == "courier-00001"
