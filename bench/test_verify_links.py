@@ -64,3 +64,19 @@ def test_a_small_run_scores() -> None:
     sample = [r for r in rows if r.split == "dev"][:60]
     scores = score(sample, shopshield_detector())
     assert scores.official_rate == 1.0
+
+
+def test_the_common_word_threshold_costs_development_nothing() -> None:
+    """The threshold was set on dev (decision 0030, revised again 2026-12-05): at it, no dev
+    lookalike is lost and no one-slip typo of a dev brand counts as a word."""
+    from bench.verify_links import word_threshold_curve
+    from shopshield.verify.words import COMMON_WORD_ZIPF
+
+    curve = {threshold: rest for threshold, *rest in word_threshold_curve("dev")}
+    lost, _saved, as_words, slips = curve[COMMON_WORD_ZIPF]
+    assert lost == 0
+    assert as_words == 0
+    assert slips > 800
+    # Lower, the brands' own misspellings (amazin, mazon) start to count as words.
+    assert curve[1.5][0] > 0
+    assert curve[1.5][2] > 0
