@@ -336,6 +336,114 @@ CLOSE_FRESH = (
     "chevy.com", "chew.com",
 )  # fmt: skip
 
+# The second fresh split (revision of 2026-12-05, "fresh2"). The fresh split was scored once and
+# its false flags and misses were read, so it is seen too. These brands were never used before
+# (none is a brand, a popular site or a close name above), three Chinese and four international
+# from four markets; their rows, the popular sites and the close names below were written and
+# committed before any rule was changed and before any score was run on them. The benchmark
+# scores them once, at the end.
+FRESH2 = (
+    BrandCase(
+        "dhgate.com",
+        "敦煌网",
+        "dunhuangwang",
+        "dhw",
+        (
+            "http://dhgate-refund.top/",
+            "https://dunhuangwang-kefu.cn/",
+            "http://www.dhgate.com.order-verify.xyz/login",
+            "敦煌网客服.com",
+            "https://dhgate-buyer-help.com/",
+        ),
+    ),
+    BrandCase(
+        "womai.com",
+        "我买网",
+        "womaiwang",
+        "wmw",
+        (
+            "http://womai-tuikuan.top/",
+            "https://womaiwang-kefu.cn/",
+            "http://womai.com.refund-cn.top/login",
+            "我买网退款.com",
+            "https://wmw-service.cn/",
+        ),
+    ),
+    BrandCase(
+        "vancl.com",
+        "凡客诚品",
+        "fankechengpin",
+        "fkcp",
+        (
+            "http://vancl-kefu.top/",
+            "https://fanke-tuikuan.cn/",
+            "http://www.vancl.com.refund-help.xyz/",
+            "凡客诚品客服.com",
+            "https://vanc1.com/order",
+        ),
+    ),
+    BrandCase(
+        "tesco.com",
+        None,
+        None,
+        None,
+        (
+            "https://tesco-clubcard-refund.top/",
+            "http://tesco.com.account-verify.xyz/signin",
+            "https://tesco-delivery-help.com/",
+        ),
+    ),
+    BrandCase(
+        "bol.com",
+        None,
+        None,
+        None,
+        ("https://bol-klantenservice.top/", "http://bol.com.betaling-verify.xyz/", "https://bol-terugbetaling.com/"),
+    ),
+    BrandCase(
+        "kmart.com.au",
+        None,
+        None,
+        None,
+        ("https://kmart-refund.top/", "http://kmart.com.au.order-help.xyz/", "https://kmart-afterpay-support.com/"),
+    ),
+    BrandCase(
+        "wish.com",
+        None,
+        None,
+        None,
+        ("https://wish-refund.top/", "http://wish.com.account-verify.cc/", "https://wish-order-help.net/"),
+    ),
+)
+# Popular sites for the fresh2 split, none in the lists above, and none on the checker's own list
+# of well-known sites (vocabulary.WELL_KNOWN) at the time they were written down.
+POPULAR_FRESH2 = (
+    "openai.com", "chatgpt.com", "forbes.com", "reuters.com", "bloomberg.com", "wsj.com",
+    "washingtonpost.com", "hulu.com", "disneyplus.com", "steampowered.com", "epicgames.com",
+    "playstation.com", "nintendo.com", "zillow.com", "indeed.com", "craigslist.org", "yelp.com", "uber.com",
+    "doordash.com", "instacart.com", "chase.com", "wellsfargo.com", "capitalone.com", "americanexpress.com",
+    "visa.com", "mastercard.com", "stripe.com", "notion.so", "figma.com", "cloudflare.com", "mozilla.org",
+    "archive.org", "xueqiu.com", "thepaper.cn", "pingan.com", "10086.cn", "bytedance.com", "dingtalk.com",
+    "aliyun.com", "smzdm.com", "mafengwo.cn", "ke.com", "lianjia.com", "hupu.com", "douyu.com", "kugou.com",
+)  # fmt: skip
+# Real, well-known domains close in spelling to a fresh2 brand, written down before any score on
+# them and chosen by how such names occur in the world: dictionary words one or two slips away
+# (woman.com, women.com, bowl.com, wise.com, dish.com, wash.com, smart.com), other companies'
+# names one slip away (tessco.com, testo.com, hmart.com, bolt.eu, bolt.com, wisc.edu) or two
+# (tesla.com, vans.com, wix.com), the same name under another ending owned by someone else
+# (kmart.com, the US chain; bol.com.br, a Brazilian portal) or by the brand itself (tesco.ie,
+# kmart.co.nz), the brand inside a longer real name (tescobank.com, tescomobile.com,
+# wishpond.com, vancity.com) and the name with a part dropped (gate.io).
+CLOSE_FRESH2 = (
+    "woman.com", "women.com",
+    "vans.com", "vancity.com",
+    "tessco.com", "testo.com", "tesla.com", "tescobank.com", "tescomobile.com", "tesco.ie",
+    "bol.com.br", "bolt.eu", "bowl.com", "bolt.com",
+    "kmart.com", "hmart.com", "smart.com", "kmart.co.nz",
+    "wise.com", "dish.com", "wisc.edu", "wash.com", "wishpond.com", "wix.com",
+    "gate.io",
+)  # fmt: skip
+
 WORDS_LISTED = ("refund", "kefu", "tuikuan", "login", "vip", "pay", "service", "help", "cs", "客服")
 WORDS_OTHER = ("deals", "promo", "club", "express", "global", "orders-track", "giftcard", "sale")
 TLDS = ("com", "cn", "com.cn", "net", "top", "xyz", "vip", "shop", "cc", "online", "site", "info", "co", "cn.com")
@@ -501,14 +609,18 @@ def rows() -> list[dict[str, Any]]:
     # The rows added in the revision draw from their own generators, so the earlier rows are the same.
     more_rng = random.Random(f"{SEED}:dev-close-more")
     fresh_rng = random.Random(f"{SEED}:fresh")
+    fresh2_rng = random.Random(f"{SEED}:fresh2")
     splits = (
         ("dev", DEV, POPULAR_DEV, CLOSE_DEV, CLOSE_DEV_MORE),
         ("held_out", HELD_OUT, POPULAR_HELD_OUT, CLOSE_HELD_OUT, ()),
         ("fresh", FRESH, POPULAR_FRESH, CLOSE_FRESH, ()),
+        ("fresh2", FRESH2, POPULAR_FRESH2, CLOSE_FRESH2, ()),
     )
     for split, cases, popular, close, close_more in splits:
         if split == "fresh":
             rng = fresh_rng
+        elif split == "fresh2":
+            rng = fresh2_rng
         for case in cases:
             base = {"split": split, "brand": case.domain, "official": [case.domain], "brand_zh": case.zh}
             for url, params in officials(case):
@@ -537,10 +649,12 @@ def main() -> None:
             "dev": [c.domain for c in DEV],
             "held_out": [c.domain for c in HELD_OUT],
             "fresh": [c.domain for c in FRESH],
+            "fresh2": [c.domain for c in FRESH2],
             "made_by": "python -m bench.data.make_links",
             "note": (
                 "rules tuned on dev only; held_out was scored once and its false flags read (seen); "
-                "fresh was written before the 2026-12-05 rule changes and is scored once, at the end"
+                "fresh was written before the 2026-12-05 rule changes, scored once and read (seen); "
+                "fresh2 was written before the second revision of 2026-12-05 and is scored once, at the end"
             ),
         }
     }

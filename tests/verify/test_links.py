@@ -299,3 +299,90 @@ def test_one_letter_of_another_script_outside_the_confusables_is_still_a_homogly
     assert verdict("eτsy.com", Official.of(["etsy.com"])) == ("lookalike", "etsy.com", "homoglyph")
     # A plain ASCII word one non-slip edit away is still left alone.
     assert verdict("jumex.com", JUMEI)[0] == "unknown"
+
+
+KAOLA = Official.of(["kaola.com"], ["考拉海购"])
+OTTO = Official.of(["otto.de"])
+CHEWY = Official.of(["chewy.com"])
+
+
+def test_a_slip_that_spells_a_common_word_is_a_different_name() -> None:
+    # koala and chew are English words, lotto a German one (otto.de's market); each is one slip
+    # from the brand, and a site under it is the word's, not a typo registered to pass for it.
+    for url, official in (("koala.com", KAOLA), ("chew.com", CHEWY), ("lotto.de", OTTO)):
+        assert verdict(url, official) == ("unknown", None, "not_official"), url
+    # A slip that spells no word is still caught.
+    assert verdict("kaloa.com", KAOLA) == ("lookalike", "kaola.com", "typo")
+    assert verdict("chewwy.com", CHEWY) == ("lookalike", "chewy.com", "typo")
+    assert verdict("ottto.de", OTTO) == ("lookalike", "otto.de", "typo")
+
+
+def test_a_word_slip_with_a_risky_ending_or_a_scam_word_is_still_a_lookalike() -> None:
+    assert verdict("koala.top", KAOLA) == ("lookalike", "kaola.com", "typo")
+    assert verdict("https://refund.koala.com/", KAOLA) == ("lookalike", "kaola.com", "typo")
+    assert verdict("https://kefu-help.chew.com/", CHEWY) == ("lookalike", "chewy.com", "typo")
+    # The labels every site has are no scam words.
+    assert verdict("https://www.koala.com/", KAOLA)[0] == "unknown"
+    assert verdict("https://m.chew.com/", CHEWY)[0] == "unknown"
+    # Added words are judged as before: the brand, mistyped, beside a scam word.
+    assert verdict("koala-kefu.com", KAOLA) == ("lookalike", "kaola.com", "brand_with_words")
+
+
+def test_the_word_test_asks_english_and_the_market_s_language_only() -> None:
+    from shopshield.verify.words import is_common_word, market_languages
+
+    assert market_languages(frozenset({"de"})) == ("en", "de")
+    assert market_languages(frozenset({"com"})) == ("en",)
+    assert market_languages(frozenset({"com.cn", "co.uk"})) == ("en",)
+    assert is_common_word("lotto", ("en", "de"))
+    assert not is_common_word("kaloa", ("en", "de"))
+    # The brands' own misspellings are in the web text wordfreq counts, but rarely: below the line.
+    assert not is_common_word("amazin", ("en",))
+    assert not is_common_word("wallmart", ("en",))
+    # Only plain words are looked up.
+    assert not is_common_word("k0ala", ("en",))
+
+
+def test_greek_and_cyrillic_letters_the_confusables_data_leaves_apart_read_as_latin() -> None:
+    from shopshield.verify.skeleton import skeleton
+
+    for seen, meant in (("οττο", "otto"), ("κaola", "kaola"), ("βay", "bay"), ("тoто", "toto"), ("χyz", "xyz")):
+        assert skeleton(seen) == skeleton(meant), seen
+    # A whole name in Greek letters is the brand's look-alike, under any ending.
+    assert verdict("οττο.de", OTTO) == ("lookalike", "otto.de", "homoglyph")
+    assert verdict("xn--0xaaoa.de", OTTO) == ("lookalike", "otto.de", "homoglyph")
+    assert verdict("κaοla.com", KAOLA) == ("lookalike", "kaola.com", "homoglyph")
+    # Greek written as Greek, with no Latin look-alike of the brand, is no lookalike.
+    assert verdict("λογος.gr", OTTO)[0] == "unknown"
+
+
+def test_a_three_letter_brand_lengthened_by_one_slip_is_a_typo() -> None:
+    yhd = Official.of(["yhd.com"])
+    for url in ("yhdd.com", "yyhd.com", "yhjd.com", "yhdd.top", "yhdd.cn"):
+        assert verdict(url, yhd) == ("lookalike", "yhd.com", "typo"), url
+    # Shortened, transposed or changed, three letters stay three letters: all of them are someone's.
+    for url in ("yh.com", "hyd.com", "yhf.com"):
+        assert verdict(url, yhd)[0] == "unknown", url
+    # A letter added away from the keys it touches, a common word, or another ending: left alone.
+    assert verdict("yhdq.com", yhd)[0] == "unknown"
+    assert verdict("viper.com", VIP)[0] == "unknown"
+    assert verdict("viip.org", VIP)[0] == "unknown"
+    assert verdict("boil.com", Official.of(["bol.com"]))[0] == "unknown"
+    # Initials of a Chinese name are not lengthened: only the official name and given names are.
+    assert verdict("pddd.com", Official.of(["pinduoduo.com"], ["拼多多"]))[0] == "unknown"
+
+
+def test_a_short_official_name_apart_beside_any_word_needs_a_risky_or_the_market_s_ending() -> None:
+    assert verdict("jd-sale.cc") == ("lookalike", "jd.com", "brand_with_words")
+    assert verdict("vip-global.cn", VIP) == ("lookalike", "vip.com", "brand_with_words")
+    assert verdict("orders-track-jd.site") == ("lookalike", "jd.com", "brand_with_words")
+    # Under an ordinary ending it is left alone; initials are not the official name.
+    assert verdict("jd-sale.com")[0] == "unknown"
+    assert verdict("vip-club.org", VIP)[0] == "unknown"
+    assert verdict("tb-sale.top", Official.of(["taobao.com"], ["淘宝"]))[0] == "unknown"
+
+
+def test_a_digit_in_a_chinese_name_is_read_as_its_numeral() -> None:
+    yhd = Official.of(["yhd.com"], ["1号店"])
+    assert verdict("yihaodian.com", yhd) == ("lookalike", "yhd.com", "brand_pinyin")
+    assert verdict("yihaodian-kefu.cn", yhd) == ("lookalike", "yhd.com", "brand_pinyin")

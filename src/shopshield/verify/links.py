@@ -25,19 +25,21 @@ from shopshield.scams.indicators import SHARED_HOSTS
 from shopshield.verify import hosts
 from shopshield.verify.distance import MIN_EDITED, allowed_edits, edits, slip
 from shopshield.verify.hosts import Link, Malformed
-from shopshield.verify.official import CHINESE, DOMAIN_NAME, INITIALS, PINYIN, Brand, Official
+from shopshield.verify.official import CHINESE, DOMAIN_NAME, GIVEN, INITIALS, PINYIN, Brand, Official
 from shopshield.verify.reasons import Reason, reason
 from shopshield.verify.skeleton import is_mixed_script, skeleton
 from shopshield.verify.vocabulary import (
     GENERIC_COUNTRY_ENDINGS,
     HOME_ENDINGS,
     MIN_GLUED,
+    NEUTRAL_LABELS,
     PRODUCT_WORDS,
     RESTRICTED_ENDINGS,
     RISKY_ENDINGS,
     SCAM_WORDS,
     WELL_KNOWN,
 )
+from shopshield.verify.words import is_common_word, market_languages
 
 OFFICIAL: Final = "official"
 LOOKALIKE: Final = "lookalike"
@@ -52,6 +54,11 @@ MIN_FUZZY_PIECE: Final = 5
 MIN_STANDALONE: Final = 4
 # The shortest initials of a Chinese name (pdd of 拼多多) that alone make a lookalike.
 MIN_INITIALS: Final = 3
+# A brand of this many letters (yhd, bol, vip) is judged by one slip only when the slip lengthens
+# it (yhdd, yyhd, yhjd: a letter doubled or one added beside the key): the four-letter result is
+# rarely a name of its own once common words are set aside, where a three-letter one always is.
+SHORT_BRAND: Final = 3
+LENGTHENING_SLIPS: Final = ("repetition", "insertion")
 
 # What a link's ending says (ending_kind): the store's own ending; its market's (.cn, and the
 # countries of its official domains); one scam links favour; one only eligible registrants hold;
@@ -163,7 +170,7 @@ def _host_matches(link: Link, official: Official) -> list[Match]:
     assert link.registered is not None
     assert link.suffix is not None
     if link.registered not in WELL_KNOWN:
-        matches.extend(_name_matches(link.name, link.suffix, official))
+        matches.extend(_name_matches(link.name, link.suffix, official, scam_words=_scam_words_around(link)))
     for label in link.subdomain_labels:
         pieces = _segment(label, official)
         if pieces is not None and any(isinstance(p, Brand) for p in pieces):
@@ -209,7 +216,17 @@ def _same_name_elsewhere(link: Link, official: Official) -> str | None:
     return None
 
 
-def _name_matches(name: str, suffix: str, official: Official) -> list[Match]:
+def _scam_words_around(link: Link) -> bool:
+    """Whether a subdomain of the link says what the scam says (refund.koala.com, kefu-help.x.com):
+    a scam word standing in a label, not one of the labels every site has (www, m, mobile)."""
+    return any(
+        part in SCAM_WORDS and part not in NEUTRAL_LABELS
+        for label in link.subdomain_labels
+        for part in label.split("-")
+    )
+
+
+def _name_matches(name: str, suffix: str, official: Official, *, scam_words: bool = False) -> list[Match]:
     """The families that catch a registered name (``jd-kefu`` of ``jd-kefu.top``, ending ``top``).
 
     Two rules weigh the ending (decision 0030, revised 2026-12-05):
@@ -231,6 +248,10 @@ def _name_matches(name: str, suffix: str, official: Official) -> list[Match]:
     kind = ending_kind(suffix, official)
     elsewhere = kind in (FOREIGN, RESTRICTED)
     typo_ending = kind in (OWN, HOME, RISKY)
+    # A slip that spells a common word of its own (koala for kaola, lotto for otto) is a different
+    # name, unless a risky ending or a scam word in a subdomain comes with it (words.py).
+    languages = market_languages(frozenset(official.suffixes.values()))
+    own_word = kind != RISKY and not scam_words and is_common_word(plain, languages)
     for brand in official.brands:
         token = brand.token
         if name == token or plain == token:
@@ -246,8 +267,11 @@ def _name_matches(name: str, suffix: str, official: Official) -> list[Match]:
         if shape == skeleton(token):
             found.append(Match("visual_swap" if name.isascii() else "homoglyph", brand.domain))
             continue
+        if _lengthened_short_brand(name, token, brand.source) and typo_ending and not own_word:
+            found.append(Match("typo", brand.domain))
+            continue
         limit = allowed_edits(len(token))
-        if not limit or brand.source == INITIALS or len(plain) < MIN_EDITED or not typo_ending:
+        if not limit or brand.source == INITIALS or len(plain) < MIN_EDITED or not typo_ending or own_word:
             continue
         direct = min(edits(name, token, limit=limit).count, edits(plain, token, limit=limit).count)
         if direct <= limit:
@@ -273,8 +297,39 @@ def _name_matches(name: str, suffix: str, official: Official) -> list[Match]:
         if brand_piece is not None and len(pieces) > 1 and not weak:
             family = "brand_with_words" if brand_piece.source == DOMAIN_NAME else _brand_family(brand_piece)
             found.append(Match(family, brand_piece.domain))
+    elif kind in (RISKY, HOME):
+        # A short official name standing apart between hyphens beside words the list does not know
+        # (jd-sale.cc, vip-global.cn), under an ending scam links favour or the store's market's.
+        short = _short_name_apart(name, official)
+        if short is not None:
+            found.append(Match("brand_with_words", short.domain))
     # The first family found for the longest token is the one the verdict names.
     return found
+
+
+def _lengthened_short_brand(name: str, token: str, source: str) -> bool:
+    """Whether ``name`` is a three-letter brand name lengthened by one slip (yhdd, yhjd for yhd)."""
+    return (
+        len(token) == SHORT_BRAND
+        and source in (DOMAIN_NAME, GIVEN)
+        and name.isascii()
+        and len(name) == SHORT_BRAND + 1
+        and slip(name, token) in LENGTHENING_SLIPS
+    )
+
+
+def _short_name_apart(name: str, official: Official) -> Brand | None:
+    """The official name of two or three letters when it stands apart between hyphens in ``name``
+    beside other words (jd-sale, club-vip): the store's own name, not initials (tb-sale is not
+    taobao's). ``_segment`` takes only known words beside so short a name; this is for the
+    endings where a name borrowed whole needs no more evidence."""
+    parts = [part for part in name.split("-") if part]
+    if len(parts) < 2:
+        return None
+    for brand in official.brands:
+        if brand.source == DOMAIN_NAME and len(brand.token) < MIN_STANDALONE and brand.token in parts:
+            return brand
+    return None
 
 
 def _is_typo(name: str, plain: str, token: str, limit: int) -> bool:

@@ -30,6 +30,10 @@ INITIALS: Final = "initials"
 CHINESE: Final = "chinese"
 
 
+# Digits as the Chinese numerals they are read as, for the pinyin of a name that has them.
+DIGITS_READ: Final = str.maketrans("0123456789", "零一二三四五六七八九")
+
+
 class BadOfficial(InvalidInput, ValueError):
     """An official domain or brand name that cannot be one; the message names which and why."""
 
@@ -97,7 +101,10 @@ def brand_tokens(value: str, index: int = 0) -> list[tuple[str, str]]:
             raise BadOfficial(f"brand name #{index + 1}: letters or Chinese characters expected")
         return [(token, GIVEN)]
     han = "".join(c for c in name if _is_han(c) or c.isalnum())
-    syllables = [re.sub(r"[^a-z0-9]", "", s) for s in lazy_pinyin(han, errors="ignore")]
+    # A digit in a Chinese name is read in Chinese (1号店 is yī hào diàn, spelled yihaodian), so
+    # its pinyin is the numeral's.
+    spoken = han.translate(DIGITS_READ)
+    syllables = [re.sub(r"[^a-z0-9]", "", s) for s in lazy_pinyin(spoken, errors="ignore")]
     syllables = [s for s in syllables if s]
     found: list[tuple[str, str]] = [(han, CHINESE)]
     if syllables:

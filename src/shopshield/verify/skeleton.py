@@ -20,6 +20,30 @@ from typing import Final
 # font, as phones show links, does not).
 ASCII_FOLDS: Final = (("vv", "w"), ("cl", "d"), ("i", "l"))
 
+# Letters that readers take for Latin ones but that confusables.txt leaves apart: it maps them to
+# a prototype that is not a Latin letter (Greek tau and Cyrillic te to small capital T), or not at
+# all. Applied after the TS #39 mapping, so each key is the prototype the data gives (or the
+# letter itself), with the letters it stands for. Each is here for how it looks in a lower-case
+# sans-serif word at a phone's font size, not for any link seen: a letter of x-height with the
+# Latin letter's strokes, or the Latin letter with a tail below the line.
+EXTRA_FOLDS: Final = {
+    "ᴛ": "t",  # Greek τ, Cyrillic т, small capital T: the stem and bar of t, without its ascender
+    "ĸ": "k",  # Greek κ, Cyrillic к, kra ĸ, small capital K: k at x-height
+    "ß": "b",  # Greek β (the data joins it to German ß): b with its bowl, the stem running below
+    "χ": "x",  # Greek χ: two crossed strokes, one dipping below the line
+    "ω": "w",  # Greek ω: w with rounded points
+    "μ": "u",  # Greek μ: u with a tail below the line
+    "ꞓ": "e",  # Greek ε (the data's prototype, c with a bar): the open e of many fonts
+    "ς": "c",  # Greek final ς: c with a hook below
+    "π": "n",  # Cyrillic п (and Greek π): an n with a square shoulder
+    "ƅ": "b",  # Cyrillic ь (the data's tone-six prototype): b cut at x-height
+    "ʙ": "b",  # Cyrillic в, small capital B: b's two bowls at x-height
+    "ʍ": "m",  # Cyrillic м (the data's turned w): m with pointed arches
+    "ʀ": "r",  # small capital R: r at x-height with a bowl
+    "ȷ": "j",  # dotless j: j without its dot, as ı is i
+}
+_EXTRA: Final = str.maketrans(EXTRA_FOLDS)
+
 # Scripts that TS #39's "highly restrictive" level lets one name combine: Chinese, Japanese and
 # Korean names mix Han with their own scripts and with Latin as a matter of course.
 ALLOWED_MIXES: Final = (
@@ -55,6 +79,9 @@ def skeleton(name: str) -> str:
     # Lower-casing can produce letters that have prototypes of their own ("I" -> "i" is not "l"),
     # so map once more, then fold the ASCII pairs.
     folded = unicodedata.normalize("NFD", folded.translate(_table())).lower()
+    # Beyond TS #39: the letters it leaves apart that read as Latin ones (EXTRA_FOLDS); what they
+    # give (an "m") is mapped once more, as the data maps it.
+    folded = folded.translate(_EXTRA).translate(_table())
     # Beyond TS #39: accents and dots above or below (ď, ė, ų, ń) go too. At a phone's font size
     # they read as the bare letter, and domain names of the store's own never carry them.
     folded = "".join(c for c in folded if unicodedata.category(c) != "Mn")

@@ -33,6 +33,15 @@ SCAM_WORDS: Final = frozenset(
 # "pay" are left out on purpose, though brands use them too (jdpay.com): they are the issue's own
 # words of the fake-refund scam, and the watch list (lookalikes.py) lists brand+vip and brand+pay.
 PRODUCT_WORDS: Final = frozenset({"mall", "shop", "store", "app", "apps", "mobile", "plus", "pro", "card"})
+# Of those, the labels every site's hosts carry (www.x.com, m.x.com, h5.x.com): in a subdomain they
+# say nothing of a scam. The others there (refund.x.com, kefu.x.com, login.x.com) do, and keep a
+# one-slip name that spells a common word judged as a slip (words.py).
+NEUTRAL_LABELS: Final = frozenset(
+    {
+        "www", "web", "wap", "h5", "m", "mobile", "app", "apps", "cn", "zh", "com", "net", "info", "hk",
+        "china", "home", "my", "new", "go", "get", "plus", "pro", "mall", "shop", "store", "online", "portal",
+    }
+)  # fmt: skip
 # Only these short words may be glued to a brand without a hyphen; single letters ("m", "e")
 # only stand apart (jd-m.top), or "jdm" would be jd's lookalike.
 MIN_GLUED: Final = 2
