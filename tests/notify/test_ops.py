@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -17,9 +17,11 @@ from shopshield.notify.adapters import FileSender
 from shopshield.notify.catalogue import Channel, Event
 from shopshield.notify.models import QUEUED
 from testkit import factories
+from tests.support.clock import last_noon
 from tests.support.world import World
 
-WHEN = datetime.now(UTC)
+# Daytime for the default zone: SMS and push queued at night would wait for the morning.
+WHEN = last_noon()
 
 
 def _dead_sms(world: World, tmp_path: Path) -> str:

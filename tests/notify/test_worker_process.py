@@ -33,6 +33,7 @@ from shopshield.settings import Settings
 from shopshield.vault import service as vault
 from shopshield.vault.schemas import CustomerIn
 from testkit import factories
+from tests.support.clock import last_noon
 from tests.support.peers import smtp_server
 from tests.support.server import EXECUTABLE, Server, ensure_stopped, free_port, run_cli, wait_until_up
 
@@ -118,7 +119,7 @@ def test_serve_delivers_an_email_within_seconds_of_the_event(tmp_path: Path) -> 
 def test_the_commands_report_the_queue_and_refuse_bad_input(tmp_path: Path) -> None:
     with _instance(tmp_path) as (data_dir, container):
         (customer_id,) = _customers(container, 1)
-        now = datetime.now(UTC)
+        now = last_noon()  # daytime: the SMS and push are due at once
         with transaction(container.engine) as tx:
             service.enqueue(
                 tx,
