@@ -19,7 +19,9 @@ from pathlib import Path
 import shopshield
 
 SRC = Path(shopshield.__file__).parent
-ENTRY_POINTS = frozenset({"views", "cli"})
+# A domain's entry points are nodes of their own: they may import the wiring, the domain may not.
+# ``pages`` are the console's pages, one module each on top of ``console.views``.
+ENTRY_POINTS = frozenset({"views", "pages", "cli"})
 # Packages whose modules are all one node: the core, and the migrations Alembic runs.
 WHOLE = frozenset({"core", "migrations"})
 # What builds and serves the app; only entry points and the wiring itself may import it.

@@ -26,9 +26,9 @@ from shopshield.canary.views import router as canary_router
 from shopshield.channels.views import contacts_router, status_router
 from shopshield.channels.views import router as channels_router
 from shopshield.channels.views import verify_router as verify_contact_router
+from shopshield.console.pages import router as console_router
 from shopshield.console.views import ConsoleHeaders
 from shopshield.console.views import public_paths as console_public_paths
-from shopshield.console.views import router as console_router
 from shopshield.edge import EdgeGuard
 from shopshield.guard.views import router as guard_router
 from shopshield.notify.views import ops_router as notify_ops_router

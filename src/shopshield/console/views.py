@@ -1,4 +1,5 @@
-"""The staff console's routes: login, logout, static files, and every page (docs/console.md).
+"""The staff console's frame: login, logout, static files, sessions, and the ``page`` decorator the
+pages in ``console/pages/`` are registered with (docs/console.md).
 
 People authenticate here by the session cookie, not by a bearer token (``edge.EdgeGuard`` lets
 ``/console`` through without one). Every answer carries the console's security headers (a strict
@@ -6,47 +7,40 @@ CSP, no caching, no referrer). Every POST form carries the session's CSRF token,
 anything is done; a page whose permission the role lacks answers 403 and records the refusal as an
 access event, as the API's services do (``access.report.authorize``).
 
-Adding a page is one function and one template: decorate a function of ``View`` that returns its
-template's values with ``@page(path, title=..., template=..., permission=...)``. The navigation,
+Adding a page is one function and one template in ``console/pages/``: decorate a function of
+``View`` that returns its template's values with ``@page(path, title=..., template=...,
+permission=...)``. The navigation,
 the route, the login redirect, the CSRF check of a POST, the permission and its recorded refusal
 come from the decorator.
 """
 
 from __future__ import annotations
 
-import base64
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import parse_qs
 
-import anyio.from_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shopshield.access import report
-from shopshield.alerts import service as alerts
-from shopshield.audit import merkle
-from shopshield.audit.models import SELECT_EVENTS, EventRecord
 from shopshield.bootstrap import Container
-from shopshield.console import charts
 from shopshield.console import service as console
 from shopshield.console.limits import LoginLimit
 from shopshield.console.render import render, static_files
 from shopshield.core.callers import Caller, Principal
-from shopshield.core.db import Statement, transaction, unit_of_work
+from shopshield.core.db import transaction, unit_of_work
 from shopshield.core.errors import (
     AccessDenied,
     BadConfiguration,
     Forbidden,
     InstanceFault,
     InvalidInput,
-    NotFound,
     RateLimited,
     ShopShieldError,
     Unauthenticated,
@@ -54,12 +48,7 @@ from shopshield.core.errors import (
 from shopshield.core.events import DENIED
 from shopshield.core.ids import check as check_id
 from shopshield.core.permissions import Access, Permission, allowed, any_principal, in_service, require
-from shopshield.core.policy import ADDRESS_FIELDS, CUSTOMER_FIELDS
-from shopshield.core.times import iso, parse_window
-from shopshield.scams import service as scams
-from shopshield.scams.summary import money, summarize
-from shopshield.vault import service as vault_service
-from shopshield.vault.schemas import RevealIn
+from shopshield.core.times import iso
 from shopshield.web import CONSOLE_PUBLIC, STATUS, needs
 
 PREFIX: Final = "/console"
@@ -255,7 +244,7 @@ class Session:
     caller: Caller
 
 
-async def _session(request: Request, *, touch: bool = True) -> Session | None:
+async def session_of(request: Request, *, touch: bool = True) -> Session | None:
     ctx: Container = request.app.state.container
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie is None:
@@ -274,7 +263,7 @@ async def _session(request: Request, *, touch: bool = True) -> Session | None:
     return Session(resumed, ctx, Caller(principal=resumed.principal, channel=CHANNEL, source_ip=_address(request)))
 
 
-def _to_login() -> Response:
+def to_login() -> Response:
     return _set_cookies(redirect(LOGIN_PATH), _clear(SESSION_COOKIE))
 
 
@@ -298,7 +287,7 @@ def _status_of(exc: ShopShieldError) -> int:
     return 400 if status is None else status
 
 
-def _error_page(s: Session | None, exc: ShopShieldError) -> Response:
+def error_page(s: Session | None, exc: ShopShieldError) -> Response:
     status = _status_of(exc)
     title = "Refused" if status in (401, 403, 429) else "Not done"
     context = (
@@ -324,9 +313,9 @@ def _refuse_page(s: Session, entry: Page, refused: Forbidden) -> None:
 
 async def _serve(entry: Page, request: Request) -> Response:
     post = entry.method == "POST"
-    s = await _session(request, touch=not post)
+    s = await session_of(request, touch=not post)
     if s is None:
-        return _to_login()
+        return to_login()
     try:
         form: dict[str, str] = {}
         if post:
@@ -345,7 +334,7 @@ async def _serve(entry: Page, request: Request) -> Response:
     except ShopShieldError as exc:
         if isinstance(exc, InstanceFault | BadConfiguration):
             raise
-        return _error_page(s, exc)
+        return error_page(s, exc)
     return html(render(entry.template, {**_layout(s, entry.title), **values}))
 
 
@@ -397,7 +386,7 @@ def _logged_in(request: Request, ctx: Container, principal: Principal) -> Respon
 
 @router.get("/login")
 async def login_page(request: Request) -> Response:
-    if await _session(request) is not None:
+    if await session_of(request) is not None:
         return redirect(f"{PREFIX}/")
     return _login_form("login.html")
 
@@ -470,15 +459,15 @@ async def link_login(request: Request) -> Response:
 @router.post("/logout")
 @needs(any_principal(why="console: ends the caller's own session (cookie and CSRF token checked here)"))
 async def logout(request: Request) -> Response:
-    s = await _session(request, touch=False)
+    s = await session_of(request, touch=False)
     if s is None:
-        return _to_login()
+        return to_login()
     try:
         form = await _form(request)
     except InvalidInput as exc:
-        return _error_page(s, exc)
+        return error_page(s, exc)
     if not console.csrf_matches(s.resumed.csrf, form.get(CSRF_FIELD)):
-        return _error_page(s, Forbidden("the form's CSRF token is missing or wrong; reload the page and try again"))
+        return error_page(s, Forbidden("the form's CSRF token is missing or wrong; reload the page and try again"))
     cookie = request.cookies.get(SESSION_COOKIE)
 
     def work() -> None:
@@ -486,15 +475,15 @@ async def logout(request: Request) -> Response:
             console.end(session, cookie=cookie)
 
     await run_in_threadpool(work)
-    return _to_login()
+    return to_login()
 
 
 @router.get("/")
 @needs(any_principal(why="console: sends a logged-in principal to the first page its role may open"))
 async def home(request: Request) -> Response:
-    s = await _session(request)
+    s = await session_of(request)
     if s is None:
-        return _to_login()
+        return to_login()
     pages = _nav(s.ctx, s.caller.principal)
     return redirect(pages[0].path if pages else f"{PREFIX}/customers")
 
@@ -509,261 +498,6 @@ def _static_route(name: str, body: bytes, media_type: str) -> None:
 
 for _name, (_body, _type) in static_files().items():
     _static_route(_name, _body, _type)
-
-
-# -- Overview ------------------------------------------------------------------------------------
-
-OVERVIEW_DAYS: Final = 14
-
-
-@page("/overview", title="Overview", template="overview.html", permission=Permission.ALERTS_READ, nav=True)
-def overview(view: View) -> dict[str, Any]:
-    ctx = view.ctx
-    with unit_of_work(ctx.sessions) as session:
-        open_alerts = alerts.list_alerts(session=session, status="open", limit=50)
-    values: dict[str, Any] = {"alerts": open_alerts}
-    # Scam reports and losses per day, over the last two weeks in the store's time zone.
-    if view.may(Permission.SCAM_REPORTS_READ):
-        today = datetime.now(UTC).astimezone(parse_window(since=None, until=None, tz=ctx.settings.timezone).tz).date()
-        first = today - timedelta(days=OVERVIEW_DAYS - 1)
-        window = parse_window(since=first.isoformat(), until=None, tz=ctx.settings.timezone)
-        with unit_of_work(ctx.sessions) as session:
-            summary = summarize(scams.load(session=session, window=window), window)
-        by_day = {d.day: d for d in summary.days}
-        days: list[dict[str, Any]] = []
-        for n in range(OVERVIEW_DAYS):
-            day: date = first + timedelta(days=n)
-            found = by_day.get(day)
-            losses = {x.currency: x.total for x in found.losses} if found else {}
-            days.append(
-                {
-                    "day": day.isoformat(),
-                    "reports": found.reports if found else 0,
-                    "victims": found.victims if found else 0,
-                    "losses": ", ".join(f"{money(v)} {c}" for c, v in sorted(losses.items())) or "0",
-                    "cny": float(losses.get("CNY", 0)),
-                }
-            )
-        values["scams"] = {
-            "days": days,
-            "reports_chart": charts.bars("Scam reports per day", [(d["day"][5:], float(d["reports"])) for d in days]),
-            "losses_chart": charts.bars("Losses per day (CNY)", [(d["day"][5:], d["cny"]) for d in days]),
-            "total": summary.reports,
-            "clusters": len(summary.clusters),
-        }
-    # The audit log's health: the latest checkpoint, and how far the log has run ahead of it.
-    with transaction(ctx.engine, read_only=True) as tx:
-        latest = ctx.audit.latest_checkpoint(tx)
-        size = ctx.audit.size(tx)
-    values["audit"] = {
-        "size": size,
-        "checkpoint_size": latest.tree_size if latest else None,
-        "signed_at": iso(latest.signed_at) if latest else None,
-        "age_seconds": int((datetime.now(UTC) - latest.signed_at).total_seconds()) if latest else None,
-        "unsigned": size - (latest.tree_size if latest else 0),
-    }
-    values["guard"] = ctx.guard.status() if view.may(Permission.LOGINS_READ) else None
-    return values
-
-
-# -- Customers -----------------------------------------------------------------------------------
-
-CUSTOMERS_WHY: Final = (
-    "any logged-in principal: the vault's field levels, scope, search limits and quotas decide (vault.service)"
-)
-
-
-def _purposes(view: View) -> dict[str, Any]:
-    policies = view.ctx.policies
-    policy = policies.role(view.who.role)
-    return {
-        "search_purposes": sorted(policies.search_purposes),
-        "purposes": sorted(policies.purposes),
-        "revealable": [f for f in (*CUSTOMER_FIELDS, *ADDRESS_FIELDS) if f != "region" and policy.may_reveal(f)],
-        "searchable": [f for f in vault_service.SEARCHABLE if policy.may_search(f)],
-    }
-
-
-@page("/customers", title="Customers", template="customers.html", permission=None, nav=True, why=CUSTOMERS_WHY)
-def customers(view: View) -> dict[str, Any]:
-    return {**_purposes(view), "results": None, "searched_by": None}
-
-
-@page(
-    "/customers/search", title="Customers", template="customers.html", permission=None, method="POST", why=CUSTOMERS_WHY
-)
-def search_customers(view: View) -> dict[str, Any]:
-    by, value = view.form.get("by", ""), view.form.get("value", "")
-    purpose = view.form.get("purpose") or None
-    ctx, caller = view.ctx, view.caller
-    with transaction(ctx.engine) as tx:
-        found = vault_service.search(vault=ctx.vault, tx=tx, caller=caller, by=by, value=value, purpose=purpose)
-    # A canary found is written down as a hit after the search committed (canary/watch.py).
-    anyio.from_thread.run(ctx.vault.canary_watch.flush_after, ctx.engine)
-    return {**_purposes(view), "results": found, "searched_by": by}
-
-
-@router.get("/customers/open")
-@needs(any_principal(why="console: sends the caller to a customer's page, which decides"))
-async def open_customer(request: Request) -> Response:
-    s = await _session(request)
-    if s is None:
-        return _to_login()
-    customer_id = request.query_params.get("customer_id", "").strip()
-    try:
-        check_id(customer_id, "customer_id")
-    except InvalidInput as exc:
-        return _error_page(s, exc)
-    return redirect(f"{PREFIX}/customers/{customer_id}")
-
-
-@page("/customers/{customer_id}", title="Customer", template="customer.html", permission=None, why=CUSTOMERS_WHY)
-def customer(view: View) -> dict[str, Any]:
-    customer_id = view.path_value("customer_id")
-    ctx = view.ctx
-    with transaction(ctx.engine) as tx:
-        shown = vault_service.view_customer(vault=ctx.vault, tx=tx, caller=view.caller, customer_id=customer_id)
-    return {
-        **_purposes(view),
-        "customer": _flat(shown),
-        "customer_id": customer_id,
-        "may_report": view.may(Permission.ACCESS_REPORTS_READ),
-    }
-
-
-@page(
-    "/customers/{customer_id}/reveal",
-    title="Revealed",
-    template="revealed.html",
-    permission=None,
-    method="POST",
-    why=CUSTOMERS_WHY,
-)
-def reveal(view: View) -> dict[str, Any]:
-    customer_id = view.path_value("customer_id")
-    fields = [name for name in view.form.get("fields", "").split(",") if name]
-    fields += [name.removeprefix("field_") for name, on in view.form.items() if name.startswith("field_") and on]
-    try:
-        request = RevealIn(
-            fields=fields, purpose=view.form.get("purpose", ""), ticket_id=view.form.get("ticket_id", "")
-        )
-    except ValueError as exc:
-        raise InvalidInput(
-            f"reveal: choose at least one field, a purpose and your ticket ({type(exc).__name__})"
-        ) from None
-    ctx = view.ctx
-    with transaction(ctx.engine) as tx:
-        revealed = vault_service.reveal(
-            vault=ctx.vault, tx=tx, caller=view.caller, customer_id=customer_id, request=request
-        )
-    return {"customer_id": customer_id, "revealed": _flat(revealed)}
-
-
-@page(
-    "/customers/{customer_id}/access-report",
-    title="Access report",
-    template="access_report.html",
-    permission=None,
-    why="the access report's service checks access_reports.read and records a refusal (access.report.authorize)",
-)
-def access_report(view: View) -> dict[str, Any]:
-    customer_id = view.path_value("customer_id")
-    query = report.parse_query(customer_id, since=None, until=None, limit=report.MAX_LIMIT, cursor=view.query("cursor"))
-    ctx = view.ctx
-    with transaction(ctx.engine) as tx:
-        now = ctx.vault.clock()
-        report.authorize(
-            policies=ctx.policies, audit=ctx.audit, tx=tx, caller=view.caller, customer_id=customer_id, now=now
-        )
-        result = report.access_report(audit=ctx.audit, tx=tx, caller=view.caller, query=query, now=now)
-    return {"customer_id": customer_id, "report": result}
-
-
-def _flat(shown: dict[str, Any]) -> dict[str, Any]:
-    """A customer as the vault rendered it, split into its own fields and its addresses."""
-    own = {k: v for k, v in shown.items() if not isinstance(v, list | dict)}
-    return {"fields": own, "addresses": shown.get("addresses", []), "orders": shown.get("orders", [])}
-
-
-# -- Audit log -----------------------------------------------------------------------------------
-
-
-_EVENT = Statement(SELECT_EVENTS + " WHERE leaf_index = :i", row=EventRecord)
-
-
-def _b64(value: bytes) -> str:
-    return base64.b64encode(value).decode()
-
-
-def _size(view: View, name: str) -> int | None:
-    text = view.query(name)
-    if text is None:
-        return None
-    if not text.isdigit() or len(text) > 19:
-        raise InvalidInput(f"{name}: must be a whole number", field=name)
-    return int(text)
-
-
-@page("/audit", title="Audit log", template="audit.html", permission=Permission.AUDIT_READ, nav=True)
-def audit_page(view: View) -> dict[str, Any]:
-    ctx = view.ctx
-    audit = ctx.audit
-    leaf, first, second = _size(view, "leaf_index"), _size(view, "first"), _size(view, "second")
-    values: dict[str, Any] = {
-        "inclusion": None,
-        "consistency": None,
-        "leaf_index": leaf,
-        "first": first,
-        "second": second,
-    }
-    with transaction(ctx.engine, read_only=True) as tx:
-        latest = audit.latest_checkpoint(tx)
-        values["size"] = audit.size(tx)
-        values["checkpoint"] = (
-            None
-            if latest is None
-            else {
-                "tree_size": latest.tree_size,
-                "root_hash": _b64(latest.root_hash),
-                "signed_at": iso(latest.signed_at),
-                "note": latest.note,
-                "origin": audit.signer.origin,
-                "verifier_key": audit.signer.verifier_key,
-            }
-        )
-        if leaf is not None:
-            if latest is None:
-                raise NotFound("no checkpoint has been signed yet")
-            proof = audit.inclusion_proof(tx, leaf, latest.tree_size)
-            row = tx.one(_EVENT, {"i": leaf})
-            if row is None:
-                raise NotFound("that event has been archived out of the database")
-            leaf_hash = bytes(row.leaf_hash)
-            merkle.verify_inclusion(leaf, latest.tree_size, leaf_hash, proof, latest.root_hash)
-            values["inclusion"] = {
-                "tree_size": latest.tree_size,
-                "leaf_hash": _b64(leaf_hash),
-                "proof": [_b64(h) for h in proof],
-                "verified": True,
-            }
-        if first is not None or second is not None:
-            if latest is None:
-                raise NotFound("no checkpoint has been signed yet")
-            size1 = first if first is not None else 1
-            size2 = second if second is not None else latest.tree_size
-            proof = audit.consistency_proof(tx, size1, size2)
-            root1, root2 = audit.root(tx, size1), audit.root(tx, size2)
-            merkle.verify_consistency(size1, size2, proof, root1, root2)
-            values["consistency"] = {
-                "first": size1,
-                "second": size2,
-                "root1": _b64(root1),
-                "root2": _b64(root2),
-                "proof": [_b64(h) for h in proof],
-                "verified": True,
-                "signed": [audit.checkpoint_at(tx, size1) is not None, audit.checkpoint_at(tx, size2) is not None],
-            }
-    return values
 
 
 class ConsoleHeaders:

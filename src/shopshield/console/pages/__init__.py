@@ -1,0 +1,10 @@
+"""The console's pages, one module each, registered on the console's router as they are imported.
+
+The navigation lists the pages in the order they are imported here. A new page is a module here
+(functions decorated with ``views.page``), a template in ``templates/``, and a line below.
+"""
+
+from shopshield.console.pages import audit, customers, overview
+from shopshield.console.views import router
+
+__all__ = ["audit", "customers", "overview", "router"]
