@@ -25,6 +25,7 @@ from shopshield.investigate.attribution import Config, victims_from_reports
 from shopshield.investigate.service import accesses_to_victims, attribute_log, own_log
 from shopshield.principals import service as principals
 from shopshield.scams import service as scams
+from shopshield.scams.formats import ScamReport
 from shopshield.scams.summary import clusters
 from tests.support.console import PEOPLE, client, log_in, recent_scam_reports, set_passwords
 from tests.support.events import stored_events
@@ -140,7 +141,7 @@ def test_the_demo_insider_is_the_top_suspect_with_evidence_in_words_and_a_timeli
     assert f"Timeline: {other.group(1)} and the victims" in _text(again.text)
 
 
-def _cluster_reports(world: World) -> list[scams.ScamReport]:
+def _cluster_reports(world: World) -> list[ScamReport]:
     with unit_of_work(world.container.sessions) as session:
         reports = scams.load(session=session, window=parse_window(since=None, until=None, tz="Asia/Shanghai"))
     return clusters(reports)[0].reports
