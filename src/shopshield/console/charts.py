@@ -116,7 +116,7 @@ def timeline(
     """One horizontal lane per label, and each (lane, moment, kind, label) placed on its lane on a
     linear time axis from ``start`` to ``end`` (moments outside are clamped to the edges)."""
     span = max((end - start).total_seconds(), 1.0)
-    plot = TIMELINE_WIDTH - LANE_LABEL_WIDTH - 8
+    plot = TIMELINE_WIDTH - LANE_LABEL_WIDTH - 24  # room for the last tick's label
 
     def x_of(moment: datetime) -> float:
         share = min(max((moment - start).total_seconds() / span, 0.0), 1.0)

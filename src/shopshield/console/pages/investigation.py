@@ -136,6 +136,12 @@ def _duration(hours: float) -> str:
 
 def _in_words(s: Suspect, config: Config, tested: int) -> str:
     """What a supervisor needs to read about one suspect, without statistics."""
+    if not s.victims_covered:
+        return (
+            f"This {s.actor_kind} account opened {s.accessed_without_match} of the {s.victims_total} victims' records "
+            "before the scammers contacted them, but what it saw there does not cover what the scammers knew "
+            "(a courier's label shows no price): nothing here points at it."
+        )
     parts = [
         f"This {s.actor_kind} account opened the records of {s.victims_covered} of the {s.victims_total} victims "
         "before the scammers contacted them, and what it saw there covers what the scammers knew."
