@@ -193,12 +193,12 @@ def _base(
     }
 
 
-def _ended(lang: Lang, *, status: int = 401, message: str | None = None) -> Response:
+def _ended(lang: Lang, *, status: int = 401, message: str | None = None, clear: bool = True) -> Response:
+    """The page a customer without a session gets (``clear``: and the cookie they sent is dropped)."""
     values = _base(lang, title=text("ended_title", lang))
     body = render("message.html", {**values, "message": message or service.REFUSED_LINK})
-    return html(
-        body, status=status, headers={"Set-Cookie": f"{COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"}
-    )
+    headers = {"Set-Cookie": f"{COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"} if clear else None
+    return html(body, status=status, headers=headers)
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -665,7 +665,8 @@ async def done(request: Request) -> Response:
         form = {}
     lang = Lang.parse(form.get("lang")) or Lang.ZH
     if not await run_in_threadpool(work, form):
-        return _ended(lang, status=403, message="the form's security token is missing or wrong")
+        # A forged "done" ends nothing, the cookie included.
+        return _ended(lang, status=403, message="the form's security token is missing or wrong", clear=False)
     return _ended(lang, status=200, message=text("signed_out", lang))
 
 
