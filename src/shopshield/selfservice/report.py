@@ -31,8 +31,26 @@ from shopshield.selfservice.words import (
     text,
 )
 
-# Actions that never touch a detail by name, so "your details" is not added after them.
-_WHOLE: frozenset[str] = frozenset({"login", "report", "ticket", "contact", "contact_report", "page_link", "call"})
+# Actions whose words say everything: the fields they record ("notification_preferences" for
+# prefs_view) would only repeat them.
+_COMPLETE: frozenset[str] = frozenset(
+    {
+        "login",
+        "report",
+        "ticket",
+        "contact",
+        "contact_report",
+        "call",
+        "notify",
+        "scope",
+        "warn",
+        "prefs_view",
+        "prefs_write",
+        "code_set",
+        "code_clear",
+        "page_link",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,18 +86,14 @@ def row(item: Mapping[str, Any], lang: Lang, zone: ZoneInfo) -> Row:
     role = str(actor.get("role") or "")
     action = str(item.get("action") or "")
     fields = [str(f) for f in item.get("fields") or ()]
+    space = "" if lang is Lang.ZH else " "
     what = _say(ACTIONS, action, ACCESSED, lang)
-    if fields:
-        what = f"{what}{'' if lang is Lang.ZH else ' '}{_fields(fields, lang)}"
-    elif action not in _WHOLE and action not in ACTIONS:
-        what = f"{what}{'' if lang is Lang.ZH else ' '}{YOUR_DATA.say(lang)}"
+    if action not in _COMPLETE:
+        what = f"{what}{space}{_fields(fields, lang) if fields else YOUR_DATA.say(lang)}"
     channel = CHANNELS.get(str(item.get("channel") or ""))
     if channel is not None:
-        what = (
-            f"{what}（{text('via', lang, channel=channel.say(lang))}）"
-            if lang is Lang.ZH
-            else (f"{what} ({text('via', lang, channel=channel.say(lang))})")
-        )
+        via = text("via", lang, channel=channel.say(lang))
+        what = f"{what}（{via}）" if lang is Lang.ZH else f"{what} ({via})"
     purpose = item.get("purpose")
     why = _say(PURPOSES, str(purpose), NO_PURPOSE, lang) if purpose else NO_PURPOSE.say(lang)
     outcome = str(item.get("outcome") or "ok")

@@ -630,11 +630,13 @@ async def enter(request: Request) -> Response:
     def work() -> service.Entered:
         now = _now()
         with unit_of_work(ctx.sessions) as session:
-            # A session this browser already had (perhaps another customer's) ends here.
-            service.end(session, cookie=previous)
             service.sweep(session, now=now)
         with unit_of_work(ctx.sessions) as session:
-            return service.enter(session, token=token, now=now)
+            entered = service.enter(session, token=token, now=now)
+            # A session this browser already had (perhaps another customer's) ends here; a link
+            # that opens nothing ends nothing.
+            service.end(session, cookie=previous)
+            return entered
 
     try:
         entered = await run_in_threadpool(work)
