@@ -24,7 +24,7 @@ from shopshield.notify import service as notify_service
 from shopshield.notify.catalogue import Event
 from shopshield.principals import service as principals
 from shopshield.selfservice import service
-from shopshield.selfservice.models import CustomerLinkRow
+from shopshield.selfservice.models import CustomerLinkRow, CustomerSessionRow
 from shopshield.selfservice.views import COOKIE, CSP
 from shopshield.vault import service as vault_service
 from shopshield.web import SELF_SERVICE_PUBLIC
@@ -117,7 +117,7 @@ def test_an_expired_link_is_refused(world: World, browser: TestClient) -> None:
         )
     response = browser.get(f"/me/enter?token={issued.token}")
     assert response.status_code == 401
-    assert not any(c.startswith(COOKIE + "=x") for c in response.headers.get_list("set-cookie"))
+    assert response.headers.get_list("set-cookie") == []
     assert browser.get("/me/").status_code == 401
 
 
@@ -341,3 +341,18 @@ def test_contact_check_link_check_and_the_one_click_report(world: World, browser
     again = browser.post("/me/contact/report", data={"csrf": csrf, "report_token": token})
     assert again.status_code == 409
     assert csrf_of(again.text) == csrf
+
+
+def test_a_new_link_replaces_the_browsers_session_and_a_bad_one_ends_nothing(world: World, browser: TestClient) -> None:
+    first, second = new_customer(world, 12)["customer_id"], new_customer(world, 13)["customer_id"]
+    enter(browser, link(world, first))
+    assert browser.get("/me/enter?token=" + "y" * 43).status_code == 401
+    assert browser.get("/me/").status_code == 200
+    enter(browser, link(world, second))
+    with unit_of_work(world.container.sessions) as session:
+        owners = list(session.scalars(select(CustomerSessionRow.customer_id)))
+    # The first customer's session ended when the second link opened in the same browser.
+    assert owners == [second]
+    assert "saw in full" not in browser.get("/me/access?lang=en").text
+    looks = stored_events(world.container, action="report")
+    assert [e.customer_id for e in looks] == [second]

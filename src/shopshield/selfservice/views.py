@@ -641,7 +641,8 @@ async def enter(request: Request) -> Response:
     try:
         entered = await run_in_threadpool(work)
     except Unauthenticated as exc:
-        return _ended(lang, message=exc.message)
+        # A session this browser already has stays: a link that opens nothing ends nothing.
+        return _ended(lang, message=exc.message, clear=False)
     response = Response(status_code=303, headers={**SECURITY_HEADERS, "Location": PAGES[entered.landing]})
     response.headers.append("Set-Cookie", _cookie(entered.cookie, max_age=int(service.SESSION.total_seconds())))
     return response
