@@ -9,7 +9,8 @@ import hashlib
 import html
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -28,6 +29,8 @@ from shopshield.selfservice.models import CustomerLinkRow, CustomerSessionRow
 from shopshield.selfservice.views import COOKIE, CSP
 from shopshield.vault import service as vault_service
 from shopshield.web import SELF_SERVICE_PUBLIC
+from tests.support import contacts
+from tests.support.contacts import HOTLINE, log_call, register_store
 from tests.support.customer_pages import client, csrf_of, enter, link, new_customer, token_of
 from tests.support.events import stored_events
 from tests.support.world import ROLES, World
@@ -356,3 +359,21 @@ def test_a_new_link_replaces_the_browsers_session_and_a_bad_one_ends_nothing(wor
     assert "saw in full" not in browser.get("/me/access?lang=en").text
     looks = stored_events(world.container, action="report")
     assert [e.customer_id for e in looks] == [second]
+
+
+def test_a_call_the_store_made_is_verified_and_shown_in_the_customers_time(world: World, browser: TestClient) -> None:
+    register_store(world)
+    cid = contacts.new_customer(world, 14)
+    started = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
+    log_call(world, cid, contacts.ticket(world, cid), started_at=started, minutes=None)
+    csrf = enter(browser, link(world, cid, page="contact"))
+    local = started.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    status = html.unescape(browser.get("/me/contact?lang=en").text)
+    assert "The store is contacting you now or just did:" in status
+    assert f"customer service · your return · {local}" in status
+    checked = browser.post("/me/contact", data={"csrf": csrf, "lang": "en", "channel": "call", "from": HOTLINE})
+    answer = html.unescape(checked.text)
+    assert checked.status_code == 200 and "Yes, this was the store" in answer
+    assert f"The contact: customer service, about your return · {local}" in answer
+    assert 'name="report_token"' not in answer
+    assert world.ids["agent"] not in answer and world.ids["agent"] not in status

@@ -390,6 +390,12 @@ def _contact_values(visit: Visit, **values: Any) -> tuple[str, dict[str, Any]]:
             language=_contact_language(visit.lang),
             now=visit.now(),
         )
+    # Times as the customer reads them: their zone, to the minute.
+    for contact in status["contacts"]:
+        contact["started_at"] = plain.when_text(str(contact["started_at"]), visit.zone)
+    answered = values.get("answer")
+    if answered is not None and "contact" in answered:
+        answered["contact"]["started_at"] = plain.when_text(str(answered["contact"]["started_at"]), visit.zone)
     return "contact", {
         "status": status,
         "answer": None,
