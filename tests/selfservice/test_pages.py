@@ -26,7 +26,7 @@ from shopshield.notify.catalogue import Event
 from shopshield.principals import service as principals
 from shopshield.selfservice import service
 from shopshield.selfservice.models import CustomerLinkRow, CustomerSessionRow
-from shopshield.selfservice.views import COOKIE, CSP
+from shopshield.selfservice.views import COOKIE, CSP, PAGE_ROWS
 from shopshield.vault import service as vault_service
 from shopshield.web import SELF_SERVICE_PUBLIC
 from tests.support import contacts
@@ -377,3 +377,21 @@ def test_a_call_the_store_made_is_verified_and_shown_in_the_customers_time(world
     assert f"The contact: customer service, about your return · {local}" in answer
     assert 'name="report_token"' not in answer
     assert world.ids["agent"] not in answer and world.ids["agent"] not in status
+
+
+def test_a_long_report_pages_back_with_older_records(world: World, browser: TestClient) -> None:
+    cid = new_customer(world, 15)["customer_id"]
+    for _ in range(PAGE_ROWS + 5):
+        assert world.get("service", f"/v1/customers/{cid}").status_code == 200
+    enter(browser, link(world, cid, page="access"))
+    first = html.unescape(browser.get("/me/access?lang=en").text)
+    assert first.count("<tr>") == PAGE_ROWS + 1  # the heading's row and a page of accesses
+    older = re.search(r'href="(/me/access\?lang=en&cursor=[0-9]+)"', first)
+    assert older is not None
+    second = html.unescape(browser.get(older.group(1)).text)
+    # Newest first: the customer's first look at this report (recorded after that page was made)
+    # and the link given out opened this page; the oldest reads and the customer's creation follow.
+    assert second.count("<tr>") == 1 + (PAGE_ROWS + 5 + 3) - PAGE_ROWS
+    assert "saved or updated" in second and "looked at who accessed your data" not in second
+    assert "opened a link to these pages for you" in first
+    assert "Older records" not in second
