@@ -303,6 +303,9 @@ def test_a_warning_run_is_a_dry_run_first_and_sends_what_was_reviewed(world: Wor
         breach_service.queue_warnings(session=session, case_id="case-2016-07", customer_ids=["c7", "c8"], now=at(16, 1))
     token = log_in(browser, "analyst")
     target = {"breach_case": "case-2016-07"}
+    # Even a dry run is recorded (who looked at whom a case would warn): a forged one is not.
+    assert browser.post("/console/breach/warnings/dry-run", data=target).status_code == 403
+    assert stored_events(world.container, action="warn") == []
 
     dry = browser.post("/console/breach/warnings/dry-run", data={"csrf": token, **target})
     assert dry.status_code == 200, dry.text
