@@ -4,7 +4,26 @@ The navigation lists the pages in the order they are imported here. A new page i
 (functions decorated with ``views.page``), a template in ``templates/``, and a line below.
 """
 
-from shopshield.console.pages import audit, customers, investigation, overview
+from shopshield.console.pages import (
+    audit,
+    breach,
+    canaries,
+    channels,
+    customers,
+    investigation,
+    notifications,
+    overview,
+)
 from shopshield.console.views import router
 
-__all__ = ["audit", "customers", "investigation", "overview", "router"]
+__all__ = [
+    "audit",
+    "breach",
+    "canaries",
+    "channels",
+    "customers",
+    "investigation",
+    "notifications",
+    "overview",
+    "router",
+]
