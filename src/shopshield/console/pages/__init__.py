@@ -1,7 +1,9 @@
 """The console's pages, one module each, registered on the console's router as they are imported.
 
-The navigation lists the pages in the order they are imported here. A new page is a module here
-(functions decorated with ``views.page``), a template in ``templates/``, and a line below.
+A new page is a module here (functions decorated with ``views.page``), a template in
+``templates/``, its name in the import below and, if it is in the navigation, its path in
+``NAVIGATION``: the order a person reads the console in, and the first page the role may open is
+where a login lands.
 """
 
 from shopshield.console.pages import (
@@ -14,9 +16,22 @@ from shopshield.console.pages import (
     notifications,
     overview,
 )
-from shopshield.console.views import router
+from shopshield.console.views import order_navigation, router
+
+NAVIGATION = (
+    "/overview",
+    "/investigation",
+    "/customers",
+    "/audit",
+    "/canaries",
+    "/breach",
+    "/notifications",
+    "/channels",
+)
+order_navigation(NAVIGATION)
 
 __all__ = [
+    "NAVIGATION",
     "audit",
     "breach",
     "canaries",
