@@ -56,6 +56,7 @@ FEATURES: Final = (
     Feature("off_hours", "accesses outside working hours", 3.0),
     Feature("no_ticket", "customers reached without a ticket", 3.0),
     Feature("other_ticket", "customers reached on a ticket assigned to someone else", 3.0),
+    Feature("fresh_unticketed", "customers with a fresh return request reached without their own ticket", 1.5),
     Feature("sequential", "steps through consecutive customer ids", 3.0),
     Feature("out_of_scope", "customers outside the actor's region or merchant", 3.0),
     Feature("search_misses", "searches that found nobody or were refused", 3.0),
@@ -174,6 +175,8 @@ daily AS (
            count(DISTINCT customer_id) FILTER (WHERE assignee_id IS NOT NULL AND assignee_id <> actor_id)
                AS other_ticket,
            count(DISTINCT customer_id) FILTER (WHERE fresh) AS fresh_returns,
+           count(DISTINCT customer_id) FILTER (WHERE fresh AND (ticket_id IS NULL OR assignee_id <> actor_id))
+               AS fresh_unticketed,
            min(hour(local_ts)) AS first_hour, max(hour(local_ts)) AS last_hour
     FROM e GROUP BY actor_id, CAST(local_ts AS DATE)
 ),
@@ -192,7 +195,8 @@ merged AS (
            coalesce(d.customers, 0) AS customers, coalesce(d.reveals, 0) AS reveals,
            coalesce(d.exports, 0) AS exports, coalesce(d.off_hours, 0) AS off_hours,
            coalesce(d.no_ticket, 0) AS no_ticket, coalesce(d.other_ticket, 0) AS other_ticket,
-           coalesce(d.fresh_returns, 0) AS fresh_returns, coalesce(m.search_misses, 0) AS search_misses,
+           coalesce(d.fresh_returns, 0) AS fresh_returns, coalesce(d.fresh_unticketed, 0) AS fresh_unticketed,
+           coalesce(m.search_misses, 0) AS search_misses,
            d.first_hour, d.last_hour
     FROM daily d FULL JOIN misses m ON m.actor_id = d.actor_id AND m.day = d.day
 )
