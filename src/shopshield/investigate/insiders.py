@@ -447,6 +447,8 @@ def _score(row: dict[str, Any], config: Config, first: date) -> ActorDay:
     for spec in FEATURES:
         value = values[spec.name]
         peer_median = float(row[f"peer_med_{spec.name}"] or 0.0)
+        if spec.name == "no_ticket" and peer_median >= 0.5 * float(row["peer_med_customers"] or 0.0) > 0:
+            continue  # peers who work without tickets (couriers, merchants): it would only repeat "customers"
         evidence = _z(value, peer_median, row[f"peer_mad_{spec.name}"], spec.floor)
         usual = ""
         if own:
