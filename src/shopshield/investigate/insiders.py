@@ -68,9 +68,9 @@ FRESH: Final = "fresh_returns"
 FRESH_HOURS: Final = 72
 SHARE_FLOOR: Final = 0.03  # the least spread of a share between actors
 
-# About the 0.1% point of ordinary actor-days on simulated stores (bench investigate, decision
+# About the 0.1% point of ordinary actor-days on simulated stores (bench insider-sweep, decision
 # 0034): a handful of alerts a day on a 5,000-actor store. The 1% point is lower (docs/benchmarks.md).
-DEFAULT_THRESHOLD: Final = 8.0
+DEFAULT_THRESHOLD: Final = 7.0
 DEFAULT_TZ: Final = "Asia/Shanghai"
 
 
