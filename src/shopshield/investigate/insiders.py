@@ -39,6 +39,9 @@ from typing import Any, Final
 
 import duckdb
 
+from shopshield.alerts.models import INSIDER
+from shopshield.alerts.service import Alert, Detail, raise_alert
+from shopshield.core.db import Tx
 from shopshield.core.errors import InvalidInput
 
 
@@ -531,3 +534,29 @@ def _with_cusum(day: ActorDay, running: dict[str, tuple[float, date | None, int]
 
 def alerts(days: Sequence[ActorDay], config: Config) -> list[ActorDay]:
     return [d for d in days if d.score >= config.threshold]
+
+
+ALERT_KIND: Final = INSIDER
+
+
+def security_alert(day: ActorDay) -> Alert:
+    """The alert list's entry for an alerting actor-day: one per actor and day, so running the
+    detection again counts an occurrence instead of raising it twice. Reasons hold counts and
+    shares, never a customer."""
+    reason = f"{day.day.isoformat()}: " + "; ".join(r.words() for r in day.reasons[:3])
+    details: dict[str, Detail] = {"day": day.day.isoformat(), "score": round(day.score, 2), "peers": day.peers}
+    details |= {f"reason_{n}": r.feature for n, r in enumerate(day.reasons[:5], start=1)}
+    return Alert(
+        kind=ALERT_KIND,
+        actor_id=day.actor_id[:64],
+        actor_role=day.role[:32],
+        reason=reason,
+        details=details,
+        dedup_key=f"{ALERT_KIND}|{day.actor_id}|{day.day.isoformat()}",
+    )
+
+
+def raise_alerts(tx: Tx, days: Sequence[ActorDay], *, now: datetime) -> int:
+    """Put the alerting actor-days in the security alert list (``shopshield alerts list``,
+    GET /v1/alerts); returns how many were new."""
+    return sum(raise_alert(tx, security_alert(day), now=now) for day in days)
