@@ -16,11 +16,10 @@ from shopshield.core.errors import InvalidInput
 from shopshield.investigate.insiders import Declared
 from shopshield.simulate.insiders import SHAPES, Insider, InsiderSimConfig, generate_insiders
 
-SMALL = {"actors": 200, "customers": 4000, "history_days": 7, "days": 14}
-
 
 def _config(seed: int = 3) -> InsiderSimConfig:
-    return InsiderSimConfig(seed=seed, insiders=tuple(Insider(s, spec[1]) for s, spec in SHAPES.items()), **SMALL)
+    shapes = tuple(Insider(s, spec[1]) for s, spec in SHAPES.items())
+    return InsiderSimConfig(seed=seed, actors=200, customers=4000, history_days=7, days=14, insiders=shapes)
 
 
 def test_the_same_seed_writes_the_same_files_and_another_seed_does_not(tmp_path: Path) -> None:
