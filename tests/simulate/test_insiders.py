@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 import orjson
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
+from shopshield.cli import app
 from shopshield.core.errors import InvalidInput
 from shopshield.investigate.insiders import Declared
 from shopshield.simulate.insiders import SHAPES, Insider, InsiderSimConfig, generate_insiders
@@ -72,3 +74,21 @@ _SHANGHAI = ZoneInfo("Asia/Shanghai")
 def test_bad_configurations_say_what_is_wrong(change: dict[str, object], message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         InsiderSimConfig(**({"seed": 1} | change))  # type: ignore[arg-type]
+
+
+def test_the_command_writes_the_files_and_refuses_bad_options(tmp_path: Path) -> None:
+    runner = CliRunner()
+    args = ["simulate", "insiders", "--seed", "2", "--out", str(tmp_path / "s"), "--customers", "2000"]
+    result = runner.invoke(app, [*args, "--actors", "200", "--history-days", "0", "--days", "7", "--per-point", "0"])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in (tmp_path / "s").iterdir()} == {
+        "events.parquet",
+        "actors.csv",
+        "customers.csv",
+        "orders.csv",
+        "tickets.csv",
+        "truth.json",
+    }
+    assert orjson.loads((tmp_path / "s" / "truth.json").read_bytes())["insiders"] == []
+    bad = runner.invoke(app, [*args, "--actors", "30"])
+    assert bad.exit_code == 2 and "actors: at least 200" in bad.output
