@@ -213,28 +213,31 @@ LEFT JOIN (SELECT actor_id, min(team) AS team, min(declared) AS declared FROM ac
 _SHARE = "CASE WHEN customers >= 5 THEN fresh_returns / customers END"
 
 
+# Features whose change from the actor's own usual day is also compared with its peers' change
+# over the same days: a ramp in an actor who is usually slow shows as a change long before it
+# makes the actor busier than its peers.
+CHANGE: Final = ("customers", "fresh_unticketed", "other_ticket")
+CHANGE_FLOOR: Final = 0.15  # the least spread of a log-ratio (about 15%)
+
+
 def _scores_sql() -> str:
-    """The period's actor-days with their peers' medians and MADs that day, and the actor's own
-    medians and MADs over its baseline days (``$since`` is the first day under test)."""
-    peer_med = ", ".join(f"median({f}) OVER w AS peer_med_{f}" for f in NAMES)
-    peer_mad = ", ".join(f"median(abs({f} - peer_med_{f})) OVER w AS peer_mad_{f}" for f in NAMES)
+    """The period's actor-days with their peers' medians and MADs that day, the actor's own
+    medians and MADs over its baseline days (``$since`` is the first day under test), and the
+    log-ratio of each ``CHANGE`` feature to the actor's usual with its peers' median and MAD."""
+    floors = {f.name: f.floor for f in FEATURES}
     own_med = ", ".join(f"median({f}) AS own_med_{f}" for f in NAMES)
     own_mad = ", ".join(f"median(abs(b.{f} - o.own_med_{f})) AS own_mad_{f}" for f in NAMES)
+    change = ", ".join(
+        f"CASE WHEN od.history_days >= $min_history THEN ln(({f} + {floors[f]}) / (od.own_med_{f} + {floors[f]})) "
+        f"END AS change_{f}"
+        for f in CHANGE
+    )
+    peer_med = ", ".join(f"median({f}) OVER w AS peer_med_{f}" for f in NAMES)
+    peer_med += "".join(f", median(change_{f}) OVER w AS peer_change_{f}" for f in CHANGE)
+    peer_mad = ", ".join(f"median(abs({f} - peer_med_{f})) OVER w AS peer_mad_{f}" for f in NAMES)
+    peer_mad += "".join(f", median(abs(change_{f} - peer_change_{f})) OVER w AS peer_change_mad_{f}" for f in CHANGE)
     return f"""
-    WITH keyed AS (
-        SELECT *, CASE WHEN team IS NOT NULL AND count(*) OVER (PARTITION BY role, team, day) >= $min_team
-                       THEN role || ' in ' || team ELSE role END AS peer_key
-        FROM actor_days WHERE day >= $since AND declared IS NULL
-    ),
-    pm AS (
-        SELECT *, {peer_med}, median({_SHARE}) OVER w AS peer_share, count(*) OVER w AS peer_count
-        FROM keyed WINDOW w AS (PARTITION BY peer_key, day)
-    ),
-    pd AS (
-        SELECT *, {peer_mad}, median(abs({_SHARE} - peer_share)) OVER w AS peer_share_mad
-        FROM pm WINDOW w AS (PARTITION BY peer_key, day)
-    ),
-    base AS (SELECT * FROM actor_days WHERE day < $since),
+    WITH base AS (SELECT * FROM actor_days WHERE day < $since),
     o AS (
         SELECT actor_id, count(*) AS history_days, {own_med},
                sum(fresh_returns) / nullif(sum(customers), 0) AS own_share,
@@ -245,8 +248,23 @@ def _scores_sql() -> str:
         SELECT o.*, {own_mad}, median(abs(CASE WHEN b.customers >= 5 THEN b.fresh_returns / b.customers END
                                           - o.own_share_med)) AS own_share_mad
         FROM o JOIN base b USING (actor_id) GROUP BY ALL
+    ),
+    keyed AS (
+        SELECT d.*, od.* EXCLUDE (actor_id), {change},
+               CASE WHEN d.team IS NOT NULL AND count(*) OVER (PARTITION BY d.role, d.team, d.day) >= $min_team
+                    THEN d.role || ' in ' || d.team ELSE d.role END AS peer_key
+        FROM actor_days d LEFT JOIN od USING (actor_id)
+        WHERE d.day >= $since AND d.declared IS NULL
+    ),
+    pm AS (
+        SELECT *, {peer_med}, median({_SHARE}) OVER w AS peer_share, count(*) OVER w AS peer_count
+        FROM keyed WINDOW w AS (PARTITION BY peer_key, day)
+    ),
+    pd AS (
+        SELECT *, {peer_mad}, median(abs({_SHARE} - peer_share)) OVER w AS peer_share_mad
+        FROM pm WINDOW w AS (PARTITION BY peer_key, day)
     )
-    SELECT pd.*, od.* EXCLUDE (actor_id) FROM pd LEFT JOIN od USING (actor_id)
+    SELECT * FROM pd
     UNION ALL BY NAME
     SELECT *, role AS peer_key FROM actor_days WHERE day >= $since AND declared IS NOT NULL
     ORDER BY actor_id, day
@@ -387,7 +405,9 @@ def detect(
     first = _first_day(con, since, config)
     if first is None:
         return []
-    cursor = con.execute(_scores_sql(), {"since": first, "min_team": config.min_team})
+    cursor = con.execute(
+        _scores_sql(), {"since": first, "min_team": config.min_team, "min_history": config.min_history}
+    )
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     days: list[ActorDay] = []
@@ -424,7 +444,7 @@ def _share_z(k: float, n: float, share: Any, mad: Any) -> float:
     the usual spread between actors (or days)."""
     if share is None or n < 5:
         return 0.0
-    p = min(max(float(share), 0.01), 0.99)
+    p = min(max(float(share), 0.05), 0.95)  # a share of 0 among peers is not a certainty
     spread = math.sqrt(p * (1 - p) / n + max(1.4826 * float(mad or 0.0), SHARE_FLOOR) ** 2)
     return (k / n - p) / spread
 
@@ -447,17 +467,28 @@ def _score(row: dict[str, Any], config: Config, first: date) -> ActorDay:
     since = f"before {first.isoformat()}"
     reasons = []
     total = 0.0
+    peer_customers = float(row["peer_med_customers"] or 0.0)
+    ticketless = float(row["peer_med_no_ticket"] or 0.0) >= 0.5 * peer_customers > 0
     for spec in FEATURES:
         value = values[spec.name]
         peer_median = float(row[f"peer_med_{spec.name}"] or 0.0)
-        if spec.name == "no_ticket" and peer_median >= 0.5 * float(row["peer_med_customers"] or 0.0) > 0:
+        if spec.name in ("no_ticket", "fresh_unticketed") and ticketless:
             continue  # peers who work without tickets (couriers, merchants): it would only repeat "customers"
         evidence = _z(value, peer_median, row[f"peer_mad_{spec.name}"], spec.floor)
         usual = ""
         if own:
             own_median = float(row[f"own_med_{spec.name}"] or 0.0)
-            evidence = min(evidence, _z(value, own_median, row[f"own_mad_{spec.name}"], spec.floor))
+            own_z = _z(value, own_median, row[f"own_mad_{spec.name}"], spec.floor)
+            evidence = min(evidence, own_z)
             usual = f"its usual day {since}: {own_median:g}; "
+            if spec.name in CHANGE and row.get(f"change_{spec.name}") is not None:
+                # Its change against its peers' change over the same days.
+                mine, theirs = float(row[f"change_{spec.name}"]), float(row[f"peer_change_{spec.name}"] or 0.0)
+                spread = max(1.4826 * float(row[f"peer_change_mad_{spec.name}"] or 0.0), CHANGE_FLOOR)
+                changed = min((mine - theirs) / spread, own_z)
+                if changed > evidence:
+                    evidence = changed
+                    usual += f"{math.exp(mine):.1f}x its usual while its peers' changed {math.exp(theirs):.1f}x; "
         if evidence > 0:
             total += evidence * evidence
             text = f"{value:g} {spec.words} ({usual}its peers that day: {peer_median:g})"
