@@ -104,8 +104,6 @@ def insiders_command(
             events.open_events(con, sources)
             insiders.load_metadata(con, actors=actors, customers=customers, orders=orders, tickets=tickets)
             days = insiders.detect(con, since=start, until=end, config=config)
-        except InvalidInput as exc:
-            fail(str(exc), code=2)
         finally:
             con.close()
     alerting = insiders.alerts(days, config)

@@ -12,7 +12,6 @@ import typer
 from rich.console import Console
 
 from shopshield.cliutil import fail, local_only, progress_bar
-from shopshield.core.errors import InvalidInput
 from shopshield.simulate.insiders import DEFAULT_START as INSIDERS_START
 from shopshield.simulate.insiders import InsiderSimConfig, generate_insiders, sweep
 from shopshield.simulate.logins import (
@@ -168,18 +167,16 @@ def insiders(
         first_day = date.fromisoformat(start)
     except ValueError:
         fail(f"--start: expected an ISO date such as 2026-10-01, not {start!r}", code=2)
-    try:
-        config = InsiderSimConfig(
-            seed=seed,
-            actors=actors,
-            customers=customers,
-            history_days=history_days,
-            days=days,
-            start=first_day,
-            insiders=sweep(per_point),
-        )
-    except InvalidInput as exc:
-        fail(str(exc), code=2)
+    # A bad size is InvalidInput: the command group reports it and exits 2.
+    config = InsiderSimConfig(
+        seed=seed,
+        actors=actors,
+        customers=customers,
+        history_days=history_days,
+        days=days,
+        start=first_day,
+        insiders=sweep(per_point),
+    )
     began = time.perf_counter()
     summary = generate_insiders(config, out_dir)
     out.print(
