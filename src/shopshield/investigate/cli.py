@@ -125,7 +125,11 @@ def insiders_command(
         table.add_column(column, justify="right" if column == "score" else "left")
     for day in raised:
         table.add_row(
-            f"{day.score:.1f}", day.actor_id, day.role, day.day.isoformat(), "; ".join(r.words() for r in day.reasons)
+            f"{day.score:.1f}",
+            day.actor_id,
+            day.role,
+            day.day.isoformat(),
+            "; ".join(r.words() for r in day.reasons[:3]),
         )
     out.print(table)
 
