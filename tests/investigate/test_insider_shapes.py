@@ -160,3 +160,20 @@ def test_alerts_reach_the_alert_list_once_per_actor_and_day(run: Run, world: Wor
         app, ["alerts", "list", "--kind", "insider", "--format", "json"], env=cli_env(settings)
     )
     assert listed_cli.exit_code == 0 and len(orjson.loads(listed_cli.stdout)["alerts"]) == len(alerting)
+
+
+def test_without_history_the_sustained_agent_is_flagged_and_busy_actors_are_not(tmp_path: Path) -> None:
+    """The issue's own case: a 14-day log that starts with the leak, so no actor has a day from
+    before. The sustained agent stands out by what she reads; actors who are busy every day do
+    not alert every day."""
+    shapes = (Insider("sustained", 2.5), Insider("sustained", 4.0))
+    generate_insiders(InsiderSimConfig(seed=5, actors=400, customers=20_000, history_days=0, insiders=shapes), tmp_path)
+    found = Run(tmp_path, orjson.loads((tmp_path / "truth.json").read_bytes()), detect(tmp_path))
+    threshold = insiders.DEFAULT_THRESHOLD
+    for shape, leak in found.leak_days().values():
+        scores = [d.score for d in leak]
+        assert shape == "sustained" and all(s >= threshold for s in scores[:3]), scores
+        assert all(d.history_days == 0 for d in leak)
+    ordinary = found.ordinary()
+    alerting = [d for d in ordinary if d.score >= threshold]
+    assert len(alerting) <= 0.003 * len(ordinary), [(d.actor_id, d.day, round(d.score, 1)) for d in alerting]

@@ -97,8 +97,9 @@ def test_busy_roles_busy_days_and_new_staff_do_not_alert(tmp_path: Path) -> None
     supervisors = [d for d in days if d.role == "cs_supervisor"]
     assert max(d.score for d in supervisors) < insiders.DEFAULT_THRESHOLD / 2
     new = [d for d in days if d.actor_id == "agent-new"]
-    # No day before the period under test: judged against its peers alone, and it says so.
-    assert new and all(d.history_days == 0 and "peers alone" in d.notes[0] for d in new)
+    # No day before the period under test: judged against its peers (and its own days in the
+    # period for how much it reads), and it says so.
+    assert new and all(d.history_days == 0 and "judged against its peers" in d.notes[0] for d in new)
     assert max(d.score for d in new) < insiders.DEFAULT_THRESHOLD
     assert {d.day for d in days} == {date(2026, 10, 1) + timedelta(days=n) for n in range(16, 30)}
 

@@ -218,6 +218,11 @@ _SHARE = "CASE WHEN customers >= 5 THEN fresh_returns / customers END"
 # makes the actor busier than its peers.
 CHANGE: Final = ("customers", "fresh_unticketed", "other_ticket")
 CHANGE_FLOOR: Final = 0.15  # the least spread of a log-ratio (about 15%)
+# How much an actor reads, as opposed to what: without days before the period, these are also
+# held against the actor's own days in the period (a busy merchant is busy every day), while
+# what is read (tickets, fresh-return share, walks, scope, misses) is judged by the peers alone,
+# so a leak that fills the period still shows in it.
+VOLUME: Final = ("customers", "reveals", "exports", "off_hours", "other_ticket", "fresh_unticketed")
 
 
 def _scores_sql() -> str:
@@ -232,6 +237,8 @@ def _scores_sql() -> str:
         f"END AS change_{f}"
         for f in CHANGE
     )
+    per_med = ", ".join(f"median({f}) AS per_med_{f}" for f in VOLUME)
+    per_mad = ", ".join(f"median(abs(a.{f} - per.per_med_{f})) AS per_mad_{f}" for f in VOLUME)
     peer_med = ", ".join(f"median({f}) OVER w AS peer_med_{f}" for f in NAMES)
     peer_med += "".join(f", median(change_{f}) OVER w AS peer_change_{f}" for f in CHANGE)
     peer_mad = ", ".join(f"median(abs({f} - peer_med_{f})) OVER w AS peer_mad_{f}" for f in NAMES)
@@ -249,11 +256,17 @@ def _scores_sql() -> str:
                                           - o.own_share_med)) AS own_share_mad
         FROM o JOIN base b USING (actor_id) GROUP BY ALL
     ),
+    per AS (
+        SELECT actor_id, count(*) AS period_days, {per_med} FROM actor_days WHERE day >= $since GROUP BY actor_id
+    ),
+    perd AS (
+        SELECT per.*, {per_mad} FROM per JOIN actor_days a USING (actor_id) WHERE a.day >= $since GROUP BY ALL
+    ),
     keyed AS (
-        SELECT d.*, od.* EXCLUDE (actor_id), {change},
+        SELECT d.*, od.* EXCLUDE (actor_id), perd.* EXCLUDE (actor_id), {change},
                CASE WHEN d.team IS NOT NULL AND count(*) OVER (PARTITION BY d.role, d.team, d.day) >= $min_team
                     THEN d.role || ' in ' || d.team ELSE d.role END AS peer_key
-        FROM actor_days d LEFT JOIN od USING (actor_id)
+        FROM actor_days d LEFT JOIN od USING (actor_id) LEFT JOIN perd USING (actor_id)
         WHERE d.day >= $since AND d.declared IS NULL
     ),
     pm AS (
@@ -489,6 +502,10 @@ def _score(row: dict[str, Any], config: Config, first: date) -> ActorDay:
                 if changed > evidence:
                     evidence = changed
                     usual += f"{math.exp(mine):.1f}x its usual while its peers' changed {math.exp(theirs):.1f}x; "
+        elif spec.name in VOLUME and int(row.get("period_days") or 0) >= config.min_history:
+            period_median = float(row[f"per_med_{spec.name}"] or 0.0)
+            evidence = min(evidence, _z(value, period_median, row[f"per_mad_{spec.name}"], spec.floor))
+            usual = f"its usual day in the period: {period_median:g}; "
         if evidence > 0:
             total += evidence * evidence
             text = f"{value:g} {spec.words} ({usual}its peers that day: {peer_median:g})"
@@ -507,7 +524,14 @@ def _score(row: dict[str, Any], config: Config, first: date) -> ActorDay:
         )
         reasons.append(Reason(FRESH, k, evidence, text))
     reasons.sort(key=lambda r: -r.evidence)
-    notes = () if own else (f"fewer than {config.min_history} active days {since}: judged against its peers alone",)
+    notes = (
+        ()
+        if own
+        else (
+            f"fewer than {config.min_history} active days {since}: what it reads is judged against its peers, "
+            "how much against its peers and its own days in the period",
+        )
+    )
     return ActorDay(**base, score=math.sqrt(total), reasons=tuple(r for r in reasons if r.evidence >= 1.0), notes=notes)
 
 
