@@ -13,7 +13,9 @@ seeds (never one seed's); each seed's own false-positive rate at it is reported 
 each shape: the share of leak actor-days above the 1% threshold and at or above the shipped
 default, at the shape's default point and at its worst point of the sweep (worst seed too),
 and the leak day of the first alert at the default threshold. Alerts a day at the default
-threshold are counted per 5,000 actors.
+threshold are counted per 5,000 actors. A last store has no history at all (the log starts with
+the period under test, as in the issue): every actor is judged by its peers and, for how much it
+reads, by its own days in the period.
 """
 
 from __future__ import annotations
@@ -68,9 +70,15 @@ class Store:
     seconds: float
 
 
-def one_store(root: Path, seed: int, plan: Plan) -> Store:
-    out = root / f"seed-{seed}"
-    config = InsiderSimConfig(seed=seed, actors=plan.actors, customers=plan.customers, insiders=sweep(plan.per_point))
+def one_store(root: Path, seed: int, plan: Plan, history_days: int = 14) -> Store:
+    out = root / f"seed-{seed}-history-{history_days}"
+    config = InsiderSimConfig(
+        seed=seed,
+        actors=plan.actors,
+        customers=plan.customers,
+        history_days=history_days,
+        insiders=sweep(plan.per_point),
+    )
     with phase(f"simulated staff: seed {seed}, {plan.actors:,} actors"):
         summary = generate_insiders(config, out)
     truth = orjson.loads((out / "truth.json").read_bytes())
@@ -177,7 +185,7 @@ def summarise(stores: list[Store]) -> tuple[list[Measurement], list[Ratio], str]
             statistics.mean(s.seconds for s in stores),
             "s",
             count=len(stores),
-            note=f"{stores[0].actors:,} actors, {stores[0].days} days under test after 14 of history",
+            note=f"{stores[0].actors:,} actors, {stores[0].days} days under test",
         )
     ]
     ratios = [
@@ -218,10 +226,16 @@ def run(options: Options) -> None:
     plan = QUICK if options.quick else FULL
     with tempfile.TemporaryDirectory(prefix="bench-insiders-") as tmp:
         stores = [one_store(Path(tmp), seed, plan) for seed in range(plan.seeds)]
+        # The issue's case: a log that starts with the period under test (no history at all).
+        bare = one_store(Path(tmp), plan.seeds, plan, history_days=0)
     measurements, ratios, table = summarise(stores)
+    bare_measurements, bare_ratios, bare_table = summarise([bare])
+    bare_title = f"Without history (one seed, {bare.actors:,} actors, the log starts with the 14 days under test)"
     title = "Insider detection per shape (insider-sweep)" + (" (quick)" if options.quick else "")
     print_results(title, measurements, ratios)
     console.print(table.replace("|", " "), highlight=False, markup=False)
+    print_results(bare_title, bare_measurements, bare_ratios)
+    console.print(bare_table.replace("|", " "), highlight=False, markup=False)
     if not options.write_docs:
         return
     stamp = run_stamp(options)
@@ -232,6 +246,9 @@ def run(options: Options) -> None:
             + (" --quick`." if options.quick else "`."),
             markdown_results(measurements, ratios),
             table,
+            f"### {bare_title}",
+            markdown_results(bare_measurements, bare_ratios),
+            bare_table,
             "Setup: " + " ".join((__doc__ or "").split("\n\n", 1)[1].split()),
         ]
     )
