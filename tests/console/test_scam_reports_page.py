@@ -182,10 +182,10 @@ def test_the_charts_carry_the_numbers_of_their_table_and_of_the_reports(world: W
     expected: dict[str, list[Any]] = defaultdict(lambda: [0, set(), Decimal(0)])
     first = datetime.now(zone).date() - timedelta(days=29)
     for row in rows.values():
-        day = datetime.fromisoformat(row["contacted_at"]).astimezone(zone).date()
-        if day < first:
+        contacted = datetime.fromisoformat(row["contacted_at"]).astimezone(zone).date()
+        if contacted < first:
             continue
-        entry = expected[day.isoformat()]
+        entry = expected[contacted.isoformat()]
         entry[0] += 1
         entry[1].add(row["customer_id"])
         if row.get("loss_amount") and row.get("currency", "CNY") == "CNY":
