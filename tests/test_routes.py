@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Mount
 from shopshield.app import create_app, mount
 from shopshield.bootstrap import Container
 from shopshield.core.permissions import Access, Permission
-from shopshield.web import CONSOLE_PREFIX, DECLARED, public_routes
+from shopshield.web import COOKIE_PREFIXES, DECLARED, public_routes
 from testkit import factories
 from tests.support.events import stored_events
 from tests.support.world import ROLES, World, make_world
@@ -81,15 +81,15 @@ def undeclared(app: FastAPI, public: frozenset[str]) -> list[str]:
 def declared(app: FastAPI) -> list[tuple[str, str, Access]]:
     """(method, path, access) of every declared API route of ``app``.
 
-    The console's routes (``/console``) are left out: they authenticate people by a session
-    cookie, not a bearer token, and answer in HTML; tests/console/ walks them the same way
-    (a redirect to the login page without a session, a recorded 403 for a role without the
-    page's permission).
+    The console's routes (``/console``) and the customer pages (``/me``) are left out: they
+    authenticate by a session cookie, not a bearer token, and answer in HTML; tests/console/
+    walks the console's the same way (a redirect to the login page without a session, a recorded
+    403 for a role without the page's permission), tests/selfservice/ the customer pages'.
     """
     return [
         (method, found.path, access)
         for found in walk(app.routes)
-        if (access := found.access) is not None and not found.path.startswith(CONSOLE_PREFIX)
+        if (access := found.access) is not None and not found.path.startswith(COOKIE_PREFIXES)
         for method in sorted(found.methods - {"HEAD"})
     ]
 

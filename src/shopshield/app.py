@@ -37,6 +37,9 @@ from shopshield.notify.worker import DeliveryThread
 from shopshield.passwords.views import router as passwords_router
 from shopshield.principals.views import router as principals_router
 from shopshield.scams.views import router as scams_router
+from shopshield.selfservice.views import CustomerHeaders
+from shopshield.selfservice.views import api_router as page_link_router
+from shopshield.selfservice.views import router as selfservice_router
 from shopshield.tickets.views import router as tickets_router
 from shopshield.vault.views import router as vault_router
 from shopshield.verify.views import router as verify_router
@@ -47,6 +50,7 @@ from shopshield.web import (
     JSON,
     OPENAPI_URL,
     REDOC_URL,
+    SELF_SERVICE_PUBLIC,
     install_error_handlers,
     public_routes,
 )
@@ -111,9 +115,11 @@ def create_app(container: Container, *, checkpoints: bool = True, notify_worker:
         verify_contact_router,
         verify_router,
         status_router,
+        page_link_router,
     ):
         mount(app, router)
     mount(app, console_router, public=console_public_paths())
+    mount(app, selfservice_router, public=SELF_SERVICE_PUBLIC)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> JSON:
@@ -133,6 +139,8 @@ def create_app(container: Container, *, checkpoints: bool = True, notify_worker:
     )
     # The console's security headers on every answer under /console, the guard's refusals included.
     app.add_middleware(ConsoleHeaders)
+    # The same headers on every answer under /me, the customers' own pages.
+    app.add_middleware(CustomerHeaders)
     # Added last, so outermost: it also logs and answers what the guard refuses or fails on.
     app.add_middleware(RequestLog)
     return app

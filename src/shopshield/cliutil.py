@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -73,6 +74,17 @@ def open_container(settings: Settings, *, migrate: bool = False) -> Container:
     database behind the code stops with ``SchemaNotAtHead`` (exit 2, "run `shopshield migrate`
     first") before it writes anything."""
     return build(settings, migrate=migrate)
+
+
+@contextmanager
+def opened_container(*, migrate: bool = False) -> Iterator[Container]:
+    """The container from ``SHOPSHIELD_*`` for one command, closed when the command is done (its
+    pools and files released even when the command fails)."""
+    container = open_container(settings_from_env(), migrate=migrate)
+    try:
+        yield container
+    finally:
+        container.close()
 
 
 def parse_moment(text: str | None, option: str) -> datetime | None:

@@ -10,7 +10,8 @@ caller is, and how much body the request may bring (decision 0018).
   health, metrics, the API docs, the password range API while it is public) take no token and have
   no body read here.
 - The console (``/console``) takes no bearer token either: it authenticates people by its session
-  cookie (``console.views``); its bodies are limited like any other.
+  cookie (``console.views``); its bodies are limited like any other. So do the customers' own pages
+  (``/me``, ``selfservice.views``), by the customer's session cookie.
 - A body larger than ``SHOPSHIELD_MAX_BODY_BYTES`` is refused with 413: at once when its declared
   length says so, and as soon as a chunked body passes the limit.
 
@@ -34,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shopshield.core.errors import Unauthenticated
 from shopshield.principals.service import Authenticator
 from shopshield.settings import Network
-from shopshield.web import CONSOLE_PREFIX, PRINCIPAL, bearer_token, error_response
+from shopshield.web import PRINCIPAL, bearer_token, cookie_authenticated, error_response
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +168,9 @@ class EdgeGuard:
                     public = True
                     break
         # The console (/console/...) authenticates people by its session cookie, in console.views,
-        # not by a bearer token: its requests pass without one. Its bodies are still limited below.
-        console = path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")
+        # and the customer pages (/me/...) customers by theirs, not by a bearer token: their
+        # requests pass without one. Their bodies are still limited below.
+        console = cookie_authenticated(path)
         if not public and not console:
             token = bearer_token(authorization.decode("latin-1")) if authorization is not None else None
             who = self._authenticator.cached(token)

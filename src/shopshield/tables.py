@@ -11,6 +11,7 @@ from shopshield.keys import models as keys_models
 from shopshield.notify import models as notify_models
 from shopshield.principals import models as principals_models
 from shopshield.scams import models as scams_models
+from shopshield.selfservice import models as selfservice_models
 from shopshield.tickets import models as tickets_models
 from shopshield.vault import models as vault_models
 
@@ -26,6 +27,7 @@ MODULES = (
     notify_models,
     principals_models,
     scams_models,
+    selfservice_models,
     tickets_models,
     vault_models,
 )

@@ -73,6 +73,8 @@ def public_routes(settings: Settings) -> frozenset[str]:
     # session yet there. The login forms are the only public routes that read a body (a name and
     # password, or a one-time token); the edge still limits its size (edge.EdgeGuard).
     public |= CONSOLE_PUBLIC
+    # The customer pages' stylesheet (the pages themselves take the customer's session cookie).
+    public |= SELF_SERVICE_PUBLIC
     if settings.passwords_range_public:
         # HIBP clients send no token, and a 5-hex-digit prefix tells nobody which password was
         # meant (decision 0011).
@@ -95,6 +97,21 @@ def console_public() -> frozenset[str]:
 
 
 CONSOLE_PUBLIC = console_public()
+
+# The customers' own pages (selfservice.views) authenticate a customer by their session cookie,
+# begun by a one-time link the store's backend asks for; the edge guard lets them through without a
+# bearer token too (decision 0035).
+SELF_SERVICE_PREFIX = "/me"
+SELF_SERVICE_PUBLIC = frozenset({f"{SELF_SERVICE_PREFIX}/static/me.css"})
+# The path prefixes whose routes authenticate by a cookie of their own instead of a bearer token.
+COOKIE_PREFIXES = (CONSOLE_PREFIX, SELF_SERVICE_PREFIX)
+_COOKIE_STARTS = tuple(prefix + "/" for prefix in COOKIE_PREFIXES)
+
+
+def cookie_authenticated(path: str) -> bool:
+    """Whether ``path`` is under one of ``COOKIE_PREFIXES`` (the prefix itself included). Two
+    C-level string checks: the edge guard asks this of every request."""
+    return path.startswith(_COOKIE_STARTS) or path in COOKIE_PREFIXES
 
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])

@@ -16,7 +16,15 @@ from rich.text import Text
 
 from shopshield.access import report
 from shopshield.access.export import count, export_parquet
-from shopshield.cliutil import acts_as, fail, open_container, parse_moment, progress_bar, settings_from_env
+from shopshield.cliutil import (
+    acts_as,
+    fail,
+    open_container,
+    opened_container,
+    parse_moment,
+    progress_bar,
+    settings_from_env,
+)
 from shopshield.core import ids
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import transaction, unit_of_work
@@ -134,13 +142,9 @@ def access_report(
     """Who accessed a customer's data, when, which fields and why, newest first. The report is
     itself recorded as an access event."""
     query = report.parse_query(customer_id, since=since, until=until, limit=limit, cursor=cursor, prefix="--")
-    container = open_container(settings_from_env())
-    try:
-        with transaction(container.engine) as tx:
-            now = container.vault.clock()
-            result = report.access_report(audit=container.audit, tx=tx, caller=OPERATOR, query=query, now=now)
-    finally:
-        container.close()
+    with opened_container() as container, transaction(container.engine) as tx:
+        now = container.vault.clock()
+        result = report.access_report(audit=container.audit, tx=tx, caller=OPERATOR, query=query, now=now)
     if as_json:
         typer.echo(orjson.dumps(result).decode())
         return

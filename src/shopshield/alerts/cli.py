@@ -10,7 +10,7 @@ from rich.console import Console
 
 from shopshield.alerts import service
 from shopshield.alerts.schemas import CODE_PATTERN, parse_since
-from shopshield.cliutil import Format, acts_as, fail, open_container, print_rows, settings_from_env
+from shopshield.cliutil import Format, acts_as, fail, opened_container, print_rows
 from shopshield.core import ids
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import unit_of_work
@@ -46,14 +46,8 @@ def list_alerts(
         start = parse_since(since)
     except InvalidInput:
         fail("--since: expected an ISO 8601 date or time such as 2026-12-01", code=2)
-    container = open_container(settings_from_env())
-    try:
-        with unit_of_work(container.sessions) as session:
-            found = service.list_alerts(
-                session=session, kind=kind, status=status, actor_id=actor, since=start, limit=limit
-            )
-    finally:
-        container.close()
+    with opened_container() as container, unit_of_work(container.sessions) as session:
+        found = service.list_alerts(session=session, kind=kind, status=status, actor_id=actor, since=start, limit=limit)
     if fmt is Format.json:
         typer.echo(orjson.dumps({"alerts": found}, option=orjson.OPT_INDENT_2).decode())
         return

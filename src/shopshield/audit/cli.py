@@ -17,7 +17,15 @@ from shopshield.audit.signing import CheckpointError, Verifier
 from shopshield.audit.verify import verify_log
 from shopshield.audit.witness import WitnessMissing
 from shopshield.bootstrap import Container
-from shopshield.cliutil import acts_as, fail, open_container, parse_moment, progress_bar, settings_from_env
+from shopshield.cliutil import (
+    acts_as,
+    fail,
+    open_container,
+    opened_container,
+    parse_moment,
+    progress_bar,
+    settings_from_env,
+)
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import Tx, transaction
 from shopshield.core.permissions import Permission
@@ -132,16 +140,12 @@ def prove_inclusion(
     _within("--leaf-index", leaf_index, 0)
     if tree_size is not None:
         _within("--tree-size", tree_size, 1)
-    container = open_container(settings_from_env())
-    try:
-        with transaction(container.engine, read_only=True) as tx:
-            size, root, note = _checkpoint(container, tx, tree_size)
-            if leaf_index >= size:
-                fail("--leaf-index must be smaller than the tree size", code=2)
-            proof = container.audit.inclusion_proof(tx, leaf_index, size)
-            leaf = merkle_leaf(tx, leaf_index)
-    finally:
-        container.close()
+    with opened_container() as container, transaction(container.engine, read_only=True) as tx:
+        size, root, note = _checkpoint(container, tx, tree_size)
+        if leaf_index >= size:
+            fail("--leaf-index must be smaller than the tree size", code=2)
+        proof = container.audit.inclusion_proof(tx, leaf_index, size)
+        leaf = merkle_leaf(tx, leaf_index)
     merkle.verify_inclusion(leaf_index, size, leaf, proof, root)
     _print_json(
         {
@@ -168,17 +172,13 @@ def prove_consistency(
     _within("--first", first, 1)
     if second is not None:
         _within("--second", second, 1)
-    container = open_container(settings_from_env())
-    try:
-        with transaction(container.engine, read_only=True) as tx:
-            size2, root2, note2 = _checkpoint(container, tx, second)
-            if first > size2:
-                fail("--first must not be larger than --second", code=2)
-            proof = container.audit.consistency_proof(tx, first, size2)
-            root1 = container.audit.root(tx, first)
-            stored1 = container.audit.checkpoint_at(tx, first)
-    finally:
-        container.close()
+    with opened_container() as container, transaction(container.engine, read_only=True) as tx:
+        size2, root2, note2 = _checkpoint(container, tx, second)
+        if first > size2:
+            fail("--first must not be larger than --second", code=2)
+        proof = container.audit.consistency_proof(tx, first, size2)
+        root1 = container.audit.root(tx, first)
+        stored1 = container.audit.checkpoint_at(tx, first)
     merkle.verify_consistency(first, size2, proof, root1, root2)
     _print_json(
         {
@@ -196,8 +196,7 @@ def prove_consistency(
 @acts_as(OPERATOR, why="signs with the checkpoint key, which only the instance holds")
 def checkpoint() -> None:
     """Sign a checkpoint of the current tree now and hand it to the witness."""
-    container = open_container(settings_from_env())
-    try:
+    with opened_container() as container:
         made = container.checkpointer().tick()
         if made is None:
             with transaction(container.engine, read_only=True) as tx:
@@ -208,19 +207,14 @@ def checkpoint() -> None:
             out.print(latest.note, end="", highlight=False)
             return
         out.print(made.note, end="", highlight=False)
-    finally:
-        container.close()
 
 
 @app.command()
 @acts_as(OPERATOR, why="the public verifier key, read from the signing key file")
 def key() -> None:
     """Print the verifier key of the checkpoint signer (for witnesses and auditors)."""
-    container = open_container(settings_from_env())
-    try:
+    with opened_container() as container:
         out.print(container.audit.signer.verifier_key, highlight=False)
-    finally:
-        container.close()
 
 
 @app.command()

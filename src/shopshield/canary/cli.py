@@ -14,7 +14,7 @@ from rich.console import Console
 
 from shopshield.canary import service
 from shopshield.canary.schemas import KINDS, MAX_COUNT, ContactIn, PlantIn
-from shopshield.cliutil import acts_as, fail, open_container, print_rows, settings_from_env
+from shopshield.cliutil import acts_as, fail, open_container, opened_container, print_rows, settings_from_env
 from shopshield.core import ids
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import transaction, unit_of_work
@@ -156,12 +156,8 @@ def contact(
         )
     except ValidationError as exc:
         fail(_problems(exc), code=2)
-    container = open_container(settings_from_env())
-    try:
-        with transaction(container.engine) as tx:
-            verdict = service.report_contact(vault=container.vault, tx=tx, caller=OPERATOR, contact=request)
-    finally:
-        container.close()
+    with opened_container() as container, transaction(container.engine) as tx:
+        verdict = service.report_contact(vault=container.vault, tx=tx, caller=OPERATOR, contact=request)
     service.announce(verdict)
     typer.echo(orjson.dumps(verdict.json()).decode())
     if verdict.canary is None:
@@ -176,12 +172,8 @@ def hits(
 ) -> None:
     """Every contact that reached a canary: reported directly, or found in a scam report."""
     _check_recipient(recipient)
-    container = open_container(settings_from_env())
-    try:
-        with unit_of_work(container.sessions) as session:
-            found = service.hits(vault=container.vault, session=session, recipient=recipient)
-    finally:
-        container.close()
+    with opened_container() as container, unit_of_work(container.sessions) as session:
+        found = service.hits(vault=container.vault, session=session, recipient=recipient)
     if fmt is HitsFormat.json:
         typer.echo(orjson.dumps(found, option=orjson.OPT_INDENT_2).decode())
         return

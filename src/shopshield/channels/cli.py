@@ -12,7 +12,7 @@ from rich.console import Console
 from shopshield.channels import service
 from shopshield.channels.numbers import Kind
 from shopshield.channels.schemas import ChannelIn
-from shopshield.cliutil import Format, acts_as, fail, open_container, print_rows, settings_from_env
+from shopshield.cliutil import Format, acts_as, fail, opened_container, print_rows
 from shopshield.core import ids
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import Tx, unit_of_work
@@ -46,18 +46,14 @@ def add(
         # Where, never the value: pydantic's own message would echo it.
         where = ", ".join(str(e["loc"][0]).upper() if e["loc"] else "input" for e in exc.errors())
         fail(f"{where}: VALUE is 1-300 characters, --label 1-100 without control characters", code=2)
-    container = open_container(settings_from_env())
-    try:
-        with unit_of_work(container.sessions) as session:
-            added = service.add_channel(
-                Tx.of_session(session),
-                caller=OPERATOR,
-                channel=channel,
-                now=datetime.now(UTC),
-                metrics=container.vault.alert_metrics,
-            )
-    finally:
-        container.close()
+    with opened_container() as container, unit_of_work(container.sessions) as session:
+        added = service.add_channel(
+            Tx.of_session(session),
+            caller=OPERATOR,
+            channel=channel,
+            now=datetime.now(UTC),
+            metrics=container.vault.alert_metrics,
+        )
     typer.echo(orjson.dumps(added, option=orjson.OPT_INDENT_2).decode())
 
 
@@ -69,12 +65,8 @@ def list_channels(
 ) -> None:
     """The official channels, by kind and value."""
     only = None if kind is None else _kind(kind)
-    container = open_container(settings_from_env())
-    try:
-        with unit_of_work(container.sessions) as session:
-            found = service.list_channels(Tx.of_session(session), kind=only)
-    finally:
-        container.close()
+    with opened_container() as container, unit_of_work(container.sessions) as session:
+        found = service.list_channels(Tx.of_session(session), kind=only)
     if fmt is Format.json:
         typer.echo(orjson.dumps({"channels": found}, option=orjson.OPT_INDENT_2).decode())
         return
@@ -88,16 +80,12 @@ def remove(channel_id: str = typer.Argument(..., help="The channel_id, as `chann
     problem = ids.problem(channel_id)
     if problem is not None:
         fail(f"CHANNEL_ID: {problem}", code=2)
-    container = open_container(settings_from_env())
-    try:
-        with unit_of_work(container.sessions) as session:
-            removed = service.remove_channel(
-                Tx.of_session(session),
-                caller=OPERATOR,
-                channel_id=channel_id,
-                now=datetime.now(UTC),
-                metrics=container.vault.alert_metrics,
-            )
-    finally:
-        container.close()
+    with opened_container() as container, unit_of_work(container.sessions) as session:
+        removed = service.remove_channel(
+            Tx.of_session(session),
+            caller=OPERATOR,
+            channel_id=channel_id,
+            now=datetime.now(UTC),
+            metrics=container.vault.alert_metrics,
+        )
     typer.echo(orjson.dumps(removed, option=orjson.OPT_INDENT_2).decode())

@@ -660,18 +660,30 @@ _USE_TOKEN = Statement(
 )
 
 
-def report(session: Session, *, vault: Vault, audit: EventLog, caller: Caller, body: ReportIn, now: datetime) -> Json:
+def report(
+    session: Session,
+    *,
+    vault: Vault,
+    audit: EventLog,
+    caller: Caller,
+    body: ReportIn,
+    now: datetime,
+    customer_id: str | None = None,
+) -> Json:
     """Turn a report token into a scam report, pre-filled with what was checked, through the scam
     reports' own intake (``scams.service.store``): clusters and attribution see it like any other.
 
     404 for a token that was never given out; 409 for one used already (``token_used``) or expired
     (``token_expired``); 422 for a field the scam-report format refuses. The token is spent in the
-    transaction that stores the report, so a report is stored at most once per token.
+    transaction that stores the report, so a report is stored at most once per token. With
+    ``customer_id``, a token of another customer's is refused as unknown (404), before anything.
     """
     tx = Tx.of_session(session)
     token_digest = tokens.digest(body.report_token)
     found = tx.one(_FIND_TOKEN, {"token_digest": token_digest})
-    if found is None:
+    # ``customer_id``: the caller acts for this customer only (their own pages, decision 0035), so a
+    # token given out for anyone else is as unknown as one never given out.
+    if found is None or (customer_id is not None and found.customer_id != customer_id):
         raise NotFound("no such report token")
     if found.used_at is not None:
         raise TokenUnusable("this report token was used already: the report is stored", code="token_used")

@@ -1,11 +1,12 @@
-"""Bar charts as plain SVG geometry, drawn by the templates: no script, no external library, and
-presentation attributes only (the console's CSP allows no inline style)."""
+"""Bar charts and timelines as plain SVG geometry, drawn by the templates: no script, no external
+library, and presentation attributes only (the console's CSP allows no inline style)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
 WIDTH: Final = 560
@@ -126,3 +127,75 @@ def stacked(title: str, series: Sequence[Series], points: Sequence[tuple[str, Se
             segments.append(Segment(kind.name, value, round(top, 1), round(height, 1), kind.colour))
         stacks.append(Stack(label, float(sum(values)), round(n * step + gap / 2, 1), round(step - gap, 1), segments))
     return StackedChart(title, list(series), stacks, WIDTH, HEIGHT, largest, _label_every(step))
+
+
+# -- timelines -----------------------------------------------------------------------------------
+
+LANE_HEIGHT: Final = 22
+LANE_LABEL_WIDTH: Final = 90
+TIMELINE_WIDTH: Final = 720
+AXIS_SPACE: Final = 24
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A moment on a lane: ``kind`` says how the template draws it (its CSS-free shape and colour)."""
+
+    kind: str
+    x: float
+    y: float
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    label: str
+    y: float
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    label: str
+    x: float
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    title: str
+    lanes: list[Lane]
+    marks: list[Mark]
+    ticks: list[Tick]
+    width: int
+    height: int
+    plot_left: int
+
+    @property
+    def empty(self) -> bool:
+        return not self.lanes
+
+
+def timeline(
+    title: str,
+    lanes: Sequence[str],
+    moments: Sequence[tuple[int, datetime, str, str]],
+    *,
+    start: datetime,
+    end: datetime,
+    ticks: int = 6,
+    tick_format: str = "%m-%d",
+) -> Timeline:
+    """One horizontal lane per label, and each (lane, moment, kind, label) placed on its lane on a
+    linear time axis from ``start`` to ``end`` (moments outside are clamped to the edges)."""
+    span = max((end - start).total_seconds(), 1.0)
+    plot = TIMELINE_WIDTH - LANE_LABEL_WIDTH - 24  # room for the last tick's label
+
+    def x_of(moment: datetime) -> float:
+        share = min(max((moment - start).total_seconds() / span, 0.0), 1.0)
+        return round(LANE_LABEL_WIDTH + share * plot, 1)
+
+    drawn_lanes = [Lane(label, n * LANE_HEIGHT + LANE_HEIGHT / 2) for n, label in enumerate(lanes)]
+    marks = [Mark(kind, x_of(moment), drawn_lanes[lane].y, label) for lane, moment, kind, label in moments]
+    step = (end - start) / max(ticks - 1, 1)
+    drawn_ticks = [Tick((start + n * step).strftime(tick_format), x_of(start + n * step)) for n in range(ticks)]
+    height = len(lanes) * LANE_HEIGHT + AXIS_SPACE
+    return Timeline(title, drawn_lanes, marks, drawn_ticks, TIMELINE_WIDTH, height, LANE_LABEL_WIDTH)

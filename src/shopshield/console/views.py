@@ -179,7 +179,9 @@ class View:
         return allowed(self.ctx.policies, self.who, permission)
 
 
-PageFunction = Callable[[View], dict[str, Any]]
+# A page returns its template's values, or a finished answer (a download such as a case file),
+# which goes out as it is with the console's security headers.
+PageFunction = Callable[[View], dict[str, Any] | Response]
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +337,10 @@ async def _serve(entry: Page, request: Request) -> Response:
         if isinstance(exc, InstanceFault | BadConfiguration):
             raise
         return error_page(s, exc)
+    if isinstance(values, Response):
+        for name, value in SECURITY_HEADERS.items():
+            values.headers.setdefault(name, value)
+        return values
     return html(render(entry.template, {**_layout(s, entry.title), **values}))
 
 

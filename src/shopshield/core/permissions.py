@@ -63,6 +63,8 @@ class Permission(StrEnum):
     CONTACTS_WRITE = "contacts.write"
     # channels: the store's app backend verifies a contact for the logged-in customer
     VERIFY_CONTACT = "verify.contact"
+    # selfservice: the store's backend asks for a customer's short-lived link to their own pages
+    CUSTOMER_LINKS_ISSUE = "customer_links.issue"
 
 
 def allowed(policies: PolicySet, principal: Principal, permission: Permission) -> bool:

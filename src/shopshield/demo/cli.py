@@ -223,9 +223,10 @@ def _what_to_look_at(url: str, root: Path, filled: Filled) -> list[str]:
         "What to look at: callers posing as the store's refund service reached customers who had just "
         f"returned something, and {len(filled.reports)} of them reported it. They knew each victim's name, "
         "the item and its price: somebody with access read those returns. The investigation has run over "
-        f"the access log and {verdict}; find out who from the command line (the console's Investigation "
-        "page is not built yet; its Overview, Customers and Audit log pages are), then follow that actor's "
-        "accesses (breach scope) and the stuffing wave (login protection):",
+        f"the access log and {verdict}; find out who on the console's Investigation page (log in as the "
+        f"security analyst, open {url}/console/investigation and investigate cluster 1: the suspects, a "
+        "timeline of the top one's reads against the scam calls, its accesses, the case file) or from the "
+        "command line, then follow that actor's accesses (breach scope) and the stuffing wave (login protection):",
         f"  SHOPSHIELD_DATA_DIR={root / 'var'} shopshield investigate attribute --reports {reports}",
         f"  curl -s {url}/v1/scam-reports/summary -H 'Authorization: Bearer {token}'",
         f"  curl -s {url}/v1/logins/status -H 'Authorization: Bearer {token}'",

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shopshield.cliutil import acts_as, fail, open_container, progress_bar, settings_from_env
+from shopshield.cliutil import acts_as, fail, open_container, opened_container, progress_bar, settings_from_env
 from shopshield.core.callers import OPERATOR
 from shopshield.keys.rotation import rotate
 
@@ -22,11 +22,8 @@ OPERATORS_ALONE = "the master key file and the key store are the operator's; no 
 @acts_as(OPERATOR, why=OPERATORS_ALONE)
 def status() -> None:
     """Master key versions and how many data keys each still wraps."""
-    container = open_container(settings_from_env())
-    try:
+    with opened_container() as container:
         usage = container.data_keys.usage()
-    finally:
-        container.close()
     table = Table("version", "state", "data keys")
     for entry in usage:
         table.add_row(str(entry.version), entry.state, str(entry.data_keys))
@@ -72,12 +69,9 @@ def purge_command(
 ) -> None:
     """Remove erased data keys' bytes from the key store's storage; what an erase that answered
     key_destroyed: false left to do. Exit 1 with the reason if something still holds them."""
-    container = open_container(settings_from_env())
-    try:
+    with opened_container() as container:
         result = container.data_keys.purge(compact=compact)
         backend = container.keystore_engine.dialect.name
-    finally:
-        container.close()
     if not result.complete:
         fail(f"key store purge incomplete: {result.reason}")
     if backend == "sqlite":

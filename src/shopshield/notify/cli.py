@@ -11,7 +11,7 @@ import orjson
 import typer
 from rich.console import Console
 
-from shopshield.cliutil import acts_as, fail, open_container, settings_from_env
+from shopshield.cliutil import acts_as, fail, open_container, opened_container, settings_from_env
 from shopshield.core.callers import OPERATOR
 from shopshield.core.db import transaction
 from shopshield.core.permissions import Permission
@@ -52,11 +52,8 @@ def run(
 @acts_as(OPERATOR, Permission.NOTIFICATIONS_READ)
 def status() -> None:
     """The queue by state and channel, and how long the oldest due message has waited (JSON)."""
-    container = open_container(settings_from_env())
-    try:
+    with opened_container() as container:
         found = ops.status(container.engine, datetime.now(UTC))
-    finally:
-        container.close()
     typer.echo(orjson.dumps(found, option=orjson.OPT_INDENT_2).decode())
 
 
@@ -70,12 +67,8 @@ def dead_letters(
     chosen = ops.parse_channel(channel, "--channel")
     if not 1 <= limit <= ops.MAX_LIMIT:
         fail(f"--limit: between 1 and {ops.MAX_LIMIT}", code=2)
-    container = open_container(settings_from_env())
-    try:
-        with transaction(container.engine, read_only=True) as tx:
-            found = ops.dead_letters(tx, channel=chosen, limit=limit)
-    finally:
-        container.close()
+    with opened_container() as container, transaction(container.engine, read_only=True) as tx:
+        found = ops.dead_letters(tx, channel=chosen, limit=limit)
     typer.echo(orjson.dumps({"dead_letters": found}, option=orjson.OPT_INDENT_2).decode())
 
 
@@ -83,10 +76,6 @@ def dead_letters(
 @acts_as(OPERATOR, Permission.NOTIFICATIONS_OPERATE)
 def retry(notification_id: str = typer.Argument(..., help="The dead letter's notification id")) -> None:
     """Put a dead letter back in the queue, due now; it keeps its idempotency key."""
-    container = open_container(settings_from_env())
-    try:
-        with transaction(container.engine) as tx:
-            found = ops.retry(tx, notification_id=notification_id, now=datetime.now(UTC))
-    finally:
-        container.close()
+    with opened_container() as container, transaction(container.engine) as tx:
+        found = ops.retry(tx, notification_id=notification_id, now=datetime.now(UTC))
     typer.echo(orjson.dumps(found).decode())

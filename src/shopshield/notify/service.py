@@ -53,6 +53,7 @@ __all__ = [
     "digest_key",
     "effective_preferences",
     "enqueue",
+    "has_anti_phishing_code",
     "read_preferences",
     "set_anti_phishing_code",
     "set_preferences",
@@ -262,6 +263,13 @@ def anti_phishing_code(tx: Tx, *, data_key: AESGCM | None, customer_id: str) -> 
     if row is None or row.anti_phishing_code_ct is None:
         return None
     return open_code(data_key, customer_id, bytes(row.anti_phishing_code_ct))
+
+
+def has_anti_phishing_code(tx: Tx, *, customer_id: str) -> bool:
+    """Whether the customer has set a code: for the customer's own settings page, which says so
+    and never shows the code (it is not unsealed here)."""
+    row = tx.one(_CODE, {"customer_id": customer_id})
+    return row is not None and row.anti_phishing_code_ct is not None
 
 
 # -- what the customer chooses -------------------------------------------------------------------

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shopshield.cliutil import acts_as, open_container, settings_from_env
+from shopshield.cliutil import acts_as, opened_container
 from shopshield.console import service as console_service
 from shopshield.core import ids
 from shopshield.core.callers import OPERATOR
@@ -30,19 +30,15 @@ def create(
 ) -> None:
     """Create a principal and print its API token. The token is shown once and stored only hashed."""
     service.check_identifiers(name=name, link_id=link, principal_id=principal_id)
-    container = open_container(settings_from_env())
-    try:
-        with unit_of_work(container.sessions) as session:
-            created = service.create(
-                session=session,
-                policies=container.policies,
-                name=name,
-                role=role,
-                link_id=link,
-                principal_id=principal_id,
-            )
-    finally:
-        container.close()
+    with opened_container() as container, unit_of_work(container.sessions) as session:
+        created = service.create(
+            session=session,
+            policies=container.policies,
+            name=name,
+            role=role,
+            link_id=link,
+            principal_id=principal_id,
+        )
     p = created.principal
     typer.echo(f"principal_id: {p.principal_id}\nrole: {p.role}\ntoken: {created.token}")
 
@@ -51,12 +47,8 @@ def create(
 @acts_as(OPERATOR, Permission.PRINCIPALS_MANAGE)
 def list_principals() -> None:
     """List principals (never their tokens)."""
-    container = open_container(settings_from_env())
-    try:
-        with unit_of_work(container.sessions) as session:
-            rows = service.list_all(session=session)
-    finally:
-        container.close()
+    with opened_container() as container, unit_of_work(container.sessions) as session:
+        rows = service.list_all(session=session)
     header = ("principal_id", "name", "role", "link", "created", "disabled")
     lines = [
         (
@@ -86,12 +78,8 @@ def disable(principal_id: str = typer.Argument(..., help="Principal id to disabl
     """Disable a principal. A running server honours it within SHOPSHIELD_TOKEN_CACHE_SECONDS (default
     5 s), the time it may keep a verified token; POST /v1/principals/{id}/disable acts at once."""
     ids.check(principal_id, "principal_id")
-    container = open_container(settings_from_env())
-    try:
-        with unit_of_work(container.sessions) as session:
-            service.disable(session=session, principal_id=principal_id)
-    finally:
-        container.close()
+    with opened_container() as container, unit_of_work(container.sessions) as session:
+        service.disable(session=session, principal_id=principal_id)
     typer.echo(f"disabled {principal_id}")
 
 
@@ -109,12 +97,8 @@ def set_password(
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     hashing.check_password(password)
-    container = open_container(settings_from_env())
-    try:
-        with unit_of_work(container.sessions) as session:
-            service.set_password(session, principal_id=principal_id, password=password)
-            # A new password ends the console sessions the old one opened (someone may have had it).
-            ended = console_service.end_all(session, principal_id=principal_id)
-    finally:
-        container.close()
+    with opened_container() as container, unit_of_work(container.sessions) as session:
+        service.set_password(session, principal_id=principal_id, password=password)
+        # A new password ends the console sessions the old one opened (someone may have had it).
+        ended = console_service.end_all(session, principal_id=principal_id)
     typer.echo(f"password set for {principal_id}; {ended} console session(s) ended")

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from shopshield.cliutil import Format, acts_as, fail, local_only, open_container, settings_from_env
+from shopshield.cliutil import Format, acts_as, fail, local_only, opened_container
 from shopshield.core.callers import OPERATOR
 from shopshield.verify import service
 from shopshield.verify.lookalikes import lookalikes as generate
@@ -43,12 +43,9 @@ def _resolve(official: str | None, brand_zh: str | None) -> tuple[Official, serv
     if domains:
         source = service.static_source({})
         return service.official_for(source=source, domains=domains, brand_names=brands), source
-    container = open_container(settings_from_env())
-    try:
+    with opened_container() as container:
         source = container.official_source()
         return service.official_for(source=source, domains=None, brand_names=brands), source
-    finally:
-        container.close()
 
 
 @app.command("link")

@@ -4,7 +4,7 @@ The navigation lists the pages in the order they are imported here. A new page i
 (functions decorated with ``views.page``), a template in ``templates/``, and a line below.
 """
 
-from shopshield.console.pages import audit, customers, logins, overview, scam_reports
+from shopshield.console.pages import audit, customers, investigation, logins, overview, scam_reports
 from shopshield.console.views import router
 
-__all__ = ["audit", "customers", "logins", "overview", "router", "scam_reports"]
+__all__ = ["audit", "customers", "investigation", "logins", "overview", "router", "scam_reports"]
