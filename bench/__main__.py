@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, str] = {
     "vault": "bench.vault",
     "audit": "bench.audit",
     "investigate": "bench.investigate",
+    "insider-sweep": "bench.insider_sweep",
     "passwords": "bench.passwords",
     "guard": "bench.guard",
     "guard-speed": "bench.guard_speed",

@@ -198,7 +198,8 @@ def accuracy(root: Path, quick: bool) -> tuple[list[Outcome], list[float], list[
                     con, actors=out / "actors.csv", customers=out / "customers.csv", orders=out / "orders.csv"
                 )
                 first, last = (datetime.fromisoformat(t).date() for t in truth["leak_window"])
-                for day in insiders.detect(con):
+                # The period under test starts with the leak; the days before are the baselines.
+                for day in insiders.detect(con, since=datetime.fromisoformat(truth["leak_window"][0])):
                     if day.actor_id == source and first <= day.day <= last:
                         leaking.append(day.score)
                     elif day.actor_id != source:

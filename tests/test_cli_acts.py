@@ -22,6 +22,7 @@ LOCAL_ONLY = frozenset(
     {
         "simulate store",
         "simulate logins",
+        "simulate insiders",
         "passwords build",
         "passwords pairs",
         "passwords status",

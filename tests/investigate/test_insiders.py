@@ -32,7 +32,7 @@ SCHEMA = pa.schema(
         for n in ("ts", "actor_id", "actor_kind", "actor_role", "action", "customer_id", "fields", "ticket_id")
     ]
 )
-SURGE_DAY = 12
+SURGE_DAY = 18  # inside the period under test: the log's last 14 days (16-29)
 INSIDER_DAY = 20
 
 
@@ -97,7 +97,11 @@ def test_busy_roles_busy_days_and_new_staff_do_not_alert(tmp_path: Path) -> None
     supervisors = [d for d in days if d.role == "cs_supervisor"]
     assert max(d.score for d in supervisors) < insiders.DEFAULT_THRESHOLD / 2
     new = [d for d in days if d.actor_id == "agent-new"]
-    assert new and all(d.history_days == 3 for d in new) and max(d.score for d in new) < insiders.DEFAULT_THRESHOLD
+    # No day before the period under test: judged against its peers (and its own days in the
+    # period for how much it reads), and it says so.
+    assert new and all(d.history_days == 0 and "judged against its peers" in d.notes[0] for d in new)
+    assert max(d.score for d in new) < insiders.DEFAULT_THRESHOLD
+    assert {d.day for d in days} == {date(2026, 10, 1) + timedelta(days=n) for n in range(16, 30)}
 
 
 def test_without_an_insider_nothing_alerts(tmp_path: Path) -> None:
@@ -138,10 +142,11 @@ def test_cli_json_and_bad_input(tmp_path: Path) -> None:
         assert message in " ".join(bad.output.split())
 
 
-@pytest.mark.parametrize("value", [0.0, 3.0])
-def test_reason_words_read_as_a_sentence(value: float) -> None:
-    reason = insiders.Reason("reveals", value, None, 0.0, 1.0)
-    assert reason.words() == f"{value:g} full values revealed (no usual day yet; peers 0)"
+def test_reasons_name_the_usual_day_and_the_peers_in_words(tmp_path: Path) -> None:
+    top = _detect(_staff(tmp_path))[0]
+    words = [r.words() for r in top.reasons]
+    assert any(" customers accessed (its usual day before 2026-10-17: " in w for w in words)
+    assert all("its peers that day: " in w and "_" not in w for w in words)
 
 
 GUESS_DAY = 22
@@ -196,7 +201,9 @@ def test_guessing_a_masked_number_alerts_from_the_searches_that_found_nobody(tmp
     assert [(d.actor_id, d.day) for d in raised] == [("agent-11", date(2026, 10, 1) + timedelta(days=GUESS_DAY))]
     top = raised[0]
     assert top.values["search_misses"] == 50 and top.reasons[0].feature == "search_misses"
-    assert top.reasons[0].words() == "50 searches that found nobody or were refused (usually 0; peers 0)"
+    assert top.reasons[0].words() == (
+        "50 searches that found nobody or were refused (its usual day before 2026-10-17: 0; its peers that day: 0)"
+    )
     # The guesses were the agent's only searches that day; its ordinary reads are unchanged.
     assert top.values["customers"] > 0
 

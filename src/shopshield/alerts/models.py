@@ -19,6 +19,7 @@ OPEN = "open"
 
 # Kinds of alert. Each kind decides its own de-duplication window (``dedup_key``).
 SEARCH_LIMIT = "search_limit"
+INSIDER = "insider"  # investigate insiders --raise-alerts: one per actor and day
 
 
 class SecurityAlertRow(Base):

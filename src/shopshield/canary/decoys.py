@@ -14,8 +14,6 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Final
 
-from faker import Faker
-
 from shopshield.core import ids
 from shopshield.vault.schemas import AddressIn, CustomerIn, ItemIn, OrderIn, ReturnIn
 
@@ -104,6 +102,10 @@ class DecoyMaker:
     ) -> None:
         # SystemRandom: whoever guesses the generator's state could tell canaries from customers.
         self._rng = rng or random.SystemRandom()
+        # Imported here, on planting: Faker takes a quarter of a second to import, which every
+        # process would pay at start for a command run now and then.
+        from faker import Faker
+
         self._faker = Faker("zh_CN")
         self._faker.seed_instance(self._rng.getrandbits(64))
         self._mobile_prefix = mobile_prefix

@@ -269,6 +269,13 @@ def to_login() -> Response:
     return _set_cookies(redirect(LOGIN_PATH), _clear(SESSION_COOKIE))
 
 
+def order_navigation(paths: tuple[str, ...]) -> None:
+    """Put the navigation in this order of paths (under ``PREFIX``); a page not named keeps its
+    place after them. Called once by ``console.pages``: import order is the linter's to choose."""
+    rank = {PREFIX + path: n for n, path in enumerate(paths)}
+    PAGES.sort(key=lambda p: rank.get(p.path, len(rank)))
+
+
 def _nav(ctx: Container, who: Principal) -> list[Page]:
     return [p for p in PAGES if p.nav and (p.permission is None or allowed(ctx.policies, who, p.permission))]
 

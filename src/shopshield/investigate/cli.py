@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,8 +14,9 @@ from rich.console import Console
 from rich.table import Table
 
 from shopshield.access.cli import export_log
-from shopshield.cliutil import Format, acts_as, fail, parse_moment
+from shopshield.cliutil import Format, acts_as, fail, open_container, parse_moment, settings_from_env
 from shopshield.core.callers import OPERATOR
+from shopshield.core.db import Tx, unit_of_work
 from shopshield.core.errors import InvalidInput
 from shopshield.core.permissions import Permission
 from shopshield.investigate import events, insiders
@@ -68,9 +69,17 @@ def insiders_command(
         "--events",
         help="Access events, CSV or Parquet (repeatable); ShopShield's own log when left out",
     ),
-    actors: Path | None = typer.Option(None, "--actors", help="CSV: actor_id, region, merchant_id"),
+    actors: Path | None = typer.Option(
+        None, "--actors", help="CSV: actor_id; region, merchant_id, team, declared (a bulk reader's pattern)"
+    ),
     customers: Path | None = typer.Option(None, "--customers", help="CSV: customer_id, province"),
-    orders: Path | None = typer.Option(None, "--orders", help="CSV: customer_id, merchant_id"),
+    orders: Path | None = typer.Option(
+        None, "--orders", help="CSV: customer_id, merchant_id; order_id, return_requested_at for fresh returns"
+    ),
+    tickets: Path | None = typer.Option(None, "--tickets", help="CSV: ticket_id, assignee_id"),
+    raise_alerts: bool = typer.Option(
+        False, "--raise-alerts", help="Put the alerts in the security alert list (shopshield alerts list)"
+    ),
     since: str | None = typer.Option(None, help="Only events at or after this ISO 8601 date/time"),
     until: str | None = typer.Option(None, help="Only events before this ISO 8601 date/time"),
     threshold: float = typer.Option(insiders.DEFAULT_THRESHOLD, "--threshold", min=0.0, help="Alert at this score"),
@@ -78,7 +87,8 @@ def insiders_command(
     top: int = typer.Option(20, "--top", min=1, max=10_000, help="How many alerts to list"),
     output: Format = typer.Option(Format.table, "--format", help="table for people, json for tools"),
 ) -> None:
-    """Actor-days far above both the actor's usual day and its peers' that day, with reasons."""
+    """Actor-days unusual against their peers and against the actor's own days before the period
+    under test (--since; by default the log's last 14 days), with reasons in words."""
     start, end = parse_moment(since, "--since"), parse_moment(until, "--until")
     if start and end and start >= end:
         fail("--since must be before --until", code=2)
@@ -92,11 +102,20 @@ def insiders_command(
         con = events.connect()
         try:
             events.open_events(con, sources)
-            insiders.load_metadata(con, actors=actors, customers=customers, orders=orders)
+            insiders.load_metadata(con, actors=actors, customers=customers, orders=orders, tickets=tickets)
             days = insiders.detect(con, since=start, until=end, config=config)
         finally:
             con.close()
-    raised = insiders.alerts(days, config)[:top]
+    alerting = insiders.alerts(days, config)
+    if raise_alerts:
+        container = open_container(settings_from_env())
+        try:
+            with unit_of_work(container.sessions) as session:
+                new = insiders.raise_alerts(Tx.of_session(session), alerting, now=datetime.now(UTC))
+        finally:
+            container.close()
+        err.print(f"{new} new insider alert(s) in the alert list ({len(alerting) - new} already there)")
+    raised = alerting[:top]
     if output is Format.json:
         document = {"threshold": threshold, "actor_days": len(days), "alerts": [d.to_json() for d in raised]}
         typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
@@ -106,7 +125,11 @@ def insiders_command(
         table.add_column(column, justify="right" if column == "score" else "left")
     for day in raised:
         table.add_row(
-            f"{day.score:.1f}", day.actor_id, day.role, day.day.isoformat(), "; ".join(r.words() for r in day.reasons)
+            f"{day.score:.1f}",
+            day.actor_id,
+            day.role,
+            day.day.isoformat(),
+            "; ".join(r.words() for r in day.reasons[:3]),
         )
     out.print(table)
 

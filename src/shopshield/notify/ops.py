@@ -7,6 +7,7 @@ adapters' reasons only.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final, NamedTuple
@@ -17,13 +18,13 @@ from shopshield.core import ids, times
 from shopshield.core.db import Statement, Tx, transaction
 from shopshield.core.errors import Conflict, InvalidInput, NotFound
 from shopshield.notify import circuit
-from shopshield.notify.catalogue import Channel
+from shopshield.notify.catalogue import Channel, Event
 from shopshield.notify.circuit import Snapshot
 from shopshield.notify.metrics import queue_status
-from shopshield.notify.models import DEAD, QUEUED
+from shopshield.notify.models import DEAD, QUEUED, STATES
 from shopshield.notify.worker import CIRCUIT_HELD
 
-__all__ = ["MAX_LIMIT", "dead_letters", "parse_channel", "retry", "status"]
+__all__ = ["MAX_LIMIT", "dead_letters", "outbox", "parse_channel", "parse_state", "retry", "status"]
 
 MAX_LIMIT: Final = 1000
 Json = dict[str, Any]
@@ -57,6 +58,48 @@ _DEAD_CHANNEL: Final = Statement(
 )
 
 
+class _Message(NamedTuple):
+    notification_id: str
+    customer_id: str
+    event: str
+    channel: str
+    source: str
+    source_ref: str
+    state: str
+    created_at: Any
+    due_at: Any
+    attempts: int
+    sent_at: Any
+    last_error: str | None
+
+
+_MESSAGE_COLUMNS: Final = (
+    "notification_id, customer_id, event, channel, source, source_ref, state, created_at, due_at, attempts, "
+    "sent_at, last_error"
+)
+_FILTERS: Final = ("state", "channel", "event")
+
+
+def _outbox_statement(used: tuple[str, ...]) -> Statement[_Message]:
+    # Assembled from the constant column names above, one statement per set of filters.
+    where = " AND ".join(f"{name} = :{name}" for name in used)
+    return Statement(
+        f"SELECT {_MESSAGE_COLUMNS} FROM notifications"  # noqa: S608 - constant fragments
+        + (f" WHERE {where}" if where else "")
+        + " ORDER BY created_at DESC, notification_id LIMIT :n",
+        row=_Message,
+    )
+
+
+_OUTBOX: Final = {
+    used: _outbox_statement(used)
+    for used in (
+        tuple(f for f, on in zip(_FILTERS, mask, strict=True) if on)
+        for mask in itertools.product((False, True), repeat=3)
+    )
+}
+
+
 class _Held(NamedTuple):
     channel: str
     n: int
@@ -85,6 +128,15 @@ def parse_channel(value: str | None, field: str = "channel") -> Channel | None:
         return Channel(value)
     except ValueError:
         raise InvalidInput(f"{field}: one of {', '.join(c.value for c in Channel)}", field=field) from None
+
+
+def parse_state(value: str | None, field: str = "state") -> str | None:
+    """An outbox state by its code; ``InvalidInput`` naming the states there are."""
+    if value is None:
+        return None
+    if value not in STATES:
+        raise InvalidInput(f"{field}: one of {', '.join(STATES)}", field=field)
+    return value
 
 
 def status(engine: Engine, now: datetime, *, breakers: Mapping[str, Snapshot] | None = None) -> Json:
@@ -140,6 +192,41 @@ def dead_letters(tx: Tx, *, channel: Channel | None, limit: int) -> list[Json]:
             "reason": r.last_error,
         }
         for r in rows
+    ]
+
+
+def outbox(
+    tx: Tx, *, state: str | None = None, channel: Channel | None = None, event: Event | None = None, limit: int = 100
+) -> list[Json]:
+    """The outbox's messages, newest first, optionally of one state, channel and event: ids, codes,
+    times and the adapters' reasons (never an address, a code or a rendered message)."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit: between 1 and {MAX_LIMIT}", field="limit")
+    if state is not None:
+        parse_state(state)
+    given = {
+        "state": state,
+        "channel": None if channel is None else str(channel),
+        "event": None if event is None else str(event),
+    }
+    used = tuple(name for name in _FILTERS if given[name] is not None)
+    params: dict[str, Any] = {name: given[name] for name in used} | {"n": limit}
+    return [
+        {
+            "notification_id": r.notification_id,
+            "customer_id": r.customer_id,
+            "event": r.event,
+            "channel": r.channel,
+            "source": r.source,
+            "source_ref": r.source_ref,
+            "state": r.state,
+            "created_at": times.iso(times.stored(r.created_at)),
+            "due_at": times.iso(times.stored(r.due_at)),
+            "attempts": r.attempts,
+            "sent_at": None if r.sent_at is None else times.iso(times.stored(r.sent_at)),
+            "reason": r.last_error,
+        }
+        for r in tx.all(_OUTBOX[used], params)
     ]
 
 

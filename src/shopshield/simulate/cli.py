@@ -1,5 +1,6 @@
-"""``shopshield simulate store`` (a synthetic store with one planted leak) and ``shopshield simulate
-logins`` (a store's login attempts with planted attacks)."""
+"""``shopshield simulate store`` (a synthetic store with one planted leak), ``shopshield simulate
+logins`` (a store's login attempts with planted attacks) and ``shopshield simulate insiders``
+(a store's staff at work with insiders of known shapes)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import typer
 from rich.console import Console
 
 from shopshield.cliutil import fail, local_only, progress_bar
+from shopshield.simulate.insiders import DEFAULT_START as INSIDERS_START
+from shopshield.simulate.insiders import InsiderSimConfig, generate_insiders, sweep
 from shopshield.simulate.logins import (
     DEFAULT_START as LOGINS_START,
 )
@@ -140,5 +143,45 @@ def logins(
     out.print(
         f"wrote {summary.attempts:,} login attempts ({kinds}) to {out_file} in {seconds:.1f} s; "
         f"the truth is in {summary.paths.truth.name}, never to be read by the engine",
+        highlight=False,
+    )
+
+
+@app.command("insiders")
+@local_only(why="writes a synthetic staff with planted insiders from a seed")
+def insiders(
+    seed: int = typer.Option(..., help="Random seed: the same seed and options write the same files"),
+    out_dir: Path = typer.Option(..., "--out", help="Directory to write the files into (created if missing)"),
+    actors: int = typer.Option(5_000, help="Staff, couriers, merchants, partners and jobs"),
+    customers: int = typer.Option(200_000, help="Customers in the store"),
+    history_days: int = typer.Option(14, "--history-days", help="Days before the period under test"),
+    days: int = typer.Option(14, help="Days under test (the insiders leak in these)"),
+    per_point: int = typer.Option(1, "--per-point", min=0, max=20, help="Insiders at every point of every shape"),
+    start: str = typer.Option(INSIDERS_START.isoformat(), help="First day of the log (ISO date, China time)"),
+) -> None:
+    """Write events.parquet, actors.csv, customers.csv, orders.csv, tickets.csv and truth.json:
+    ordinary staff of every role and insiders of every shape (docs/simulator.md)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        fail(f"--out: {out_dir} is a file, not a directory", code=2)
+    try:
+        first_day = date.fromisoformat(start)
+    except ValueError:
+        fail(f"--start: expected an ISO date such as 2026-10-01, not {start!r}", code=2)
+    # A bad size is InvalidInput: the command group reports it and exits 2.
+    config = InsiderSimConfig(
+        seed=seed,
+        actors=actors,
+        customers=customers,
+        history_days=history_days,
+        days=days,
+        start=first_day,
+        insiders=sweep(per_point),
+    )
+    began = time.perf_counter()
+    summary = generate_insiders(config, out_dir)
+    out.print(
+        f"wrote {summary.events:,} access events of {summary.actors:,} actors ({summary.insiders} insiders) to "
+        f"{out_dir} in {time.perf_counter() - began:.1f} s; the period under test starts {config.test_start}, "
+        "and the insiders' leak days are in truth.json",
         highlight=False,
     )

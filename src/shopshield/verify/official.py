@@ -14,8 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from pypinyin import lazy_pinyin
-
 from shopshield.core.errors import InvalidInput
 from shopshield.verify import hosts
 
@@ -104,6 +102,9 @@ def brand_tokens(value: str, index: int = 0) -> list[tuple[str, str]]:
     # A digit in a Chinese name is read in Chinese (1号店 is yī hào diàn, spelled yihaodian), so
     # its pinyin is the numeral's.
     spoken = han.translate(DIGITS_READ)
+    # Imported on first use, like wordfreq in ``words``: pypinyin's tables load in most of a second.
+    from pypinyin import lazy_pinyin
+
     syllables = [re.sub(r"[^a-z0-9]", "", s) for s in lazy_pinyin(spoken, errors="ignore")]
     syllables = [s for s in syllables if s]
     found: list[tuple[str, str]] = [(han, CHINESE)]

@@ -20,8 +20,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Final
 
-from wordfreq import zipf_frequency
-
 # How common a word must be to count as a word of its own, on the Zipf scale (log10 of the word's
 # uses per billion words: 3 is once per million words, 4 ten times). Set on the development
 # brands only (decision 0030, revised again 2026-12-05, has the trade-off curve).
@@ -50,6 +48,10 @@ def word_zipf(name: str, languages: tuple[str, ...]) -> float:
     """How common ``name`` is as a word in the most common of ``languages`` (0 when it is none)."""
     if not (name.isascii() and name.isalpha()):
         return 0.0
+    # Imported on first use: wordfreq takes about half a second to import, which every process
+    # (each CLI command, the server's start) would otherwise pay whether it checks a link or not.
+    from wordfreq import zipf_frequency
+
     return max(zipf_frequency(name, language) for language in languages)
 
 
