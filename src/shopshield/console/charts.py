@@ -3,6 +3,7 @@ library, and presentation attributes only (the console's CSP allows no inline st
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +13,8 @@ WIDTH: Final = 560
 BAR_GAP: Final = 4
 HEIGHT: Final = 160
 LABEL_SPACE: Final = 18
+# Room one label needs along the axis: with more bars than fit, only every n-th is labelled.
+LABEL_WIDTH: Final = 36
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,7 @@ class Chart:
     width: int
     height: int
     largest: float
+    label_every: int = 1
 
     @property
     def empty(self) -> bool:
@@ -42,6 +46,7 @@ def bars(title: str, points: Sequence[tuple[str, float]]) -> Chart:
     largest = max((value for _label, value in points), default=0.0)
     plot = HEIGHT - LABEL_SPACE
     step = WIDTH / max(len(points), 1)
+    gap = _gap(step)
     drawn = []
     for n, (label, value) in enumerate(points):
         height = 0.0 if largest <= 0 else plot * value / largest
@@ -49,13 +54,79 @@ def bars(title: str, points: Sequence[tuple[str, float]]) -> Chart:
             Bar(
                 label,
                 value,
-                round(n * step + BAR_GAP / 2, 1),
+                round(n * step + gap / 2, 1),
                 round(plot - height, 1),
-                round(step - BAR_GAP, 1),
+                round(step - gap, 1),
                 round(height, 1),
             )
         )
-    return Chart(title, drawn, WIDTH, HEIGHT, largest)
+    return Chart(title, drawn, WIDTH, HEIGHT, largest, _label_every(step))
+
+
+def _gap(step: float) -> float:
+    # Narrow bars (a week of hours) keep a fifth of their step as the gap, never a negative width.
+    return min(float(BAR_GAP), step / 5)
+
+
+def _label_every(step: float) -> int:
+    return max(1, math.ceil(LABEL_WIDTH / step))
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    series: str
+    value: float
+    y: float
+    height: float
+    colour: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stack:
+    label: str
+    total: float
+    x: float
+    width: float
+    segments: list[Segment]
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    name: str
+    colour: str
+
+
+@dataclass(frozen=True, slots=True)
+class StackedChart:
+    """Bars made of one segment per series, bottom to top in the order of ``series``."""
+
+    title: str
+    series: list[Series]
+    stacks: list[Stack]
+    width: int
+    height: int
+    largest: float
+    label_every: int
+
+
+def stacked(title: str, series: Sequence[Series], points: Sequence[tuple[str, Sequence[float]]]) -> StackedChart:
+    """One bar per (label, values), a value per series; scaled so the largest total fills the height."""
+    largest = max((sum(values) for _label, values in points), default=0.0)
+    plot = HEIGHT - LABEL_SPACE
+    step = WIDTH / max(len(points), 1)
+    gap = _gap(step)
+    stacks = []
+    for n, (label, values) in enumerate(points):
+        if len(values) != len(series):
+            raise ValueError("a stacked bar needs one value per series")
+        top = float(plot)
+        segments = []
+        for kind, value in zip(series, values, strict=True):
+            height = 0.0 if largest <= 0 else plot * value / largest
+            top -= height
+            segments.append(Segment(kind.name, value, round(top, 1), round(height, 1), kind.colour))
+        stacks.append(Stack(label, float(sum(values)), round(n * step + gap / 2, 1), round(step - gap, 1), segments))
+    return StackedChart(title, list(series), stacks, WIDTH, HEIGHT, largest, _label_every(step))
 
 
 # -- timelines -----------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from shopshield.guard.counters import (
     Remember,
     Result,
 )
+from shopshield.guard.history import LoginHistory
 from shopshield.guard.models import Attempt, Decision, Outcome, Verdict
 from shopshield.guard.networks import Locations, Place, network_of
 from shopshield.guard.signals import Reading, Score, score
@@ -310,6 +311,7 @@ class Guard:
         actions: ActionSink | None = None,
         metrics: GuardMetrics | None = None,
         shared: bool = False,
+        history: LoginHistory | None = None,
     ) -> None:
         self.config = config
         self.counters = counters
@@ -321,6 +323,8 @@ class Guard:
         self.metrics = metrics or GuardMetrics()
         self._shared = shared  # stash contexts in the store too, for outcomes that reach another instance
         self.attack = AttackMode()
+        # Decisions and failures per hour, for people to look back on (the counters forget).
+        self.history = history if history is not None else LoginHistory()
         self._lock = threading.Lock()
         self._pending: OrderedDict[str, _Context] = OrderedDict()
 
@@ -416,6 +420,7 @@ class Guard:
                 while len(self._pending) > _LOCAL_STASH:
                     self._pending.popitem(last=False)
         self.metrics.decisions.inc(verdict.verdict.value)
+        self.history.decided(now, verdict.verdict.value, [reason.code for reason in verdict.reasons])
         return Assessment(
             attempt_id=attempt.id,
             verdict=verdict.verdict,
@@ -538,6 +543,7 @@ class Guard:
             stash=Pop("stash", self._hash(b"att", attempt_id)) if self._shared else NOTHING,
         )
         r: _FailureBatch[Result] = _FailureBatch._make(self.counters.run(ops, now))
+        self.history.failed(now, network_of(context.address))
         actions: list[Action] = []
         if not unknown and r.account_failures == self.config.notify.account_failures:
             # Once per window, when the account's count reaches the limit: the owner hears that

@@ -139,6 +139,13 @@ def _in_window(window: Window) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def get(*, session: Session, report_id: str) -> tuple[ScamReport, Json] | None:
+    """One stored report by id, as a value and as the list gives it (with when and from whom it was
+    received); None when no report has that id."""
+    row = session.get(ScamReportRow, report_id)
+    return None if row is None else (to_report(row), report_json(row))
+
+
 def load(*, session: Session, window: Window) -> list[ScamReport]:
     """Every report contacted in the window, in contact order (then by id)."""
     query = (

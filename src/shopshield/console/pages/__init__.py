@@ -13,16 +13,20 @@ from shopshield.console.pages import (
     channels,
     customers,
     investigation,
+    logins,
     notifications,
     overview,
+    scam_reports,
 )
 from shopshield.console.views import order_navigation, router
 
 NAVIGATION = (
     "/overview",
     "/investigation",
+    "/scam-reports",
     "/customers",
     "/audit",
+    "/logins",
     "/canaries",
     "/breach",
     "/notifications",
@@ -38,7 +42,9 @@ __all__ = [
     "channels",
     "customers",
     "investigation",
+    "logins",
     "notifications",
     "overview",
     "router",
+    "scam_reports",
 ]
