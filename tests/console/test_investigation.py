@@ -194,7 +194,8 @@ def test_insider_alerts_list_their_reasons(demo: Demo, browser: TestClient) -> N
     assert page.status_code == 200, page.text
     words = _text(page.text)
     # The detector's reasons, in words, with the actor's and the peers' usual values.
-    assert re.search(r"\d+ [a-z ]+ \((its usual day [^:]+: [\d.]+; )?[^()]*its peers that day: [\d.]+\)", words), words[:2000]
+    reason = r"\d+ [a-z ]+ \((its usual day [^:]+: [\d.]+; )?[^()]*its peers that day: [\d.]+\)"
+    assert re.search(reason, words), words[:2000]
     # The stored security alert the demo's admin raised by changing the official channels.
     assert "official channels changed" in words
     strict = browser.get("/console/investigation/insiders", params={"threshold": "100"})

@@ -223,3 +223,30 @@ def test_a_bad_window_is_a_4xx_page_with_the_reason(
     assert page.status_code == 422, (params, page.status_code)
     assert reason in html.unescape(page.text)
     assert '<table id="hours">' not in page.text
+
+
+def test_the_overview_shows_the_last_day_of_decisions_with_attack_mode_as_the_guard_recorded(
+    world: World, browser: TestClient
+) -> None:
+    store, base = _day_of_logins(world)
+    zone = ZoneInfo(world.container.settings.timezone)
+    periods = attack_periods(world.container.guard.attack.changes)
+    log_in(browser, "analyst")
+    page = browser.get("/console/overview")
+    assert page.status_code == 200, page.text
+    hours = _table(page.text, "login-hours")
+    assert len(hours) == 24  # the last 24 hours, the one in progress the last of them
+    starts = [datetime.strptime(row[0], "%Y-%m-%d %H:%M").replace(tzinfo=zone).astimezone(UTC) for row in hours]
+    assert starts == [starts[0] + timedelta(hours=n) for n in range(24)]
+    assert starts[-1] <= datetime.now(UTC) < starts[-1] + timedelta(hours=1)
+    for start, row in zip(starts, hours, strict=True):
+        want = store.verdicts.get(start, Counter())
+        assert [int(x) for x in row[1:4]] == [want[v] for v in VERDICTS], row[0]
+        during = any(p.overlaps(start, start + timedelta(hours=1)) for p in periods)
+        assert row[4] == ("on" if during else ""), row[0]
+    attack_row = hours[starts.index(base + timedelta(hours=1))]
+    assert attack_row[4] == "on" and int(attack_row[3]) > 0
+    for row in hours:
+        label = row[0][5:13]
+        for verdict, value in zip(VERDICTS, row[1:4], strict=True):
+            assert (f"<title>{label} {verdict}: {float(value)}</title>" in page.text) == (int(value) > 0)

@@ -226,7 +226,9 @@ def _what_to_look_at(url: str, root: Path, filled: Filled) -> list[str]:
         f"the access log and {verdict}; find out who on the console's Investigation page (log in as the "
         f"security analyst, open {url}/console/investigation and investigate cluster 1: the suspects, a "
         "timeline of the top one's reads against the scam calls, its accesses, the case file) or from the "
-        "command line, then follow that actor's accesses (breach scope) and the stuffing wave (login protection):",
+        f"command line. The wave's reports and their clusters are on {url}/console/scam-reports, the stuffing "
+        f"wave the guard turned back on {url}/console/logins, and the scope of that actor's reads on "
+        f"{url}/console/breach:",
         f"  SHOPSHIELD_DATA_DIR={root / 'var'} shopshield investigate attribute --reports {reports}",
         f"  curl -s {url}/v1/scam-reports/summary -H 'Authorization: Bearer {token}'",
         f"  curl -s {url}/v1/logins/status -H 'Authorization: Bearer {token}'",

@@ -9,6 +9,7 @@ that an instance counts only the logins it assessed itself.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from shopshield.console.views import View, page
 from shopshield.core.errors import InvalidInput
 from shopshield.core.permissions import Permission
 from shopshield.core.times import parse_window
+from shopshield.guard.engine import Guard
 from shopshield.guard.history import HOUR, VERDICTS, Hour, Period, attack_periods
 
 DEFAULT_HOURS: Final = 48
@@ -60,15 +62,29 @@ def _during(periods: list[Period], hour: Hour) -> bool:
     return any(p.overlaps(hour.start, hour.start + timedelta(seconds=HOUR)) for p in periods)
 
 
-@page("/logins", title="Login protection", template="logins.html", permission=Permission.LOGINS_READ, nav=True)
-def logins(view: View) -> dict[str, Any]:
-    guard = view.ctx.guard
-    now = datetime.now(UTC)
-    start, end, zone = _window(view, now)
+@dataclass(frozen=True, slots=True)
+class Hours:
+    """The guard's hours in a window, as rows for a table and a chart, with attack mode's periods."""
+
+    hours: list[Hour]
+    rows: list[dict[str, Any]]
+    periods: list[Period]
+    reasons: Counter[str]
+
+    def chart(self) -> charts.StackedChart:
+        return charts.stacked(
+            "Logins decided per hour",
+            SERIES,
+            [(row["label"], [float(row[verdict]) for verdict in VERDICTS]) for row in self.rows],
+        )
+
+
+def hours_between(guard: Guard, start: datetime, end: datetime, zone: ZoneInfo) -> Hours:
+    """The hours from ``start`` to ``end`` (whole hours, UTC) in the guard's record: what this
+    page and the Overview show."""
     hours = guard.history.hours(start, end)
     # The guard appends to its list of changes under its lock; a copy is a consistent prefix.
-    periods = attack_periods(list(guard.attack.changes))
-    shown_periods = [p for p in periods if p.overlaps(start, end)]
+    periods = [p for p in attack_periods(list(guard.attack.changes)) if p.overlaps(start, end)]
     rows: list[dict[str, Any]] = []
     reasons: Counter[str] = Counter()
     for hour in hours:
@@ -81,10 +97,26 @@ def logins(view: View) -> dict[str, Any]:
                 **{verdict: hour.count(verdict) for verdict in VERDICTS},
                 "decisions": hour.decisions,
                 "failures": hour.failures,
-                "attack": _during(shown_periods, hour),
+                "attack": _during(periods, hour),
                 "reasons": ", ".join(f"{code} {count}" for code, count in top),
             }
         )
+    return Hours(hours, rows, periods, reasons)
+
+
+def last_hours(guard: Guard, count: int, now: datetime, zone: ZoneInfo) -> Hours:
+    """The last ``count`` hours, the hour in progress the last of them."""
+    end = datetime.fromtimestamp((int(now.timestamp()) // HOUR + 1) * HOUR, UTC)
+    return hours_between(guard, end - timedelta(hours=count), end, zone)
+
+
+@page("/logins", title="Login protection", template="logins.html", permission=Permission.LOGINS_READ, nav=True)
+def logins(view: View) -> dict[str, Any]:
+    guard = view.ctx.guard
+    now = datetime.now(UTC)
+    start, end, zone = _window(view, now)
+    found = hours_between(guard, start, end, zone)
+    hours, rows, shown_periods, reasons = found.hours, found.rows, found.periods, found.reasons
     decisions = sum(row["decisions"] for row in rows)
     status = guard.status()
     since = status["attack_mode_since"]
@@ -111,11 +143,7 @@ def logins(view: View) -> dict[str, Any]:
             "decisions": decisions,
             "failures": sum(row["failures"] for row in rows),
         },
-        "decisions_chart": charts.stacked(
-            "Logins decided per hour",
-            SERIES,
-            [(row["label"], [float(row[verdict]) for verdict in VERDICTS]) for row in rows],
-        ),
+        "decisions_chart": found.chart(),
         "failures_chart": charts.bars("Failures per hour", [(row["label"], float(row["failures"])) for row in rows]),
         "reasons": [
             {"code": code, "count": count, "share": f"{count / decisions:.1%}"}

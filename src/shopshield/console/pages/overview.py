@@ -7,6 +7,7 @@ from typing import Any, Final
 
 from shopshield.alerts import service as alerts
 from shopshield.console import charts
+from shopshield.console.pages.logins import last_hours
 from shopshield.console.views import View, page
 from shopshield.core.db import transaction, unit_of_work
 from shopshield.core.permissions import Permission
@@ -15,6 +16,8 @@ from shopshield.scams import service as scams
 from shopshield.scams.summary import money, summarize
 
 OVERVIEW_DAYS: Final = 14
+# Logins decided per hour: the last day; Login protection shows up to the week the guard keeps.
+OVERVIEW_HOURS: Final = 24
 
 
 @page("/overview", title="Overview", template="overview.html", permission=Permission.ALERTS_READ, nav=True)
@@ -63,5 +66,14 @@ def overview(view: View) -> dict[str, Any]:
         "age_seconds": int((datetime.now(UTC) - latest.signed_at).total_seconds()) if latest else None,
         "unsigned": size - (latest.tree_size if latest else 0),
     }
-    values["guard"] = ctx.guard.status() if view.may(Permission.LOGINS_READ) else None
+    values["guard"] = None
+    if view.may(Permission.LOGINS_READ):
+        zone = parse_window(since=None, until=None, tz=ctx.settings.timezone).tz
+        recent = last_hours(ctx.guard, OVERVIEW_HOURS, datetime.now(UTC), zone)
+        values["guard"] = {
+            **ctx.guard.status(),
+            "hours": recent.rows,
+            "chart": recent.chart(),
+            "periods": len(recent.periods),
+        }
     return values
