@@ -27,7 +27,6 @@ from shopshield.channels.views import contacts_router, status_router
 from shopshield.channels.views import router as channels_router
 from shopshield.channels.views import verify_router as verify_contact_router
 from shopshield.console.pages import router as console_router
-from shopshield.console.views import ConsoleHeaders
 from shopshield.console.views import public_paths as console_public_paths
 from shopshield.edge import EdgeGuard
 from shopshield.guard.views import router as guard_router
@@ -37,7 +36,6 @@ from shopshield.notify.worker import DeliveryThread
 from shopshield.passwords.views import router as passwords_router
 from shopshield.principals.views import router as principals_router
 from shopshield.scams.views import router as scams_router
-from shopshield.selfservice.views import CustomerHeaders
 from shopshield.selfservice.views import api_router as page_link_router
 from shopshield.selfservice.views import router as selfservice_router
 from shopshield.tickets.views import router as tickets_router
@@ -51,6 +49,7 @@ from shopshield.web import (
     OPENAPI_URL,
     REDOC_URL,
     SELF_SERVICE_PUBLIC,
+    PageHeaders,
     install_error_handlers,
     public_routes,
 )
@@ -137,10 +136,8 @@ def create_app(container: Container, *, checkpoints: bool = True, notify_worker:
         max_body_bytes=settings.max_body_bytes,
         public=public_routes(settings),
     )
-    # The console's security headers on every answer under /console, the guard's refusals included.
-    app.add_middleware(ConsoleHeaders)
-    # The same headers on every answer under /me, the customers' own pages.
-    app.add_middleware(CustomerHeaders)
+    # The pages' security headers on every answer under /console and /me, the guard's refusals included.
+    app.add_middleware(PageHeaders)
     # Added last, so outermost: it also logs and answers what the guard refuses or fails on.
     app.add_middleware(RequestLog)
     return app

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Final, TypeVar
 
 import orjson
 from fastapi import Depends, FastAPI, Request
@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopshield.bootstrap import Container
 from shopshield.core.callers import Caller, Principal
@@ -112,6 +113,47 @@ def cookie_authenticated(path: str) -> bool:
     """Whether ``path`` is under one of ``COOKIE_PREFIXES`` (the prefix itself included). Two
     C-level string checks: the edge guard asks this of every request."""
     return path.startswith(_COOKIE_STARTS) or path in COOKIE_PREFIXES
+
+
+# The pages people open in a browser (the console, the customers' own pages) answer with these:
+# no script, style or image but the server's own, no framing, nothing cached, no referrer.
+PAGE_CSP: Final = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+PAGE_HEADERS: Final = {
+    "Content-Security-Policy": PAGE_CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+class PageHeaders:
+    """ASGI middleware: every answer under ``COOKIE_PREFIXES`` carries ``PAGE_HEADERS``, including
+    those the pages' own code does not write (a 404 for an unknown path, a 405, the edge guard's
+    413). Headers an answer already has are left as they are."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._headers = [(k.lower().encode(), v.encode()) for k, v in PAGE_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not cookie_authenticated(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                missing = [(k, v) for k, v in self._headers if k not in present]
+                if missing:
+                    message = {**message, "headers": [*message.get("headers", []), *missing]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from shopshield.console import service as console
 from shopshield.console.pages import NAVIGATION
 from shopshield.console.views import CSP, PAGES, PREFIX, SESSION_COOKIE
+from shopshield.core import tokens
 from shopshield.core.callers import Principal
 from shopshield.core.db import transaction, unit_of_work
 from shopshield.core.permissions import allowed
@@ -294,7 +295,7 @@ def test_logout_and_disabling_end_the_session(world: World, browser: TestClient)
 
 def test_an_idle_session_ends(world: World, browser: TestClient) -> None:
     log_in(browser, "analyst")
-    digest = console.digest(browser.cookies[SESSION_COOKIE])
+    digest = tokens.digest(browser.cookies[SESSION_COOKIE])
     from shopshield.console.models import ConsoleSessionRow
 
     with unit_of_work(world.container.sessions) as session:

@@ -16,10 +16,6 @@ read another domain's tables (principals are asked through ``principals.service`
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -29,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from shopshield.console.limits import LoginLimit
 from shopshield.console.models import ConsoleSessionRow, LoginLinkRow
-from shopshield.core import ids
+from shopshield.core import ids, tokens
 from shopshield.core.callers import Principal
 from shopshield.core.errors import NotFound, Unauthenticated
 from shopshield.core.policy import PolicySet
@@ -40,7 +36,6 @@ LINK_MINUTES: Final = 10
 # ``last_seen_at`` is written at most this often, so reading pages is not a write per request; the
 # idle timeout is therefore exact to within this much.
 TOUCH_SECONDS: Final = 60
-_TOKEN_LENGTH: Final = 43  # secrets.token_urlsafe(32)
 BAD_LOGIN: Final = "the name or password is wrong"
 
 
@@ -67,32 +62,13 @@ class Resumed:
     expires_at: datetime
 
 
-def digest(secret: str) -> bytes:
-    return hashlib.sha256(secret.encode()).digest()
-
-
-def _csrf_text(secret: bytes) -> str:
-    return base64.urlsafe_b64encode(secret).decode().rstrip("=")
-
-
-def csrf_matches(expected: str, given: str | None) -> bool:
-    """Whether the form's token is the session's, compared in constant time."""
-    if not given or len(given) > 100:
-        return False
-    return hmac.compare_digest(expected.encode(), given.encode())
-
-
-def _well_formed(token: str | None) -> bool:
-    return token is not None and len(token) == _TOKEN_LENGTH and token.isascii()
-
-
 def start(session: Session, *, principal: Principal, now: datetime, timeouts: Timeouts) -> NewSession:
     """A new session for ``principal``; the returned cookie value is the only copy of its id."""
-    session_id = secrets.token_urlsafe(32)
-    csrf = secrets.token_bytes(32)
+    session_id = tokens.new_token()
+    csrf = tokens.new_secret()
     session.add(
         ConsoleSessionRow(
-            session_digest=digest(session_id),
+            session_digest=tokens.digest(session_id),
             principal_id=principal.principal_id,
             created_at=now,
             last_seen_at=now,
@@ -101,7 +77,7 @@ def start(session: Session, *, principal: Principal, now: datetime, timeouts: Ti
         )
     )
     session.flush()
-    return NewSession(session_id, _csrf_text(csrf))
+    return NewSession(session_id, tokens.csrf_text(csrf))
 
 
 def resume(
@@ -110,10 +86,10 @@ def resume(
     """The session the cookie names, if it is still good; an ended one is deleted and gives None.
     With ``touch``, its last use becomes ``now`` (at most once a ``TOUCH_SECONDS``); a POST touches
     only after its CSRF token has passed (``touch``), so a forged form writes nothing."""
-    if not _well_formed(cookie):
+    if not tokens.well_formed(cookie):
         return None
     assert cookie is not None
-    row = session.get(ConsoleSessionRow, digest(cookie))
+    row = session.get(ConsoleSessionRow, tokens.digest(cookie))
     if row is None:
         return None
     last_seen, expires = utc(row.last_seen_at), utc(row.expires_at)
@@ -125,24 +101,26 @@ def resume(
     if touch and (now - last_seen).total_seconds() >= TOUCH_SECONDS:
         row.last_seen_at = now
         session.flush()
-    return Resumed(who, _csrf_text(row.csrf_secret), min(expires, now + timeouts.idle))
+    return Resumed(who, tokens.csrf_text(row.csrf_secret), min(expires, now + timeouts.idle))
 
 
 def touch(session: Session, *, cookie: str | None, now: datetime) -> None:
     """Mark the session the cookie names as used ``now``."""
-    if _well_formed(cookie):
+    if tokens.well_formed(cookie):
         assert cookie is not None
         session.execute(
-            update(ConsoleSessionRow).where(ConsoleSessionRow.session_digest == digest(cookie)).values(last_seen_at=now)
+            update(ConsoleSessionRow)
+            .where(ConsoleSessionRow.session_digest == tokens.digest(cookie))
+            .values(last_seen_at=now)
         )
 
 
 def end(session: Session, *, cookie: str | None) -> bool:
     """Log out: delete the session the cookie names. Whether there was one."""
-    if not _well_formed(cookie):
+    if not tokens.well_formed(cookie):
         return False
     assert cookie is not None
-    result = session.execute(delete(ConsoleSessionRow).where(ConsoleSessionRow.session_digest == digest(cookie)))
+    result = session.execute(delete(ConsoleSessionRow).where(ConsoleSessionRow.session_digest == tokens.digest(cookie)))
     return bool(getattr(result, "rowcount", 0))
 
 
@@ -191,10 +169,10 @@ def issue_link(session: Session, *, policies: PolicySet, principal_id: str, now:
     ids.check(principal_id, "principal_id")
     if principals.active(session, policies=policies, principal_id=principal_id) is None:
         raise NotFound(f"no active principal with id {principal_id!r}")
-    token = secrets.token_urlsafe(32)
+    token = tokens.new_token()
     session.add(
         LoginLinkRow(
-            token_digest=digest(token),
+            token_digest=tokens.digest(token),
             principal_id=principal_id,
             created_at=now,
             expires_at=now + timedelta(minutes=LINK_MINUTES),
@@ -208,10 +186,10 @@ def redeem_link(session: Session, *, policies: PolicySet, token: str | None, now
     """The principal a login token was issued for, once: the token is spent by a conditional
     update, so two uses racing each other cannot both succeed. ``Unauthenticated`` otherwise."""
     refused = Unauthenticated("the login link is unknown, used or expired")
-    if not _well_formed(token):
+    if not tokens.well_formed(token):
         raise refused
     assert token is not None
-    key = digest(token)
+    key = tokens.digest(token)
     spent = session.execute(
         update(LoginLinkRow)
         .where(LoginLinkRow.token_digest == key, LoginLinkRow.used_at.is_(None), LoginLinkRow.expires_at > now)

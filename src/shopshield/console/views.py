@@ -27,12 +27,12 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopshield.bootstrap import Container
 from shopshield.console import service as console
 from shopshield.console.limits import LoginLimit
 from shopshield.console.render import render, static_files
+from shopshield.core import tokens
 from shopshield.core.callers import Caller, Principal
 from shopshield.core.db import transaction, unit_of_work
 from shopshield.core.errors import (
@@ -49,7 +49,7 @@ from shopshield.core.events import DENIED
 from shopshield.core.ids import check as check_id
 from shopshield.core.permissions import Access, Permission, allowed, any_principal, in_service, require
 from shopshield.core.times import iso
-from shopshield.web import CONSOLE_PUBLIC, STATUS, needs
+from shopshield.web import CONSOLE_PUBLIC, PAGE_CSP, PAGE_HEADERS, STATUS, needs
 
 PREFIX: Final = "/console"
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -67,18 +67,8 @@ CHANNEL: Final = "cs-console"
 ACTION: Final = "console"
 MAX_FORM_BYTES: Final = 16 * 1024
 
-CSP: Final = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-SECURITY_HEADERS: Final = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
+CSP: Final = PAGE_CSP
+SECURITY_HEADERS: Final = PAGE_HEADERS
 
 # Routes of the console that take no session: the one list ``web.public_routes`` adds.
 LOGIN_PATH: Final = f"{PREFIX}/login"
@@ -329,7 +319,7 @@ async def _serve(entry: Page, request: Request) -> Response:
         form: dict[str, str] = {}
         if post:
             form = await _form(request)
-            if not console.csrf_matches(s.resumed.csrf, form.get(CSRF_FIELD)):
+            if not tokens.csrf_matches(s.resumed.csrf, form.get(CSRF_FIELD)):
                 # Before anything is done or recorded: a forged form writes nothing.
                 raise Forbidden("the form's CSRF token is missing or wrong; reload the page and try again")
             await run_in_threadpool(_touch, s, request)
@@ -380,7 +370,7 @@ def _login_form(template: str, *, status: int = 200, message: str | None = None,
 
 def _login_csrf_ok(request: Request, form: dict[str, str]) -> bool:
     expected = request.cookies.get(LOGIN_COOKIE)
-    return expected is not None and console.csrf_matches(expected, form.get(CSRF_FIELD))
+    return expected is not None and tokens.csrf_matches(expected, form.get(CSRF_FIELD))
 
 
 def _logged_in(request: Request, ctx: Container, principal: Principal) -> Response:
@@ -479,7 +469,7 @@ async def logout(request: Request) -> Response:
         form = await _form(request)
     except InvalidInput as exc:
         return error_page(s, exc)
-    if not console.csrf_matches(s.resumed.csrf, form.get(CSRF_FIELD)):
+    if not tokens.csrf_matches(s.resumed.csrf, form.get(CSRF_FIELD)):
         return error_page(s, Forbidden("the form's CSRF token is missing or wrong; reload the page and try again"))
     cookie = request.cookies.get(SESSION_COOKIE)
 
@@ -511,29 +501,3 @@ def _static_route(name: str, body: bytes, media_type: str) -> None:
 
 for _name, (_body, _type) in static_files().items():
     _static_route(_name, _body, _type)
-
-
-class ConsoleHeaders:
-    """ASGI middleware: every answer under ``/console`` carries the console's security headers,
-    including those the console's own code does not write (a 404 for an unknown console path, a
-    405, the edge guard's 413). Headers an answer already has are left as they are."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self._headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not (path == PREFIX or path.startswith(PREFIX + "/")):
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                missing = [(k, v) for k, v in self._headers if k not in present]
-                if missing:
-                    message = {**message, "headers": [*message.get("headers", []), *missing]}
-            await send(message)
-
-        await self.app(scope, receive, with_headers)

@@ -16,10 +16,6 @@ domain's tables (the vault is asked whether the customer is live).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -27,7 +23,7 @@ from typing import Final
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from shopshield.core import ids
+from shopshield.core import ids, tokens
 from shopshield.core.callers import Caller, Principal
 from shopshield.core.db import Tx
 from shopshield.core.errors import InvalidInput, NotFound, Unauthenticated
@@ -41,7 +37,6 @@ SESSION: Final = timedelta(minutes=30)
 IDLE: Final = timedelta(minutes=15)
 # ``last_seen_at`` is written at most this often, so reading pages is not a write per request.
 TOUCH_SECONDS: Final = 60
-_TOKEN_LENGTH: Final = 43  # secrets.token_urlsafe(32)
 # The access event of a link given out (``access_events.action`` holds 16 characters).
 ACTION_LINK: Final = "page_link"
 # The channel the customer's own actions on the pages are recorded with.
@@ -80,25 +75,6 @@ class Resumed:
     expires_at: datetime
 
 
-def digest(secret: str) -> bytes:
-    return hashlib.sha256(secret.encode()).digest()
-
-
-def _csrf_text(secret: bytes) -> str:
-    return base64.urlsafe_b64encode(secret).decode().rstrip("=")
-
-
-def csrf_matches(expected: str, given: str | None) -> bool:
-    """Whether a form's token is the session's, compared in constant time."""
-    if not given or len(given) > 100:
-        return False
-    return hmac.compare_digest(expected.encode(), given.encode())
-
-
-def well_formed(token: str | None) -> bool:
-    return token is not None and len(token) == _TOKEN_LENGTH and token.isascii()
-
-
 def issue_link(
     session: Session, *, log: EventLog, caller: Caller, customer_id: str, landing: str, now: datetime
 ) -> Issued:
@@ -111,11 +87,11 @@ def issue_link(
     tx = Tx.of_session(session)
     if not vault_service.is_live(tx=tx, customer_id=customer_id):
         raise NotFound("no such customer")
-    token = secrets.token_urlsafe(32)
+    token = tokens.new_token()
     expires = now + timedelta(minutes=LINK_MINUTES)
     session.add(
         CustomerLinkRow(
-            token_digest=digest(token),
+            token_digest=tokens.digest(token),
             customer_id=customer_id,
             issued_by=caller.principal.principal_id,
             landing=landing,
@@ -132,10 +108,10 @@ def enter(session: Session, *, token: str | None, now: datetime) -> Entered:
     """Spend a link's token and start the customer's session. ``Unauthenticated`` with one message
     for a token that is malformed, unknown, used or expired, or whose customer is gone."""
     refused = Unauthenticated(REFUSED_LINK)
-    if not well_formed(token):
+    if not tokens.well_formed(token):
         raise refused
     assert token is not None
-    key = digest(token)
+    key = tokens.digest(token)
     spent = session.execute(
         update(CustomerLinkRow)
         .where(CustomerLinkRow.token_digest == key, CustomerLinkRow.used_at.is_(None), CustomerLinkRow.expires_at > now)
@@ -148,10 +124,10 @@ def enter(session: Session, *, token: str | None, now: datetime) -> Entered:
     # Erased between the link and its use: nothing of theirs is left to show.
     if not vault_service.is_live(tx=Tx.of_session(session), customer_id=row.customer_id):
         raise refused
-    session_id, csrf = secrets.token_urlsafe(32), secrets.token_bytes(32)
+    session_id, csrf = tokens.new_token(), tokens.new_secret()
     session.add(
         CustomerSessionRow(
-            session_digest=digest(session_id),
+            session_digest=tokens.digest(session_id),
             customer_id=row.customer_id,
             created_at=now,
             last_seen_at=now,
@@ -160,16 +136,16 @@ def enter(session: Session, *, token: str | None, now: datetime) -> Entered:
         )
     )
     session.flush()
-    return Entered(row.customer_id, row.landing, session_id, _csrf_text(csrf))
+    return Entered(row.customer_id, row.landing, session_id, tokens.csrf_text(csrf))
 
 
 def resume(session: Session, *, cookie: str | None, now: datetime, touch: bool = True) -> Resumed | None:
     """The session the cookie names, if it is still good; an ended one is deleted and gives None.
     With ``touch``, its last use becomes ``now`` (at most once a ``TOUCH_SECONDS``)."""
-    if not well_formed(cookie):
+    if not tokens.well_formed(cookie):
         return None
     assert cookie is not None
-    row = session.get(CustomerSessionRow, digest(cookie))
+    row = session.get(CustomerSessionRow, tokens.digest(cookie))
     if row is None:
         return None
     last_seen, expires = utc(row.last_seen_at), utc(row.expires_at)
@@ -180,26 +156,28 @@ def resume(session: Session, *, cookie: str | None, now: datetime, touch: bool =
     if touch and (now - last_seen).total_seconds() >= TOUCH_SECONDS:
         row.last_seen_at = now
         session.flush()
-    return Resumed(row.customer_id, _csrf_text(row.csrf_secret), min(expires, now + IDLE))
+    return Resumed(row.customer_id, tokens.csrf_text(row.csrf_secret), min(expires, now + IDLE))
 
 
 def touch(session: Session, *, cookie: str | None, now: datetime) -> None:
     """Mark the session the cookie names as used ``now`` (after a form's CSRF token passed)."""
-    if well_formed(cookie):
+    if tokens.well_formed(cookie):
         assert cookie is not None
         session.execute(
             update(CustomerSessionRow)
-            .where(CustomerSessionRow.session_digest == digest(cookie))
+            .where(CustomerSessionRow.session_digest == tokens.digest(cookie))
             .values(last_seen_at=now)
         )
 
 
 def end(session: Session, *, cookie: str | None) -> bool:
     """ "Done": delete the session the cookie names. Whether there was one."""
-    if not well_formed(cookie):
+    if not tokens.well_formed(cookie):
         return False
     assert cookie is not None
-    result = session.execute(delete(CustomerSessionRow).where(CustomerSessionRow.session_digest == digest(cookie)))
+    result = session.execute(
+        delete(CustomerSessionRow).where(CustomerSessionRow.session_digest == tokens.digest(cookie))
+    )
     return bool(getattr(result, "rowcount", 0))
 
 

@@ -27,7 +27,6 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopshield.access import report as access_reports
 from shopshield.bootstrap import Container
@@ -35,6 +34,7 @@ from shopshield.channels import service as channels_service
 from shopshield.channels.catalogue import Language as ContactLanguage
 from shopshield.channels.limits import PerCustomerLimit
 from shopshield.channels.schemas import ReportIn, VerifyIn
+from shopshield.core import tokens
 from shopshield.core.callers import Caller
 from shopshield.core.db import Tx, transaction, unit_of_work
 from shopshield.core.errors import (
@@ -73,7 +73,7 @@ from shopshield.vault import service as vault_service
 from shopshield.verify import service as verify_service
 from shopshield.verify.hosts import MAX_LINK_CHARS
 from shopshield.verify.links import check_link
-from shopshield.web import JSON, SELF_SERVICE_PREFIX, STATUS, CallDep, needs
+from shopshield.web import JSON, PAGE_CSP, PAGE_HEADERS, SELF_SERVICE_PREFIX, STATUS, CallDep, needs
 
 PREFIX: Final = SELF_SERVICE_PREFIX
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -85,18 +85,8 @@ COOKIE: Final = "__Host-shopshield-me"
 CSRF_FIELD: Final = "csrf"
 MAX_FORM_BYTES: Final = 16 * 1024
 PAGE_ROWS: Final = 50
-CSP: Final = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-SECURITY_HEADERS: Final = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
+CSP: Final = PAGE_CSP
+SECURITY_HEADERS: Final = PAGE_HEADERS
 PAGES: Final = {
     "home": f"{PREFIX}/",
     "access": f"{PREFIX}/access",
@@ -292,7 +282,7 @@ async def _serve(request: Request, handler: Handler, *, post: bool) -> Response:
         if post:
             form = await _form(request)
             lang = Lang.parse(form.get("lang")) or lang
-            if not service.csrf_matches(resumed.csrf, form.get(CSRF_FIELD)):
+            if not tokens.csrf_matches(resumed.csrf, form.get(CSRF_FIELD)):
                 # Before anything is done or recorded: a forged form writes nothing.
                 raise Forbidden("the form's security token is missing or wrong; reload the page and try again")
             await run_in_threadpool(_touch, ctx, cookie)
@@ -664,7 +654,7 @@ async def done(request: Request) -> Response:
     def work(form: dict[str, str]) -> bool:
         with unit_of_work(ctx.sessions) as session:
             resumed = service.resume(session, cookie=cookie, now=_now(), touch=False)
-            if resumed is None or not service.csrf_matches(resumed.csrf, form.get(CSRF_FIELD)):
+            if resumed is None or not tokens.csrf_matches(resumed.csrf, form.get(CSRF_FIELD)):
                 return False
             return service.end(session, cookie=cookie)
 
@@ -682,28 +672,3 @@ async def done(request: Request) -> Response:
 @router.get("/static/me.css")
 async def css() -> Response:
     return Response(stylesheet(), media_type="text/css; charset=utf-8", headers=SECURITY_HEADERS)
-
-
-class CustomerHeaders:
-    """ASGI middleware: every answer under ``/me`` carries the pages' security headers, including
-    those the pages' own code does not write (a 404 for an unknown path, a 405, the edge's 413)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self._headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not (path == PREFIX or path.startswith(PREFIX + "/")):
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                missing = [(k, v) for k, v in self._headers if k not in present]
-                if missing:
-                    message = {**message, "headers": [*message.get("headers", []), *missing]}
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
