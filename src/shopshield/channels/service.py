@@ -455,6 +455,25 @@ _TOKEN = Statement(
 )
 
 
+class _Offered(NamedTuple):
+    created_at: Any
+    report_id: str | None
+
+
+_OFFERED = Statement(
+    "SELECT created_at, report_id FROM contact_report_tokens WHERE created_at >= :since ORDER BY created_at",
+    row=_Offered,
+)
+
+
+def not_verified_since(tx: Tx, *, since: datetime) -> list[tuple[datetime, bool]]:
+    """Every ``not_verified`` answer given since ``since`` (each offered its one-click report, so
+    each left a token row): when, and whether the customer turned it into a scam report. No
+    customer and nothing checked: the security team's count of verification failures."""
+    rows = tx.all(_OFFERED, {"since": tx.timestamp(since)})
+    return [(times.stored(row.created_at), row.report_id is not None) for row in rows]
+
+
 def order_ref(order_id: str | None) -> str | None:
     """The order as a customer recognises it without it being spelled out: its last four."""
     return None if not order_id else f"****{order_id[-4:]}"

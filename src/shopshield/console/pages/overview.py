@@ -6,9 +6,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 from shopshield.alerts import service as alerts
+from shopshield.canary import service as canary
+from shopshield.channels import service as channels
 from shopshield.console import charts
 from shopshield.console.pages.logins import last_hours
 from shopshield.console.views import View, page
+from shopshield.core import times
 from shopshield.core.db import transaction, unit_of_work
 from shopshield.core.permissions import Permission
 from shopshield.core.times import iso, parse_window
@@ -18,6 +21,7 @@ from shopshield.scams.summary import money, summarize
 OVERVIEW_DAYS: Final = 14
 # Logins decided per hour: the last day; Login protection shows up to the week the guard keeps.
 OVERVIEW_HOURS: Final = 24
+OVERVIEW_HITS: Final = 10
 
 
 @page("/overview", title="Overview", template="overview.html", permission=Permission.ALERTS_READ, nav=True)
@@ -55,6 +59,19 @@ def overview(view: View) -> dict[str, Any]:
             "total": summary.reports,
             "clusters": len(summary.clusters),
         }
+    # Alerts that are not rows of security_alerts: contacts that reached a canary, and customers
+    # told "not verified" by the contact check (each a call or message that was not the store's).
+    since = datetime.now(UTC) - timedelta(days=OVERVIEW_DAYS)
+    if view.may(Permission.CANARIES_READ):
+        with unit_of_work(ctx.sessions) as session:
+            hits = canary.hits(vault=ctx.vault, session=session)
+        hit_rows = [h for h in hits if times.stored(h["recorded_at"]) >= since]
+        values["canary_hits"] = hit_rows[-OVERVIEW_HITS:][::-1]
+        values["canary_hit_count"] = len(hit_rows)
+    if view.may(Permission.CHANNELS_READ):
+        with transaction(ctx.engine, read_only=True) as tx:
+            failed = channels.not_verified_since(tx, since=since)
+        values["not_verified"] = {"answers": len(failed), "reported": sum(1 for _at, reported in failed if reported)}
     # The audit log's health: the latest checkpoint, and how far the log has run ahead of it.
     with transaction(ctx.engine, read_only=True) as tx:
         latest = ctx.audit.latest_checkpoint(tx)
