@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopshield.alerts.models import OPEN, SecurityAlertRow
-from shopshield.core import times
+from shopshield.core import ids, times
 from shopshield.core.db import Statement, Tx
 
 log = logging.getLogger(__name__)
@@ -84,7 +83,7 @@ def raise_alert(tx: Tx, alert: Alert, *, now: datetime, metrics: AlertMetrics | 
     row = tx.one(
         _RAISE,
         {
-            "alert_id": str(uuid.uuid4()),
+            "alert_id": ids.new_uuid(),
             "kind": alert.kind,
             "actor_id": alert.actor_id,
             "actor_role": alert.actor_role,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -401,7 +400,7 @@ def queue_warnings(
     ``fields`` (per customer) says which kinds of data the source saw, for a breach warning.
     """
     already = set(session.scalars(select(WarningRow.customer_id).where(WarningRow.case_id == case_id)))
-    new = [(cid, str(uuid.uuid4())) for cid in dict.fromkeys(customer_ids) if cid not in already]
+    new = [(cid, ids.new_uuid()) for cid in dict.fromkeys(customer_ids) if cid not in already]
     tx = Tx.of_session(session)
     notifications = 0
     try:

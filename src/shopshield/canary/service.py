@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import random
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +30,7 @@ from sqlalchemy.orm import Session
 from shopshield.canary.decoys import DecoyMaker, mobile_capacity
 from shopshield.canary.models import CONTACT, SCAM_REPORT, CanaryHitRow, CanaryRow
 from shopshield.canary.schemas import ContactIn, PlantIn
-from shopshield.core import times
+from shopshield.core import ids, times
 from shopshield.core.callers import Caller, Principal
 from shopshield.core.db import Statement, Tx
 from shopshield.core.errors import InvalidInput, NotConfigured
@@ -410,7 +409,7 @@ def report_contact(*, vault: Vault, tx: Tx, caller: Caller, contact: ContactIn) 
     from ``announce``, once the check is committed.
     """
     now = vault.clock()
-    hit_id = str(uuid.uuid4())
+    hit_id = ids.new_uuid()
     sealed = None if contact.note is None else _seal_note(vault, hit_id, contact.note)
     if contact.mobile is not None:
         # The vault's look-up first, then the canaries' by whatever it found (nobody, too): the
@@ -533,7 +532,7 @@ def hits_from_scam_reports(
         canary = found.get(report.customer_id)
         if canary is None:
             continue
-        hit_id = str(uuid.uuid4())
+        hit_id = ids.new_uuid()
         session.add(
             CanaryHitRow(
                 hit_id=hit_id,

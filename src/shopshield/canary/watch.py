@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +25,7 @@ from typing import Final, NamedTuple
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from shopshield.core import ids
 from shopshield.core.db import Statement, Tx, transaction
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class CanaryWatch:
             found.append(self._pending.popleft())
         if not found:
             return
-        hits = [(str(uuid.uuid4()), f) for f in found]
+        hits = [(ids.new_uuid(), f) for f in found]
         try:
             with transaction(engine) as tx:
                 tx.many(

@@ -14,7 +14,6 @@ the contact status, over one transaction each (``Tx``, or a unit of work's throu
 from __future__ import annotations
 
 import contextlib
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple
@@ -171,7 +170,7 @@ def _record_change(
     tx.execute(
         _CHANGE,
         {
-            "change_id": str(uuid.uuid4()),
+            "change_id": ids.new_uuid(),
             "channel_id": row.channel_id,
             "action": action,
             "kind": row.kind,

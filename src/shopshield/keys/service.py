@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from shopshield.core import ids
 from shopshield.core.db import unit_of_work
 from shopshield.core.errors import NotFound
 from shopshield.keys.envelope import data_key_aad, new_key, open_sealed, seal
@@ -76,7 +76,7 @@ class DataKeys:
     def create(self) -> tuple[str, AESGCM]:
         """Make, wrap and durably store a new data key; returns its id and cipher."""
         self._refresh_master()
-        key_id = str(uuid.uuid4())
+        key_id = ids.new_uuid()
         raw = new_key()
         version = self._master.active_version()
         wrapped = seal(self._master.aead(version), raw, data_key_aad(key_id, version))

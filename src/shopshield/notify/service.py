@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final, NamedTuple
@@ -28,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from shopshield.core import times
+from shopshield.core import ids, times
 from shopshield.core.callers import Caller
 from shopshield.core.db import Statement, Tx
 from shopshield.core.errors import InvalidInput, StoredDataTampered
@@ -479,7 +478,7 @@ def enqueue(
         row = tx.one(
             _INSERT,
             {
-                "notification_id": str(uuid.uuid4()),
+                "notification_id": ids.new_uuid(),
                 "customer_id": customer_id,
                 "event": str(event),
                 "channel": str(channel),
@@ -500,7 +499,7 @@ def enqueue(
         row = tx.one(
             _INSERT,
             {
-                "notification_id": str(uuid.uuid4()),
+                "notification_id": ids.new_uuid(),
                 "customer_id": customer_id,
                 "event": str(event),
                 "channel": str(previous_channel),

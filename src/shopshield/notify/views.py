@@ -10,14 +10,13 @@ refused input writes nothing.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query
 from starlette.concurrency import run_in_threadpool
 
-from shopshield.core import times
+from shopshield.core import ids, times
 from shopshield.core.db import Tx, run_transaction, transaction, unit_of_work
 from shopshield.core.errors import InvalidInput, NotFound
 from shopshield.core.ids import RecordId
@@ -130,11 +129,11 @@ def post_event(body: EventIn, call: CallDep) -> JSON:
     occurred_at = now if body.occurred_at is None else times.utc(body.occurred_at)
     if occurred_at > now + _CLOCK_SKEW:
         raise InvalidInput("occurred_at: must not be in the future", field="occurred_at")
-    event_id = body.event_id or str(uuid.uuid4())
+    event_id = body.event_id or ids.new_uuid()
     with unit_of_work(call.ctx.sessions) as session:
         tx = Tx.of_session(session)
         _live_customer(tx, body.customer_id)
-        ids = service.enqueue(
+        queued = service.enqueue(
             tx,
             customer_id=body.customer_id,
             event=event,
@@ -144,7 +143,7 @@ def post_event(body: EventIn, call: CallDep) -> JSON:
             occurred_at=occurred_at,
             now=now,
         )
-    return JSON({"event_id": event_id, "queued": len(ids), "notification_ids": ids}, status_code=202)
+    return JSON({"event_id": event_id, "queued": len(queued), "notification_ids": queued}, status_code=202)
 
 
 # -- delivery operations, for security staff ---------------------------------------------------------
