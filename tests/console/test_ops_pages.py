@@ -23,18 +23,14 @@ from shopshield.breach.models import WarningRow
 from shopshield.canary.models import CanaryHitRow, CanaryRow
 from shopshield.channels.models import ChannelChangeRow, OfficialChannelRow
 from shopshield.console.views import PAGES
-from shopshield.core.db import transaction, unit_of_work
+from shopshield.core.db import unit_of_work
 from shopshield.core.permissions import Permission
-from shopshield.notify import service as notify_service
-from shopshield.notify.adapters import FileSender
-from shopshield.notify.catalogue import Channel, Event
 from shopshield.settings import Settings
-from testkit import factories
 from tests.support.breach_log import BODY, at, log
 from tests.support.clock import last_noon, past_quiet_hours
 from tests.support.console import PEOPLE, client, log_in, set_passwords
 from tests.support.events import stored_events
-from tests.support.outbox import outbox
+from tests.support.outbox import dead_sms, outbox
 from tests.support.world import ROLES, World, make_world
 
 CANARY_PREFIX = "1700000"
@@ -357,29 +353,7 @@ def test_a_warning_run_is_a_dry_run_first_and_sends_what_was_reviewed(world: Wor
 
 
 def _dead_sms(world: World, tmp_path: Path) -> str:
-    """A customer's scam warning queued at daytime: push delivered to a file, SMS dead."""
-    assert world.post("service", "/v1/customers", factories.customer(42)).status_code == 201
-    when = last_noon()
-    with transaction(world.container.engine) as tx:
-        notify_service.enqueue(
-            tx,
-            customer_id="c0000042",
-            event=Event.SCAM_WARNING,
-            details={"pattern": "refund"},
-            source="test",
-            source_ref="w-1",
-            occurred_at=when,
-            now=when,
-        )
-    worker = dataclasses.replace(
-        world.container.notify_worker(), senders={Channel.PUSH: FileSender(tmp_path, Channel.PUSH)}
-    )
-    try:
-        assert worker.drain() == 2
-    finally:
-        worker.close()
-    (dead,) = world.get("analyst", "/v1/notifications/dead-letters").json()["dead_letters"]
-    return str(dead["notification_id"])
+    return dead_sms(world, tmp_path, when=last_noon())
 
 
 def test_the_outbox_and_dead_letters_with_filters_and_a_retry(

@@ -4,7 +4,6 @@ roles without the permission; counters and gauges named as Prometheus wants them
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -13,11 +12,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from shopshield.core.db import transaction
 from shopshield.notify import service
-from shopshield.notify.adapters import FileSender
-from shopshield.notify.catalogue import Channel, Event
+from shopshield.notify.catalogue import Event
 from shopshield.notify.models import QUEUED
 from testkit import factories
 from tests.support.clock import last_noon
+from tests.support.outbox import dead_sms
 from tests.support.world import World
 
 # Daytime for the default zone: SMS and push queued at night would wait for the morning.
@@ -25,28 +24,7 @@ WHEN = last_noon()
 
 
 def _dead_sms(world: World, tmp_path: Path) -> str:
-    """A customer's scam warning: push delivered to the file, SMS dead (no sender for it)."""
-    customer = world.post("service", "/v1/customers", _customer())
-    assert customer.status_code == 201, customer.text
-    with transaction(world.container.engine) as tx:
-        service.enqueue(
-            tx,
-            customer_id="c0000042",
-            event=Event.SCAM_WARNING,
-            details={"pattern": "refund"},
-            source="test",
-            source_ref="w-1",
-            occurred_at=WHEN,
-            now=WHEN,
-        )
-    worker = dataclasses.replace(
-        world.container.notify_worker(), senders={Channel.PUSH: FileSender(tmp_path, Channel.PUSH)}
-    )
-    assert worker.drain() == 2
-    found = world.get("analyst", "/v1/notifications/dead-letters")
-    assert found.status_code == 200, found.text
-    (dead,) = found.json()["dead_letters"]
-    return str(dead["notification_id"])
+    return dead_sms(world, tmp_path, when=WHEN)
 
 
 def _customer() -> dict[str, object]:
